@@ -1,0 +1,81 @@
+"""The Celery worker (and beat) that runs inside the server process in embedded mode.
+
+With the in-memory broker, producer and consumer must share one process, so the worker
+runs as a thread of the ASGI server. celery's WorkController (not the CLI Worker, which
+installs signal handlers and so needs the main thread) is safe to start in a thread.
+"""
+
+import logging
+import threading
+
+from celery import beat
+from celery.result import _set_task_join_will_block
+from celery.worker import WorkController
+from django.conf import settings
+
+from academy_site.celery import app
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_running: dict = {}
+
+
+class _ReadyWorker(WorkController):
+    """A WorkController that lets the starter wait until it consumes."""
+
+    def __init__(self, *args, **kwargs):
+        self.ready = threading.Event()
+        super().__init__(*args, **kwargs)
+
+    def on_consumer_ready(self, consumer):
+        super().on_consumer_ready(consumer)
+        self.ready.set()
+
+
+def start(*, with_beat: bool = True, timeout: float = 30.0) -> WorkController:
+    """Start the in-process worker once; later calls return the running one."""
+    with _lock:
+        if "worker" in _running:
+            return _running["worker"]
+        worker = _ReadyWorker(
+            app=app,
+            pool="threads",
+            concurrency=settings.EMBEDDED_WORKER_CONCURRENCY,
+            queues=["default", "training"],
+            hostname="embedded@academy",
+            without_heartbeat=True,
+            without_mingle=True,
+            without_gossip=True,
+            loglevel="WARNING",
+        )
+        thread = threading.Thread(target=worker.start, name="academy-embedded-worker", daemon=True)
+        thread.start()
+        if not worker.ready.wait(timeout):
+            raise RuntimeError("the embedded Celery worker did not start")
+        # Starting a worker marks this process as "inside a task", which forbids
+        # result.get(); the web side of the process is not a task (as in celery's own
+        # in-thread test worker).
+        _set_task_join_will_block(False)
+        _running["worker"] = worker
+        if with_beat:
+            service = beat.EmbeddedService(app, thread=True, scheduler_cls=settings.CELERY_BEAT_SCHEDULER)
+            service.start()
+            _running["beat"] = service
+        logger.info("embedded Celery worker started (concurrency %s)", settings.EMBEDDED_WORKER_CONCURRENCY)
+        return worker
+
+
+def stop() -> None:
+    """Stop the in-process worker and beat, if running."""
+    with _lock:
+        service = _running.pop("beat", None)
+        if service is not None:
+            service.stop()
+        worker = _running.pop("worker", None)
+        if worker is not None:
+            worker.stop(in_sighandler=False)
+
+
+def is_running() -> bool:
+    return "worker" in _running

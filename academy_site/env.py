@@ -1,0 +1,112 @@
+"""Typed readers for settings taken from the environment.
+
+Every reader names the variable in its error, so a bad value stops the start with one
+clear line instead of a traceback deep inside Django.
+"""
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class ConfigError(ImproperlyConfigured):
+    """A configuration variable is missing or has a value we cannot use."""
+
+
+def _raw(name: str, environ: Mapping[str, str] | None) -> str | None:
+    environ = os.environ if environ is None else environ
+    value = environ.get(name)
+    return None if value is None else value.strip()
+
+
+def env_str(name: str, default: str | None = None, *, environ=None) -> str | None:
+    value = _raw(name, environ)
+    return default if value in (None, "") else value
+
+
+def env_bool(name: str, default: bool = False, *, environ=None) -> bool:
+    value = _raw(name, environ)
+    if value is None:
+        return default
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be a boolean (true/false, 1/0, yes/no, on/off), got {value!r}")
+
+
+def env_int(
+    name: str, default: int, *, min_value: int | None = None, max_value: int | None = None, environ=None
+) -> int:
+    value = _raw(name, environ)
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {value!r}") from None
+    _check_range(name, number, min_value, max_value)
+    return number
+
+
+def env_float(
+    name: str, default: float, *, min_value: float | None = None, max_value: float | None = None, environ=None
+) -> float:
+    value = _raw(name, environ)
+    if value in (None, ""):
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+    _check_range(name, number, min_value, max_value)
+    return number
+
+
+def env_choice(name: str, default: str, choices: tuple[str, ...], *, environ=None) -> str:
+    value = env_str(name, default, environ=environ)
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def env_list(name: str, default: list[str] | None = None, *, environ=None) -> list[str]:
+    value = _raw(name, environ)
+    if value in (None, ""):
+        return list(default or [])
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_path(name: str, default: Path, *, environ=None) -> Path:
+    value = env_str(name, None, environ=environ)
+    return Path(value).expanduser().resolve() if value else default
+
+
+def env_secret(name: str, default: str | None = None, *, environ=None) -> str | None:
+    """Read a secret from NAME, or from the file named by NAME_FILE (Docker/K8s secrets)."""
+    direct = env_str(name, None, environ=environ)
+    file_name = env_str(f"{name}_FILE", None, environ=environ)
+    if direct and file_name:
+        raise ConfigError(f"set either {name} or {name}_FILE, not both")
+    if file_name:
+        try:
+            content = Path(file_name).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"{name}_FILE points to {file_name!r}, which cannot be read: {exc.strerror}") from None
+        if not content:
+            raise ConfigError(f"{name}_FILE points to {file_name!r}, which is empty")
+        return content
+    return direct or default
+
+
+def _check_range(name, number, min_value, max_value):
+    if min_value is not None and number < min_value:
+        raise ConfigError(f"{name} must be at least {min_value}, got {number}")
+    if max_value is not None and number > max_value:
+        raise ConfigError(f"{name} must be at most {max_value}, got {number}")

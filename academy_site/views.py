@@ -1,0 +1,32 @@
+from django.contrib.auth.decorators import login_not_required, permission_required
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from academy_site.overview import collect_counts
+from academy_site.readiness import run_checks
+
+
+@login_not_required
+@require_GET
+@never_cache
+def healthz(request):
+    """The process is up and serving requests."""
+    return JsonResponse({"status": "ok"})
+
+
+@login_not_required
+@require_GET
+@never_cache
+def readyz(request):
+    """Database, channel layer and broker reachable: 200, else 503 naming what failed."""
+    checks = run_checks()
+    failed = sorted(name for name, result in checks.items() if not result["ok"])
+    body = {"status": "unavailable" if failed else "ok", "failed": failed, "checks": checks}
+    return JsonResponse(body, status=503 if failed else 200)
+
+
+@permission_required("accounts.view_dashboard", raise_exception=True)
+def overview(request):
+    return render(request, "overview.html", {"counts": collect_counts()})

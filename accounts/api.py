@@ -1,0 +1,97 @@
+"""How every JSON endpoint authenticates, authorizes and reports errors.
+
+Machine clients send `Authorization: Bearer <token>`. A signed-in browser session is
+accepted for safe (read-only) methods; writes need a token, which keeps the API free of
+CSRF exposure.
+"""
+
+import json
+from functools import wraps
+
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import RequestDataTooBig
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from accounts.services import authenticate_token
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def json_error(message: str, status: int, details: list | None = None, **headers) -> JsonResponse:
+    response = JsonResponse({"error": message, "details": details or []}, status=status)
+    for key, value in headers.items():
+        response[key.replace("_", "-")] = value
+    return response
+
+
+class Principal:
+    """Who is calling: a user, possibly acting through a token's role."""
+
+    def __init__(self, user, token=None):
+        self.user = user
+        self.token = token
+
+    def has_perm(self, perm: str) -> bool:
+        if self.token is not None:
+            return self.token.has_perm(perm)
+        return self.user.has_perm(perm)
+
+
+def _principal(request) -> Principal | None:
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, raw = header.partition(" ")
+        if scheme.lower() != "bearer":
+            return None
+        token = authenticate_token(raw.strip())
+        return Principal(token.user, token) if token else None
+    if request.method in SAFE_METHODS and request.user.is_authenticated:
+        return Principal(request.user)
+    return None
+
+
+def api_view(permission: str, methods: tuple[str, ...] = ("GET",)):
+    """Decorate a JSON view: method check, authentication (401), permission (403)."""
+
+    def decorator(view):
+        @login_not_required
+        @csrf_exempt
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if request.method not in methods:
+                return json_error(f"method {request.method} not allowed", 405, Allow=", ".join(methods))
+            principal = _principal(request)
+            if principal is None:
+                return json_error("authentication required: send 'Authorization: Bearer <token>'", 401,
+                                  WWW_Authenticate='Bearer realm="academy"')
+            if not principal.has_perm(permission):
+                return json_error(f"permission denied: requires {permission}", 403)
+            request.principal = principal
+            request.user = principal.user
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def read_json(request, max_bytes: int):
+    """Parse the body as JSON. Returns (data, None) or (None, error response)."""
+    length = request.headers.get("Content-Length")
+    if length and length.isdigit() and int(length) > max_bytes:
+        return None, json_error(f"request body too large: at most {max_bytes} bytes", 413)
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        body = b"x" * (max_bytes + 1)
+    if len(body) > max_bytes:
+        return None, json_error(f"request body too large: at most {max_bytes} bytes", 413)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return None, json_error("request body is not valid UTF-8", 400, [f"byte {exc.start}: {exc.reason}"])
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as exc:
+        return None, json_error("malformed JSON", 400, [f"line {exc.lineno} column {exc.colno}: {exc.msg}"])

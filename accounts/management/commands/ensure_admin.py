@@ -1,0 +1,23 @@
+import os
+
+from django.core.management.base import BaseCommand
+
+from accounts.services import ensure_admin
+
+
+class Command(BaseCommand):
+    help = "Create the first admin account if missing (password from ACADEMY_ADMIN_PASSWORD or generated)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--username", default=os.environ.get("ACADEMY_ADMIN_USER", "admin"))
+
+    def handle(self, *args, **options):
+        username = options["username"]
+        generated = ensure_admin(username, password=os.environ.get("ACADEMY_ADMIN_PASSWORD"))
+        if generated:
+            self.stdout.write(self.style.WARNING(
+                f"Created admin account '{username}' with password: {generated}\n"
+                "This password is shown once; change it after signing in."
+            ))
+        else:
+            self.stdout.write(f"Admin account '{username}' is ready.")

@@ -1,0 +1,50 @@
+"""Roles are Django groups; this is the one place that says what each role may do."""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    VIEWER = "Viewer", "Viewer"
+    REVIEWER = "Reviewer", "Reviewer"
+    OPERATOR = "Operator", "Operator"
+    ADMIN = "Admin", "Admin"
+
+
+# codename -> description; all live on accounts.Access (permissions without a table).
+CAPABILITIES = {
+    "view_dashboard": "Can view the dashboard and its data",
+    "review_examples": "Can review lessons and conversations",
+    "ingest_experience": "Can submit lessons, task history and git sources",
+    "build_datasets": "Can build dataset snapshots",
+    "operate_training": "Can start and cancel training runs",
+    "manage_models": "Can promote, roll back and archive model versions",
+    "manage_users": "Can manage users and everyone's API tokens",
+}
+
+ROLE_CAPABILITIES = {
+    Role.VIEWER: ("view_dashboard",),
+    Role.REVIEWER: ("view_dashboard", "review_examples"),
+    Role.OPERATOR: ("view_dashboard", "ingest_experience", "build_datasets", "operate_training"),
+    Role.ADMIN: tuple(CAPABILITIES),
+}
+
+
+def role_permissions(role: str) -> set[str]:
+    """Full permission names ("accounts.<codename>") a role grants."""
+    return {f"accounts.{codename}" for codename in ROLE_CAPABILITIES[Role(role)]}
+
+
+def roles_of(user) -> list[str]:
+    """Roles a user holds (superusers hold every role)."""
+    if user.is_superuser:
+        return [role.value for role in Role]
+    names = set(user.groups.values_list("name", flat=True))
+    return [role.value for role in Role if role.value in names]
+
+
+def grantable_roles(user) -> list[str]:
+    """Roles whose capabilities the user has, i.e. the roles a token of theirs may act with."""
+    if not user.is_active:
+        return []
+    held = user.get_all_permissions()
+    return [role.value for role in Role if role_permissions(role) <= held]

@@ -1,0 +1,12 @@
+from django.contrib.auth.decorators import permission_required
+from django.shortcuts import render
+
+
+@permission_required("accounts.view_dashboard", raise_exception=True)
+def lesson_list(request):
+    return render(request, "curation/lesson_list.html")
+
+
+@permission_required("accounts.view_dashboard", raise_exception=True)
+def dataset_list(request):
+    return render(request, "curation/dataset_list.html")

@@ -1,0 +1,73 @@
+import pytest
+from django.urls import reverse
+
+PAGES = ["overview", "lesson_list", "dataset_list", "run_list", "line_list", "api_tokens"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", PAGES)
+def test_anonymous_pages_redirect_to_login(client, page):
+    response = client.get(reverse(page))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", PAGES)
+def test_every_role_can_read_pages(client, alice, bob, carol, viewer, page):
+    for user in (alice, bob, carol, viewer):
+        client.force_login(user)
+        assert client.get(reverse(page)).status_code == 200, user.username
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", PAGES)
+def test_it_rejects_outsider_with_403(client, dave, page):
+    client.force_login(dave)
+    response = client.get(reverse(page))
+    assert response.status_code == 403
+    assert b"Permission denied" in response.content
+
+
+@pytest.mark.django_db
+def test_roles_grant_their_capabilities(alice, bob, carol, viewer, dave):
+    assert alice.has_perm("accounts.manage_models") and alice.has_perm("accounts.manage_users")
+    assert bob.has_perm("accounts.operate_training") and bob.has_perm("accounts.build_datasets")
+    assert not bob.has_perm("accounts.manage_models") and not bob.has_perm("accounts.review_examples")
+    assert carol.has_perm("accounts.review_examples") and not carol.has_perm("accounts.operate_training")
+    assert viewer.has_perm("accounts.view_dashboard") and not viewer.has_perm("accounts.review_examples")
+    assert not dave.has_perm("accounts.view_dashboard")
+
+
+@pytest.mark.django_db
+def test_login_page_renders_and_signs_in(client, bob):
+    page = client.get(reverse("login"))
+    assert page.status_code == 200 and b"Sign in" in page.content
+    response = client.post(reverse("login"), {"username": "bob", "password": "correct-horse-battery-staple"})
+    assert response.status_code == 302
+    assert client.get(reverse("overview")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_overview_shows_real_counts(client, alice, bob):
+    from tests.factories import make_token
+
+    make_token(bob, "Operator")
+    client.force_login(alice)
+    counts = {c["key"]: c["value"] for c in client.get(reverse("overview")).context["counts"]}
+    assert counts["users"] == 2
+    assert counts["api_tokens"] == 1
+
+
+@pytest.mark.django_db
+def test_admin_command_prints_generated_password_once(capsys, monkeypatch):
+    from django.contrib.auth import authenticate
+    from django.core.management import call_command
+
+    monkeypatch.delenv("ACADEMY_ADMIN_PASSWORD", raising=False)
+    call_command("ensure_admin", username="root")
+    out = capsys.readouterr().out
+    password = out.split("password: ")[1].split()[0]
+    assert authenticate(username="root", password=password) is not None
+    call_command("ensure_admin", username="root")
+    assert password not in capsys.readouterr().out

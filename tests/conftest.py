@@ -1,0 +1,65 @@
+import socket
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.factories import make_user
+
+
+@pytest.fixture
+def alice(db):
+    """Admin."""
+    return make_user("alice", "Admin", is_staff=True)
+
+
+@pytest.fixture
+def bob(db):
+    """Operator."""
+    return make_user("bob", "Operator")
+
+
+@pytest.fixture
+def carol(db):
+    """Reviewer."""
+    return make_user("carol", "Reviewer")
+
+
+@pytest.fixture
+def dave(db):
+    """Outsider: signed in, no role."""
+    return make_user("dave")
+
+
+@pytest.fixture
+def viewer(db):
+    return make_user("victor", "Viewer")
+
+
+@pytest.fixture(autouse=True)
+def _data_dir(settings, tmp_path):
+    """Each test writes artifacts under its own data root."""
+    settings.DATA_DIR = tmp_path / "data"
+    settings.DATA_DIR.mkdir()
+
+
+def reachable(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+REDIS_TEST_URL = "redis://127.0.0.1:6379/14"
+
+
+@pytest.fixture
+def redis_url():
+    """A real Redis; skipped only where no Redis server runs (CI always has one)."""
+    import os
+
+    url = os.environ.get("REDIS_URL") or REDIS_TEST_URL
+    if not reachable(url):
+        pytest.skip(f"no Redis server at {url}")
+    return url
