@@ -15,6 +15,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("accounts.urls")),
     path("api/v1/", include("accounts.api_urls")),
+    path("api/v1/", include("curation.api_urls")),
     path("", include("curation.urls")),
     path("training/", include("training.urls")),
     path("models/", include("models_registry.urls")),

@@ -1,6 +1,30 @@
 from django.apps import AppConfig
+from django.urls import NoReverseMatch, reverse
+
+
+def _url(name: str) -> str:
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return ""
 
 
 class CurationConfig(AppConfig):
     name = "curation"
     verbose_name = "Curation"
+
+    def overview_counts(self):
+        from curation.models import CommitExample, Conversation, DatasetSnapshot, Lesson
+
+        return [
+            {"key": "lessons_pending", "label": "Lessons awaiting review", "value": Lesson.objects.pending().count(),
+             "url": _url("lesson_list")},
+            {"key": "lessons_approved", "label": "Approved lessons", "value": Lesson.objects.approved().count(),
+             "url": _url("lesson_list")},
+            {"key": "conversations", "label": "Task conversations", "value": Conversation.objects.count(),
+             "url": _url("lesson_list")},
+            {"key": "commit_examples", "label": "Commit examples", "value": CommitExample.objects.count(),
+             "url": _url("repository_list")},
+            {"key": "datasets", "label": "Dataset snapshots", "value": DatasetSnapshot.objects.count(),
+             "url": _url("dataset_list")},
+        ]

@@ -1,8 +1,7 @@
-from django.urls import path
-
-from curation import views
+from django.urls import include, path
 
 urlpatterns = [
-    path("lessons/", views.lesson_list, name="lesson_list"),
-    path("datasets/", views.dataset_list, name="dataset_list"),
+    path("lessons/", include("curation.urls_review")),
+    path("git/", include("curation.urls_git")),
+    path("datasets/", include("curation.urls_datasets")),
 ]

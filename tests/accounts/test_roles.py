@@ -1,7 +1,7 @@
 import pytest
 from django.urls import reverse
 
-PAGES = ["overview", "lesson_list", "dataset_list", "run_list", "line_list", "api_tokens"]
+PAGES = ["overview", "lesson_list", "repository_list", "dataset_list", "run_list", "line_list", "api_tokens"]
 
 
 @pytest.mark.django_db

@@ -1,0 +1,3 @@
+"""Admin registrations, one module per area."""
+
+from curation.admin import datasets, git, review  # noqa: F401

@@ -1,0 +1,7 @@
+from django.contrib.auth.decorators import permission_required
+from django.shortcuts import render
+
+
+@permission_required("accounts.view_dashboard", raise_exception=True)
+def lesson_list(request):
+    return render(request, "curation/review/lesson_list.html")
