@@ -1,7 +1,6 @@
-from django.urls import path
-
-from training import views
+from django.urls import include, path
 
 urlpatterns = [
-    path("", views.run_list, name="run_list"),
+    path("", include("training.urls_runs")),
+    path("", include("training.urls_live")),
 ]
