@@ -1,9 +1,14 @@
-"""The Overview websocket: pushes the Overview counters to signed-in viewers."""
+"""The Overview websocket: keeps the Overview counters and runs list live for signed-in viewers.
+
+Messages: {"type": "overview.counts", "counts": [...], "runs": [...]} on connect, on
+refresh and whenever runs change state; {"type": "overview.run", "run": {"id", ...}} with
+the latest step/loss or status of one run, a few times a second at most.
+"""
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
-from academy_site.overview import OVERVIEW_GROUP, collect_counts
+from academy_site.overview import OVERVIEW_GROUP, collect_counts, collect_runs
 
 # Close codes: 4401 not signed in, 4403 signed in without permission.
 CLOSE_UNAUTHENTICATED = 4401
@@ -41,6 +46,17 @@ class OverviewConsumer(AsyncJsonWebsocketConsumer):
     async def overview_changed(self, event):
         await self._send_counts()
 
+    async def model_activated(self, event):
+        # Sent by the model registry on promotion/rollback; forwarded as is.
+        await self.send_json(event)
+
+    async def overview_run(self, event):
+        await self.send_json({"type": "overview.run", "run": event["run"]})
+
     async def _send_counts(self):
-        counts = await database_sync_to_async(collect_counts)()
-        await self.send_json({"type": "overview.counts", "counts": counts})
+        counts, runs = await database_sync_to_async(_collect)()
+        await self.send_json({"type": "overview.counts", "counts": counts, "runs": runs})
+
+
+def _collect() -> tuple[list[dict], list[dict]]:
+    return collect_counts(), collect_runs()

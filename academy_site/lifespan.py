@@ -18,6 +18,9 @@ async def lifespan_app(scope, receive, send):
         message = await receive()
         if message["type"] == "lifespan.startup":
             server_loop = asyncio.get_running_loop()
+            from training import broadcast
+
+            broadcast.set_server_loop(server_loop)
             try:
                 if settings.EMBEDDED_WORKER:
                     from academy_site import embedded_worker

@@ -1,9 +1,11 @@
 from django.urls import path
 
 from academy_site.consumers import OverviewConsumer
+from models_registry.routing import urlpatterns as registry_websockets
 from training.routing import urlpatterns as training_websockets
 
 websocket_urlpatterns = [
     path("ws/overview/", OverviewConsumer.as_asgi()),
     *training_websockets,
+    *registry_websockets,
 ]

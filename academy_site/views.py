@@ -4,7 +4,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from academy_site.overview import collect_counts
+from academy_site.overview import collect_counts, collect_runs
 from academy_site.readiness import run_checks
 
 
@@ -29,4 +29,4 @@ def readyz(request):
 
 @permission_required("accounts.view_dashboard", raise_exception=True)
 def overview(request):
-    return render(request, "overview.html", {"counts": collect_counts()})
+    return render(request, "overview.html", {"counts": collect_counts(), "runs": collect_runs()})

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from curation.views import review_api
+
+urlpatterns = [
+    path("lessons", review_api.lessons, name="api_lessons"),
+    path("tasks", review_api.tasks, name="api_tasks"),
+]

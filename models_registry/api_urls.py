@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from models_registry import api
+
+urlpatterns = [
+    path("lines/<slug:name>/active", api.line_active, name="api_line_active"),
+]

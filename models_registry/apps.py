@@ -1,6 +1,28 @@
+import importlib.util
+
 from django.apps import AppConfig
 
 
 class ModelsRegistryConfig(AppConfig):
     name = "models_registry"
     verbose_name = "Model registry"
+
+    def ready(self):
+        # A succeeded run registers its adapter as a candidate version (training calls the hooks).
+        if importlib.util.find_spec("training.services") is None:
+            return  # training without its services module: nothing to hook into
+        from models_registry.services import register_run_version
+        from training import services as training_services
+
+        hooks = getattr(training_services, "on_run_succeeded", None)
+        if hooks is not None and register_run_version not in hooks:
+            hooks.append(register_run_version)
+
+    def overview_counts(self):
+        from models_registry.models import ModelLine, ModelVersion
+
+        return [
+            {"key": "model_lines", "label": "Model lines", "value": ModelLine.objects.count(), "url": "/models/"},
+            {"key": "candidate_versions", "label": "Candidate versions",
+             "value": ModelVersion.objects.candidates().count(), "url": "/models/"},
+        ]

@@ -1,1 +1,136 @@
-from django.db import models  # noqa: F401
+"""Model lines, their versions (trained adapters) and the history of which one was active."""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from curation.models import DatasetSnapshot
+from training.models import TrainingRun
+
+
+class PromptStyle(models.TextChoices):
+    CHAT_TEMPLATE = "chat_template", "Chat template (Jinja, saved with the adapter)"
+    ALPACA = "alpaca", "Alpaca (instruction / input / response)"
+
+
+class ModelLine(models.Model):
+    """A family of versions sharing one base model and prompt format, e.g. "venom-coder"."""
+
+    name = models.SlugField(max_length=100, unique=True)
+    base_model = models.CharField(max_length=500, help_text="Hugging Face id or local path.")
+    prompt_style = models.CharField(max_length=20, choices=PromptStyle.choices, default=PromptStyle.CHAT_TEMPLATE)
+    ollama_base = models.CharField(max_length=200, blank=True,
+                                   help_text="Ollama model to build on (FROM); empty: the base model.")
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def group_name(self) -> str:
+        """The channel-layer group that hears this line's activations."""
+        return f"line.{self.name}"
+
+    def active_version(self):
+        return self.versions.active().first()
+
+    def version_active_at(self, when):
+        """The version that was active at time `when` (None if none was), from the activation history."""
+        activation = self.activations.filter(created_at__lte=when).order_by("-created_at", "-id").first()
+        return activation.to_version if activation else None
+
+
+class VersionStatus(models.TextChoices):
+    CANDIDATE = "candidate", "Candidate"
+    ACTIVE = "active", "Active"
+    ARCHIVED = "archived", "Archived"
+    REJECTED = "rejected", "Rejected"
+
+
+class ModelVersionQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status=VersionStatus.ACTIVE)
+
+    def candidates(self):
+        return self.filter(status=VersionStatus.CANDIDATE)
+
+
+class ModelVersion(models.Model):
+    """One trained adapter of a line: v1, v2, ... with the run, dataset and metrics that made it."""
+
+    line = models.ForeignKey(ModelLine, on_delete=models.PROTECT, related_name="versions")
+    label = models.CharField(max_length=20, help_text="v1, v2, ... unique within the line.")
+    number = models.PositiveIntegerField()
+    base_model = models.CharField(max_length=500)
+    adapter_dir = models.CharField(max_length=500, help_text="Relative to the data root.")
+    adapter_files = models.JSONField(default=dict, help_text="{file name: sha256}")
+    prompt = models.JSONField(default=dict, blank=True, help_text="The prompt block of academy_adapter.json.")
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    training_run = models.ForeignKey(TrainingRun, null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="model_versions")
+    dataset = models.ForeignKey(DatasetSnapshot, null=True, blank=True, on_delete=models.SET_NULL,
+                                related_name="model_versions")
+    metrics = models.JSONField(default=dict, blank=True, help_text='{"training": {}, "eval": {}, "arena": {}}')
+    status = models.CharField(max_length=10, choices=VersionStatus.choices, default=VersionStatus.CANDIDATE,
+                              db_index=True)
+    notes = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = ModelVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["line", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["line", "label"], name="unique_version_label_per_line"),
+            models.UniqueConstraint(fields=["line", "number"], name="unique_version_number_per_line"),
+            # The invariant the whole registry rests on: one active version per line, at most.
+            models.UniqueConstraint(fields=["line"], condition=models.Q(status="active"),
+                                    name="one_active_version_per_line"),
+        ]
+
+    def __str__(self):
+        return f"{self.line.name}:{self.label}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == VersionStatus.ACTIVE
+
+    @property
+    def adapter_name(self) -> str:
+        """Name under which serving loads this adapter next to others."""
+        return f"{self.line.name}-{self.label}-{self.pk}"
+
+    @property
+    def ollama_name(self) -> str:
+        return f"{self.line.name}:{self.label}"
+
+
+class ActivationKind(models.TextChoices):
+    PROMOTE = "promote", "Promotion"
+    ROLLBACK = "rollback", "Rollback"
+
+
+class Activation(models.Model):
+    """A change of a line's active version (append-only history)."""
+
+    line = models.ForeignKey(ModelLine, on_delete=models.CASCADE, related_name="activations")
+    from_version = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+")
+    to_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="activations")
+    kind = models.CharField(max_length=10, choices=ActivationKind.choices)
+    reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"{self.line.name}: {self.from_version.label if self.from_version else '-'} -> {self.to_version.label}"

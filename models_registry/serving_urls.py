@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from models_registry import serving_views
+
+urlpatterns = [
+    path("models", serving_views.models, name="serving_models"),
+    path("chat/completions", serving_views.chat_completions, name="serving_chat_completions"),
+]

@@ -37,7 +37,8 @@ def viewer(db):
 
 @pytest.fixture(autouse=True)
 def _data_dir(settings, tmp_path):
-    """Each test writes artifacts under its own data root."""
+    """Each test writes artifacts under its own data root (and hashes passwords cheaply)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.DATA_DIR = tmp_path / "data"
     settings.DATA_DIR.mkdir()
 

@@ -4,3 +4,16 @@ from django.apps import AppConfig
 class TrainingConfig(AppConfig):
     name = "training"
     verbose_name = "Training"
+
+    def overview_counts(self):
+        from training.models import RunStatus, TrainingRun
+        from training.workers import online_workers
+
+        return [
+            {"key": "runs_queued", "label": "Runs queued", "value": TrainingRun.objects.filter(
+                status=RunStatus.QUEUED).count(), "url": "/training/"},
+            {"key": "runs_active", "label": "Runs in progress", "value": TrainingRun.objects.filter(
+                status__in=(RunStatus.PREPARING, RunStatus.RUNNING)).count(), "url": "/training/"},
+            {"key": "training_workers", "label": "Training workers online", "value": online_workers().count(),
+             "url": "/training/"},
+        ]

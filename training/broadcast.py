@@ -1,15 +1,263 @@
 """Every realtime message about runs goes out through this module.
 
-Workers call these functions; the websocket consumers subscribe to the groups named by
-TrainingRun.group_name and OVERVIEW_GROUP.
+Workers call `publish_run_events` after the events are committed to the database (the
+consumers deduplicate a snapshot read from the database against live events, so an event
+must never be live before it is readable). Calls never block on clients: they append to a
+per-run buffer and return; one sender thread per process sends them. Per run it sends at
+most once per LIVE_BATCH_WINDOW_MS (a throttle, not a debounce: after a quiet spell the
+first batch goes out at once), coalescing the metric points and log lines that arrive
+meanwhile. Status, checkpoint and done events flush what is pending at once, in order.
+
+Embedded mode: the in-memory channel layer belongs to the ASGI server's event loop, so the
+sender hands each send to that loop (`set_server_loop`) with run_coroutine_threadsafe;
+awaiting it from a foreign loop delays delivery by tens of milliseconds. With the Redis
+layer the sender thread runs the sends on its own loop.
+
+Every run message carries the sending process's `origin` and a per-run `seq`, so a
+consumer notices when the layer dropped a message (a full channel) and asks its client to
+resync instead of showing a curve with a hole.
 """
 
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
 OVERVIEW_GROUP = "overview"
+RUN_MESSAGE_TYPE = "run.event"  # handled by RunConsumer.run_event
+ORIGIN = uuid.uuid4().hex[:12]
+
+_server_loop: asyncio.AbstractEventLoop | None = None
+URGENT_EVENTS = {"status", "checkpoint", "done"}
+
+
+def set_server_loop(loop: asyncio.AbstractEventLoop | None) -> None:
+    """Remember the ASGI server's loop; in-memory layer sends are handed to it."""
+    global _server_loop
+    _server_loop = loop
 
 
 def publish_run_events(run_id: int, group_name: str, events: list[dict]) -> None:
-    """Forward protocol events (metric, eval, checkpoint, done, log, status) to a run's group."""
+    """Forward protocol events (metric, eval, checkpoint, done, log, status) to a run's group.
+
+    Accepted shapes: the trainer's protocol lines ({"event": "metric", "step", "epoch",
+    "loss", "lr", "ts"}, {"event": "eval", "step", "eval_loss"}, {"event": "checkpoint",
+    "step", "path"}, {"event": "done", "metrics"}), {"event": "log", "seq", "text", "ts"}
+    for log lines and {"event": "status", "status", "progress", "eta_seconds", ...}.
+    Returns at once; delivery happens on the sender thread.
+    """
+    if events:
+        _broadcaster.add(run_id, group_name, events)
 
 
 def publish_overview() -> None:
-    """Tell overview subscribers that run counters or states changed."""
+    """Tell overview subscribers that run counters or states changed (coalesced)."""
+    _broadcaster.add_overview()
+
+
+def flush(timeout: float = 5.0) -> bool:
+    """Wait until everything published so far was handed to the channel layer."""
+    return _broadcaster.wait_idle(timeout)
+
+
+def run_message(run_id: int, payload: dict, *, seq: int, origin: str = ORIGIN) -> dict:
+    """The channel-layer envelope of one run message (also used by tests and benchmarks)."""
+    return {"type": RUN_MESSAGE_TYPE, "run_id": run_id, "origin": origin, "seq": seq, "payload": payload}
+
+
+# ---------------------------------------------------------------------------- translation
+def to_point(event: dict) -> dict | None:
+    """A protocol metric/eval line as a chart point, or None when it is not one."""
+    kind = event.get("event")
+    if kind == "metric":
+        loss = event.get("loss")
+        point = {"kind": "train", "step": event.get("step"), "epoch": event.get("epoch"), "loss": loss,
+                 "lr": event.get("lr", event.get("learning_rate")), "ts": event.get("ts")}
+        if event.get("tokens_per_s") is not None:
+            point["tokens_per_s"] = event["tokens_per_s"]
+        return point
+    if kind == "eval":
+        return {"kind": "eval", "step": event.get("step"), "epoch": event.get("epoch"),
+                "loss": event.get("eval_loss", event.get("loss")), "ts": event.get("ts")}
+    return None
+
+
+def _urgent_payload(event: dict) -> dict:
+    fields = {k: v for k, v in event.items() if k not in ("event", "type")}
+    return {"type": f"run.{event.get('event') or 'event'}", **fields}
+
+
+# ---------------------------------------------------------------------------- sender
+@dataclass
+class _Pending:
+    run_id: int
+    group: str
+    due: float
+    points: list = field(default_factory=list)
+    logs: list = field(default_factory=list)
+    ready: list = field(default_factory=list)  # finished payloads, in order
+
+    def close_batch(self) -> None:
+        if self.points:
+            self.ready.append({"type": "run.metrics", "points": self.points})
+            self.points = []
+        if self.logs:
+            self.ready.append({"type": "run.log", "lines": self.logs})
+            self.logs = []
+
+
+class _Broadcaster:
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._pending: dict[int, _Pending] = {}
+        self._overview_due: float | None = None
+        self._busy = False
+        self._seq: dict[int, itertools.count] = {}
+        self._last_sent: dict[int, float] = {}
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def add(self, run_id: int, group: str, events: list[dict]) -> None:
+        window = settings.LIVE_BATCH_WINDOW_MS / 1000
+        with self._cond:
+            pending = self._pending.get(run_id)
+            if pending is None:
+                due = max(time.monotonic(), self._last_sent.get(run_id, 0.0) + window)
+                pending = self._pending[run_id] = _Pending(run_id, group, due)
+            for event in events:
+                self._add_one(pending, event)
+            self._ensure_thread()
+            self._cond.notify()
+
+    @staticmethod
+    def _add_one(pending: _Pending, event: dict) -> None:
+        if event.get("type"):  # already a payload
+            pending.close_batch()
+            pending.ready.append(dict(event))
+            pending.due = 0
+            return
+        point = to_point(event)
+        if point is not None:
+            pending.points.append(point)
+        elif event.get("event") == "log":
+            pending.logs.append({"seq": event.get("seq"), "text": event.get("text", ""), "ts": event.get("ts")})
+        else:
+            # Order matters to the client: the points before a status or done come first.
+            pending.close_batch()
+            pending.ready.append(_urgent_payload(event))
+            pending.due = 0
+
+    def add_overview(self) -> None:
+        with self._cond:
+            if self._overview_due is None:
+                self._overview_due = time.monotonic() + settings.LIVE_BATCH_WINDOW_MS / 1000
+            self._ensure_thread()
+            self._cond.notify()
+
+    def wait_idle(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._pending or self._overview_due is not None or self._busy:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.05))
+        return True
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._thread = threading.Thread(target=self._run, name="academy-broadcast", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            due, overview = self._take_due()
+            try:
+                for pending in due:
+                    self._deliver(pending)
+                if overview:
+                    self._send(OVERVIEW_GROUP, {"type": "overview.changed"})
+            except Exception:  # a broken layer must not kill the sender for good
+                logger.exception("live broadcast failed")
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def _take_due(self) -> tuple[list[_Pending], bool]:
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                due = [p for p in self._pending.values() if p.due <= now]
+                overview = self._overview_due is not None and self._overview_due <= now
+                if due or overview:
+                    for pending in due:
+                        del self._pending[pending.run_id]
+                    if overview:
+                        self._overview_due = None
+                    self._busy = True
+                    return due, overview
+                deadlines = [p.due for p in self._pending.values()]
+                if self._overview_due is not None:
+                    deadlines.append(self._overview_due)
+                self._cond.wait(max(0.0, min(deadlines) - now) if deadlines else None)
+
+    def _deliver(self, pending: _Pending) -> None:
+        pending.close_batch()
+        if len(self._last_sent) > 1000:  # forget runs that went quiet
+            horizon = time.monotonic() - 60
+            self._last_sent = {k: v for k, v in self._last_sent.items() if v > horizon}
+        self._last_sent[pending.run_id] = time.monotonic()
+        counter = self._seq.setdefault(pending.run_id, itertools.count(1))
+        for payload in pending.ready:
+            self._send(pending.group, run_message(pending.run_id, payload, seq=next(counter)))
+            summary = _overview_summary(pending.run_id, payload)
+            if summary:
+                self._send(OVERVIEW_GROUP, {"type": "overview.run", "run": summary})
+
+    def _send(self, group: str, message: dict) -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        timeout = settings.LIVE_SEND_TIMEOUT_SECONDS
+        loop = _server_loop
+        if isinstance(layer, InMemoryChannelLayer) and loop is not None and loop.is_running():
+            future = asyncio.run_coroutine_threadsafe(layer.group_send(group, message), loop)
+            try:
+                future.result(timeout)
+            except TimeoutError:
+                future.cancel()
+                logger.warning("live message to %s not handed over within %.1f s; dropped", group, timeout)
+            return
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        try:
+            self._loop.run_until_complete(asyncio.wait_for(layer.group_send(group, message), timeout))
+        except TimeoutError:
+            logger.warning("live message to %s not sent within %.1f s; dropped", group, timeout)
+
+
+def _overview_summary(run_id: int, payload: dict) -> dict | None:
+    """What the Overview's runs list needs from one run message (None: nothing)."""
+    kind = payload.get("type")
+    if kind == "run.metrics":
+        train = [p for p in payload["points"] if p.get("kind") == "train"]
+        if train:
+            last = train[-1]
+            return {"id": run_id, "step": last.get("step"), "loss": last.get("loss")}
+    elif kind == "run.status":
+        return {"id": run_id, **{k: payload.get(k) for k in ("status", "progress", "eta_seconds") if k in payload}}
+    return None
+
+
+_broadcaster = _Broadcaster()

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from training.views import live
+
+urlpatterns = [
+    path("runs/<int:run_id>/", live.run_detail, name="run_detail"),
+    path("compare/", live.run_compare, name="run_compare"),
+]

@@ -1,1 +1,59 @@
-"""Admin for the review area."""
+"""Admin for the review area: lessons and conversations with bulk approve/reject."""
+
+from django.contrib import admin, messages
+
+from curation.models import Conversation, Lesson, ReviewStatus
+from curation.services.review import REVIEW_PERMISSION, bulk_review
+
+
+class ReviewAdmin(admin.ModelAdmin):
+    list_filter = ("review_status", "origin", "occurred_at")
+    date_hierarchy = "occurred_at"
+    readonly_fields = ("content_key", "reviewed_by", "reviewed_at", "submitted_by", "origin", "created_at")
+    actions = ["approve", "reject"]
+    list_per_page = 100
+
+    # Staff read with the dashboard role and decide with the reviewer role; edits go through
+    # the review queue (it keeps the content key right), so change stays a model permission.
+    def has_module_permission(self, request):
+        return request.user.is_staff and request.user.has_perm("accounts.view_dashboard")
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request) or super().has_view_permission(request, obj)
+
+    def has_review_permission(self, request):
+        return request.user.is_staff and request.user.has_perm(REVIEW_PERMISSION)
+
+    @admin.action(description="Approve selected", permissions=["review"])
+    def approve(self, request, queryset):
+        changed = bulk_review(self.model, queryset.values_list("pk", flat=True), ReviewStatus.APPROVED,
+                              user=request.user)
+        self.message_user(request, f"{changed} record(s) approved.", messages.SUCCESS)
+
+    @admin.action(description="Reject selected", permissions=["review"])
+    def reject(self, request, queryset):
+        changed = bulk_review(self.model, queryset.values_list("pk", flat=True), ReviewStatus.REJECTED,
+                              user=request.user)
+        self.message_user(request, f"{changed} record(s) rejected.", messages.SUCCESS)
+
+
+@admin.register(Lesson)
+class LessonAdmin(ReviewAdmin):
+    list_display = ("__str__", "short_situation", "review_status", "origin", "occurred_at", "reviewed_by")
+    search_fields = ("lesson_id", "situation", "action", "result", "feedback")
+    list_select_related = ("reviewed_by",)
+
+    @admin.display(description="situation")
+    def short_situation(self, lesson):
+        return lesson.situation[:80]
+
+
+@admin.register(Conversation)
+class ConversationAdmin(ReviewAdmin):
+    list_display = ("__str__", "task_id", "turns", "review_status", "origin", "occurred_at", "reviewed_by")
+    search_fields = ("task_id", "title")
+    list_select_related = ("reviewed_by",)
+
+    @admin.display(description="turns")
+    def turns(self, conversation):
+        return len(conversation.messages or [])

@@ -1,3 +1,5 @@
+import asyncio
+
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
@@ -6,6 +8,14 @@ from academy_site.asgi import application
 from academy_site.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+
+
+@pytest.fixture(autouse=True)
+async def _close_thread_connections():
+    yield
+    from tests.training.live_helpers import close_thread_connections
+
+    await close_thread_connections()
 
 
 def _session_cookie(client, user):
@@ -52,4 +62,36 @@ async def test_signed_in_viewer_receives_counts_and_errors_on_bad_messages(clien
     assert (await communicator.receive_json_from(timeout=5))["type"] == "error"
     await communicator.send_json_to({"type": "refresh"})
     assert (await communicator.receive_json_from(timeout=5))["type"] == "overview.counts"
+    await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_overview_keeps_the_runs_list_live(client, viewer, settings):
+    from tests.training.live_factories import add_points, make_run
+    from training import broadcast
+    from training.models import RunStatus
+
+    settings.LIVE_BATCH_WINDOW_MS = 20
+    run = await database_sync_to_async(make_run)()
+    await database_sync_to_async(add_points)(run, [1, 2])
+    cookie = await database_sync_to_async(_session_cookie)(client, viewer)
+    communicator = WebsocketCommunicator(application, "/ws/overview/", headers=[ORIGIN, cookie])
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    first = await communicator.receive_json_from(timeout=5)
+    listed = {r["id"]: r for r in first["runs"]}
+    assert listed[run.pk]["status"] == RunStatus.RUNNING and listed[run.pk]["step"] == 2
+
+    broadcast.set_server_loop(asyncio.get_running_loop())
+    broadcast.publish_run_events(run.pk, run.group_name, [{"event": "metric", "step": 3, "loss": 0.125, "ts": 1.0}])
+    assert await communicator.receive_json_from(timeout=5) == {
+        "type": "overview.run", "run": {"id": run.pk, "step": 3, "loss": 0.125}}
+
+    from training.models import TrainingRun
+
+    await database_sync_to_async(TrainingRun.objects.filter(pk=run.pk).update)(status=RunStatus.SUCCEEDED)
+    broadcast.publish_overview()
+    changed = await communicator.receive_json_from(timeout=5)
+    assert changed["type"] == "overview.counts"
+    assert {r["id"]: r for r in changed["runs"]}[run.pk]["status"] == RunStatus.SUCCEEDED
     await communicator.disconnect()

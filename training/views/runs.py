@@ -1,7 +1,96 @@
+"""Training pages: the run list with workers and queue, the start form, cancel and retry."""
+
+from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.shortcuts import render
+from django.core.exceptions import ValidationError
+from django.db.models import OuterRef, Subquery
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from training import services
+from training.base_models import is_toy
+from training.forms import RunForm
+from training.models import MetricPoint, RunStatus, TrainingRun
+from training.workers import online_workers
+
+VIEW = "accounts.view_dashboard"
+OPERATE = "accounts.operate_training"
 
 
-@permission_required("accounts.view_dashboard", raise_exception=True)
+def _get_run_for_user(user, run_id: int) -> TrainingRun:
+    if not user.has_perm(VIEW):
+        raise Http404
+    try:
+        return TrainingRun.objects.select_related("dataset").get(pk=run_id)
+    except TrainingRun.DoesNotExist:
+        raise Http404(f"no run {run_id}") from None
+
+
+def _latest_loss():
+    points = MetricPoint.objects.filter(run=OuterRef("pk"), kind=MetricPoint.Kind.TRAIN).order_by("-step")
+    return Subquery(points.values("loss")[:1])
+
+
+@permission_required(VIEW, raise_exception=True)
 def run_list(request):
-    return render(request, "training/runs/run_list.html")
+    runs = list(TrainingRun.objects.select_related("dataset").annotate(latest_loss=_latest_loss())[:100])
+    for run in runs:
+        run.is_toy_model = is_toy(run.base_model)
+    return render(request, "training/runs/run_list.html", {
+        "runs": runs, "workers": online_workers(),
+        "queue_depth": TrainingRun.objects.filter(status=RunStatus.QUEUED).count(),
+        "running": TrainingRun.objects.filter(status__in=(RunStatus.PREPARING, RunStatus.RUNNING)).count(),
+        "can_operate": request.user.has_perm(OPERATE),
+    })
+
+
+@permission_required(OPERATE, raise_exception=True)
+def run_new(request):
+    defaults = services.default_hyperparameters()
+    form = RunForm(request.POST or None, defaults=defaults)
+    if request.method == "POST" and form.is_valid():
+        try:
+            run = services.start_run(request.user, dataset=form.cleaned_data["dataset"],
+                                     base_model=form.cleaned_data["base_model"], backend=form.cleaned_data["backend"],
+                                     hyperparameters=form.hyperparameters())
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(request, f"Run {run.pk} queued.")
+            return redirect(f"/training/runs/{run.pk}/")
+    return render(request, "training/runs/run_new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def _back(request, fallback="run_list"):
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)
+    return redirect(fallback)
+
+
+@require_POST
+@permission_required(OPERATE, raise_exception=True)
+def run_cancel(request, run_id: int):
+    run = _get_run_for_user(request.user, run_id)
+    try:
+        services.cancel_run(run, request.user)
+        messages.success(request, f"Cancellation of run {run.pk} requested.")
+    except services.RunRefused as exc:
+        messages.error(request, str(exc))
+    return _back(request)
+
+
+@require_POST
+@permission_required(OPERATE, raise_exception=True)
+def run_retry(request, run_id: int):
+    run = _get_run_for_user(request.user, run_id)
+    try:
+        services.retry_run(run, request.user)
+        messages.success(request, f"Run {run.pk} queued again; it resumes from its last checkpoint.")
+    except services.RunRefused as exc:
+        messages.error(request, str(exc))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return _back(request)

@@ -1,0 +1,61 @@
+"""Stage 1: collect the approved records of the chosen sources as `Example`s.
+
+Mapping (documented in docs/curation-datasets.md):
+- lesson: instruction = situation, output = action. The result is kept as `outcome` for
+  the failed-outcome filter but not trained on: it describes what happened after the
+  action, which the model cannot know when it answers.
+- commit: instruction = COMMIT_INSTRUCTION, input = diff, output = message.
+- conversation: its turns as stored; a failed conversation gets outcome "failed".
+"""
+
+from curation.models import CommitExample, Conversation, Lesson
+from curation.pipeline.example import Example
+
+COMMIT_INSTRUCTION = "Write a commit message for this diff."
+CHAT_ROLES = ("system", "user", "assistant")
+_CHUNK = 2000
+
+
+def _lessons():
+    rows = Lesson.objects.approved().order_by("id").values_list(
+        "id", "lesson_id", "occurred_at", "situation", "action", "result")
+    for pk, lesson_id, occurred_at, situation, action, result in rows.iterator(chunk_size=_CHUNK):
+        yield Example(kind="lesson", id=pk, ref=lesson_id or str(pk), occurred_at=occurred_at.timestamp(),
+                      instruction=situation, output=action, outcome=result)
+
+
+def _commits():
+    rows = CommitExample.objects.approved().order_by("id").values_list(
+        "id", "commit_sha", "occurred_at", "diff", "message")
+    for pk, sha, occurred_at, diff, message in rows.iterator(chunk_size=_CHUNK):
+        yield Example(kind="commit", id=pk, ref=sha, occurred_at=occurred_at.timestamp(),
+                      instruction=COMMIT_INSTRUCTION, input=diff, output=message)
+
+
+def _turns(messages) -> list[dict]:
+    """Keep well-formed turns only; a malformed message becomes empty and is filtered out later."""
+    turns = []
+    for message in messages if isinstance(messages, list) else []:
+        if isinstance(message, dict) and message.get("role") in CHAT_ROLES:
+            turns.append({"role": message["role"], "content": str(message.get("content") or "")})
+    return turns
+
+
+def _conversations():
+    rows = Conversation.objects.approved().order_by("id").values_list(
+        "id", "task_id", "occurred_at", "messages", "succeeded")
+    for pk, task_id, occurred_at, messages, succeeded in rows.iterator(chunk_size=_CHUNK):
+        turns = _turns(messages) or [{"role": "user", "content": ""}]
+        yield Example(kind="conversation", id=pk, ref=task_id or str(pk), occurred_at=occurred_at.timestamp(),
+                      turns=turns, outcome="" if succeeded else "failed")
+
+
+SOURCES = {"lessons": _lessons, "commits": _commits, "conversations": _conversations}
+
+
+def collect(sources: list[str]) -> list[Example]:
+    """All approved examples of `sources`, in a stable order (source, then id)."""
+    examples: list[Example] = []
+    for name in sources:
+        examples.extend(SOURCES[name]())
+    return examples

@@ -1,0 +1,207 @@
+"""Git sources: register a repository under an allowed root and mine it into commit examples."""
+
+import hashlib
+import logging
+import os
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from curation import git_rules, gitrepo
+from curation.models import CommitExample, GitRepository, MiningStatus, ReviewStatus
+from curation.services.review import initial_review_status
+
+logger = logging.getLogger(__name__)
+
+# Statuses from which a new mining may start; QUEUED is included for synchronous runs
+# (a queued task that arrives later finds the row no longer queued and does nothing).
+_STARTABLE = (MiningStatus.IDLE, MiningStatus.SUCCEEDED, MiningStatus.FAILED)
+_PROGRESS_EVERY_S = 0.5
+
+
+def mining_rules() -> git_rules.MiningRules:
+    return git_rules.MiningRules(
+        max_diff_chars=settings.GIT_MAX_DIFF_CHARS,
+        min_message_chars=settings.GIT_MIN_MESSAGE_CHARS,
+        trivial_messages=frozenset(word.lower() for word in settings.GIT_TRIVIAL_MESSAGES),
+        bot_authors=tuple(word.lower() for word in settings.GIT_BOT_AUTHORS),
+        generated_markers=tuple(word.lower() for word in settings.GIT_GENERATED_MARKERS),
+    )
+
+
+def check_repository_path(path: str) -> Path:
+    """The resolved top folder of the repository at `path`, or ValidationError saying why not."""
+    if not path or not str(path).strip():
+        raise ValidationError({"path": "a repository path is required"})
+    # realpath resolves symlinks and "..", so a link cannot smuggle a path out of the roots.
+    resolved = Path(os.path.realpath(os.path.expanduser(str(path).strip())))
+    roots = [Path(os.path.realpath(root)) for root in settings.GIT_ALLOWED_ROOTS]
+    if not any(resolved == root or resolved.is_relative_to(root) for root in roots):
+        allowed = ", ".join(str(root) for root in roots) or "(none configured)"
+        raise ValidationError({"path": f"{resolved} is outside the allowed roots ({allowed}); "
+                                       "set GIT_ALLOWED_ROOTS to allow it"})
+    try:
+        return gitrepo.repository_root(resolved)
+    except gitrepo.GitError as exc:
+        raise ValidationError({"path": str(exc)}) from None
+
+
+def register_repository(path: str, *, user=None, name: str = "", branch: str = "") -> GitRepository:
+    """Validate the path (allowed root, real repository) and the branch, then record it."""
+    top = check_repository_path(path)
+    branch = (branch or "").strip()
+    try:
+        gitrepo.resolve_revision(top, branch)
+    except gitrepo.GitError as exc:
+        raise ValidationError({"branch" if branch else "path": str(exc)}) from None
+    if GitRepository.objects.filter(path=str(top)).exists():
+        raise ValidationError({"path": f"{top} is already registered"})
+    return GitRepository.objects.create(name=(name or "").strip() or top.name, path=str(top), branch=branch,
+                                        created_by=user)
+
+
+def find_repository(path: str) -> GitRepository | None:
+    """The registered repository at `path` (after resolving it), if any."""
+    resolved = os.path.realpath(os.path.expanduser(str(path).strip()))
+    return GitRepository.objects.filter(path=resolved).first()
+
+
+def request_mining(repository: GitRepository) -> None:
+    """Queue a mining of the repository (ValidationError if one is already queued or running)."""
+    from curation.tasks.mining import mine_repository_task
+
+    changed = GitRepository.objects.filter(pk=repository.pk, status__in=_STARTABLE).update(
+        status=MiningStatus.QUEUED, error="", progress_done=0, progress_total=0)
+    if changed != 1:
+        raise ValidationError(f"{repository.name} is already being mined")
+    repository.status = MiningStatus.QUEUED
+    transaction.on_commit(lambda: mine_repository_task.delay(repository.pk))
+
+
+def run_mining(repository_id: int, *, claim_from=(MiningStatus.QUEUED,)) -> dict | None:
+    """Claim the repository, mine it and record the outcome. None when it was not ours to mine.
+
+    The claim is a conditional update, so a repeated task or a second worker does nothing.
+    Failures are stored as a readable error on the repository, and re-raised only when
+    they are not git's or the data's fault.
+    """
+    claimed = GitRepository.objects.filter(pk=repository_id, status__in=claim_from).update(
+        status=MiningStatus.RUNNING, error="", progress_done=0, progress_total=0)
+    if claimed != 1:
+        return None
+    repository = GitRepository.objects.get(pk=repository_id)
+    try:
+        stats = mine_repository(repository)
+    except (gitrepo.GitError, ValidationError, OSError) as exc:
+        _finish(repository_id, MiningStatus.FAILED, error=_message(exc))
+        return None
+    except Exception as exc:
+        _finish(repository_id, MiningStatus.FAILED, error=f"unexpected error: {exc}")
+        raise
+    _finish(repository_id, MiningStatus.SUCCEEDED)
+    return stats
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(exc.messages)
+    return str(exc) or exc.__class__.__name__
+
+
+def _finish(repository_id: int, status: str, *, error: str = "") -> None:
+    GitRepository.objects.filter(pk=repository_id, status=MiningStatus.RUNNING).update(status=status, error=error)
+
+
+def mine_repository(repository: GitRepository) -> dict:
+    """Mine the commits added since the last mining into CommitExample rows; return the stats.
+
+    Only new commits are read (last_mined_sha..head). When history was rewritten and the
+    last mined commit is no longer an ancestor, the whole branch is read again; commits
+    already stored are recognised by sha and left alone.
+    """
+    path = check_repository_path(repository.path)
+    head = gitrepo.resolve_revision(path, repository.branch)
+    since = repository.last_mined_sha
+    rewritten = bool(since) and since != head and not gitrepo.is_ancestor(path, since, head)
+    if rewritten:
+        since = ""
+    stats = _new_stats(head, since, rewritten)
+    if since != head:
+        stats["skipped"]["merge"] = gitrepo.count_commits(path, head, since, merges=True)
+        total = gitrepo.count_commits(path, head, since)
+        GitRepository.objects.filter(pk=repository.pk).update(progress_total=total)
+        _mine_range(repository, path, head, since, stats)
+    stats = {key: dict(value) if isinstance(value, Counter) else value for key, value in stats.items()}
+    stats["finished_at"] = timezone.now().isoformat()
+    GitRepository.objects.filter(pk=repository.pk).update(
+        last_mined_sha=head, last_mined_at=timezone.now(), stats=stats)
+    return stats
+
+
+def _new_stats(head: str, since: str, rewritten: bool) -> dict:
+    return {"head": head, "since": since, "history_rewritten": rewritten, "commits_seen": 0, "kept": 0,
+            "truncated": 0, "skipped": Counter(), "files_skipped": Counter(), "types": Counter()}
+
+
+def _mine_range(repository: GitRepository, path: Path, head: str, since: str, stats: dict) -> None:
+    rules = mining_rules()
+    known = set(repository.examples.values_list("commit_sha", flat=True))
+    status = initial_review_status("git")
+    batch: list[CommitExample] = []
+    last_report = time.monotonic()
+    for raw in gitrepo.iter_commits(path, head, since):
+        stats["commits_seen"] += 1
+        if raw.sha in known:
+            stats["skipped"]["already_mined"] += 1
+        else:
+            example = build_example(repository, raw, rules, stats, status)
+            if example is not None:
+                batch.append(example)
+        if len(batch) >= settings.GIT_MINING_BATCH_SIZE:
+            _save(batch)
+        if time.monotonic() - last_report >= _PROGRESS_EVERY_S:
+            GitRepository.objects.filter(pk=repository.pk).update(progress_done=stats["commits_seen"])
+            last_report = time.monotonic()
+    _save(batch)
+    GitRepository.objects.filter(pk=repository.pk).update(progress_done=stats["commits_seen"])
+
+
+def _save(batch: list[CommitExample]) -> None:
+    if batch:
+        # ignore_conflicts: a concurrent or repeated mining may have stored the same commit.
+        CommitExample.objects.bulk_create(batch, ignore_conflicts=True)
+        batch.clear()
+
+
+def build_example(repository, raw, rules, stats, status) -> CommitExample | None:
+    """An unsaved CommitExample for the commit, or None (the skip reason counted in stats)."""
+    blocks, reason = git_rules.select_diff(raw, rules, stats["files_skipped"])
+    if reason:
+        stats["skipped"][reason] += 1
+        return None
+    diff, truncated = git_rules.cap_diff(blocks, rules.max_diff_chars)
+    kind = git_rules.conventional_type(raw.message)
+    stats["kept"] += 1
+    stats["truncated"] += int(truncated)
+    stats["types"][kind or "none"] += 1
+    approved = status == ReviewStatus.APPROVED
+    # Author e-mails are personal data: used above for bot detection, never stored.
+    return CommitExample(
+        repository=repository, commit_sha=raw.sha, author_name=raw.author_name[:200], message=raw.message,
+        diff=diff, files_changed=len(raw.files), diff_truncated=truncated, commit_type=kind,
+        tags=[kind] if kind else [], content_key=content_key(repository.path, raw.sha),
+        occurred_at=datetime.fromtimestamp(raw.authored_at, tz=UTC), review_status=status,
+        reviewed_at=timezone.now() if approved else None,
+        metadata={"files_kept": len(blocks), "parents": raw.parents},
+    )
+
+
+def content_key(repository_path: str, sha: str) -> str:
+    return hashlib.sha256(f"{repository_path}\x1f{sha}".encode()).hexdigest()
+

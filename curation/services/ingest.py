@@ -1,0 +1,92 @@
+"""Ingestion of lessons and task conversations from the API, file uploads and the CLI.
+
+Each batch is validated as a whole before anything is written: one bad record refuses
+the batch. Records are keyed by a hash of their normalised content, so importing the same
+file twice creates nothing new.
+"""
+
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.utils import timezone
+
+from curation.models import Conversation, Lesson
+from curation.services.ingest_schema import (
+    PayloadError,
+    Validated,
+    parse_payload,
+    unwrap,
+    validate_conversations,
+    validate_lessons,
+)
+from curation.services.review import initial_review_status
+
+_CHUNK = 500
+
+__all__ = ["IngestResult", "PayloadError", "ingest_conversations", "ingest_lessons"]
+
+
+@dataclass
+class IngestResult:
+    """Counts of one batch; `ids` follows the input order (None for a skipped record)."""
+
+    created: int = 0
+    duplicates: int = 0
+    ids: list[int | None] = field(default_factory=list)
+    skipped: list[dict] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"created": self.created, "duplicates": self.duplicates, "skipped": self.skipped, "ids": self.ids}
+
+
+def ingest_lessons(payload, *, user=None, origin: str = "api") -> IngestResult:
+    """Import lessons from JSON/JSONL bytes or decoded JSON; PayloadError lists every problem."""
+    records = _records(payload)
+    return _store(Lesson, "lesson", validate_lessons(records), len(records), user=user, origin=origin)
+
+
+def ingest_conversations(payload, *, user=None, origin: str = "api") -> IngestResult:
+    """Import task conversations; failed or too-short ones are skipped with a reason."""
+    records = _records(payload)
+    return _store(Conversation, "conversation", validate_conversations(records), len(records), user=user,
+                  origin=origin)
+
+
+def _records(payload) -> list:
+    records = parse_payload(payload) if isinstance(payload, bytes | str) else unwrap(payload)
+    if not records:
+        raise PayloadError("no records in the payload", ["send one object, a list of objects or JSONL lines"])
+    return records
+
+
+def _store(model, source: str, validated: Validated, total: int, *, user, origin: str) -> IngestResult:
+    status = initial_review_status(source)
+    now = timezone.now()
+    by_key = {}
+    for record in validated.records:  # the first of identical records in a batch wins
+        by_key.setdefault(record.content_key, record)
+    with transaction.atomic():
+        existing = _ids_for(model, list(by_key))
+        new = [model(content_key=key, review_status=status, origin=origin, submitted_by=user,
+                     **_with_time(record.fields, now))
+               for key, record in by_key.items() if key not in existing]
+        # ignore_conflicts: a concurrent import of the same record is a duplicate, not an error.
+        model.objects.bulk_create(new, batch_size=_CHUNK, ignore_conflicts=True)
+        ids = _ids_for(model, list(by_key))
+    result = IngestResult(created=len(new), duplicates=len(validated.records) - len(new),
+                          skipped=[{"index": s.index, "reason": s.reason} for s in validated.skipped])
+    positions = {record.index: ids.get(record.content_key) for record in validated.records}
+    result.ids = [positions.get(index) for index in range(total)]
+    return result
+
+
+def _with_time(fields: dict, now) -> dict:
+    return {**fields, "occurred_at": fields["occurred_at"] or now}
+
+
+def _ids_for(model, keys: list[str]) -> dict[str, int]:
+    found = {}
+    for start in range(0, len(keys), _CHUNK):
+        found.update(model.objects.filter(content_key__in=keys[start:start + _CHUNK])
+                     .values_list("content_key", "pk"))
+    return found

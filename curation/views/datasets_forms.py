@@ -1,0 +1,45 @@
+"""The dataset build form: name, sources, format and overrides of the pipeline settings."""
+
+from django import forms
+
+from curation.models import DatasetFormat
+from curation.pipeline.config import defaults
+
+SOURCE_CHOICES = [("lessons", "Lessons"), ("commits", "Git commits"), ("conversations", "Task conversations")]
+
+
+class DatasetBuildForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    sources = forms.MultipleChoiceField(choices=SOURCE_CHOICES, widget=forms.CheckboxSelectMultiple)
+    format = forms.ChoiceField(choices=DatasetFormat.choices)
+    min_chars = forms.IntegerField(min_value=0, required=False, label="Minimum characters")
+    max_chars = forms.IntegerField(min_value=1, required=False, label="Maximum characters")
+    drop_failed = forms.BooleanField(required=False, initial=True, label="Drop failed outcomes")
+    secrets_mode = forms.ChoiceField(choices=[("redact", "Redact secrets"), ("drop", "Drop examples with secrets")])
+    jaccard_threshold = forms.FloatField(min_value=0.05, max_value=1.0, required=False,
+                                         label="Near-duplicate Jaccard threshold")
+    eval_fraction = forms.FloatField(min_value=0.0, max_value=0.9, required=False, label="Eval fraction")
+    seed = forms.IntegerField(min_value=0, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        config = defaults()
+        self.fields["sources"].initial = config["sources"]
+        self.fields["min_chars"].initial = config["filters"]["min_chars"]
+        self.fields["max_chars"].initial = config["filters"]["max_chars"]
+        self.fields["drop_failed"].initial = config["filters"]["drop_failed"]
+        self.fields["secrets_mode"].initial = config["secrets_mode"]
+        self.fields["jaccard_threshold"].initial = config["dedup"]["jaccard_threshold"]
+        self.fields["eval_fraction"].initial = config["split"]["eval_fraction"]
+        self.fields["seed"].initial = config["split"]["seed"]
+
+    def overrides(self) -> dict:
+        """The pipeline overrides in the shape `build_config` takes; empty fields keep the defaults."""
+        data = self.cleaned_data
+        overrides = {"sources": data["sources"], "secrets_mode": data["secrets_mode"],
+                     "filters": {"drop_failed": data["drop_failed"]}, "dedup": {}, "split": {}}
+        for key, section in (("min_chars", "filters"), ("max_chars", "filters"),
+                             ("jaccard_threshold", "dedup"), ("eval_fraction", "split"), ("seed", "split")):
+            if data.get(key) is not None:
+                overrides[section][key] = data[key]
+        return overrides

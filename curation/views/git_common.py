@@ -1,0 +1,32 @@
+"""What the git pages and the git API share: object access and the JSON shape of a repository."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from curation.models import GitRepository
+
+
+def _get_repository_for_user(user, repository_id: int, perm: str = "accounts.view_dashboard") -> GitRepository:
+    if not user.has_perm(perm):
+        raise PermissionDenied
+    repository = GitRepository.objects.filter(pk=repository_id).first()
+    if repository is None:
+        raise Http404("No such repository.")
+    return repository
+
+
+def repository_json(repository: GitRepository) -> dict:
+    return {
+        "id": repository.pk,
+        "name": repository.name,
+        "path": repository.path,
+        "branch": repository.branch,
+        "status": repository.status,
+        "is_mining": repository.is_mining,
+        "progress_done": repository.progress_done,
+        "progress_total": repository.progress_total,
+        "error": repository.error,
+        "last_mined_sha": repository.last_mined_sha,
+        "last_mined_at": repository.last_mined_at.isoformat() if repository.last_mined_at else None,
+        "stats": repository.stats,
+    }

@@ -1,0 +1,176 @@
+"""Registry workflows: register a run's adapter, promote, roll back, archive.
+
+Promotion and rollback share one path (_activate): lock the line row so concurrent
+activations queue up, re-read the active version under the lock, check the adapter
+files, switch statuses with conditional updates, record the Activation, and only after
+commit swap serving and broadcast. Ollama is updated inside the transaction so that a
+failure there undoes the whole promotion.
+"""
+
+import logging
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Max
+
+from models_registry import adapters, ollama
+from models_registry.broadcast import publish_activated
+from models_registry.models import Activation, ActivationKind, ModelLine, ModelVersion, PromptStyle, VersionStatus
+
+logger = logging.getLogger(__name__)
+
+MANAGE_MODELS = "accounts.manage_models"
+
+
+class RegistryError(Exception):
+    """A registry action was refused; str() says why in plain words."""
+
+
+def _check_permission(user) -> None:
+    # user None: a trusted caller with shell access (manage.py without --user, the trainer hook).
+    if user is not None and not user.has_perm(MANAGE_MODELS):
+        raise PermissionDenied(f"requires {MANAGE_MODELS} (Admin role)")
+
+
+def register_run_version(run, user=None) -> ModelVersion:
+    """Register a succeeded run's adapter as a candidate version (idempotent per run).
+
+    The line comes from run.hyperparameters["model_line"], else settings.MODEL_LINE_DEFAULT;
+    the parent is the version that was active when the run started.
+    """
+    existing = ModelVersion.objects.filter(training_run=run).first()
+    if existing:
+        return existing
+    adapter_dir = f"{run.run_dir.rstrip('/')}/adapter"
+    folder = adapters.data_path(adapter_dir)
+    meta = adapters.read_metadata(folder)
+    files = adapters.hash_folder(folder)
+    line_name = (run.hyperparameters or {}).get("model_line") or settings.MODEL_LINE_DEFAULT
+    prompt = meta.get("prompt") or {}
+    with transaction.atomic():
+        line, _ = ModelLine.objects.get_or_create(name=line_name, defaults={
+            "base_model": meta.get("base_model") or run.base_model,
+            "prompt_style": prompt.get("style") or PromptStyle.CHAT_TEMPLATE})
+        line = ModelLine.objects.select_for_update().get(pk=line.pk)
+        number = (line.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+        return ModelVersion.objects.create(
+            line=line, number=number, label=f"v{number}", base_model=meta.get("base_model") or run.base_model,
+            adapter_dir=adapter_dir, adapter_files=files, prompt=prompt,
+            parent=line.version_active_at(run.started_at or run.created_at),
+            training_run=run, dataset=run.dataset, metrics=_split_metrics(meta, run),
+            created_by=user or run.created_by)
+
+
+def _split_metrics(meta: dict, run) -> dict:
+    merged = {**(meta.get("metrics") or {}), **(run.final_metrics or {})}
+    numeric = {k: v for k, v in merged.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+    return {"training": {k: v for k, v in numeric.items() if not k.startswith("eval")},
+            "eval": {k: v for k, v in numeric.items() if k.startswith("eval")},
+            "arena": {}}
+
+
+def promote_version(version: ModelVersion, user, reason: str = "") -> Activation:
+    """Make `version` its line's active version (the previous active one is archived)."""
+    _check_permission(user)
+    return _activate(version.line_id, version.pk, user, reason, ActivationKind.PROMOTE)
+
+
+def previous_version(line: ModelLine) -> ModelVersion | None:
+    """The version that was active before the current one."""
+    active = line.active_version()
+    if active is None:
+        return None
+    last = line.activations.filter(to_version=active).order_by("-created_at", "-id").first()
+    return last.from_version if last else None
+
+
+def rollback_line(line: ModelLine, user, reason: str = "", to_version: ModelVersion | None = None) -> Activation:
+    """Reactivate the previously active version of `line`, or `to_version` when given."""
+    _check_permission(user)
+    if to_version is None:
+        to_version = previous_version(line)
+        if to_version is None:
+            raise RegistryError(f"line {line.name} has no previous version to roll back to")
+    elif to_version.line_id != line.pk:
+        raise RegistryError(f"{to_version} is not a version of line {line.name}")
+    return _activate(line.pk, to_version.pk, user, reason, ActivationKind.ROLLBACK)
+
+
+def archive_version(version: ModelVersion, user) -> ModelVersion:
+    """Retire a candidate or rejected version (the active one must be replaced first)."""
+    _check_permission(user)
+    old = ModelVersion.objects.values_list("status", flat=True).get(pk=version.pk)
+    if old == VersionStatus.ACTIVE:
+        raise RegistryError(f"{version} is active: promote or roll back to another version first")
+    if old == VersionStatus.ARCHIVED:
+        raise RegistryError(f"{version} is already archived")
+    if ModelVersion.objects.filter(pk=version.pk, status=old).update(status=VersionStatus.ARCHIVED) != 1:
+        raise RegistryError(f"{version} changed meanwhile; reload and try again")
+    version.status = VersionStatus.ARCHIVED
+    return version
+
+
+def _activate(line_id: int, version_id: int, user, reason: str, kind: str) -> Activation:
+    moved_tag = []  # set once Ollama's stable tag points at the new version
+    try:
+        with transaction.atomic():
+            line = ModelLine.objects.select_for_update().get(pk=line_id)
+            version = ModelVersion.objects.select_related("line").get(pk=version_id, line=line)
+            current = line.versions.active().first()
+            _check_activatable(line, version)
+            if current is not None and ModelVersion.objects.filter(
+                    pk=current.pk, status=VersionStatus.ACTIVE).update(status=VersionStatus.ARCHIVED) != 1:
+                raise RegistryError(f"{current} changed meanwhile; try again")
+            if ModelVersion.objects.filter(pk=version.pk, status=version.status).update(
+                    status=VersionStatus.ACTIVE) != 1:
+                raise RegistryError(f"{version} changed meanwhile; try again")
+            version.status = VersionStatus.ACTIVE
+            activation = Activation.objects.create(line=line, from_version=current, to_version=version, kind=kind,
+                                                   reason=reason, created_by=user)
+            if ollama.is_enabled():
+                # Last step inside the transaction: an Ollama failure undoes everything above.
+                ollama.create_model(version, adapters.data_path(version.adapter_dir))
+                ollama.tag(version.ollama_name, ollama.stable_tag(line))
+                moved_tag.append(current)
+            transaction.on_commit(lambda: _after_activation(version, activation))
+        return activation
+    except adapters.AdapterError as exc:
+        raise RegistryError(f"cannot activate: {exc}") from exc
+    except ollama.OllamaError as exc:
+        raise RegistryError(f"promotion undone, Ollama failed: {exc}") from exc
+    except Exception:
+        if moved_tag:  # the commit itself failed after Ollama moved the tag: move it back
+            _restore_tag(moved_tag[0], line_id)
+        raise
+
+
+def _restore_tag(previous: ModelVersion | None, line_id: int) -> None:
+    if previous is None:
+        return
+    try:
+        ollama.tag(previous.ollama_name, ollama.stable_tag(previous.line))
+    except ollama.OllamaError:
+        logger.exception("could not restore the Ollama tag of line %s", line_id)
+
+
+def _check_activatable(line: ModelLine, version: ModelVersion) -> None:
+    if version.status == VersionStatus.ACTIVE:
+        raise RegistryError(f"{version} is already active")
+    if version.status == VersionStatus.REJECTED:
+        raise RegistryError(f"{version} was rejected and cannot be activated")
+    if version.base_model != line.base_model:
+        raise RegistryError(f"{version} was trained on base model {version.base_model!r}, "
+                            f"but line {line.name} uses {line.base_model!r}")
+    adapters.verify(version.adapter_dir, version.adapter_files)
+
+
+def _after_activation(version: ModelVersion, activation: Activation) -> None:
+    """Side effects once the new active version is committed: local hot swap, broadcast."""
+    from models_registry.serving import runtime
+
+    try:
+        runtime.notify_activated(version)
+    except Exception:  # serving elsewhere picks it up on its next request
+        logger.exception("hot swap to %s failed in this process", version)
+    publish_activated(version, activation)

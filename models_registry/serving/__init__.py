@@ -1,0 +1,1 @@
+"""Built-in serving: base model + active adapter, hot-swapped on promotion."""

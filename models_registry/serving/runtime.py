@@ -1,0 +1,150 @@
+"""Per-process serving state: which adapter each line serves, and the swap between them.
+
+Each request checks the line's active version (a cached query, at most one per
+SERVING_ACTIVE_TTL seconds), so a promotion made in another process is noticed here. A
+swap loads the new adapter next to the old one, then moves the line's pointer; requests
+hold a lease on the adapter they started with, and an old adapter is unloaded only when
+its last lease ends.
+"""
+
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from models_registry.adapters import data_path
+from models_registry.models import ModelVersion
+
+
+class NoActiveVersion(LookupError):
+    """The line exists but has no active version to serve."""
+
+
+@dataclass(frozen=True)
+class Served:
+    version_id: int
+    label: str
+    line: str
+    adapter_name: str
+    prompt: dict
+
+
+_state_lock = threading.Lock()  # guards the dicts below; never held during model work
+_engines: dict = {}
+_engine_locks: dict[str, threading.Lock] = {}
+_current: dict[str, Served] = {}
+_leases: Counter = Counter()
+_retired: dict[str, object] = {}  # adapter name -> engine, waiting for its last lease
+_checked: dict[str, tuple[float, int | None]] = {}
+_served_engines: dict[str, object] = {}  # adapter name -> the engine holding it
+_swap_locks: dict[str, threading.Lock] = {}
+
+
+def reset() -> None:
+    """Forget every engine and pointer (tests; a fresh process starts this way)."""
+    with _state_lock:
+        for store in (_engines, _engine_locks, _current, _leases, _retired, _checked, _swap_locks, _served_engines):
+            store.clear()
+
+
+def engine_for(base_model: str):
+    """The process-wide engine of a base model, loaded on first use only."""
+    with _state_lock:
+        lock = _engine_locks.setdefault(base_model, threading.Lock())
+    with lock:
+        if base_model not in _engines:
+            from models_registry.serving.engine import Engine
+
+            _engines[base_model] = Engine(_base_path(base_model))
+        return _engines[base_model]
+
+
+def _base_path(base_model: str) -> str:
+    local = Path(settings.DATA_DIR) / base_model
+    return str(local) if not Path(base_model).is_absolute() and local.exists() else base_model
+
+
+def _active_id(line: str) -> int | None:
+    now = time.monotonic()
+    checked = _checked.get(line)
+    if checked and now - checked[0] < settings.SERVING_ACTIVE_TTL:
+        return checked[1]
+    version_id = ModelVersion.objects.active().filter(line__name=line).values_list("id", flat=True).first()
+    _checked[line] = (now, version_id)
+    return version_id
+
+
+def acquire(line: str):
+    """Lease the adapter now serving `line` (swapping first if the active version changed)."""
+    version_id = _active_id(line)
+    if version_id is None:
+        raise NoActiveVersion(line)
+    served = _current.get(line)
+    if served is None or served.version_id != version_id:
+        swap_to(ModelVersion.objects.select_related("line").get(pk=version_id))
+    with _state_lock:
+        served = _current[line]
+        _leases[served.adapter_name] += 1
+        return served, _served_engines[served.adapter_name]
+
+
+def release(served: Served) -> None:
+    """End a lease; unload adapters that are retired and no longer used."""
+    with _state_lock:
+        _leases[served.adapter_name] -= 1
+        idle = [(name, eng) for name, eng in _retired.items() if _leases[name] <= 0]
+        for name, _ in idle:
+            del _retired[name]
+    for name, eng in idle:
+        eng.unload_adapter(name, keep=lambda n=name: _in_use(n))
+
+
+def _in_use(name: str) -> bool:
+    # Asked under the engine lock right before unloading: a swap back to this adapter or a
+    # new lease since the decision keeps it.
+    with _state_lock:
+        return _leases[name] > 0 or any(s.adapter_name == name for s in _current.values())
+
+
+def swap_to(version: ModelVersion) -> Served:
+    """Load `version`'s adapter beside the current one, then point the line at it."""
+    line = version.line.name
+    with _state_lock:
+        swap_lock = _swap_locks.setdefault(line, threading.Lock())
+    with swap_lock:
+        served = _current.get(line)
+        if served is not None and served.version_id == version.pk:
+            return served
+        engine = engine_for(version.base_model)
+        new = Served(version.pk, version.label, line, version.adapter_name, version.prompt)
+        with _state_lock:
+            _retired.pop(new.adapter_name, None)
+            _leases[new.adapter_name] += 1  # pinned while loading so no unload races us
+        try:
+            engine.load_adapter(new.adapter_name, str(data_path(version.adapter_dir)))
+            with _state_lock:
+                _served_engines[new.adapter_name] = engine
+                old = _current.get(line)
+                _current[line] = new  # the atomic switch: new requests lease the new adapter
+                _checked[line] = (time.monotonic(), version.pk)
+                if old is not None and old.adapter_name != new.adapter_name:
+                    _retired[old.adapter_name] = engine
+        finally:
+            release(new)
+        return new
+
+
+def notify_activated(version: ModelVersion) -> None:
+    """Called after a promotion commits: swap now if this process already serves the base model."""
+    if version.base_model in _engines:
+        swap_to(version)  # also refreshes the cached active id
+    else:
+        _checked.pop(version.line.name, None)
+
+
+def loaded_adapters(base_model: str) -> set[str]:
+    engine = _engines.get(base_model)
+    return set(engine.adapters) if engine else set()

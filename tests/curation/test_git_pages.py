@@ -1,0 +1,90 @@
+import pytest
+from django.urls import reverse
+
+from curation.models import GitRepository, MiningStatus
+from curation.services.git_mining import mine_repository, register_repository
+from tests.curation.git_helpers import commit, init_repo
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def repo(settings, tmp_path):
+    settings.GIT_ALLOWED_ROOTS = [tmp_path]
+    path = init_repo(tmp_path / "project")
+    commit(path, "feat: add the greeting module", {"greet.py": "def greet():\n    return 'hi'\n"})
+    return path
+
+
+@pytest.mark.parametrize("user, status", [("alice", 200), ("bob", 200), ("carol", 200), ("viewer", 200),
+                                          ("dave", 403)])
+def test_the_repository_list_is_readable_by_every_role(client, request, user, status):
+    client.force_login(request.getfixturevalue(user))
+    assert client.get(reverse("repository_list")).status_code == status
+
+
+def test_the_register_form_is_shown_only_to_those_who_may_ingest(client, bob, carol):
+    client.force_login(carol)
+    assert b"Register a repository" not in client.get(reverse("repository_list")).content
+    client.force_login(bob)
+    assert b"Register a repository" in client.get(reverse("repository_list")).content
+
+
+def test_an_operator_registers_a_repository(client, bob, repo):
+    client.force_login(bob)
+    response = client.post(reverse("repository_register"), {"path": str(repo), "branch": ""})
+    repository = GitRepository.objects.get()
+    assert response.status_code == 302 and response.url == reverse("repository_detail", args=[repository.pk])
+    assert repository.path == str(repo) and repository.created_by == bob
+
+
+def test_a_refused_path_is_shown_with_its_reason_and_nothing_is_saved(client, bob, tmp_path, settings):
+    settings.GIT_ALLOWED_ROOTS = [tmp_path / "allowed"]
+    client.force_login(bob)
+    response = client.post(reverse("repository_register"), {"path": "/etc"})
+    assert response.status_code == 400
+    assert b"outside the allowed roots" in response.content
+    assert not GitRepository.objects.exists()
+
+
+def test_a_reviewer_cannot_register_or_mine(client, carol, repo):
+    client.force_login(carol)
+    assert client.post(reverse("repository_register"), {"path": str(repo)}).status_code == 403
+    repository = register_repository(str(repo))
+    assert client.post(reverse("repository_mine", args=[repository.pk])).status_code == 403
+    assert GitRepository.objects.get().status == MiningStatus.IDLE
+
+
+def test_mine_now_queues_the_mining(client, bob, repo, django_capture_on_commit_callbacks):
+    repository = register_repository(str(repo))
+    client.force_login(bob)
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = client.post(reverse("repository_mine", args=[repository.pk]))
+    assert response.status_code == 302 and len(callbacks) == 1
+    assert GitRepository.objects.get().status == MiningStatus.QUEUED
+
+
+def test_the_detail_page_shows_examples_and_the_last_stats(client, viewer, repo):
+    repository = register_repository(str(repo))
+    mine_repository(repository)
+    client.force_login(viewer)
+    response = client.get(reverse("repository_detail", args=[repository.pk]))
+    body = response.content.decode()
+    assert "feat: add the greeting module" in body
+    assert "+    return &#x27;hi&#x27;" in body
+    assert "1 kept" in body
+    assert "Mine now" not in body
+
+
+def test_the_detail_page_of_an_unknown_repository_is_404(client, viewer):
+    client.force_login(viewer)
+    assert client.get(reverse("repository_detail", args=[999])).status_code == 404
+
+
+def test_the_progress_endpoint_reports_progress_to_the_signed_in_browser(client, viewer, repo):
+    repository = register_repository(str(repo))
+    GitRepository.objects.filter(pk=repository.pk).update(status=MiningStatus.RUNNING, progress_done=3,
+                                                          progress_total=10)
+    client.force_login(viewer)
+    data = client.get(reverse("api_git_repository", args=[repository.pk])).json()
+    assert (data["status"], data["progress_done"], data["progress_total"]) == ("running", 3, 10)

@@ -1,0 +1,62 @@
+"""The review queue's keyboard flow in a real headless Chromium against pytest-django's live server."""
+
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connections
+
+from curation.models import Lesson, ReviewStatus
+from tests.curation.factories import make_lesson
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
+              pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def page(live_server, carol, client, monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop on this thread; the test's own ORM reads are still sync.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    client.force_login(carol)
+    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        context = browser.new_context(base_url=live_server.url)
+        context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME, "value": cookie,
+                              "url": live_server.url}])
+        yield context.new_page()
+        # The test body's ORM calls ran under Playwright's greenlet with their own connection.
+        connections.close_all()
+        browser.close()
+
+
+def test_keyboard_moves_approves_and_rejects_in_place(page):
+    first = make_lesson("First pending lesson", status=ReviewStatus.PENDING)
+    second = make_lesson("Second pending lesson", status=ReviewStatus.PENDING)
+    third = make_lesson("Third pending lesson", status=ReviewStatus.PENDING)
+    page.goto("/lessons/")
+    visible = "article.review-record:not([hidden]) strong"
+    top = page.inner_text(visible)
+    page.keyboard.press("j")
+    assert page.inner_text(visible) != top
+    page.keyboard.press("k")
+    assert page.inner_text(visible) == top
+    page.keyboard.press("a")
+    page.wait_for_selector(f"li.review-item[data-id='{_pk(top, first, second, third)}'] .badge.approved")
+    page.keyboard.press("r")
+    page.wait_for_selector("li.review-item .badge.rejected")
+    statuses = sorted(Lesson.objects.values_list("review_status", flat=True))
+    assert statuses == ["approved", "pending", "rejected"]
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "review-search"
+    page.keyboard.press("Escape")
+    page.keyboard.press("e")
+    page.wait_for_url(lambda url: "/edit?next=" in url and "item" in url)
+    assert "Save and approve" in page.content()
+
+
+def _pk(label, *lessons):
+    return next(lesson.pk for lesson in lessons if str(lesson) == label)

@@ -1,0 +1,20 @@
+import pytest
+
+from models_registry.serving import runtime
+
+
+@pytest.fixture(scope="session")
+def toy(tmp_path_factory):
+    """Toy base model + adapters a and b (needs torch, transformers, peft)."""
+    pytest.importorskip("peft", reason="serving needs the train extra (torch, transformers, peft)")
+    from tests.models_registry.tiny_models import build_toy_set
+
+    return build_toy_set(tmp_path_factory.mktemp("toy"))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_serving():
+    """Each test starts with a process that serves nothing yet."""
+    runtime.reset()
+    yield
+    runtime.reset()

@@ -1,0 +1,168 @@
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import connection, connections
+from django.utils import timezone
+
+from models_registry import services
+from models_registry.models import Activation, ActivationKind, ModelVersion, VersionStatus
+from tests.factories import make_user
+from tests.models_registry.factories import make_line, make_version
+
+
+@pytest.fixture
+def line(db):
+    return make_line()
+
+
+def test_promotion_activates_version_archives_previous_and_records_it(line, alice):
+    v1, v2 = make_version(line), make_version(line)
+    services.promote_version(v1, alice, "first")
+    activation = services.promote_version(v2, alice, "better eval loss")
+    v1.refresh_from_db()
+    v2.refresh_from_db()
+    assert (v1.status, v2.status) == (VersionStatus.ARCHIVED, VersionStatus.ACTIVE)
+    assert (activation.from_version, activation.to_version, activation.kind) == (v1, v2, ActivationKind.PROMOTE)
+    assert activation.created_by == alice and activation.reason == "better eval loss"
+
+
+def test_rollback_restores_previous_version_and_is_recorded(line, alice):
+    v1, v2 = make_version(line), make_version(line)
+    services.promote_version(v1, alice, "first")
+    services.promote_version(v2, alice, "second")
+    activation = services.rollback_line(line, alice, "v2 regressed")
+    assert line.active_version() == v1
+    assert ModelVersion.objects.get(pk=v2.pk).status == VersionStatus.ARCHIVED
+    assert (activation.kind, activation.from_version, activation.to_version) == (ActivationKind.ROLLBACK, v2, v1)
+    assert activation.reason == "v2 regressed"
+
+
+def test_rollback_to_a_chosen_version(line, alice):
+    v1, v2, v3 = make_version(line), make_version(line), make_version(line)
+    for v in (v1, v2, v3):
+        services.promote_version(v, alice, "up")
+    services.rollback_line(line, alice, "back to the first", to_version=v1)
+    assert line.active_version() == v1
+
+
+def test_rollback_without_previous_version_gives_clear_message(line, alice):
+    with pytest.raises(services.RegistryError, match="has no previous version to roll back to"):
+        services.rollback_line(line, alice, "nothing yet")
+    services.promote_version(make_version(line), alice, "first")
+    with pytest.raises(services.RegistryError, match="no previous version"):
+        services.rollback_line(line, alice, "still nothing")
+
+
+def test_missing_adapter_file_is_refused_naming_it(line, alice):
+    current, version = make_version(line), make_version(line)
+    services.promote_version(current, alice, "first")
+    (Path(settings.DATA_DIR) / version.adapter_dir / "adapter_model.safetensors").unlink()
+    with pytest.raises(services.RegistryError, match="adapter_model.safetensors is missing"):
+        services.promote_version(version, alice, "go")
+    assert line.active_version() == current  # nothing changed
+    assert Activation.objects.count() == 1
+
+
+def test_altered_adapter_file_is_refused_naming_it(line, alice):
+    version = make_version(line)
+    (Path(settings.DATA_DIR) / version.adapter_dir / "adapter_config.json").write_text("{}")
+    with pytest.raises(services.RegistryError, match="adapter_config.json was altered"):
+        services.promote_version(version, alice, "go")
+    assert ModelVersion.objects.get(pk=version.pk).status == VersionStatus.CANDIDATE
+
+
+def test_version_of_another_base_model_is_refused(line, alice):
+    version = make_version(line, base_model="other/base")
+    with pytest.raises(services.RegistryError, match="other/base"):
+        services.promote_version(version, alice, "go")
+    assert not line.versions.active().exists()
+
+
+def test_rejected_and_active_versions_cannot_be_promoted(line, alice):
+    rejected = make_version(line, status=VersionStatus.REJECTED)
+    with pytest.raises(services.RegistryError, match="rejected"):
+        services.promote_version(rejected, alice, "go")
+    active = make_version(line)
+    services.promote_version(active, alice, "go")
+    with pytest.raises(services.RegistryError, match="already active"):
+        services.promote_version(active, alice, "again")
+
+
+@pytest.mark.parametrize("who", ["bob", "carol", "viewer", "dave"])
+def test_only_admins_may_promote_rollback_or_archive(line, who, request):
+    user = request.getfixturevalue(who)
+    version = make_version(line)
+    with pytest.raises(PermissionDenied):
+        services.promote_version(version, user, "x")
+    with pytest.raises(PermissionDenied):
+        services.rollback_line(line, user, "x")
+    with pytest.raises(PermissionDenied):
+        services.archive_version(version, user)
+    assert ModelVersion.objects.get(pk=version.pk).status == VersionStatus.CANDIDATE
+
+
+def test_archive_refuses_the_active_version(line, alice):
+    active, candidate = make_version(line), make_version(line)
+    services.promote_version(active, alice, "x")
+    with pytest.raises(services.RegistryError, match="is active"):
+        services.archive_version(active, alice)
+    services.archive_version(candidate, alice)
+    assert ModelVersion.objects.get(pk=candidate.pk).status == VersionStatus.ARCHIVED
+
+
+def test_history_answers_which_version_was_active_at_a_time(line, alice):
+    v1, v2 = make_version(line), make_version(line)
+    start = timezone.now()
+    a1 = services.promote_version(v1, alice, "x")
+    a2 = services.promote_version(v2, alice, "y")
+    Activation.objects.filter(pk=a1.pk).update(created_at=start + timedelta(hours=1))
+    Activation.objects.filter(pk=a2.pk).update(created_at=start + timedelta(hours=2))
+    assert line.version_active_at(start) is None
+    assert line.version_active_at(start + timedelta(minutes=90)) == v1
+    assert line.version_active_at(start + timedelta(hours=3)) == v2
+
+
+def test_database_refuses_two_active_versions(line):
+    from django.db import IntegrityError, transaction
+
+    make_version(line, status=VersionStatus.ACTIVE)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        make_version(line, status=VersionStatus.ACTIVE)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_promotions_are_serialized_and_history_stays_consistent():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL row locks; runs in the services CI pass (DATABASE_URL=postgres://...)")
+    admin = make_user("root", "Admin")
+    line = make_line()
+    versions = [make_version(line) for _ in range(6)]
+    barrier = threading.Barrier(len(versions))
+    errors = []
+
+    def promote(version):
+        try:
+            barrier.wait()
+            services.promote_version(version, admin, "race")
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=promote, args=(v,)) for v in versions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert line.versions.active().count() == 1
+    chain = list(Activation.objects.filter(line=line).order_by("created_at", "id"))
+    assert len(chain) == len(versions)
+    assert chain[0].from_version is None
+    for earlier, later in zip(chain, chain[1:], strict=False):
+        assert later.from_version_id == earlier.to_version_id  # no lost or forked history
+    assert line.active_version() == chain[-1].to_version

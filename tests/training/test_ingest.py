@@ -1,0 +1,87 @@
+import json
+
+import pytest
+
+from tests.training.runs_factories import make_snapshot
+from training import services
+from training.ingest import RunIngestor, parse_line
+from training.models import MetricPoint, RunLogLine, TrainingRun
+
+pytestmark = pytest.mark.django_db
+
+OUTPUT = [
+    json.dumps({"event": "start", "total_steps": 4, "device": "cpu", "backend": "peft"}),
+    "loading the base model",
+    json.dumps({"event": "metric", "step": 1, "epoch": 0.25, "loss": 2.0, "lr": 1e-4, "tokens_per_s": 50, "ts": 1.0}),
+    json.dumps({"event": "metric", "step": 2, "epoch": 0.5, "loss": 1.5, "lr": 1e-4, "tokens_per_s": 60, "ts": 2.0}),
+    json.dumps({"event": "eval", "step": 2, "eval_loss": 1.4}),
+    json.dumps({"event": "checkpoint", "step": 2, "path": "checkpoints/step-2"}),
+    '{"not": "an event"}',
+    "{broken json",
+]
+
+
+@pytest.fixture
+def run(bob):
+    return services.start_run(bob, dataset=make_snapshot(), base_model="org/model")
+
+
+@pytest.fixture
+def published(monkeypatch):
+    sent = []
+    monkeypatch.setattr("training.broadcast.publish_run_events", lambda run_id, group, events: sent.append(events))
+    return sent
+
+
+def test_protocol_lines_are_events_and_everything_else_is_a_log_line():
+    assert parse_line(OUTPUT[2])["loss"] == 2.0
+    assert parse_line("plain text") is None
+    assert parse_line('{"not": "an event"}') is None
+    assert parse_line("{broken json") is None
+
+
+def test_ingestion_stores_points_logs_progress_and_checkpoints(run, published):
+    RunIngestor(run, batch_size=100).ingest(OUTPUT)
+    run.refresh_from_db()
+    assert list(MetricPoint.objects.filter(run=run, kind="train").values_list("step", "loss")) == [(1, 2.0), (2, 1.5)]
+    assert MetricPoint.objects.get(run=run, kind="eval").loss == 1.4
+    assert list(RunLogLine.objects.filter(run=run).values_list("seq", "text")) == [
+        (1, "loading the base model"), (2, '{"not": "an event"}'), (3, "{broken json")]
+    assert run.current_step == 2 and run.total_steps == 4 and run.progress == 0.5
+    assert run.device == "cpu (peft)"
+    assert run.artifacts["checkpoints"] == [{"step": 2, "path": "checkpoints/step-2"}]
+    events = [e["event"] for batch in published for e in batch]
+    assert events.count("metric") == 2 and "eval" in events and "log" in events
+
+
+def test_the_same_lines_twice_give_the_same_metric_rows(run, published):
+    RunIngestor(run).ingest(OUTPUT)
+    before = list(MetricPoint.objects.filter(run=run).values_list("kind", "step", "loss"))
+    RunIngestor(TrainingRun.objects.get(pk=run.pk)).ingest(OUTPUT)
+    assert list(MetricPoint.objects.filter(run=run).values_list("kind", "step", "loss")) == before
+    assert TrainingRun.objects.get(pk=run.pk).artifacts["checkpoints"] == [{"step": 2, "path": "checkpoints/step-2"}]
+
+
+def test_lines_are_written_in_batches(run, published):
+    ingestor = RunIngestor(run, batch_size=2, flush_seconds=3600)
+    ingestor.feed("one")
+    assert not RunLogLine.objects.filter(run=run).exists()
+    ingestor.feed("two")
+    assert RunLogLine.objects.filter(run=run).count() == 2
+    assert len(published) == 1
+
+
+def test_a_later_attempt_continues_the_log_sequence(run, published):
+    RunIngestor(run).ingest(["first attempt"])
+    RunIngestor(run).ingest(["second attempt"])
+    assert list(RunLogLine.objects.filter(run=run).values_list("seq", flat=True)) == [1, 2]
+
+
+def test_the_first_metric_point_is_written_at_once_and_later_ones_in_batches(run, published):
+    ingestor = RunIngestor(run, batch_size=100, flush_seconds=3600)
+    ingestor.feed(OUTPUT[2])
+    assert MetricPoint.objects.filter(run=run).count() == 1
+    ingestor.feed(OUTPUT[3])
+    assert MetricPoint.objects.filter(run=run).count() == 1
+    ingestor.flush()
+    assert MetricPoint.objects.filter(run=run).count() == 2

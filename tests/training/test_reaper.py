@@ -1,0 +1,102 @@
+import json
+import signal
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from tests.training.runs_factories import make_snapshot
+from training import services
+from training.backends.local import wait_gone
+from training.models import RunStatus, TrainingRun
+from training.workers import reap, record_heartbeat
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def claimed(bob):
+    run = services.start_run(bob, dataset=make_snapshot(), base_model="org/model", backend="local")
+    return services.claim_run(run.pk, "gone@host")
+
+
+def test_a_run_whose_worker_stopped_reporting_becomes_lost(claimed, settings):
+    settings.TRAINING_LOST_AFTER_SECONDS = 60
+    TrainingRun.objects.filter(pk=claimed.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=120))
+    assert reap()["lost"] == [claimed.pk]
+    run = TrainingRun.objects.get(pk=claimed.pk)
+    assert run.status == RunStatus.LOST and "retry" in run.human_error
+
+
+def test_a_run_with_a_fresh_heartbeat_is_left_alone(claimed, settings):
+    settings.TRAINING_LOST_AFTER_SECONDS = 60
+    assert reap()["lost"] == []
+    assert TrainingRun.objects.get(pk=claimed.pk).status == RunStatus.PREPARING
+
+
+def test_a_lost_run_can_be_retried(claimed, bob, settings):
+    settings.TRAINING_LOST_AFTER_SECONDS = 60
+    TrainingRun.objects.filter(pk=claimed.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=120))
+    reap()
+    assert services.retry_run(TrainingRun.objects.get(pk=claimed.pk), bob).status == RunStatus.QUEUED
+
+
+def test_the_reaper_kills_the_process_group_of_an_inactive_run_only(claimed, bob, settings):
+    settings.TRAINING_TRAINER_MODULE = "tests.training.fake_trainer"
+    other = services.start_run(bob, dataset=make_snapshot(), base_model="org/model", backend="local")
+    procs = []
+    for run in (claimed, other):
+        spec = settings.DATA_DIR / "runs" / str(run.pk) / "spec.json"
+        spec.parent.mkdir(parents=True)
+        spec.write_text(json.dumps({"output_dir": str(spec.parent)}))
+        procs.append(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "-m",
+                                       "tests.training.fake_trainer", "--spec", str(spec)], start_new_session=True))
+    TrainingRun.objects.filter(pk=claimed.pk).update(status=RunStatus.FAILED)
+    try:
+        result = reap()
+        assert procs[0].wait(timeout=10) == -signal.SIGKILL
+        assert procs[1].poll() is None
+        assert any(f"run {claimed.pk}" in item for item in result["removed"])
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+        assert wait_gone(procs[1].pid, 5)
+
+
+def test_a_worker_heartbeat_records_its_devices_and_backends(db, settings, monkeypatch):
+    monkeypatch.setattr("training.backends.docker._ping", lambda: "no engine (test)")
+    settings.ENABLE_GPU = False
+    worker = record_heartbeat("gpu0@host", ["training"])
+    assert worker.backends == ["local"]
+    assert worker.devices[0]["kind"] == "cpu" and worker.devices[0]["cpu_count"] >= 1
+    assert record_heartbeat("gpu0@host", ["training"]).pk == worker.pk
+
+
+def test_only_workers_consuming_the_training_queue_start_a_heartbeat(monkeypatch):
+    import threading
+    from types import SimpleNamespace
+
+    from training import tasks
+
+    started = []
+
+    def fake_start(hostname, queues):
+        started.append((hostname, queues))
+        return threading.Event()
+
+    monkeypatch.setattr(tasks.workers, "start_heartbeat_thread", fake_start)
+
+    def worker(hostname, queues):
+        return SimpleNamespace(hostname=hostname, app=SimpleNamespace(
+            amqp=SimpleNamespace(queues=SimpleNamespace(consume_from=dict.fromkeys(queues)))))
+
+    default_worker, gpu_worker = worker("default@h", ["default"]), worker("gpu0@h", ["training"])
+    tasks._start_heartbeat(sender=default_worker)
+    tasks._start_heartbeat(sender=gpu_worker)
+    assert started == [("gpu0@h", ["training"])]
+    stop = tasks._heartbeats[id(gpu_worker)]
+    tasks._stop_heartbeat(sender=gpu_worker)
+    assert stop.is_set()

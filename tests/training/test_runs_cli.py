@@ -1,0 +1,52 @@
+import io
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tests.training.runs_factories import make_snapshot
+from training.models import RunStatus, TrainingRun
+
+
+@pytest.fixture
+def fake_trainer(settings, monkeypatch):
+    settings.TRAINING_TRAINER_MODULE = "tests.training.fake_trainer"
+    settings.TRAINING_BACKEND = "local"
+    monkeypatch.setenv("FAKE_TRAINER_MODE", "ok")
+    return monkeypatch
+
+
+@pytest.mark.django_db
+def test_train_wait_executes_in_process_and_streams_progress(fake_trainer):
+    dataset = make_snapshot()
+    out = io.StringIO()
+    call_command("train", "--dataset", dataset.sha256[:12], "--base", "org/model", "--backend", "local", "--wait",
+                 "--set", "lora_rank=4", "--in-process", stdout=out)
+    run = TrainingRun.objects.get()
+    lines = out.getvalue().splitlines()
+    assert lines[0] == str(run.pk)
+    assert run.status == RunStatus.SUCCEEDED and run.hyperparameters["lora_rank"] == 4
+    assert "succeeded" in lines[-1]
+
+
+@pytest.mark.django_db
+def test_train_wait_exits_non_zero_when_the_run_fails(fake_trainer):
+    fake_trainer.setenv("FAKE_TRAINER_MODE", "crash")
+    with pytest.raises(CommandError, match="failed"):
+        call_command("train", "--dataset", make_snapshot().sha256, "--base", "org/model", "--wait", "--in-process",
+                     stdout=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_train_without_wait_prints_the_run_id_and_leaves_it_queued():
+    out = io.StringIO()
+    call_command("train", "--dataset", make_snapshot().sha256, "--base", "org/model", stdout=out)
+    assert out.getvalue().strip() == str(TrainingRun.objects.get(status=RunStatus.QUEUED).pk)
+
+
+@pytest.mark.django_db
+def test_train_names_bad_input():
+    with pytest.raises(CommandError, match="no unique dataset"):
+        call_command("train", "--dataset", "abcdef", stdout=io.StringIO())
+    with pytest.raises(CommandError, match="lora_rank"):
+        call_command("train", "--dataset", make_snapshot().sha256, "--base", "org/model", "--set", "lora_rank=0",
+                     stdout=io.StringIO())

@@ -1,0 +1,62 @@
+from django.contrib import admin, messages
+
+from training import services
+from training.models import MetricPoint, RunLogLine, TrainingRun, TrainingWorker
+
+
+@admin.action(description="Cancel selected runs", permissions=["change"])
+def cancel_runs(modeladmin, request, queryset):
+    done = 0
+    for run in queryset:
+        try:
+            services.cancel_run(run, request.user)
+            done += 1
+        except services.RunRefused as exc:
+            modeladmin.message_user(request, str(exc), messages.WARNING)
+    modeladmin.message_user(request, f"Cancellation requested for {done} run(s).")
+
+
+class _RoleAccess:
+    """Staff see training records with the dashboard role and change runs (cancel) with the operator role."""
+
+    def has_module_permission(self, request):
+        return request.user.is_staff and request.user.has_perm("accounts.view_dashboard")
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_staff and request.user.has_perm("accounts.operate_training")
+
+
+@admin.register(TrainingRun)
+class TrainingRunAdmin(_RoleAccess, admin.ModelAdmin):
+    list_display = ("id", "status", "dataset", "base_model", "backend", "device", "worker", "progress", "created_at")
+    list_filter = ("status", "backend")
+    search_fields = ("base_model", "dataset__sha256", "worker")
+    readonly_fields = ("status", "progress", "eta_seconds", "current_step", "total_steps", "heartbeat_at", "attempt",
+                       "exit_code", "error", "human_error", "artifacts", "final_metrics", "container_id", "pid",
+                       "started_at", "finished_at", "backend", "device", "worker", "run_dir", "cancel_requested")
+    actions = [cancel_runs]
+
+
+@admin.register(TrainingWorker)
+class TrainingWorkerAdmin(_RoleAccess, admin.ModelAdmin):
+    list_display = ("hostname", "queues", "backends", "current_run", "last_seen_at")
+    readonly_fields = ("devices", "started_at", "last_seen_at")
+
+
+class _ReadOnly(_RoleAccess):
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MetricPoint)
+class MetricPointAdmin(_ReadOnly, admin.ModelAdmin):
+    list_display = ("run", "kind", "step", "loss", "learning_rate", "tokens_per_s")
+    list_filter = ("kind",)
+
+
+@admin.register(RunLogLine)
+class RunLogLineAdmin(_ReadOnly, admin.ModelAdmin):
+    list_display = ("run", "seq", "text")

@@ -1,0 +1,183 @@
+"""The run websocket (/ws/runs/<id>/): a snapshot, then live events, with exact resume.
+
+Ordering without gaps or duplicates: the consumer joins the run's group before it reads
+the snapshot from the database. Channels hands this consumer one message at a time, so
+live events published meanwhile wait in the layer until the snapshot is queued; they are
+then dropped when their step (or log seq) is not above what the snapshot held. Publishers
+only publish committed rows (training.broadcast), so nothing falls between the two.
+
+A slow client never holds up the channel layer: messages go through a bounded
+per-connection outbox drained by its own task. When it overflows, the outbox is emptied,
+a "resync" frame is sent and live events are dropped until the client resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import InMemoryChannelLayer
+from django.conf import settings
+
+from training import broadcast
+from training.live_snapshot import After, load_snapshot, parse_after
+
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_UNKNOWN_RUN = 4404
+_MALFORMED = object()
+CLIENT_MESSAGES = '{"type": "resume", "after_step": N, "after_eval_step": N, "after_log_seq": N}, ' \
+                  '{"type": "snapshot"} or {"type": "ping"}'
+
+
+@database_sync_to_async
+def _allowed(user) -> bool:
+    return user.has_perm("accounts.view_dashboard")
+
+
+class RunConsumer(AsyncJsonWebsocketConsumer):
+    group_name: str | None = None
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        if not await _allowed(user):
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        self.run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
+        group_name = await database_sync_to_async(_group_name)(self.run_id)
+        if group_name is None:
+            await self.close(code=CLOSE_UNKNOWN_RUN)
+            return
+        if isinstance(self.channel_layer, InMemoryChannelLayer):
+            # Consumers live on the server loop; worker threads must hand sends to it.
+            broadcast.set_server_loop(asyncio.get_running_loop())
+        self.group_name = group_name
+        self.high = {"train": -1, "eval": -1}
+        self.log_seq = -1
+        self.paused = False
+        self.last_seq: dict[str, int] = {}
+        self.outbox: asyncio.Queue = asyncio.Queue()
+        # Subscribe before reading the snapshot: see the module docstring.
+        await self.channel_layer.group_add(self.group_name, self.channel_name)
+        await self.accept()
+        self.pump = asyncio.create_task(self._pump())
+        query = {k: v[-1] for k, v in parse_qs(self.scope.get("query_string", b"").decode()).items()}
+        try:
+            after = parse_after(query)
+        except ValueError as exc:
+            self._enqueue({"type": "error", "error": str(exc), "details": ["sending the full history instead"]})
+            after = After()
+        await self._send_snapshot(after)
+
+    async def disconnect(self, code):
+        if self.group_name:
+            await self.channel_layer.group_discard(self.group_name, self.channel_name)
+        pump = getattr(self, "pump", None)
+        if pump is not None:
+            pump.cancel()
+
+    # ------------------------------------------------------------------ client -> server
+    async def decode_json(self, text_data):
+        try:
+            return await super().decode_json(text_data)
+        except ValueError:
+            return _MALFORMED
+
+    async def receive_json(self, content, **kwargs):
+        if content is _MALFORMED or not isinstance(content, dict):
+            self._error("malformed message: send a JSON object", CLIENT_MESSAGES)
+            return
+        kind = content.get("type")
+        if kind == "resume":
+            try:
+                after = parse_after(content)
+            except ValueError as exc:
+                self._error(str(exc), CLIENT_MESSAGES)
+                return
+            await self._send_snapshot(after)
+        elif kind == "snapshot":
+            await self._send_snapshot(After())
+        elif kind == "ping":
+            self._enqueue({"type": "pong"})
+        else:
+            self._error(f"unknown message type {str(kind)[:40]!r}", CLIENT_MESSAGES)
+
+    # ------------------------------------------------------------------ layer -> client
+    async def run_event(self, message):
+        lost = self._lost_messages(message)
+        if self.paused:
+            return
+        if lost:
+            self._resync("live messages were lost on the way")
+            return
+        payload = self._fresh(message["payload"])
+        if payload is not None:
+            self._enqueue(payload)
+
+    def _lost_messages(self, message) -> bool:
+        origin, seq = message.get("origin"), message.get("seq")
+        last = self.last_seq.get(origin)
+        self.last_seq[origin] = seq
+        return last is not None and isinstance(seq, int) and seq > last + 1
+
+    def _fresh(self, payload: dict) -> dict | None:
+        """The payload without what this client already has (None: nothing left)."""
+        kind = payload.get("type")
+        if kind == "run.metrics":
+            points = []
+            for point in payload.get("points", []):
+                series = point.get("kind", "train")
+                if isinstance(point.get("step"), int) and point["step"] > self.high.get(series, -1):
+                    self.high[series] = point["step"]
+                    points.append(point)
+            return {**payload, "points": points} if points else None
+        if kind == "run.log":
+            lines = [line for line in payload.get("lines", [])
+                     if not isinstance(line.get("seq"), int) or line["seq"] > self.log_seq]
+            if lines and isinstance(lines[-1].get("seq"), int):
+                self.log_seq = max(self.log_seq, lines[-1]["seq"])
+            return {**payload, "lines": lines} if lines else None
+        return payload
+
+    async def _send_snapshot(self, after: After) -> None:
+        snapshot = await database_sync_to_async(load_snapshot)(self.run_id, after)
+        if snapshot is None:
+            await self.close(code=CLOSE_UNKNOWN_RUN)
+            return
+        self.high = {"train": snapshot["last_step"], "eval": snapshot["last_eval_step"]}
+        self.log_seq = snapshot["last_log_seq"]
+        self.paused = False
+        self._enqueue(snapshot)
+
+    def _enqueue(self, payload: dict) -> None:
+        if self.outbox.qsize() >= settings.LIVE_CLIENT_BUFFER:
+            self._resync("the client reads too slowly")
+            return
+        self.outbox.put_nowait(payload)
+
+    def _resync(self, reason: str) -> None:
+        while not self.outbox.empty():
+            self.outbox.get_nowait()
+        self.paused = True
+        self.outbox.put_nowait({"type": "resync", "reason": reason,
+                                "resume_with": {"type": "resume", "after_step": "<last step seen>"}})
+
+    def _error(self, error: str, *details: str) -> None:
+        self._enqueue({"type": "error", "error": error, "details": list(details)})
+
+    async def _pump(self) -> None:
+        while True:
+            payload = await self.outbox.get()
+            await self.send_json(payload)
+
+
+def _group_name(run_id: int) -> str | None:
+    from training.models import TrainingRun
+
+    run = TrainingRun.objects.filter(pk=run_id).only("id").first()
+    return run.group_name if run else None

@@ -1,0 +1,155 @@
+"""Executing one claimed run on this worker: spec, launch, stream, cancel, finish with checked artifacts."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+from training.backends import BackendUnavailable, Layout, choose_backend
+from training.ingest import RunIngestor
+from training.models import RunStatus, TrainingRun
+from training.services import claim_run, finish_run, mark_running, touch_heartbeat
+from training.services.datasets import data_root, file_sha256, verify_snapshot
+from training.services.runs import RUN_ONLY_KEYS
+from training.trainer.errors import OOM_MESSAGE
+
+logger = logging.getLogger(__name__)
+ADAPTER_REQUIRED = ("adapter_config.json", "adapter_model.safetensors", "academy_adapter.json")
+LOG_FILE = "trainer.log"
+
+
+def execute(run_id: int, worker: str, on_event=None) -> str | None:
+    """Claim and run to the end; returns the final status, or None when the run was not ours to claim.
+
+    on_event, when given, is called with each protocol event as it arrives (the CLI prints progress with it).
+    """
+    run = claim_run(run_id, worker)
+    if run is None:
+        return None
+    try:
+        return _execute_claimed(run, on_event)
+    except Exception as exc:
+        logger.exception("run %s failed in the worker", run_id)
+        finish_run(run_id, RunStatus.FAILED, error=f"{exc.__class__.__name__}: {exc}"[:10000],
+                   human_error="the worker failed while running it: see the error")
+        return RunStatus.FAILED
+
+
+def _execute_claimed(run: TrainingRun, on_event=None) -> str:
+    try:
+        dataset_path = verify_snapshot(run.dataset)
+        backend_cls = choose_backend(run.requested_backend, settings.TRAINING_BACKEND,
+                                     allow_fallback=settings.TRAINING_ALLOW_LOCAL_FALLBACK)
+    except ValidationError as exc:
+        return _fail(run, " ".join(exc.messages), "dataset refused: " + " ".join(exc.messages))
+    except BackendUnavailable as exc:
+        return _fail(run, str(exc), str(exc)[:500])
+    run_dir = data_root() / run.run_dir
+    (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+    backend = backend_cls(run.pk, Layout(run_dir=run_dir, dataset=dataset_path, base_model=run.base_model,
+                                         local_model=_local_model(run.base_model)))
+    hp = {k: v for k, v in run.hyperparameters.items() if k not in RUN_ONLY_KEYS}
+    (run_dir / "spec.json").write_text(json.dumps(backend.spec(hp, run.dataset.sha256), indent=2), encoding="utf-8")
+    try:
+        launched = backend.start()
+    except BackendUnavailable as exc:
+        backend.cleanup()
+        return _fail(run, str(exc), str(exc)[:500])
+    try:
+        mark_running(run.pk, backend=backend.kind, **launched)
+        ingestor = RunIngestor(run)
+        cancelled = _stream(run, backend, ingestor, run_dir / LOG_FILE, on_event)
+        exit_code = backend.wait(timeout=120)
+    except BaseException:
+        # Whatever broke on our side, the trainer must not outlive the attempt.
+        backend.cancel(settings.TRAINING_CANCEL_GRACE_SECONDS)
+        raise
+    finally:
+        backend.cleanup()
+    return _conclude(run, run_dir, ingestor, exit_code, cancelled)
+
+
+def _local_model(base_model: str) -> Path | None:
+    path = Path(base_model)
+    return path if path.is_absolute() and path.is_dir() else None
+
+
+def _stream(run: TrainingRun, backend, ingestor: RunIngestor, log_path: Path, on_event=None) -> bool:
+    """Read output until it ends; cancel the trainer when the run's flag is set. Returns whether it was cancelled."""
+    backend.start_reader()
+    poll = settings.TRAINING_CANCEL_POLL_SECONDS
+    next_check = time.monotonic() + poll
+    cancelled = False
+    with open(log_path, "a", encoding="utf-8") as log:
+        while True:
+            lines, ended = backend.next_lines(timeout=min(poll, 0.25))
+            for line in lines:
+                log.write(line.rstrip("\n") + "\n")
+                event = ingestor.feed(line)
+                if event is not None and on_event is not None:
+                    on_event(event)
+            if ended:
+                break
+            ingestor.flush_if_due()
+            if time.monotonic() >= next_check:
+                next_check = time.monotonic() + poll
+                ingestor.flush()
+                # Reading the flag doubles as the heartbeat: throttled to one query pair per poll.
+                if touch_heartbeat(run.pk) and not cancelled:
+                    cancelled = True
+                    backend.cancel(settings.TRAINING_CANCEL_GRACE_SECONDS)
+    ingestor.flush()
+    return cancelled or TrainingRun.objects.filter(pk=run.pk, cancel_requested=True).exists()
+
+
+def _conclude(run, run_dir: Path, ingestor: RunIngestor, exit_code: int, cancelled: bool) -> str:
+    tail = "\n".join(ingestor.tail)
+    artifacts = {"checkpoints": ingestor.checkpoints, "log": f"{run.run_dir}/{LOG_FILE}"}
+    if cancelled:
+        finish_run(run.pk, RunStatus.CANCELLED, exit_code=exit_code, artifacts=artifacts, human_error="cancelled")
+        return RunStatus.CANCELLED
+    done = ingestor.done
+    adapter_dir = run_dir / str((done or {}).get("adapter_dir") or "adapter")
+    missing = [name for name in ADAPTER_REQUIRED if not (adapter_dir / name).is_file()]
+    if exit_code == 0 and done is not None and not missing:
+        artifacts["adapter_dir"] = f"{run.run_dir}/{adapter_dir.relative_to(run_dir)}"
+        artifacts["adapter"] = _hash_folder(adapter_dir)
+        finish_run(run.pk, RunStatus.SUCCEEDED, exit_code=exit_code, artifacts=artifacts,
+                   final_metrics=done.get("metrics") or {})
+        return RunStatus.SUCCEEDED
+    error = f"exit code {exit_code}\n{tail}"
+    if exit_code == 0 and missing:
+        error = f"adapter files missing: {', '.join(missing)}\n{tail}"
+    finish_run(run.pk, RunStatus.FAILED, exit_code=exit_code, artifacts=artifacts, error=error[-20000:],
+               human_error=human_error(ingestor.error, exit_code, tail, run.base_model, missing))
+    return RunStatus.FAILED
+
+
+def human_error(event: dict | None, exit_code: int, tail: str, base_model: str, missing: list[str]) -> str:
+    """One plain sentence saying what went wrong."""
+    kind = (event or {}).get("kind", "")
+    text = tail.lower()
+    # SIGKILL that we did not send (137 in a container, -9 for a child) is almost always the kernel's OOM killer.
+    if kind == "oom" or "out of memory" in text or exit_code in (137, -9):
+        return OOM_MESSAGE
+    if kind == "model_not_found":
+        return f"base model not found: {base_model} (not a local folder, and downloads are off or it does not exist)"
+    if event and event.get("message"):
+        return f"{kind or 'trainer error'}: {event['message']}"[:500]
+    if exit_code == 0 and missing:
+        return "the trainer ended without writing the adapter"
+    return f"the trainer crashed (exit code {exit_code}); see the last log lines"
+
+
+def _fail(run, error: str, human: str) -> str:
+    finish_run(run.pk, RunStatus.FAILED, error=error[:20000], human_error=human[:500])
+    return RunStatus.FAILED
+
+
+def _hash_folder(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): file_sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}

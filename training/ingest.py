@@ -1,0 +1,186 @@
+"""Trainer stdout -> database rows and live events.
+
+Each line is either a protocol event (a JSON object with an "event" key) or a log line.
+Metric and eval points are stored idempotently (unique per run, kind and step, inserted
+with ignore_conflicts), so replaying the same output never duplicates a point. Lines are
+batched: one bulk insert and one broadcast per batch, flushed by size or age.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import deque
+
+from django.conf import settings
+from django.db.models import Max
+
+from training import broadcast
+from training.models import MetricPoint, RunLogLine, TrainingRun
+
+PROTOCOL_EVENTS = ("metric", "eval", "checkpoint", "done", "error", "start", "progress")
+MAX_LOG_CHARS = 4000
+
+
+def parse_line(line: str) -> dict | None:
+    """The protocol event on this line, or None when it is a log line."""
+    text = line.strip()
+    if not text.startswith("{"):
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(data, dict) and data.get("event") in PROTOCOL_EVENTS:
+        return data
+    return None
+
+
+def _number(value):
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+class RunIngestor:
+    """Feeds one run's output lines in; call flush() at the end (and close enough to often)."""
+
+    def __init__(self, run: TrainingRun, *, batch_size: int | None = None, flush_seconds: float | None = None):
+        self.run = run
+        self.batch_size = batch_size or settings.TRAINING_INGEST_BATCH
+        self.flush_seconds = settings.TRAINING_INGEST_FLUSH_SECONDS if flush_seconds is None else flush_seconds
+        self.tail: deque[str] = deque(maxlen=settings.TRAINING_ERROR_TAIL_LINES)
+        self.done: dict | None = None
+        self.error: dict | None = None
+        self.checkpoints: list[dict] = list((run.artifacts or {}).get("checkpoints", []))
+        self.total_steps = run.total_steps
+        self._seq = (RunLogLine.objects.filter(run=run).aggregate(m=Max("seq"))["m"] or 0)
+        self._points: list[MetricPoint] = []
+        self._logs: list[RunLogLine] = []
+        self._events: list[dict] = []
+        self._progress: dict = {}
+        self._artifacts_dirty = False
+        self._started = time.monotonic()
+        self._first_step: tuple[int, float] | None = None
+        self._last_flush = time.monotonic()
+        self._flushed_point = False
+
+    # ------------------------------------------------------------------ feeding
+    def feed(self, line: str) -> dict | None:
+        """Take one output line; returns its event (None for a log line)."""
+        line = line.rstrip("\r\n")
+        event = parse_line(line)
+        if event is None:
+            if line.strip():
+                self._log(line)
+        else:
+            self._event(event)
+        # The first point goes out at once, so a new run's chart starts without waiting for a batch.
+        first_point = event is not None and event["event"] == "metric" and not self._flushed_point
+        if first_point or len(self._points) + len(self._logs) >= self.batch_size or self._stale():
+            self.flush()
+        return event
+
+    def _stale(self) -> bool:
+        return time.monotonic() - self._last_flush >= self.flush_seconds
+
+    def flush_if_due(self) -> None:
+        """Flush a pending batch that is older than flush_seconds (called while the trainer is silent)."""
+        if (self._points or self._logs or self._events or self._progress) and self._stale():
+            self.flush()
+
+    def _log(self, text: str) -> None:
+        text = text[:MAX_LOG_CHARS]
+        self._seq += 1
+        ts = time.time()
+        self.tail.append(text)
+        self._logs.append(RunLogLine(run_id=self.run.pk, seq=self._seq, text=text, ts=ts))
+        self._events.append({"event": "log", "seq": self._seq, "text": text, "ts": ts})
+
+    def _event(self, event: dict) -> None:
+        kind = event["event"]
+        if isinstance(event.get("total_steps"), int):
+            self.total_steps = event["total_steps"]
+            self._progress["total_steps"] = self.total_steps
+        handler = getattr(self, f"_on_{kind}", None)
+        if handler:
+            handler(event)
+        self._events.append(event)
+
+    def _on_metric(self, event: dict) -> None:
+        step = event.get("step")
+        if not isinstance(step, int) or step < 0:
+            return
+        self._points.append(MetricPoint(
+            run_id=self.run.pk, kind=MetricPoint.Kind.TRAIN, step=step, epoch=_number(event.get("epoch")),
+            loss=_number(event.get("loss")), learning_rate=_number(event.get("lr")),
+            tokens_per_s=_number(event.get("tokens_per_s")), ts=_number(event.get("ts")) or time.time()))
+        self._advance(step)
+
+    def _on_start(self, event: dict) -> None:
+        if isinstance(event.get("device"), str) and event["device"]:
+            backend = event.get("backend")
+            self._progress["device"] = f"{event['device']} ({backend})"[:200] if backend else event["device"][:200]
+
+    def _on_progress(self, event: dict) -> None:
+        if isinstance(event.get("step"), int):
+            self._advance(event["step"])
+
+    def _on_eval(self, event: dict) -> None:
+        step = event.get("step")
+        if not isinstance(step, int) or step < 0:
+            return
+        self._points.append(MetricPoint(
+            run_id=self.run.pk, kind=MetricPoint.Kind.EVAL, step=step, epoch=_number(event.get("epoch")),
+            loss=_number(event.get("eval_loss", event.get("loss"))), ts=_number(event.get("ts")) or time.time()))
+
+    def _on_checkpoint(self, event: dict) -> None:
+        entry = {"step": event.get("step"), "path": str(event.get("path", ""))[:500]}
+        if entry not in self.checkpoints:
+            self.checkpoints.append(entry)
+            self._artifacts_dirty = True
+
+    def _on_done(self, event: dict) -> None:
+        self.done = event
+
+    def _on_error(self, event: dict) -> None:
+        self.error = event
+        if event.get("message"):
+            self.tail.append(f"error ({event.get('kind', 'crash')}): {event['message']}")
+
+    def _advance(self, step: int) -> None:
+        now = time.monotonic()
+        if self._first_step is None:
+            self._first_step = (step, now)
+        self._progress["current_step"] = step
+        if self.total_steps:
+            self._progress["progress"] = min(1.0, step / self.total_steps)
+            first_step, first_time = self._first_step
+            if step > first_step:
+                rate = (now - first_time) / (step - first_step)
+                self._progress["eta_seconds"] = max(0.0, (self.total_steps - step) * rate)
+
+    # ------------------------------------------------------------------ flushing
+    def flush(self) -> None:
+        """Write the batch (points, log lines, progress, checkpoints) and broadcast its events."""
+        self._last_flush = time.monotonic()
+        if self._points:
+            MetricPoint.objects.bulk_create(self._points, ignore_conflicts=True)
+            self._flushed_point = True
+        if self._logs:
+            RunLogLine.objects.bulk_create(self._logs, ignore_conflicts=True)
+        update = dict(self._progress)
+        if self._artifacts_dirty:
+            artifacts = dict(TrainingRun.objects.get(pk=self.run.pk).artifacts or {})
+            artifacts["checkpoints"] = self.checkpoints
+            update["artifacts"] = artifacts
+        if update:
+            TrainingRun.objects.filter(pk=self.run.pk).update(**update)
+        events, self._events = self._events, []
+        self._points, self._logs, self._progress, self._artifacts_dirty = [], [], {}, False
+        if events:
+            broadcast.publish_run_events(self.run.pk, self.run.group_name, events)
+
+    def ingest(self, lines) -> None:
+        """Feed every line of an iterable, then flush."""
+        for line in lines:
+            self.feed(line)
+        self.flush()

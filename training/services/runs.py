@@ -1,0 +1,156 @@
+"""Starting, cancelling and retrying training runs."""
+
+import re
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from training import broadcast
+from training.models import ACTIVE_STATUSES, Backend, RunStatus, TrainingRun
+from training.services.datasets import verify_snapshot
+from training.trainer.spec import HYPERPARAMETERS, parse_hyperparameters
+
+OPERATE = "accounts.operate_training"
+# Keys stored with the run's hyperparameters but never passed to the trainer.
+RUN_ONLY_KEYS = ("model_line",)
+RETRYABLE = (RunStatus.FAILED, RunStatus.LOST)
+_HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+class RunRefused(Exception):
+    """A state change that does not apply to the run's current status."""
+
+
+def _check_permission(user) -> None:
+    if user is not None and not user.has_perm(OPERATE):
+        raise PermissionDenied(f"requires {OPERATE}")
+
+
+def default_hyperparameters() -> dict:
+    """Trainer defaults overlaid with the deployment's DEFAULT_* settings."""
+    values = {name: default for name, (_kind, default, _lo, _hi) in HYPERPARAMETERS.items()}
+    values.update({
+        "lora_rank": settings.DEFAULT_LORA_RANK,
+        "lora_alpha": settings.DEFAULT_LORA_ALPHA,
+        "learning_rate": settings.DEFAULT_LEARNING_RATE,
+        "num_epochs": settings.DEFAULT_NUM_EPOCHS,
+        "batch_size": settings.DEFAULT_BATCH_SIZE,
+        "gradient_accumulation": settings.DEFAULT_GRADIENT_ACCUMULATION,
+        "max_seq_length": settings.DEFAULT_MAX_SEQ_LENGTH,
+        "eval_every_steps": settings.DEFAULT_EVAL_EVERY_STEPS,
+    })
+    return values
+
+
+def validate_hyperparameters(raw: dict | None) -> dict:
+    """Defaults filled in, every value checked; ValidationError maps each bad field to its allowed range."""
+    if raw is not None and not isinstance(raw, dict):
+        raise ValidationError({"hyperparameters": "must be an object of name -> value"})
+    raw = dict(raw or {})
+    extras = {key: raw.pop(key) for key in RUN_ONLY_KEYS if key in raw}
+    merged = {**default_hyperparameters(), **raw}
+    problems: list[str] = []
+    hp = parse_hyperparameters(merged, problems)
+    errors: dict[str, list[str]] = {}
+    for problem in problems:
+        field, _, message = problem.partition(": ")
+        errors.setdefault(field.removeprefix("hyperparameters."), []).append(f"{field.split('.')[-1]}: {message}")
+    for key, value in extras.items():
+        if not isinstance(value, str) or not value.strip() or len(value) > 100:
+            errors.setdefault(key, []).append(f"{key}: must be a non-empty name of at most 100 characters")
+    if errors:
+        raise ValidationError(errors)
+    return {**hp.as_dict(), **extras}
+
+
+def validate_base_model(base_model: str) -> str:
+    """A Hugging Face id, or a local folder under TRAINING_MODEL_ROOTS (or the configured default)."""
+    base_model = (base_model or "").strip()
+    if not base_model:
+        raise ValidationError({"base_model": "base_model: required (a Hugging Face id or a local folder)"})
+    if len(base_model) > 500:
+        raise ValidationError({"base_model": "base_model: at most 500 characters"})
+    if base_model == settings.DEFAULT_BASE_MODEL:
+        return base_model
+    looks_like_path = base_model.startswith(("/", ".", "~")) or "\\" in base_model or ".." in base_model
+    if not looks_like_path and _HF_ID.match(base_model):
+        return base_model
+    path = Path(base_model).expanduser().resolve()
+    roots = [Path(r).resolve() for r in settings.TRAINING_MODEL_ROOTS] + [Path(settings.DATA_DIR).resolve() / "models"]
+    if not any(path.is_relative_to(root) for root in roots):
+        raise ValidationError({"base_model": "base_model: a local model must be a folder under "
+                                             + ", ".join(sorted({str(r) for r in roots}))})
+    return str(path)
+
+
+def start_run(user, *, dataset, base_model: str | None = None, hyperparameters: dict | None = None,
+              backend: str = Backend.AUTO) -> TrainingRun:
+    """Validate, check permission, create a queued run and queue execute_run after commit.
+
+    Refuses (ValidationError) before anything is written when a hyperparameter is out of
+    range, the backend is unknown, or the dataset file is missing or does not match its hash.
+    """
+    _check_permission(user)
+    if backend not in Backend.values:
+        raise ValidationError({"backend": f"backend: must be one of {', '.join(Backend.values)}"})
+    hp = validate_hyperparameters(hyperparameters)
+    from training.base_models import default_base_model, ensure_toy_base, toy_base_path
+
+    if not base_model:
+        base_model = default_base_model()
+    elif Path(base_model).expanduser().resolve() == toy_base_path().resolve():
+        ensure_toy_base()
+    base_model = validate_base_model(base_model)
+    verify_snapshot(dataset)
+    with transaction.atomic():
+        run = TrainingRun.objects.create(dataset=dataset, base_model=base_model, hyperparameters=hp,
+                                         requested_backend=backend, created_by=user)
+        run.run_dir = f"runs/{run.pk}"
+        run.save(update_fields=["run_dir"])
+        _queue_execution(run.pk)
+    return run
+
+
+def _queue_execution(run_id: int) -> None:
+    from training.tasks import execute_run
+
+    transaction.on_commit(lambda: execute_run.delay(run_id))
+    transaction.on_commit(broadcast.publish_overview)
+
+
+def cancel_run(run: TrainingRun, user) -> TrainingRun:
+    """Cancel a run: a queued one at once; a preparing/running one by flagging it for its worker."""
+    _check_permission(user)
+    now = timezone.now()
+    with transaction.atomic():
+        changed = TrainingRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
+            status=RunStatus.CANCELLED, cancel_requested=True, finished_at=now,
+            human_error="cancelled before it started")
+        if not changed:
+            changed = TrainingRun.objects.filter(pk=run.pk, status__in=ACTIVE_STATUSES).update(cancel_requested=True)
+        if not changed:
+            raise RunRefused(f"run {run.pk} is {TrainingRun.objects.get(pk=run.pk).status}; only queued, "
+                             "preparing or running runs can be cancelled")
+        transaction.on_commit(broadcast.publish_overview)
+    run.refresh_from_db()
+    return run
+
+
+def retry_run(run: TrainingRun, user) -> TrainingRun:
+    """Requeue a failed or lost run; the trainer resumes from the last checkpoint in the kept run folder."""
+    _check_permission(user)
+    verify_snapshot(run.dataset)
+    with transaction.atomic():
+        changed = TrainingRun.objects.filter(Q(pk=run.pk), Q(status__in=RETRYABLE)).update(
+            status=RunStatus.QUEUED, cancel_requested=False, error="", human_error="", exit_code=None,
+            finished_at=None, container_id="", pid=None, heartbeat_at=None)
+        if not changed:
+            raise RunRefused(f"run {run.pk} is {TrainingRun.objects.get(pk=run.pk).status}; "
+                             "only failed or lost runs can be retried")
+        _queue_execution(run.pk)
+    run.refresh_from_db()
+    return run
