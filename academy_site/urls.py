@@ -24,3 +24,6 @@ urlpatterns = [
     path("models/", include("models_registry.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "academy_site.views.not_found"
+handler500 = "academy_site.views.server_error"

@@ -3,6 +3,8 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from django.views.defaults import page_not_found
+from django.views.defaults import server_error as default_server_error
 
 from academy_site.overview import collect_counts, collect_runs
 from academy_site.readiness import run_checks
@@ -25,6 +27,27 @@ def readyz(request):
     failed = sorted(name for name, result in checks.items() if not result["ok"])
     body = {"status": "unavailable" if failed else "ok", "failed": failed, "checks": checks}
     return JsonResponse(body, status=503 if failed else 200)
+
+
+def _is_api(request) -> bool:
+    return request.path.startswith(API_PREFIXES)
+
+
+API_PREFIXES = ("/api/", "/v1/")
+
+
+def not_found(request, exception=None):
+    """404: JSON in the API's error shape for API paths, the friendly page elsewhere."""
+    if _is_api(request):
+        return JsonResponse({"error": f"not found: {request.path}", "details": []}, status=404)
+    return page_not_found(request, exception)
+
+
+def server_error(request):
+    """500: JSON for API paths, the friendly page elsewhere (never a debug page)."""
+    if _is_api(request):
+        return JsonResponse({"error": "internal server error; the error was logged", "details": []}, status=500)
+    return default_server_error(request)
 
 
 @permission_required("accounts.view_dashboard", raise_exception=True)

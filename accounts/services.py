@@ -54,20 +54,20 @@ def authenticate_token(raw: str) -> ApiToken | None:
 
 
 @transaction.atomic
-def ensure_admin(username: str, *, password: str | None = None, email: str = "") -> str | None:
+def ensure_admin(username: str, *, password: str | None = None, email: str = "") -> tuple[bool, str | None]:
     """Create the first admin account if it does not exist.
 
-    Returns the password when one was generated (so the caller prints it once), else None.
+    Returns (created, generated password or None); the caller prints a generated one once.
     """
     User = get_user_model()
     if User.objects.filter(username=username).exists():
-        return None
+        return False, None
     generated = None
     if not password:
         generated = password = secrets.token_urlsafe(12)
     user = User.objects.create_superuser(username=username, email=email, password=password)
     user.groups.add(Group.objects.get(name=Role.ADMIN))
-    return generated
+    return True, generated
 
 
 def sync_roles() -> None:

@@ -73,3 +73,19 @@ def test_plotly_is_served_from_our_own_static_files(client):
     assert path and path.endswith("plotly.min.js")
     with open(path, encoding="utf-8") as handle:
         assert "plotly" in handle.read(2000).lower()
+
+
+@pytest.mark.django_db
+def test_unknown_api_path_gets_json_404(client, settings):
+    settings.DEBUG = False
+    response = client.get("/api/v1/no-such-endpoint")
+    assert response.status_code == 404
+    assert response.json() == {"error": "not found: /api/v1/no-such-endpoint", "details": []}
+
+
+@pytest.mark.django_db
+def test_plotly_is_served_over_http_without_a_cdn(client):
+    response = client.get("/static/vendor/plotly.min.js")
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert len(body) > 1_000_000

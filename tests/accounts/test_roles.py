@@ -71,3 +71,17 @@ def test_admin_command_prints_generated_password_once(capsys, monkeypatch):
     assert authenticate(username="root", password=password) is not None
     call_command("ensure_admin", username="root")
     assert password not in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_admin_command_takes_password_from_environment(capsys, monkeypatch):
+    from django.contrib.auth import authenticate
+    from django.core.management import call_command
+
+    monkeypatch.setenv("ACADEMY_ADMIN_PASSWORD", "chosen-by-operator-42")
+    call_command("ensure_admin", username="ops")
+    out = capsys.readouterr().out
+    assert "password from ACADEMY_ADMIN_PASSWORD" in out
+    assert "chosen-by-operator-42" not in out
+    user = authenticate(username="ops", password="chosen-by-operator-42")
+    assert user is not None and user.is_superuser and user.groups.filter(name="Admin").exists()

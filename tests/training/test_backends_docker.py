@@ -48,9 +48,8 @@ def _rootfs() -> bytes:
 @pytest.fixture(scope="module")
 def engine():
     """A Docker client with the test image imported; skipped only where no engine exists."""
-    from docker.errors import DockerException, ImageNotFound
-
     import docker
+    from docker.errors import DockerException, ImageNotFound
 
     if not os.environ.get("DOCKER_HOST") and Path(SOCKET).exists():
         os.environ["DOCKER_HOST"] = f"unix://{SOCKET}"

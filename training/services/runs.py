@@ -12,7 +12,7 @@ from django.utils import timezone
 from training import broadcast
 from training.models import ACTIVE_STATUSES, Backend, RunStatus, TrainingRun
 from training.services.datasets import verify_snapshot
-from training.trainer.spec import HYPERPARAMETERS, parse_hyperparameters
+from training.trainer.spec import DEFAULT_TARGET_MODULES, HYPERPARAMETERS, parse_hyperparameters
 
 OPERATE = "accounts.operate_training"
 # Keys stored with the run's hyperparameters but never passed to the trainer.
@@ -42,6 +42,7 @@ def default_hyperparameters() -> dict:
         "gradient_accumulation": settings.DEFAULT_GRADIENT_ACCUMULATION,
         "max_seq_length": settings.DEFAULT_MAX_SEQ_LENGTH,
         "eval_every_steps": settings.DEFAULT_EVAL_EVERY_STEPS,
+        "target_modules": list(DEFAULT_TARGET_MODULES),
     })
     return values
 

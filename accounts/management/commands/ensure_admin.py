@@ -13,8 +13,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         username = options["username"]
-        generated = ensure_admin(username, password=os.environ.get("ACADEMY_ADMIN_PASSWORD"))
-        if generated:
+        created, generated = ensure_admin(username, password=os.environ.get("ACADEMY_ADMIN_PASSWORD"))
+        if created and not generated:
+            self.stdout.write(f"Created admin account '{username}' with the password from ACADEMY_ADMIN_PASSWORD.")
+        elif generated:
             self.stdout.write(self.style.WARNING(
                 f"Created admin account '{username}' with password: {generated}\n"
                 "This password is shown once; change it after signing in."
