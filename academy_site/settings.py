@@ -196,6 +196,12 @@ CELERY_BEAT_SCHEDULE: dict = {}
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 10 * 1024 * 1024, min_value=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 
+# ---- curation: housekeeping
+# A build or mining with no sign of life for this long is failed as abandoned (every 5 minutes).
+CURATION_STALE_JOB_SECONDS = env_int("CURATION_STALE_JOB_SECONDS", 3600, min_value=60)
+CELERY_BEAT_SCHEDULE["curation-fail-stale-jobs"] = {
+    "task": "curation.fail_stale_jobs", "schedule": 300.0, "options": {"queue": "default"}}
+
 # ---- curation: git mining
 # Repositories may only be registered under these roots (symlinks and ".." resolved first).
 GIT_ALLOWED_ROOTS = [Path(p).expanduser().resolve() for p in env_list("GIT_ALLOWED_ROOTS", [str(WORKSPACE_ROOT)])]

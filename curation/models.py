@@ -104,6 +104,8 @@ class GitRepository(models.Model):
     last_mined_sha = models.CharField(max_length=40, blank=True)
     last_mined_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=MiningStatus.choices, default=MiningStatus.IDLE)
+    active_at = models.DateTimeField(null=True, blank=True,
+                                             help_text="Last sign of life of a mining: queued, started or progressed.")
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)

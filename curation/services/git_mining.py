@@ -77,7 +77,7 @@ def request_mining(repository: GitRepository) -> None:
     from curation.tasks.mining import mine_repository_task
 
     changed = GitRepository.objects.filter(pk=repository.pk, status__in=_STARTABLE).update(
-        status=MiningStatus.QUEUED, error="", progress_done=0, progress_total=0)
+        status=MiningStatus.QUEUED, error="", progress_done=0, progress_total=0, active_at=timezone.now())
     if changed != 1:
         raise ValidationError(f"{repository.name} is already being mined")
     repository.status = MiningStatus.QUEUED
@@ -92,7 +92,7 @@ def run_mining(repository_id: int, *, claim_from=(MiningStatus.QUEUED,)) -> dict
     they are not git's or the data's fault.
     """
     claimed = GitRepository.objects.filter(pk=repository_id, status__in=claim_from).update(
-        status=MiningStatus.RUNNING, error="", progress_done=0, progress_total=0)
+        status=MiningStatus.RUNNING, error="", progress_done=0, progress_total=0, active_at=timezone.now())
     if claimed != 1:
         return None
     repository = GitRepository.objects.get(pk=repository_id)
@@ -166,10 +166,11 @@ def _mine_range(repository: GitRepository, path: Path, head: str, since: str, st
         if len(batch) >= settings.GIT_MINING_BATCH_SIZE:
             _save(batch)
         if time.monotonic() - last_report >= _PROGRESS_EVERY_S:
-            GitRepository.objects.filter(pk=repository.pk).update(progress_done=stats["commits_seen"])
+            GitRepository.objects.filter(pk=repository.pk).update(
+                progress_done=stats["commits_seen"], active_at=timezone.now())
             last_report = time.monotonic()
     _save(batch)
-    GitRepository.objects.filter(pk=repository.pk).update(progress_done=stats["commits_seen"])
+    GitRepository.objects.filter(pk=repository.pk).update(progress_done=stats["commits_seen"], active_at=timezone.now())
 
 
 def _save(batch: list[CommitExample]) -> None:
