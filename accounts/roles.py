@@ -29,6 +29,13 @@ ROLE_CAPABILITIES = {
 }
 
 
+# Django model permissions a role needs in the admin site ("app_label.codename").
+# Admins manage users there; everything else goes through the capabilities above.
+ROLE_ADMIN_PERMISSIONS = {
+    Role.ADMIN: ("auth.view_user", "auth.add_user", "auth.change_user", "auth.delete_user", "auth.view_group"),
+}
+
+
 def role_permissions(role: str) -> set[str]:
     """Full permission names ("accounts.<codename>") a role grants."""
     return {f"accounts.{codename}" for codename in ROLE_CAPABILITIES[Role(role)]}

@@ -73,9 +73,14 @@ def ensure_admin(username: str, *, password: str | None = None, email: str = "")
 def sync_roles() -> None:
     """Make the role groups match accounts.roles (idempotent; the migration does it once)."""
     from django.contrib.auth.models import Permission
+    from django.db.models import Q
 
-    from accounts.roles import ROLE_CAPABILITIES
+    from accounts.roles import ROLE_ADMIN_PERMISSIONS, ROLE_CAPABILITIES
 
     for role, codenames in ROLE_CAPABILITIES.items():
+        wanted = Q(content_type__app_label="accounts", codename__in=codenames)
+        for full_name in ROLE_ADMIN_PERMISSIONS.get(role, ()):
+            app_label, codename = full_name.split(".")
+            wanted |= Q(content_type__app_label=app_label, codename=codename)
         group, _ = Group.objects.get_or_create(name=role.value)
-        group.permissions.set(Permission.objects.filter(content_type__app_label="accounts", codename__in=codenames))
+        group.permissions.set(Permission.objects.filter(wanted))

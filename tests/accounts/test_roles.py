@@ -85,3 +85,23 @@ def test_admin_command_takes_password_from_environment(capsys, monkeypatch):
     assert "chosen-by-operator-42" not in out
     user = authenticate(username="ops", password="chosen-by-operator-42")
     assert user is not None and user.is_superuser and user.groups.filter(name="Admin").exists()
+
+
+@pytest.mark.django_db
+def test_admin_role_manages_users_in_the_admin_and_operator_cannot(client, alice, bob):
+    bob.is_staff = True
+    bob.save(update_fields=["is_staff"])
+    client.force_login(alice)
+    assert not alice.is_superuser
+    assert client.get(reverse("admin:auth_user_changelist")).status_code == 200
+    assert client.get(reverse("admin:auth_user_change", args=[bob.pk])).status_code == 200
+    client.force_login(bob)
+    assert client.get(reverse("admin:auth_user_changelist")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_migration_gave_the_admin_group_user_management():
+    from django.contrib.auth.models import Group
+
+    codenames = set(Group.objects.get(name="Admin").permissions.values_list("codename", flat=True))
+    assert {"view_user", "add_user", "change_user", "delete_user", "manage_models"} <= codenames
