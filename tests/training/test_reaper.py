@@ -100,3 +100,19 @@ def test_only_workers_consuming_the_training_queue_start_a_heartbeat(monkeypatch
     stop = tasks._heartbeats[id(gpu_worker)]
     tasks._stop_heartbeat(sender=gpu_worker)
     assert stop.is_set()
+
+
+def test_a_trainer_that_exits_mid_scan_does_not_break_the_local_reap():
+    import subprocess
+
+    from training.backends.local import _leads_own_group
+
+    child = subprocess.Popen(["true"], start_new_session=True)
+    child.wait()
+    assert _leads_own_group(child.pid) is False  # gone: no ProcessLookupError escapes
+    leader = subprocess.Popen(["sleep", "30"], start_new_session=True)
+    try:
+        assert _leads_own_group(leader.pid) is True
+    finally:
+        leader.kill()
+        leader.wait()

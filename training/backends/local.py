@@ -130,8 +130,15 @@ def _trainer_processes(root: Path, module: str) -> Iterator[tuple[int, int]]:
             continue
         spec = argv[argv.index("--spec") + 1] if argv.index("--spec") + 1 < len(argv) else ""
         match = _SPEC_IN_CMDLINE.search(spec)
-        if match and Path(spec).is_relative_to(root) and os.getpgid(int(entry.name)) == int(entry.name):
+        if match and Path(spec).is_relative_to(root) and _leads_own_group(int(entry.name)):
             yield int(entry.name), int(match.group(1))
+
+
+def _leads_own_group(pid: int) -> bool:
+    try:
+        return os.getpgid(pid) == pid
+    except ProcessLookupError:  # it exited after its cmdline was read
+        return False
 
 
 def wait_gone(pid: int, timeout: float) -> bool:
