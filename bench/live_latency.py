@@ -23,86 +23,38 @@ import asyncio
 import json
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import requests
 import websockets
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.academy_server import AcademyServer  # noqa: E402  (needs the repository on sys.path)
+
 PASSWORD = "bench-password-1"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/7")
-SETUP = """
-import hashlib
-from django.conf import settings
-from curation.models import DatasetSnapshot
-body = (b'{"input": "", "instruction": "say hi", "output": "hi", '
-        b'"source": {"id": 1, "kind": "lesson", "ref": "x"}, "split": "train"}\\n')
-sha = hashlib.sha256(body).hexdigest()
-(settings.DATA_DIR / "datasets").mkdir(parents=True, exist_ok=True)
-(settings.DATA_DIR / "datasets" / f"{sha}.jsonl").write_bytes(body)
-DatasetSnapshot.objects.create(name="bench", sha256=sha, format="alpaca", path=f"datasets/{sha}.jsonl",
-                               row_count=1, train_count=1, eval_count=0)
-"""
 FORM = {"base_model": "academy-test/fake-tiny", "backend": "local", "lora_rank": 16, "lora_alpha": 32,
         "lora_dropout": 0.05, "target_modules": "all-linear", "learning_rate": 0.0002, "num_epochs": 1,
         "batch_size": 8, "gradient_accumulation": 1, "max_seq_length": 1024, "seed": 42, "eval_every_steps": 50}
 
 
 # ---------------------------------------------------------------------------- server
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    def __init__(self, layer: str, steps: int, interval: float):
-        self.dir = Path(tempfile.mkdtemp(prefix=f"live-bench-{layer}-"))
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-        env.update({
-            "ACADEMY_DATA_DIR": str(self.dir), "SECRET_KEY": "bench-only", "ACADEMY_EMBEDDED_WORKER": "true",
-            "ACADEMY_ADMIN_PASSWORD": PASSWORD, "TRAINING_BACKEND": "local", "LOG_LEVEL": "WARNING",
-            "TRAINING_TRAINER_MODULE": "tests.training.fake_live_trainer", "FAKE_TRAINER_STEPS": str(steps),
-            "FAKE_TRAINER_STEP_SECONDS": str(interval), "FAKE_TRAINER_START_SECONDS": "4",
-            "TRAINING_INGEST_FLUSH_SECONDS": os.environ.get("TRAINING_INGEST_FLUSH_SECONDS", "0.1"),
-        })
-        if layer == "redis":
-            env["REDIS_URL"] = REDIS_URL
-            subprocess.run(["redis-cli", "-u", REDIS_URL, "flushdb"], check=True, capture_output=True)
-        self.env = env
-
-    def __enter__(self):
-        for args in (["migrate", "--noinput"], ["ensure_admin", "--username", "bench"], ["shell", "-c", SETUP]):
-            subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True,
-                           capture_output=True, timeout=180)
-        self.log = open(self.dir / "server.log", "w")
-        self.process = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(self.port)],
-                                        cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)
-        for _ in range(300):
-            try:
-                urllib.request.urlopen(self.base + "/healthz", timeout=1)
-                return self
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("server did not start: " + (self.dir / "server.log").read_text()[-2000:])
-
-    def __exit__(self, *exc):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
-        shutil.rmtree(self.dir, ignore_errors=True)
+def server_for(layer: str, steps: int, interval: float, data_dir: Path) -> AcademyServer:
+    env = {
+        "TRAINING_TRAINER_MODULE": "tests.training.fake_live_trainer", "FAKE_TRAINER_STEPS": str(steps),
+        "FAKE_TRAINER_STEP_SECONDS": str(interval), "FAKE_TRAINER_START_SECONDS": "4",
+        "TRAINING_INGEST_FLUSH_SECONDS": os.environ.get("TRAINING_INGEST_FLUSH_SECONDS", "0.1"),
+    }
+    if layer == "redis":
+        env["REDIS_URL"] = REDIS_URL
+        subprocess.run(["redis-cli", "-u", REDIS_URL, "flushdb"], check=True, capture_output=True)
+    return AcademyServer(data_dir, username="bench", password=PASSWORD, env=env)
 
 
 def sign_in(base: str) -> requests.Session:
@@ -164,7 +116,7 @@ async def transport_baseline(url: str, headers: dict, rounds: int = 50) -> list[
         return rtts
 
 
-async def scenario(server: Server, clients: int, steps: int, interval: float) -> dict:
+async def scenario(server: AcademyServer, clients: int, steps: int, interval: float) -> dict:
     session = sign_in(server.base)
     run_id = start_run(session, server.base)
     url = f"ws://127.0.0.1:{server.port}/ws/runs/{run_id}/"
@@ -198,7 +150,8 @@ def main() -> None:
           "p50 ratio to transport |")
     print("|---|---|---|---|---|---|---|---|---|")
     for layer in args.layers.split(","):
-        with Server(layer, args.steps, args.interval) as server:
+        with tempfile.TemporaryDirectory(prefix=f"live-bench-{layer}-") as data_dir, \
+                server_for(layer, args.steps, args.interval, Path(data_dir)) as server:
             for clients in map(int, args.clients.split(",")):
                 r = asyncio.run(scenario(server, clients, args.steps, args.interval))
                 p50, base = pct(r["latencies"], 50), pct(r["baseline"], 50)

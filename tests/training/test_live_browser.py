@@ -5,85 +5,27 @@ folder); runs are started from the UI and executed by the local backend running
 FakeTrainer (tests/training/fake_live_trainer.py), which emits the protocol over time.
 """
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests.academy_server import AcademyServer
+
 CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
-ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "browser-test-password-1"
 STEPS_PER_EPOCH = 20
-SETUP = """
-import hashlib
-from django.conf import settings
-from curation.models import DatasetSnapshot
-body = (b'{"input": "", "instruction": "say hi", "output": "hi", '
-        b'"source": {"id": 1, "kind": "lesson", "ref": "x"}, "split": "train"}\\n')
-sha = hashlib.sha256(body).hexdigest()
-(settings.DATA_DIR / "datasets").mkdir(parents=True, exist_ok=True)
-(settings.DATA_DIR / "datasets" / f"{sha}.jsonl").write_bytes(body)
-DatasetSnapshot.objects.create(name="browser", sha256=sha, format="alpaca", path=f"datasets/{sha}.jsonl",
-                               row_count=1, train_count=1, eval_count=0)
-"""
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _manage(env, *args, **kwargs):
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True,
-                          capture_output=True, text=True, timeout=120, **kwargs)
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    data = tmp_path_factory.mktemp("live-browser")
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
-    env.update({
-        "ACADEMY_DATA_DIR": str(data), "SECRET_KEY": "browser-test-only", "ACADEMY_EMBEDDED_WORKER": "true",
-        "ACADEMY_ADMIN_PASSWORD": PASSWORD, "TRAINING_BACKEND": "local",
+    with AcademyServer(tmp_path_factory.mktemp("live-browser"), username="olga", password=PASSWORD, env={
         "TRAINING_TRAINER_MODULE": "tests.training.fake_live_trainer", "FAKE_TRAINER_STEP_SECONDS": "0.1",
         "TRAINING_INGEST_FLUSH_SECONDS": "0.1", "TRAINING_CANCEL_POLL_SECONDS": "0.2",
         "TRAINING_CANCEL_GRACE_SECONDS": "2",
-    })
-    _manage(env, "migrate", "--noinput")
-    _manage(env, "ensure_admin", "--username", "olga")
-    _manage(env, "shell", "-c", SETUP)
-    port = _free_port()
-    log = open(data / "server.log", "w")
-    process = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                               stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            break
-        except OSError:
-            if process.poll() is not None:
-                break
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail("the server did not start: " + (data / "server.log").read_text()[-2000:])
-    assert process.poll() is None, (data / "server.log").read_text()[-2000:]
-    yield base
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    }) as running:
+        yield running.base
 
 
 @pytest.fixture(scope="module")
