@@ -109,19 +109,7 @@ def unwrap(data) -> list:
 # ---------------------------------------------------------------------------- lessons
 def validate_lessons(records: list) -> Validated:
     """Validate every record first; PayloadError lists all problems when any record is bad."""
-    result, problems, bad = Validated(), [], 0
-    for index, record in enumerate(records):
-        found: list[str] = []
-        if isinstance(record, dict):
-            parsed = _lesson(index, record, found)
-        else:
-            found.append(f"record {index}: must be a JSON object")
-        if found:
-            problems, bad = problems + found, bad + 1
-        else:
-            result.records.append(parsed)
-    _raise_if(problems, bad, len(records), "lesson")
-    return result
+    return _validate_all(records, _lesson, "lesson")
 
 
 def _lesson(index: int, record: dict, problems: list[str]) -> ParsedRecord:
@@ -139,21 +127,8 @@ def _lesson(index: int, record: dict, problems: list[str]) -> ParsedRecord:
 # ---------------------------------------------------------------------------- conversations
 def validate_conversations(records: list) -> Validated:
     """Validate every record; failed or too-short conversations are skipped with a reason."""
-    result, problems, bad = Validated(), [], 0
-    for index, record in enumerate(records):
-        found: list[str] = []
-        if isinstance(record, dict):
-            parsed = _conversation(index, record, found)
-        else:
-            found.append(f"record {index}: must be a JSON object")
-        if found:
-            problems, bad = problems + found, bad + 1
-        elif reason := skip_reason(parsed.fields["messages"], parsed.fields["succeeded"]):
-            result.skipped.append(Skipped(index, reason))
-        else:
-            result.records.append(parsed)
-    _raise_if(problems, bad, len(records), "task")
-    return result
+    return _validate_all(records, _conversation, "task",
+                         skip=lambda parsed: skip_reason(parsed.fields["messages"], parsed.fields["succeeded"]))
 
 
 def _conversation(index: int, record: dict, problems: list[str]) -> ParsedRecord:
@@ -230,9 +205,24 @@ def _text_problem(value: str) -> str:
     return ""
 
 
-def _raise_if(problems: list[str], bad: int, total: int, noun: str) -> None:
+def _validate_all(records: list, parse, noun: str, skip=None) -> Validated:
+    """Parse every record, collecting all problems; raise if any record is bad, so nothing is written."""
+    result, problems, bad = Validated(), [], 0
+    for index, record in enumerate(records):
+        found: list[str] = []
+        if isinstance(record, dict):
+            parsed = parse(index, record, found)
+        else:
+            found.append(f"record {index}: must be a JSON object")
+        if found:
+            problems, bad = problems + found, bad + 1
+        elif skip is not None and (reason := skip(parsed)):
+            result.skipped.append(Skipped(index, reason))
+        else:
+            result.records.append(parsed)
     if problems:
-        raise PayloadError(f"{bad} of {total} {noun} record(s) invalid; nothing was imported", problems)
+        raise PayloadError(f"{bad} of {len(records)} {noun} record(s) invalid; nothing was imported", problems)
+    return result
 
 
 class _Checker:
