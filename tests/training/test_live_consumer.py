@@ -66,7 +66,8 @@ async def test_snapshot_holds_state_points_and_log_tail(layer, client, viewer):
     assert snapshot["type"] == "snapshot" and snapshot["resumed"] is False
     assert snapshot["run"]["status"] == "running"
     state = snapshot["run"]
-    assert (state["progress"], state["eta_seconds"], state["total_steps"]) == (0.15, 42.0, 20)
+    stored = {"progress": 0.15, "eta_seconds": 42.0, "total_steps": 20}  # the run's fields set in setup()
+    assert {key: state[key] for key in stored} == stored
     points = [(p["kind"], p["step"]) for p in snapshot["points"]]
     assert points == [("train", 1), ("train", 2), ("train", 3), ("eval", 2)]
     assert snapshot["points"][0]["lr"] == 0.0002
