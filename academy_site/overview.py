@@ -24,13 +24,9 @@ RECENT_RUNS = 10
 
 def collect_runs() -> list[dict]:
     """Active runs and the most recent others, with their latest train loss."""
-    from django.db.models import OuterRef, Subquery
+    from training.models import TrainingRun
 
-    from training.models import MetricPoint, TrainingRun
-
-    latest = MetricPoint.objects.filter(run=OuterRef("pk"), kind=MetricPoint.Kind.TRAIN).order_by("-step")
-    runs = TrainingRun.objects.annotate(latest_loss=Subquery(latest.values("loss")[:1]),
-                                        latest_step=Subquery(latest.values("step")[:1]))
+    runs = TrainingRun.objects.with_latest_loss()
     fields = ("id", "status", "progress", "eta_seconds", "base_model", "latest_loss", "latest_step")
     active = list(runs.active().values(*fields))
     seen = {run["id"] for run in active}

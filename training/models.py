@@ -34,6 +34,12 @@ class TrainingRunQuerySet(models.QuerySet):
     def finished(self):
         return self.filter(status__in=TERMINAL_STATUSES)
 
+    def with_latest_loss(self):
+        """Annotate latest_loss and latest_step from each run's newest train point (one query)."""
+        newest = MetricPoint.objects.filter(run=models.OuterRef("pk"), kind=MetricPoint.Kind.TRAIN).order_by("-step")
+        return self.annotate(latest_loss=models.Subquery(newest.values("loss")[:1]),
+                             latest_step=models.Subquery(newest.values("step")[:1]))
+
 
 class TrainingRun(models.Model):
     """One LoRA fine-tuning of a base model on a dataset snapshot."""

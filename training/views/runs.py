@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
-from django.db.models import OuterRef, Subquery
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -12,7 +11,7 @@ from django.views.decorators.http import require_POST
 from training import services
 from training.base_models import is_toy
 from training.forms import RunForm
-from training.models import MetricPoint, RunStatus, TrainingRun
+from training.models import RunStatus, TrainingRun
 from training.workers import online_workers
 
 VIEW = "accounts.view_dashboard"
@@ -28,14 +27,9 @@ def _get_run_for_user(user, run_id: int) -> TrainingRun:
         raise Http404(f"no run {run_id}") from None
 
 
-def _latest_loss():
-    points = MetricPoint.objects.filter(run=OuterRef("pk"), kind=MetricPoint.Kind.TRAIN).order_by("-step")
-    return Subquery(points.values("loss")[:1])
-
-
 @permission_required(VIEW, raise_exception=True)
 def run_list(request):
-    runs = list(TrainingRun.objects.select_related("dataset").annotate(latest_loss=_latest_loss())[:100])
+    runs = list(TrainingRun.objects.select_related("dataset").with_latest_loss()[:100])
     for run in runs:
         run.is_toy_model = is_toy(run.base_model)
     return render(request, "training/runs/run_list.html", {
