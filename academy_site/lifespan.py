@@ -18,7 +18,7 @@ async def lifespan_app(scope, receive, send):
         message = await receive()
         if message["type"] == "lifespan.startup":
             server_loop = asyncio.get_running_loop()
-            from training import broadcast
+            from jobs import broadcast
 
             broadcast.set_server_loop(server_loop)
             try:

@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "channels",
     "django_celery_beat",
     "accounts",
+    "jobs",
     "curation",
     "training",
     "models_registry",
@@ -191,6 +192,22 @@ CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict = {}
+
+# ---------------------------------------------------------------------------- jobs and live updates
+# A claimed job (build, mining, run, ...) with no sign of life for this long is reaped as lost
+# (job models may use their own setting, e.g. TRAINING_LOST_AFTER_SECONDS).
+JOBS_STALE_AFTER_SECONDS = env_int("JOBS_STALE_AFTER_SECONDS", 3600, min_value=10)
+# A job still queued this long after it was last sent is sent again (the broker may have lost
+# it: a Redis restart without persistence); the claim makes a duplicate harmless.
+JOBS_REQUEUE_AFTER_SECONDS = env_int("JOBS_REQUEUE_AFTER_SECONDS", 120, min_value=5)
+# One periodic task reaps stale jobs and sweeps queued ones (celery beat, default queue).
+JOBS_REAP_EVERY_SECONDS = env_float("JOBS_REAP_EVERY_SECONDS", 60.0, min_value=1.0)
+CELERY_BEAT_SCHEDULE["jobs-reap"] = {
+    "task": "jobs.reap", "schedule": JOBS_REAP_EVERY_SECONDS, "options": {"queue": "default"}}
+# Websocket pages from these origins (scheme://host:port) may connect besides the page's own
+# origin; a socket opened with an API token is closed within this many seconds of its revocation.
+WEBSOCKET_ALLOWED_ORIGINS = env_list("WEBSOCKET_ALLOWED_ORIGINS", CSRF_TRUSTED_ORIGINS)
+WEBSOCKET_TOKEN_RECHECK_SECONDS = env_float("WEBSOCKET_TOKEN_RECHECK_SECONDS", 15.0, min_value=0.05)
 
 # ---------------------------------------------------------------------------- API
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 10 * 1024 * 1024, min_value=1024)

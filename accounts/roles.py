@@ -21,6 +21,15 @@ CAPABILITIES = {
     "manage_users": "Can manage users and everyone's API tokens",
 }
 
+# Full permission names, for has_perm() and permission_required: import these, never spell the string.
+VIEW_DASHBOARD = "accounts.view_dashboard"
+REVIEW_EXAMPLES = "accounts.review_examples"
+INGEST_EXPERIENCE = "accounts.ingest_experience"
+BUILD_DATASETS = "accounts.build_datasets"
+OPERATE_TRAINING = "accounts.operate_training"
+MANAGE_MODELS = "accounts.manage_models"
+MANAGE_USERS = "accounts.manage_users"
+
 ROLE_CAPABILITIES = {
     Role.VIEWER: ("view_dashboard",),
     Role.REVIEWER: ("view_dashboard", "review_examples"),

@@ -21,7 +21,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import InMemoryChannelLayer
 from django.conf import settings
 
-from training import broadcast
+from jobs import broadcast
 from training.live_snapshot import After, load_snapshot, parse_after
 
 CLOSE_UNAUTHENTICATED = 4401

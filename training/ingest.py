@@ -15,7 +15,7 @@ from collections import deque
 from django.conf import settings
 from django.db.models import Max
 
-from training import broadcast
+from jobs import broadcast
 from training.models import MetricPoint, RunLogLine, TrainingRun
 
 PROTOCOL_EVENTS = ("metric", "eval", "checkpoint", "done", "error", "start", "progress")
@@ -177,7 +177,7 @@ class RunIngestor:
         events, self._events = self._events, []
         self._points, self._logs, self._progress, self._artifacts_dirty = [], [], {}, False
         if events:
-            broadcast.publish_run_events(self.run.pk, self.run.group_name, events)
+            broadcast.publish_job_events(self.run.group_name, events)
 
     def ingest(self, lines) -> None:
         """Feed every line of an iterable, then flush."""

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from training import broadcast
+from jobs import broadcast
 from training.models import ACTIVE_STATUSES, RunStatus, TrainingRun
 from training.services.hooks import call_succeeded_hooks
 
@@ -16,7 +16,7 @@ from training.services.hooks import call_succeeded_hooks
 def _announce(run_id: int, status: str, **extra) -> None:
     run = TrainingRun.objects.only("id").get(pk=run_id)
     event = {"event": "status", "status": status, **extra}
-    transaction.on_commit(lambda: broadcast.publish_run_events(run_id, run.group_name, [event]))
+    transaction.on_commit(lambda: broadcast.publish_job_events(run.group_name, [event]))
     transaction.on_commit(broadcast.publish_overview)
 
 

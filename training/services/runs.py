@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from training import broadcast
+from jobs import broadcast
 from training.models import ACTIVE_STATUSES, Backend, RunStatus, TrainingRun
 from training.services.datasets import verify_snapshot
 from training.trainer.spec import DEFAULT_TARGET_MODULES, HYPERPARAMETERS, parse_hyperparameters

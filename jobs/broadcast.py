@@ -1,9 +1,10 @@
-"""Every realtime message about runs goes out through this module.
+"""The one broadcaster: every realtime message (jobs, the Overview, model lines) goes out here.
 
-Workers call `publish_run_events` after the events are committed to the database (the
-consumers deduplicate a snapshot read from the database against live events, so an event
-must never be live before it is readable). Calls never block on clients: they append to a
-per-run buffer and return; one sender thread per process sends them. Per run it sends at
+Callers publish after the data is committed to the database (consumers deduplicate a
+snapshot read from the database against live events, so an event must never be live
+before it is readable); jobs.lifecycle does so from transaction.on_commit. Calls never
+block on clients: they append to a per-group buffer and return; one sender thread per
+process sends them. Per group it sends at
 most once per LIVE_BATCH_WINDOW_MS (a throttle, not a debounce: after a quiet spell the
 first batch goes out at once), coalescing the metric points and log lines that arrive
 meanwhile. Status, checkpoint and done events flush what is pending at once, in order.
@@ -13,9 +14,12 @@ sender hands each send to that loop (`set_server_loop`) with run_coroutine_threa
 awaiting it from a foreign loop delays delivery by tens of milliseconds. With the Redis
 layer the sender thread runs the sends on its own loop.
 
-Every run message carries the sending process's `origin` and a per-run `seq`, so a
+Every job message carries the sending process's `origin` and a per-group `seq`, so a
 consumer notices when the layer dropped a message (a full channel) and asks its client to
 resync instead of showing a curve with a hole.
+
+While the channel layer is down (Redis restarting) sends fail; the failure is logged at
+most once per LOG_EVERY_SECONDS with a count, not once per message.
 """
 
 from __future__ import annotations
@@ -31,11 +35,15 @@ from dataclasses import dataclass, field
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
+from jobs.ratelimit import RateLimitedLog
+
 logger = logging.getLogger(__name__)
 
 OVERVIEW_GROUP = "overview"
-RUN_MESSAGE_TYPE = "run.event"  # handled by RunConsumer.run_event
+JOB_MESSAGE_TYPE = "job.event"  # handled by JobConsumer.job_event
 ORIGIN = uuid.uuid4().hex[:12]
+LOG_EVERY_SECONDS = 30.0
+_send_failed = RateLimitedLog(logger, every_seconds=LOG_EVERY_SECONDS)
 
 _server_loop: asyncio.AbstractEventLoop | None = None
 URGENT_EVENTS = {"status", "checkpoint", "done"}
@@ -47,17 +55,23 @@ def set_server_loop(loop: asyncio.AbstractEventLoop | None) -> None:
     _server_loop = loop
 
 
-def publish_run_events(run_id: int, group_name: str, events: list[dict]) -> None:
-    """Forward protocol events (metric, eval, checkpoint, done, log, status) to a run's group.
+def publish_job_events(group_name: str, events: list[dict]) -> None:
+    """Forward events to a job's group (job.group_name).
 
-    Accepted shapes: the trainer's protocol lines ({"event": "metric", "step", "epoch",
-    "loss", "lr", "ts"}, {"event": "eval", "step", "eval_loss"}, {"event": "checkpoint",
-    "step", "path"}, {"event": "done", "metrics"}), {"event": "log", "seq", "text", "ts"}
-    for log lines and {"event": "status", "status", "progress", "eta_seconds", ...}.
-    Returns at once; delivery happens on the sender thread.
+    Accepted shapes: ready payloads with a "type" ({"type": "job.status", ...} from
+    jobs.lifecycle; "job.progress" payloads are coalesced, the newest wins), the trainer's
+    protocol lines ({"event": "metric", "step", "epoch", "loss", "lr", "ts"}, {"event":
+    "eval", "step", "eval_loss"}, {"event": "checkpoint", "step", "path"}, {"event":
+    "done", "metrics"}) and {"event": "log", "seq", "text", "ts"} for log lines; metric
+    points and log lines are batched. Returns at once; delivery happens on the sender thread.
     """
     if events:
-        _broadcaster.add(run_id, group_name, events)
+        _broadcaster.add(group_name, events)
+
+
+def publish_group_message(group_name: str, message: dict) -> None:
+    """Send one ready channel-layer message (its "type" names the consumer handler) to a group, in order."""
+    _broadcaster.add_raw(group_name, message)
 
 
 def publish_overview() -> None:
@@ -70,9 +84,9 @@ def flush(timeout: float = 5.0) -> bool:
     return _broadcaster.wait_idle(timeout)
 
 
-def run_message(run_id: int, payload: dict, *, seq: int, origin: str = ORIGIN) -> dict:
-    """The channel-layer envelope of one run message (also used by tests and benchmarks)."""
-    return {"type": RUN_MESSAGE_TYPE, "run_id": run_id, "origin": origin, "seq": seq, "payload": payload}
+def job_message(group_name: str, payload: dict, *, seq: int, origin: str = ORIGIN) -> dict:
+    """The channel-layer envelope of one job message (also used by tests and benchmarks)."""
+    return {"type": JOB_MESSAGE_TYPE, "group": group_name, "origin": origin, "seq": seq, "payload": payload}
 
 
 # ---------------------------------------------------------------------------- translation
@@ -100,14 +114,18 @@ def _urgent_payload(event: dict) -> dict:
 # ---------------------------------------------------------------------------- sender
 @dataclass
 class _Pending:
-    run_id: int
     group: str
     due: float
     points: list = field(default_factory=list)
     logs: list = field(default_factory=list)
+    progress: dict | None = None
     ready: list = field(default_factory=list)  # finished payloads, in order
+    raw: list = field(default_factory=list)  # ready messages without an envelope (publish_group_message)
 
     def close_batch(self) -> None:
+        if self.progress:
+            self.ready.append(self.progress)
+            self.progress = None
         if self.points:
             self.ready.append({"type": "run.metrics", "points": self.points})
             self.points = []
@@ -119,28 +137,44 @@ class _Pending:
 class _Broadcaster:
     def __init__(self):
         self._cond = threading.Condition()
-        self._pending: dict[int, _Pending] = {}
+        self._pending: dict[str, _Pending] = {}
         self._overview_due: float | None = None
         self._busy = False
-        self._seq: dict[int, itertools.count] = {}
-        self._last_sent: dict[int, float] = {}
+        self._seq: dict[str, itertools.count] = {}
+        self._last_sent: dict[str, float] = {}
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def add(self, run_id: int, group: str, events: list[dict]) -> None:
-        window = settings.LIVE_BATCH_WINDOW_MS / 1000
+    def _pending_for(self, group: str) -> _Pending:
+        pending = self._pending.get(group)
+        if pending is None:
+            window = settings.LIVE_BATCH_WINDOW_MS / 1000
+            due = max(time.monotonic(), self._last_sent.get(group, 0.0) + window)
+            pending = self._pending[group] = _Pending(group, due)
+        return pending
+
+    def add(self, group: str, events: list[dict]) -> None:
         with self._cond:
-            pending = self._pending.get(run_id)
-            if pending is None:
-                due = max(time.monotonic(), self._last_sent.get(run_id, 0.0) + window)
-                pending = self._pending[run_id] = _Pending(run_id, group, due)
+            pending = self._pending_for(group)
             for event in events:
                 self._add_one(pending, event)
             self._ensure_thread()
             self._cond.notify()
 
+    def add_raw(self, group: str, message: dict) -> None:
+        with self._cond:
+            pending = self._pending_for(group)
+            pending.close_batch()
+            pending.ready.append({"__raw__": dict(message)})
+            pending.due = 0
+            self._ensure_thread()
+            self._cond.notify()
+
     @staticmethod
     def _add_one(pending: _Pending, event: dict) -> None:
+        if event.get("type") == "job.progress":  # coalesced: only the newest matters
+            pending.progress = dict(event)
+            return
         if event.get("type"):  # already a payload
             pending.close_batch()
             pending.ready.append(dict(event))
@@ -188,7 +222,9 @@ class _Broadcaster:
                 if overview:
                     self._send(OVERVIEW_GROUP, {"type": "overview.changed"})
             except Exception:  # a broken layer must not kill the sender for good
-                logger.exception("live broadcast failed")
+                _send_failed.exception("live broadcast failed; live pages resync when it is back")
+            else:
+                _send_failed.reset()
             finally:
                 with self._cond:
                     self._busy = False
@@ -202,7 +238,7 @@ class _Broadcaster:
                 overview = self._overview_due is not None and self._overview_due <= now
                 if due or overview:
                     for pending in due:
-                        del self._pending[pending.run_id]
+                        del self._pending[pending.group]
                     if overview:
                         self._overview_due = None
                     self._busy = True
@@ -217,11 +253,14 @@ class _Broadcaster:
         if len(self._last_sent) > 1000:  # forget runs that went quiet
             horizon = time.monotonic() - 60
             self._last_sent = {k: v for k, v in self._last_sent.items() if v > horizon}
-        self._last_sent[pending.run_id] = time.monotonic()
-        counter = self._seq.setdefault(pending.run_id, itertools.count(1))
+        self._last_sent[pending.group] = time.monotonic()
+        counter = self._seq.setdefault(pending.group, itertools.count(1))
         for payload in pending.ready:
-            self._send(pending.group, run_message(pending.run_id, payload, seq=next(counter)))
-            summary = _overview_summary(pending.run_id, payload)
+            if "__raw__" in payload:
+                self._send(pending.group, payload["__raw__"])
+                continue
+            self._send(pending.group, job_message(pending.group, payload, seq=next(counter)))
+            summary = _overview_summary(pending.group, payload)
             if summary:
                 self._send(OVERVIEW_GROUP, {"type": "overview.run", "run": summary})
 
@@ -247,15 +286,19 @@ class _Broadcaster:
             logger.warning("live message to %s not sent within %.1f s; dropped", group, timeout)
 
 
-def _overview_summary(run_id: int, payload: dict) -> dict | None:
-    """What the Overview's runs list needs from one run message (None: nothing)."""
+def _overview_summary(group: str, payload: dict) -> dict | None:
+    """What the Overview's runs list needs from one training-run message (None: nothing)."""
+    prefix, _, pk = group.partition(".")
+    if prefix != "run" or not pk.isdigit():
+        return None
+    run_id = int(pk)
     kind = payload.get("type")
     if kind == "run.metrics":
         train = [p for p in payload["points"] if p.get("kind") == "train"]
         if train:
             last = train[-1]
             return {"id": run_id, "step": last.get("step"), "loss": last.get("loss")}
-    elif kind == "run.status":
+    elif kind in ("job.status", "job.progress"):
         return {"id": run_id, **{k: payload.get(k) for k in ("status", "progress", "eta_seconds") if k in payload}}
     return None
 

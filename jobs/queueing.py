@@ -1,0 +1,28 @@
+"""Sending a job's task to the broker without ever stranding the job.
+
+One attempt, no retry loop: with the broker down a request must not hang for many seconds
+(Celery's default publish retries took 19 s) and must not fail after its row committed.
+A failed send leaves the job queued in the database; the periodic sweep sends it again.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from jobs.ratelimit import RateLimitedLog
+
+logger = logging.getLogger(__name__)
+_broker_down = RateLimitedLog(logger, every_seconds=30.0)
+
+
+def send(model, pk: int) -> bool:
+    """Publish `model.task_name(pk)` to `model.queue`; False (and a rate-limited warning) if the broker refused."""
+    from celery import current_app
+
+    try:
+        current_app.send_task(model.task_name, args=[pk], queue=model.queue, retry=False)
+    except Exception as exc:  # kombu/redis raise many kinds; all mean "not sent now"
+        _broker_down.warning("could not queue %s %s (%s: %s); it stays queued and the sweep sends it again",
+                             model.__name__, pk, type(exc).__name__, exc)
+        return False
+    return True
