@@ -1,5 +1,8 @@
 """What a run's websocket sends first: the run's state, its points and its log tail.
 
+A first snapshot holds at most LIVE_SNAPSHOT_MAX_POINTS points per series (downsampled
+for the chart, and flagged so); a resume holds every point after the client's marks.
+
 Read from the database, so it must only be taken after the consumer subscribed to the
 run's group (see training.consumers): events published meanwhile then arrive after the
 snapshot and are deduplicated against it.
@@ -65,7 +68,9 @@ def load_snapshot(run_id: int, after: After = After()) -> dict | None:
     run = TrainingRun.objects.filter(pk=run_id).first()
     if run is None:
         return None
-    limit = settings.LIVE_SNAPSHOT_MAX_POINTS
+    # Only a full snapshot is thinned, for the chart; a resume delivers every point the
+    # client missed, however many, so the series it holds has no gaps.
+    limit = None if after.resumed else settings.LIVE_SNAPSHOT_MAX_POINTS
     train, train_total = _points(run_id, MetricPoint.Kind.TRAIN, after.step, limit)
     evals, eval_total = _points(run_id, MetricPoint.Kind.EVAL, after.eval, limit)
     lines = list(RunLogLine.objects.filter(run_id=run_id, seq__gt=after.log_seq)
@@ -86,11 +91,11 @@ def load_snapshot(run_id: int, after: After = After()) -> dict | None:
     }
 
 
-def _points(run_id: int, kind: str, after_step: int, limit: int) -> tuple[list[dict], int]:
+def _points(run_id: int, kind: str, after_step: int, limit: int | None) -> tuple[list[dict], int]:
     rows = list(MetricPoint.objects.filter(run_id=run_id, kind=kind, step__gt=after_step).order_by("step")
                 .values_list("step", "epoch", "loss", "learning_rate", "ts"))
     total = len(rows)
-    if total > limit:
+    if limit is not None and total > limit:
         rows = lttb(rows, limit, y=lambda row: row[2])
     points = [{"kind": kind, "step": s, "epoch": e, "loss": loss, "lr": lr, "ts": ts} for s, e, loss, lr, ts in rows]
     if kind == MetricPoint.Kind.EVAL:
