@@ -1,0 +1,359 @@
+"""Keyword-context rules: a value is a secret because of the word or flag in front of it.
+
+They cover assignments in code, JSON, YAML and .env lines (also mid-sentence), shell flags
+(`--password x`, `mysql -px`, `curl -u user:pass`, `aws configure set ... x`), HTTP
+authorization headers, credentials in URLs, plain prose ("the admin password is x"), and
+high-entropy strings next to a secret-ish word. Precision comes from the checks: the key
+must really name a secret (`max_tokens`, `token_bucket`, `password_reset` do not), and the
+value must not be code, a placeholder, a type, an ordinary word, a hash or a UUID.
+"""
+
+import string
+
+from curation.secrets.rules import Rule, char_classes, compile, group_span, shannon_entropy
+
+# ---------------------------------------------------------------------------- keys
+# A key naming one of these is about a secret, not the secret itself (max_tokens, token_ttl).
+_QUALIFIERS = frozenset("""
+    count counts len length limit limits max min num number size ttl expiry expires expiration expired timeout
+    type types name names file files path paths dir url urls uri endpoint id ids bucket buckets budget field
+    fields header headers prefix env var vars format kind policy policies reset required enabled regex pattern
+    mode class cache store label placeholder help message error errors tokens tokenizer tokenize rotation
+    strength hint validators validator validation hasher hashers input widget form rule rules salt_rounds
+    usage used manager provider generator factory backend backends scheme hash_algorithm changed forgot
+    lifetime age duration interval refresh_interval flow view views template login_url sha uuid digest
+    authored author authors authority authorize authorized authorization authenticate authenticated
+    authentication public publishable
+""".split())
+_PASS_WORDS = ("password", "passwd", "passphrase")
+_EXACT_PASS = frozenset({"pass", "pwd", "pw", "psw", "passcode", "pin"})
+_SECRET_EXACT = frozenset({"secret", "secrets", "token", "apikey", "accesskey", "privatekey", "authkey",
+                           "authtoken", "credential", "credentials", "creds", "auth", "pat", "dsn"})
+_KEY_PREFIXES = frozenset({"api", "access", "private", "secret", "signing", "encryption", "master", "client",
+                           "app", "service", "account", "license", "auth", "session", "shared", "webhook",
+                           "deploy", "admin", "root", "ssh", "storage"})
+
+
+def _split_words(key: str) -> list[str]:
+    """snake_case, kebab-case, dotted and camelCase names -> lower-case words (keys are short)."""
+    words, current = [], ""
+    for index, char in enumerate(key):
+        if not char.isalnum():
+            if current:
+                words.append(current)
+            current = ""
+            continue
+        if current and char.isupper() and (key[index - 1].islower() or key[index - 1].isdigit()):
+            words.append(current)
+            current = ""
+        current += char
+    if current:
+        words.append(current)
+    return [word.lower() for word in words]
+
+
+def secret_key_kind(key: str) -> str | None:
+    """"password" or "secret" when `key` names a credential, else None."""
+    words = _split_words(key)
+    if not words or any(word in _QUALIFIERS for word in words):
+        return None
+    if any(word in _EXACT_PASS or any(p in word for p in _PASS_WORDS) for word in words):
+        return "password"
+    for index, word in enumerate(words):
+        if word in _SECRET_EXACT or "secret" in word or (word.endswith("token") and len(word) <= 20):
+            return "secret"
+        if word.endswith("apikey") or word.endswith("accesskey"):
+            return "secret"
+        if word == "key" and index > 0 and words[index - 1] in _KEY_PREFIXES:
+            return "secret"
+    return None
+
+
+# ---------------------------------------------------------------------------- values
+_STOP_VALUES = frozenset("""
+    the a an is was are be been to in of for and or not no none null nil true false yes on off undefined empty
+    required optional missing invalid valid wrong incorrect expired rotated reset changed stored hashed
+    encrypted set unset see below above here there this that it its which what who where how when your my our
+    their his her same different also only still now always never too very fine ok okay good bad weak strong
+    secure insecure long short new old correct str string int bytes bool boolean float dict list any object
+    optional[str] secretstr text char varchar password passwd secret token key value values basic bearer
+    oauth jwt session cookie header headers env environment default defaults auto example sample test dummy
+    placeholder redacted hidden masked needed used given shown printed logged sent passed generated random
+    provided configured supplied unknown blank nothing something anything via from with by at as if then else
+    generic custom static dynamic local remote admin root user username changeme? todo tbd xxx yyy
+    prompt stdin file</dev/null
+""".split())
+_PLACEHOLDER_START = ("$", "%", "{{", "${", "<", "@", "[REDACTED", "os.", "env.", "process.env", "settings.",
+                      "config.", "vault:", "secret:", "!", "&", "*", "(", "#")
+_TRAILING = ".,;:)]}>"
+_IDENT = string.ascii_letters + string.digits + "_"
+
+
+def _is_placeholder(value: str) -> bool:
+    lowered = value.lower()
+    if lowered in _STOP_VALUES or lowered.startswith(_PLACEHOLDER_START):
+        return True
+    if len(set(lowered)) <= 2:  # xxxx, ****, ...., aaaa
+        return True
+    if "your" in lowered or "here" in lowered or "example" in lowered or "placeholder" in lowered:
+        return True
+    return lowered.startswith("<") and lowered.endswith(">")
+
+
+def _is_code(value: str, text: str, end: int) -> bool:
+    """A bare value that is an expression: a call, an attribute path, a subscript or a type."""
+    nxt = text[end:end + 1]
+    if nxt in ("(", "[", ".") and value[-1:] in _IDENT:
+        return True
+    parts = value.split(".")
+    if len(parts) > 1 and all(part and part[0].isalpha() and all(c in _IDENT for c in part) for part in parts):
+        return True
+    return False
+
+
+def _is_plain_word(value: str) -> bool:
+    """An ordinary lower-case word or identifier: "reset", "rotated", "user_password", "pwd"."""
+    if not value.isascii() or not all(c in _IDENT for c in value) or any(c.isdigit() for c in value):
+        return False
+    if not value.islower():
+        return False
+    return "_" in value or value.endswith(("ed", "ing", "ly", "able", "tion")) or secret_key_kind(value) is not None
+
+
+def _strip(text: str, start: int, end: int) -> tuple[int, int]:
+    while end > start and text[end - 1] in _TRAILING:
+        end -= 1
+    return start, end
+
+
+def _value_span(match, text: str, *, strict: bool = False, min_len: int = 3) -> tuple[int, int] | None:
+    """The span of the value groups (dq, sq, bq, bare) when it looks like a real credential."""
+    for group in ("dq", "sq", "bq", "bare"):
+        if group not in match.re.groupindex:
+            continue
+        start, end = group_span(match, group)
+        if start < 0 or end <= start:
+            continue
+        bare = group == "bare"
+        if bare:
+            start, end = _strip(text, start, end)
+        value = text[start:end]
+        if len(value) < min_len or _is_placeholder(value):
+            return None
+        if bare and (_is_code(value, text, end) or _is_plain_word(value)):
+            return None
+        if bare and value.isdigit() and len(value) < 6:
+            return None
+        if strict and not looks_like_credential(value):
+            return None
+        return start, end
+    return None
+
+
+def looks_like_credential(value: str) -> bool:
+    """A token that mixes letters and digits, or character classes, the way generated secrets do."""
+    if len(value) < 6:
+        return False
+    has_digit = any(c.isdigit() for c in value)
+    has_alpha = any(c.isalpha() for c in value)
+    has_symbol = any(not c.isalnum() for c in value)
+    return (has_digit and has_alpha) or char_classes(value) >= 3 or (has_alpha and has_symbol and len(value) >= 8)
+
+
+_HEX = frozenset(string.hexdigits)
+
+
+def looks_random(value: str) -> bool:
+    """High entropy, not a hash (hex), not a UUID, not a path or a dotted/snake identifier."""
+    if len(value) < 16 or all(c in _HEX or c == "-" for c in value):
+        return False
+    if "/" in value and ("." in value or value.count("/") > 2):
+        return False
+    parts = [part for part in value.replace("-", "_").replace(".", "_").split("_") if part]
+    if len(parts) >= 2 and sum(part.isalpha() and len(part) >= 3 for part in parts) >= 2 and \
+            not any(c.isupper() for c in value[1:]):
+        return False
+    classes = char_classes(value)
+    entropy = shannon_entropy(value)
+    return (classes == 3 and entropy >= 3.0) or (classes == 2 and any(c.isdigit() for c in value)
+                                                 and entropy >= 3.5)
+
+
+# ---------------------------------------------------------------------------- rules
+_SECRET_HINT = r"(?:pass|pwd|pw|psw|pin|secret|token|key|auth|cred|dsn|pat)"
+_QUOTED_OR_BARE = (r"(?:\"(?P<dq>[^\"\n]{1,300})\"|'(?P<sq>[^'\n]{1,300})'|`(?P<bq>[^`\n]{1,300})`"
+                   r"|(?P<bare>[^\s\"'`,;(){}\[\]<>|&]{1,300}))")
+
+
+class MatchRule(Rule):
+    """A rule whose check needs the whole match (key and value groups)."""
+
+    def find(self, text: str):
+        for match in self.pattern.finditer(text):
+            span = self.check(text, match)
+            if span is not None and span[1] > span[0]:
+                yield span
+
+
+def _assignment_check(text: str, match):
+    key = match.group("key")
+    if secret_key_kind(key) is None:
+        return None
+    return _value_span(match, text)
+
+
+def kind_of_assignment(text: str, match) -> str:
+    key, sep = match.group("key"), match.group("sep")
+    if sep == "=" and key.isupper() and "_" in key:
+        return "env_secret"
+    return secret_key_kind(key) or "secret"
+
+
+class KindedRule(MatchRule):
+    """A MatchRule whose kind depends on the match (password, env_secret, secret)."""
+
+    def find_kinded(self, text: str, kind_of):
+        for match in self.pattern.finditer(text):
+            span = self.check(text, match)
+            if span is not None and span[1] > span[0]:
+                yield kind_of(text, match), span
+
+
+def _flag_check(text: str, match):
+    value = _value_span(match, text)
+    if value is None or text[value[0]] == "-":
+        return None
+    return value
+
+
+def _plain_value_check(text: str, match):
+    return _value_span(match, text, min_len=1)
+
+
+def _prose_check(text: str, match):
+    return _value_span(match, text, min_len=4)
+
+
+def _strict_check(text: str, match):
+    return _value_span(match, text, strict=True)
+
+
+def _url_check(text: str, match):
+    start, end = group_span(match, "secret")
+    value = text[start:end]
+    if _is_placeholder(value) or secret_key_kind(value) is not None:
+        return None
+    return start, end
+
+
+def _bearer_check(text: str, match):
+    start, end = _strip(text, *group_span(match, "secret"))
+    value = text[start:end]
+    if _is_placeholder(value) or not (looks_like_credential(value) or looks_random(value)):
+        return None
+    return start, end
+
+
+def _header_check(text: str, match):
+    start, end = _strip(text, *group_span(match, "secret"))
+    value = text[start:end]
+    if len(value) < 8 or _is_placeholder(value) or _is_plain_word(value):
+        return None
+    return start, end
+
+
+def _rule(kind: str, pattern: str, keywords: tuple[str, ...], check, cls=MatchRule) -> Rule:
+    return cls(name=f"context:{kind}:{keywords[0]}", kind=kind, pattern=compile(pattern), keywords=keywords,
+               check=check)
+
+
+ASSIGNMENT = _rule(
+    "assignment",
+    r"(?i)(?P<key>[A-Za-z0-9_.-]{0,40}" + _SECRET_HINT + r"[A-Za-z0-9_.-]{0,30})[\"']?[ \t]{0,5}"
+    r"(?P<sep>:=|=>|=|:)[ \t]{0,5}" + _QUOTED_OR_BARE,
+    ("pass", "pwd", "pw", "psw", "pin", "secret", "token", "key", "auth", "cred", "dsn", "pat"), _assignment_check,
+    cls=KindedRule)
+
+RULES: list[Rule] = [
+    _rule("password", r"(?:^|[\s\"'(])--?(?P<flag>(?i:password|passwd|pass|pwd|db-password|key-password|storepass|"
+                      r"keypass|passphrase))(?:=|[ \t]{1,5})" + _QUOTED_OR_BARE,
+          ("-pass", "-pwd", "-db-password", "-key-password", "-storepass", "-keypass"), _flag_check),
+    _rule("secret", r"(?:^|[\s\"'(])--?(?i:token|api-key|apikey|api_key|secret|client-secret|auth-token|"
+                    r"access-token|secret-key|access-key|private-key|bot-token)(?:=|[ \t]{1,5})" + _QUOTED_OR_BARE,
+          ("-token", "-api-key", "-apikey", "-api_key", "-secret", "-client-secret", "-auth-token",
+           "-access-token", "-secret-key", "-access-key", "-private-key", "-bot-token"), _flag_check),
+    _rule("password", r"(?i)\b(?:mysql|mysqldump|mysqladmin|mysqlimport|mysqlshow|mysqlcheck|mariadb|"
+                      r"mariadb-dump)\b[^\n]{0,300}?[ \t](?-i:-p)" + _QUOTED_OR_BARE,
+          ("mysql", "mariadb"), _plain_value_check),
+    _rule("password", r"\bsshpass[ \t]+-p[ \t]*" + _QUOTED_OR_BARE, ("sshpass",), _plain_value_check),
+    _rule("password", r"(?:^|[\s\"'(])(?:-u|--user)(?:=|[ \t]{1,5})[\"']?[^\s:\"'/]{1,100}:"
+                      r"(?P<bare>[^\s\"'@]{1,200})", ("-u", "--user"), _plain_value_check),
+    _rule("aws_secret_key", r"(?i)\bconfigure[ \t]+set[ \t]+[A-Za-z0-9_.]*(?:secret|token|password)[A-Za-z0-9_.]*"
+                            r"[ \t]+" + _QUOTED_OR_BARE, ("configure",), _strict_check),
+    _rule("auth_header", r"(?i)\b(?:proxy-)?authorization[\"']?[ \t]{0,5}[:=][ \t]{0,5}[\"']?(?:(?:bearer|basic|token|"
+                         r"bot|digest|apikey|sso-key|key|negotiate)[ \t]{1,5})?(?P<secret>[A-Za-z0-9._~+/=:-]{1,1000})",
+          ("authorization",), _header_check),
+    _rule("auth_header", r"(?i)\bbearer[ \t]{1,5}(?P<secret>[A-Za-z0-9._~+/=-]{12,1000})", ("bearer",),
+          _bearer_check),
+    _rule("url_password", r"\b[A-Za-z][A-Za-z0-9+.-]{1,30}://[^\s:/@\"'<>]{1,100}:(?P<secret>[^\s@/\"'<>]{1,200})@",
+          ("://",), _url_check),
+    # Prose with a verb: "the admin password is hunter2", "the token for staging was abc123".
+    _rule("password", r"(?i)\b(?:pass(?:word|wd|phrase|code)?|pwd|pin)(?:[ \t]+(?:for|of|to|on|in)"
+                      r"(?:[ \t]+[A-Za-z0-9_.@-]{1,40}){1,4})?[ \t]+(?:is|was|are|were|is now|was set to|"
+                      r"is set to|set to|became|reads|equals)[ \t]+" + _QUOTED_OR_BARE,
+          ("pass", "pwd", "pin"), _prose_check),
+    _rule("secret", r"(?i)\b(?:(?:(?:api|access|auth|bearer|bot|session|refresh|personal access|deploy)[ _-]?)?"
+                    r"(?:token|secret)|(?:api|access|secret|private|auth|license|signing|encryption|master|ssh)"
+                    r"[ _-]?key)(?:[ \t]+(?:for|of|to|on|in)(?:[ \t]+[A-Za-z0-9_.@-]{1,40}){1,4})?[ \t]+"
+                    r"(?:is|was|are|were|is now|was set to|is set to|set to|became|reads|equals)[ \t]+"
+                    + _QUOTED_OR_BARE, ("token", "secret", "key"), _prose_check),
+    # Prose without a verb: "log in with password Hunter2!"; the value must look generated.
+    _rule("password", r"(?i)\b(?:with|using|use|the|my|our|your|admin|root|db|database|new)[ \t]+"
+                      r"(?:password|passwd|passphrase|pwd)[ \t]+" + _QUOTED_OR_BARE,
+          ("pass", "pwd"), _strict_check),
+    _rule("secret", r"(?i)\b(?:with|using|use|the|my|our|your|new)[ \t]+(?:api[ _-]?key|token|secret|"
+                    r"access[ _-]?key)[ \t]+" + _QUOTED_OR_BARE, ("token", "secret", "key"), _strict_check),
+]
+
+# ---------------------------------------------------------------------------- entropy next to a word
+_NEAR_WORD = compile(r"(?i)\b(?:pass(?:word|wd|phrase)?|pwd|secrets?|tokens?|keys?|credentials?|creds|auth|"
+                     r"bearer|apikey)\b")
+_CANDIDATE = compile(r"[A-Za-z0-9][A-Za-z0-9+/_=~-]{15,511}")
+_RUN_CHARS = "_+/=~-"
+NEAR_WINDOW = 80
+
+
+def find_high_entropy(text: str):
+    """High-entropy strings starting within NEAR_WINDOW characters after a secret-ish word.
+
+    Each word looks at a bounded window and every candidate is judged once, so the work
+    is linear in the text.
+    """
+    pos = 0
+    for word in _NEAR_WORD.finditer(text):
+        pos = max(pos, word.end())
+        limit = min(len(text), word.end() + NEAR_WINDOW)
+        while pos < limit:
+            found = _CANDIDATE.search(text, pos, limit)
+            if found is None:
+                break
+            start = found.start()
+            end = _CANDIDATE.match(text, start).end()  # the whole token, even past the window
+            cut = start == pos and (text[start - 1].isalnum() or text[start - 1] in _RUN_CHARS)
+            pos = end
+            if cut:
+                continue
+            start, end = _strip(text, start, end)
+            if looks_random(text[start:end]):
+                yield start, end
+        pos = max(pos, limit)
+
+
+HIGH_ENTROPY_KEYWORDS = ("pass", "pwd", "secret", "token", "key", "credential", "creds", "auth", "bearer")
+
+
+def near_word_pattern():
+    """The word pattern the entropy stage anchors on (for the fuzz test)."""
+    return _NEAR_WORD
+
+
