@@ -110,3 +110,22 @@ def _check_range(name, number, min_value, max_value):
         raise ConfigError(f"{name} must be at least {min_value}, got {number}")
     if max_value is not None and number > max_value:
         raise ConfigError(f"{name} must be at most {max_value}, got {number}")
+
+
+def env_float_map(name: str, default: dict[str, float] | None = None, *, min_value: float | None = None,
+                  max_value: float | None = None, environ=None) -> dict[str, float]:
+    """Comma-separated key=number pairs, e.g. "python=0.1,sql=0.2"."""
+    value = _raw(name, environ)
+    if value in (None, ""):
+        return dict(default or {})
+    result = {}
+    for pair in value.split(","):
+        key, sep, number = pair.partition("=")
+        try:
+            if not sep or not key.strip():
+                raise ValueError
+            result[key.strip()] = float(number)
+        except ValueError:
+            raise ConfigError(f"{name} must be comma-separated key=number pairs, got {pair.strip()!r}") from None
+        _check_range(name, result[key.strip()], min_value, max_value)
+    return result

@@ -18,6 +18,7 @@ from academy_site.env import (
     env_bool,
     env_choice,
     env_float,
+    env_float_map,
     env_int,
     env_list,
     env_path,
@@ -77,6 +78,7 @@ INSTALLED_APPS = [
     "curation",
     "training",
     "models_registry",
+    "arena",
     "academy_site",
 ]
 
@@ -318,6 +320,25 @@ AUTO_APPROVE_SOURCES = [s for s in env_list("AUTO_APPROVE_SOURCES", ["git"]) if 
 if unknown := set(AUTO_APPROVE_SOURCES) - {"lesson", "conversation", "git"}:
     raise ConfigError(f"AUTO_APPROVE_SOURCES may name lesson, conversation and git, got {sorted(unknown)}")
 REVIEW_QUEUE_PAGE_SIZE = env_int("REVIEW_QUEUE_PAGE_SIZE", 50, min_value=1, max_value=500)
+
+# ---- arena: evaluations and the promotion policy
+# Relative change of a category's mean reference loss that counts as worse (default and per category,
+# e.g. ARENA_CATEGORY_TOLERANCES="python=0.1,sql=0.2"); a category's check pass rate may drop by at
+# most the same amount (absolute).
+ARENA_TOLERANCE = env_float("ARENA_TOLERANCE", 0.05, min_value=0.0, max_value=10.0)
+ARENA_CATEGORY_TOLERANCES = env_float_map("ARENA_CATEGORY_TOLERANCES", {}, min_value=0.0, max_value=10.0)
+# true: a verdict that would promote is a hold, so a person approves every promotion.
+ARENA_REQUIRE_APPROVAL = env_bool("ARENA_REQUIRE_APPROVAL", False)
+ARENA_BOOTSTRAP_SAMPLES = env_int("ARENA_BOOTSTRAP_SAMPLES", 2000, min_value=100, max_value=100_000)
+ARENA_BOOTSTRAP_SEED = env_int("ARENA_BOOTSTRAP_SEED", 0, min_value=0)
+# Approved records a new holdout takes; items per batch; tokens generated per answer.
+ARENA_HOLDOUT_SIZE = env_int("ARENA_HOLDOUT_SIZE", 50, min_value=1, max_value=10_000)
+ARENA_BATCH_SIZE = env_int("ARENA_BATCH_SIZE", 8, min_value=1, max_value=512)
+ARENA_MAX_NEW_TOKENS = env_int("ARENA_MAX_NEW_TOKENS", 128, min_value=1, max_value=4096)
+ARENA_MAX_SEQ_LENGTH = env_int("ARENA_MAX_SEQ_LENGTH", 1024, min_value=8, max_value=131072)
+ARENA_DEVICE = env_choice("ARENA_DEVICE", "auto", ("auto", "cpu", "cuda"))
+# Memory limit of a `python` check's child process.
+ARENA_CHECK_MEMORY_MB = env_int("ARENA_CHECK_MEMORY_MB", 512, min_value=32)
 
 # ---------------------------------------------------------------------------- logging
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))

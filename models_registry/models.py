@@ -110,6 +110,15 @@ class ModelVersion(models.Model):
     def ollama_name(self) -> str:
         return f"{self.line.name}:{self.label}"
 
+    @property
+    def arena_verdict(self) -> dict:
+        """The Arena's last verdict on this version ({} when never evaluated)."""
+        return (self.metrics or {}).get("arena") or {}
+
+    @property
+    def arena_decision(self) -> str:
+        return self.arena_verdict.get("decision") or ""
+
 
 class ActivationKind(models.TextChoices):
     PROMOTE = "promote", "Promotion"
@@ -125,6 +134,10 @@ class Activation(models.Model):
     to_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="activations")
     kind = models.CharField(max_length=10, choices=ActivationKind.choices)
     reason = models.TextField(blank=True)
+    # The Arena verdict's numbers behind a promotion (copied from the version's metrics["arena"]).
+    arena = models.JSONField(default=dict, blank=True)
+    policy_overridden = models.BooleanField(default=False,
+                                            help_text="Promoted by hand although the Arena held or rejected it.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

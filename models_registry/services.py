@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from models_registry import adapters, ollama
-from models_registry.broadcast import publish_activated
+from models_registry.events import publish_activated
 from models_registry.models import Activation, ActivationKind, ModelLine, ModelVersion, PromptStyle, VersionStatus
 
 logger = logging.getLogger(__name__)
@@ -70,10 +70,39 @@ def _split_metrics(meta: dict, run) -> dict:
             "arena": {}}
 
 
-def promote_version(version: ModelVersion, user, reason: str = "") -> Activation:
-    """Make `version` its line's active version (the previous active one is archived)."""
+def promote_version(version: ModelVersion, user, reason: str = "", *, arena: dict | None = None) -> Activation:
+    """Make `version` its line's active version (the previous active one is archived).
+
+    `arena`: the numbers of the verdict that decided this promotion, kept in the history.
+    Without it, a version the Arena held or rejected (its metrics["arena"]["decision"]) is
+    promoted only with a reason, and the history records that the policy was overridden.
+    """
     _check_permission(user)
-    return _activate(version.line_id, version.pk, user, reason, ActivationKind.PROMOTE)
+    verdict = version.arena_verdict
+    override = arena is None and (verdict.get("decision") in ("hold", "reject")
+                                  or version.status == VersionStatus.REJECTED)
+    if override and not reason.strip():
+        raise RegistryError(f"the Arena said {verdict.get('decision') or 'reject'} for {version}: "
+                            "give a reason to override the promotion policy")
+    record = arena if arena is not None else (
+        {"decision": verdict.get("decision"), "against": verdict.get("against"),
+         "reasons": (verdict.get("reasons") or [])[:3]} if verdict else {})
+    return _activate(version.line_id, version.pk, user, reason, ActivationKind.PROMOTE,
+                     arena=record, override=override)
+
+
+def reject_version(version: ModelVersion, user, reason: str = "") -> ModelVersion:
+    """Mark a candidate rejected (the Arena's verdict carried out); it can then never become active by itself."""
+    _check_permission(user)
+    if ModelVersion.objects.filter(pk=version.pk, status=VersionStatus.CANDIDATE).update(
+            status=VersionStatus.REJECTED) != 1:
+        status = ModelVersion.objects.values_list("status", flat=True).get(pk=version.pk)
+        raise RegistryError(f"{version} is {status}; only a candidate can be rejected")
+    if reason:
+        ModelVersion.objects.filter(pk=version.pk).update(notes=(f"{version.notes}\n" if version.notes else "")
+                                                          + f"rejected: {reason}")
+    version.status = VersionStatus.REJECTED
+    return version
 
 
 def previous_version(line: ModelLine) -> ModelVersion | None:
@@ -111,14 +140,15 @@ def archive_version(version: ModelVersion, user) -> ModelVersion:
     return version
 
 
-def _activate(line_id: int, version_id: int, user, reason: str, kind: str) -> Activation:
+def _activate(line_id: int, version_id: int, user, reason: str, kind: str, *, arena: dict | None = None,
+              override: bool = False) -> Activation:
     moved_tag = []  # set once Ollama's stable tag points at the new version
     try:
         with transaction.atomic():
             line = ModelLine.objects.select_for_update().get(pk=line_id)
             version = ModelVersion.objects.select_related("line").get(pk=version_id, line=line)
             current = line.versions.active().first()
-            _check_activatable(line, version)
+            _check_activatable(line, version, allow_rejected=override)
             if current is not None and ModelVersion.objects.filter(
                     pk=current.pk, status=VersionStatus.ACTIVE).update(status=VersionStatus.ARCHIVED) != 1:
                 raise RegistryError(f"{current} changed meanwhile; try again")
@@ -127,7 +157,8 @@ def _activate(line_id: int, version_id: int, user, reason: str, kind: str) -> Ac
                 raise RegistryError(f"{version} changed meanwhile; try again")
             version.status = VersionStatus.ACTIVE
             activation = Activation.objects.create(line=line, from_version=current, to_version=version, kind=kind,
-                                                   reason=reason, created_by=user)
+                                                   reason=reason, created_by=user, arena=arena or {},
+                                                   policy_overridden=override)
             if ollama.is_enabled():
                 # Last step inside the transaction: an Ollama failure undoes everything above.
                 ollama.create_model(version, adapters.data_path(version.adapter_dir))
@@ -154,10 +185,10 @@ def _restore_tag(previous: ModelVersion | None, line_id: int) -> None:
         logger.exception("could not restore the Ollama tag of line %s", line_id)
 
 
-def _check_activatable(line: ModelLine, version: ModelVersion) -> None:
+def _check_activatable(line: ModelLine, version: ModelVersion, *, allow_rejected: bool = False) -> None:
     if version.status == VersionStatus.ACTIVE:
         raise RegistryError(f"{version} is already active")
-    if version.status == VersionStatus.REJECTED:
+    if version.status == VersionStatus.REJECTED and not allow_rejected:
         raise RegistryError(f"{version} was rejected and cannot be activated")
     if version.base_model != line.base_model:
         raise RegistryError(f"{version} was trained on base model {version.base_model!r}, "

@@ -6,7 +6,13 @@ Mapping (documented in docs/curation-datasets.md):
   action, which the model cannot know when it answers.
 - commit: instruction = COMMIT_INSTRUCTION, input = diff, output = message.
 - conversation: its turns as stored; a failed conversation gets outcome "failed".
+
+Exclusions: a higher app (the Arena's frozen holdouts) appends a callable to
+`EXCLUSION_HOOKS` that returns content keys no dataset may contain; `collect` leaves those
+records out of every build, whatever the chosen sources.
 """
+
+from collections.abc import Callable
 
 from curation.models import CommitExample, Conversation, Lesson
 from curation.pipeline.example import Example
@@ -15,17 +21,28 @@ COMMIT_INSTRUCTION = "Write a commit message for this diff."
 CHAT_ROLES = ("system", "user", "assistant")
 _CHUNK = 2000
 
+# Each hook returns a set of content keys to leave out of every dataset build.
+EXCLUSION_HOOKS: list[Callable[[], set[str]]] = []
 
-def _lessons():
-    rows = Lesson.objects.approved().order_by("id").values_list(
+
+def excluded_content_keys() -> set[str]:
+    """Content keys that no dataset may contain (the union of every exclusion hook)."""
+    keys: set[str] = set()
+    for hook in list(EXCLUSION_HOOKS):
+        keys |= set(hook())
+    return keys
+
+
+def _lessons(excluded):
+    rows = Lesson.objects.approved().exclude(content_key__in=excluded).order_by("id").values_list(
         "id", "lesson_id", "occurred_at", "situation", "action", "result")
     for pk, lesson_id, occurred_at, situation, action, result in rows.iterator(chunk_size=_CHUNK):
         yield Example(kind="lesson", id=pk, ref=lesson_id or str(pk), occurred_at=occurred_at.timestamp(),
                       instruction=situation, output=action, outcome=result)
 
 
-def _commits():
-    rows = CommitExample.objects.approved().order_by("id").values_list(
+def _commits(excluded):
+    rows = CommitExample.objects.approved().exclude(content_key__in=excluded).order_by("id").values_list(
         "id", "commit_sha", "occurred_at", "diff", "message")
     for pk, sha, occurred_at, diff, message in rows.iterator(chunk_size=_CHUNK):
         yield Example(kind="commit", id=pk, ref=sha, occurred_at=occurred_at.timestamp(),
@@ -41,8 +58,8 @@ def _turns(messages) -> list[dict]:
     return turns
 
 
-def _conversations():
-    rows = Conversation.objects.approved().order_by("id").values_list(
+def _conversations(excluded):
+    rows = Conversation.objects.approved().exclude(content_key__in=excluded).order_by("id").values_list(
         "id", "task_id", "occurred_at", "messages", "succeeded")
     for pk, task_id, occurred_at, messages, succeeded in rows.iterator(chunk_size=_CHUNK):
         turns = _turns(messages) or [{"role": "user", "content": ""}]
@@ -56,6 +73,7 @@ SOURCES = {"lessons": _lessons, "commits": _commits, "conversations": _conversat
 def collect(sources: list[str]) -> list[Example]:
     """All approved examples of `sources`, in a stable order (source, then id)."""
     examples: list[Example] = []
+    excluded = sorted(excluded_content_keys())
     for name in sources:
-        examples.extend(SOURCES[name]())
+        examples.extend(SOURCES[name](excluded))
     return examples

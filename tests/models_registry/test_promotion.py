@@ -82,10 +82,12 @@ def test_version_of_another_base_model_is_refused(line, alice):
     assert not line.versions.active().exists()
 
 
-def test_rejected_and_active_versions_cannot_be_promoted(line, alice):
+def test_rejected_versions_need_a_reason_and_active_ones_cannot_be_promoted(line, alice):
     rejected = make_version(line, status=VersionStatus.REJECTED)
+    with pytest.raises(services.RegistryError, match="reason to override"):
+        services.promote_version(rejected, alice, "")
     with pytest.raises(services.RegistryError, match="rejected"):
-        services.promote_version(rejected, alice, "go")
+        services.rollback_line(line, alice, "back", to_version=rejected)
     active = make_version(line)
     services.promote_version(active, alice, "go")
     with pytest.raises(services.RegistryError, match="already active"):

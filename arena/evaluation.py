@@ -1,0 +1,105 @@
+"""Score an evaluation: both models on every exam item and holdout example, in batches.
+
+Per side (candidate, then the version or base model it is compared against):
+1. reference loss of each item's reference answer given its prompt, rendered with the
+   candidate's saved prompt block exactly as in training;
+2. greedy answers to the same prompts (rendered as serving renders them);
+3. each exam item's check and token F1 against the reference.
+Holdout examples that either side's training snapshot contains are left out and counted,
+so a contaminated comparison cannot happen silently.
+"""
+
+import dataclasses
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+
+from arena.holdouts import HoldoutError, snapshot_sources
+from arena.prompts import generation_prompt, training_texts
+from arena.scoring.checks import run_check, token_f1
+from models_registry.adapters import data_path
+from models_registry.prompting import stop_sequences
+
+
+class Cancelled(Exception):
+    """The evaluation was cancelled while it ran."""
+
+
+@dataclasses.dataclass
+class Question:
+    kind: str  # "exam" | "holdout"
+    key: str
+    category: str
+    messages: list[dict]
+    reference: str
+    check: dict | None = None
+    source_kind: str = ""
+    source_id: int | None = None
+
+
+def questions(evaluation) -> tuple[list[Question], dict]:
+    """The evaluation's questions and what was used: exam and holdout versions, exclusions."""
+    items = [Question("exam", i.item_id, i.category, i.messages(), i.reference, i.check_spec)
+             for i in evaluation.exam.items.all()]
+    context = {"exam": {"version": evaluation.exam.version, "items": len(items)}, "holdout": None}
+    if evaluation.holdout_id:
+        trained = set()
+        for version in (evaluation.candidate, evaluation.against):
+            if version is not None and version.dataset_id:
+                try:
+                    trained |= snapshot_sources(version.dataset)
+                except HoldoutError:
+                    pass  # a snapshot file no longer on disk: nothing to exclude from it
+        held = list(evaluation.holdout.items.all())
+        kept = [h for h in held if (h.source_kind, h.source_id) not in trained]
+        items += [Question("holdout", h.item_key, "holdout", h.messages, h.answer, None, h.source_kind, h.source_id)
+                  for h in kept]
+        context["holdout"] = {"version": evaluation.holdout.version, "items": len(kept),
+                              "excluded_as_trained_on": len(held) - len(kept)}
+    return items, context
+
+
+def score(evaluation, items: list[Question], *, progress: Callable[[float, float | None], bool],
+          batch_size: int | None = None) -> list[dict]:
+    """Rows of per-item numbers for both sides. progress(fraction, eta) returns True to cancel."""
+    from arena.scoring.model import ScoringModel
+
+    batch_size = batch_size or settings.ARENA_BATCH_SIZE
+    candidate, against = evaluation.candidate, evaluation.against
+    model = ScoringModel(candidate.base_model, device=settings.ARENA_DEVICE)
+    model.add_adapter("candidate", str(data_path(candidate.adapter_dir)))
+    if against is not None:
+        model.add_adapter("against", str(data_path(against.adapter_dir)))
+    sides = [("candidate", "candidate", candidate.prompt),
+             ("against", "against" if against is not None else None, (against or candidate).prompt)]
+    rows = [{"kind": q.kind, "key": q.key, "category": q.category} for q in items]
+    steps, started = len(sides) * 2, time.monotonic()
+    done = 0
+
+    def tick():
+        nonlocal done
+        done += 1
+        elapsed = time.monotonic() - started
+        if progress(done / steps, elapsed / done * (steps - done)):
+            raise Cancelled
+
+    for side, adapter, prompt in sides:
+        add_bos = bool(prompt.get("add_bos_token"))
+        pairs = [model.encode(*training_texts(prompt, q.messages, q.reference), add_bos=add_bos,
+                              max_length=settings.ARENA_MAX_SEQ_LENGTH) for q in items]
+        for row, loss in zip(rows, model.losses(adapter, pairs, batch_size=batch_size), strict=True):
+            row[f"{side}_loss"] = loss
+        tick()
+        prompts = [model.ids(generation_prompt(prompt, q.messages), add_bos=add_bos) for q in items]
+        answers = model.generate(adapter, prompts, max_new_tokens=settings.ARENA_MAX_NEW_TOKENS,
+                                 stop=stop_sequences(prompt), batch_size=batch_size)
+        for row, question, answer in zip(rows, items, answers, strict=True):
+            checked = run_check(question.check, answer, question.reference)
+            row[f"{side}_answer"] = answer
+            row[f"{side}_passed"] = checked["passed"] if checked else None
+            row[f"{side}_f1"] = token_f1(answer, question.reference)
+            if checked and checked["detail"]:
+                row["check_detail"] = (row.get("check_detail", "") + f"{side}: {checked['detail']}\n")[:4000]
+        tick()
+    return rows
