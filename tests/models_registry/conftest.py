@@ -18,3 +18,13 @@ def _fresh_serving():
     runtime.reset()
     yield
     runtime.reset()
+
+
+@pytest.fixture(scope="session")
+def go_renderer(tmp_path_factory):
+    """Ollama's template engine (Go text/template) built from tests/models_registry/gotemplate."""
+    from tests.models_registry.gorender import GoRenderer, build, go_binary
+
+    if go_binary() is None:
+        pytest.skip("Go (Debian golang-go) renders Ollama templates; not installed here")
+    return GoRenderer(build(tmp_path_factory.mktemp("gotemplate")))

@@ -1,13 +1,20 @@
-"""Prompt building and tokenization, with the prompt tokens masked out of the labels.
+"""The one prompt module: chat messages -> the exact text an adapter was trained on.
 
-The base model's chat template is used when its tokenizer has one, otherwise the Alpaca
-template. The exact template is recorded in the adapter metadata so serving builds the
-same prompts.
+The trainer, the built-in serving, the Arena and the Ollama export all render prompts
+through render_prompt(), so none of them can drift from the others. The prompt block of
+academy_adapter.json (PromptFormat.metadata()) holds either the base model's Jinja chat
+template, rendered here the way transformers renders it (sandboxed, trim_blocks,
+lstrip_blocks, loopcontrols, raise_exception), or the Alpaca format string. A template
+that refuses a system message gets the system prompt folded into the first user turn.
+PromptFormat then tokenizes (prompt, response) pairs with the prompt masked out of the
+labels. No Django import: this module runs inside the training container.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+from functools import lru_cache
 
 from training.trainer.data import to_alpaca
 
@@ -53,17 +60,16 @@ class PromptFormat:
             "template": self.chat_template if self.style == "chat_template" else ALPACA_TEMPLATE,
             "eos_token": self.eos_token,
             "stop": stop,
+            # add_bos_token: the tokenizer puts BOS in front by itself (the text then has none);
+            # bos_token: the text a template's {{ bos_token }} renders, as transformers passes it.
             "add_bos_token": self._bos is not None,
-            "bos_token": self.tokenizer.bos_token if self._bos is not None else None,
+            "bos_token": self.tokenizer.bos_token or None,
         }
 
     def texts(self, messages: list[dict]) -> tuple[str, str]:
         """(prompt text, response text); the response ends with EOS."""
         if self.style == "chat_template":
-            try:
-                prompt, full = self._render(messages)
-            except Exception:  # noqa: BLE001 - jinja raises plain exceptions, e.g. "System role not supported"
-                prompt, full = self._render(_fold_system(messages))
+            prompt, full = render_example(self.metadata(), messages)
             response = full[len(prompt):] if full.startswith(prompt) else messages[-1]["content"]
         else:
             fields = to_alpaca(messages)
@@ -89,10 +95,6 @@ class PromptFormat:
             return None
         return Encoded(input_ids=prompt + response, labels=[IGNORE_INDEX] * len(prompt) + response)
 
-    def _render(self, messages: list[dict]) -> tuple[str, str]:
-        prompt = self.tokenizer.apply_chat_template(messages[:-1], tokenize=False, add_generation_prompt=True)
-        return prompt, self.tokenizer.apply_chat_template(messages, tokenize=False)
-
     def _ids(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
@@ -105,11 +107,137 @@ class PromptFormat:
         return bos if ids[:1] == [bos] else None
 
 
-def _fold_system(messages: list[dict]) -> list[dict]:
+# ---- rendering: the one place where messages become prompt text
+
+
+class PromptError(ValueError):
+    """The messages cannot be rendered with this adapter's prompt format."""
+
+
+def render_prompt(prompt: dict, messages: list[dict], *, add_generation_prompt: bool = True) -> str:
+    """The text the model continues for `messages` ([{"role", "content"}], ending with a user turn).
+
+    `prompt` is the adapter's prompt block (academy_adapter.json, ModelVersion.prompt). The
+    text is exactly what training used for the same conversation, BOS text included when
+    the template writes it. Raises PromptError.
+    """
+    style = prompt.get("style")
+    if style == "chat_template":
+        return render_chat_template(prompt, messages, add_generation_prompt=add_generation_prompt)
+    if style == "alpaca":
+        return render_alpaca(prompt.get("template") or ALPACA_TEMPLATE, messages)
+    raise PromptError(f"unknown prompt style {style!r}")
+
+
+def render_example(prompt: dict, messages: list[dict]) -> tuple[str, str]:
+    """(prompt text, full text) of a training conversation whose last message is the answer."""
+    if prompt.get("style") == "alpaca":
+        text = render_prompt(prompt, messages[:-1])
+        return text, text + messages[-1]["content"]
+    try:
+        return _render_pair(prompt, messages)
+    except PromptError:
+        folded = fold_system(messages)
+        if folded == messages:
+            raise
+        return _render_pair(prompt, folded)
+
+
+def _render_pair(prompt: dict, messages: list[dict]) -> tuple[str, str]:
+    return (render_template(prompt, messages[:-1], add_generation_prompt=True),
+            render_template(prompt, messages, add_generation_prompt=False))
+
+
+def render_chat_template(prompt: dict, messages: list[dict], *, add_generation_prompt: bool = True) -> str:
+    """Render with the chat template; a template that refuses system messages gets them folded."""
+    try:
+        return render_template(prompt, messages, add_generation_prompt=add_generation_prompt)
+    except PromptError:
+        folded = fold_system(messages)
+        if folded == messages:
+            raise
+        return render_template(prompt, folded, add_generation_prompt=add_generation_prompt)
+
+
+def render_template(prompt: dict, messages: list[dict], *, add_generation_prompt: bool) -> str:
+    """One plain render of the Jinja chat template, as transformers' apply_chat_template does it."""
+    from jinja2.exceptions import TemplateError
+
+    try:
+        return _compile(prompt["template"]).render(
+            messages=messages, tools=None, documents=None, add_generation_prompt=add_generation_prompt,
+            bos_token=prompt.get("bos_token") or "", eos_token=prompt.get("eos_token") or "")
+    except TemplateError as exc:
+        raise PromptError(f"chat template failed: {exc}") from exc
+    except (TypeError, KeyError, IndexError, AttributeError) as exc:
+        raise PromptError(f"chat template failed: {exc!r}") from exc
+
+
+def render_alpaca(template: str, messages: list[dict]) -> str:
+    """The Alpaca prompt: the last user turn is the instruction, other turns the input."""
+    if not any(m.get("role") == "user" for m in messages):
+        raise PromptError("an alpaca prompt needs at least one user message")
+    fields = to_alpaca([*messages, {"role": "assistant", "content": ""}])
+    try:
+        return template.format(**{**fields, "output": ""})
+    except (KeyError, IndexError, ValueError) as exc:
+        raise PromptError(f"alpaca template cannot be filled: {exc}") from exc
+
+
+def fold_system(messages: list[dict]) -> list[dict]:
     """Templates without a system role get the system prompt at the head of the first user turn."""
     system = "\n\n".join(m["content"] for m in messages if m["role"] == "system")
     rest = [dict(m) for m in messages if m["role"] != "system"]
     if system:
-        first_user = next(m for m in rest if m["role"] == "user")
-        first_user["content"] = f"{system}\n\n{first_user['content']}"
+        first_user = next((m for m in rest if m["role"] == "user"), None)
+        if first_user is not None:
+            first_user["content"] = f"{system}\n\n{first_user['content']}"
     return rest
+
+
+def stop_sequences(prompt: dict) -> list[str]:
+    """Strings that end a generation: the recorded stops plus EOS."""
+    stops = list(prompt.get("stop") or [])
+    eos = prompt.get("eos_token")
+    if eos and eos not in stops:
+        stops.append(eos)
+    return stops
+
+
+@lru_cache(maxsize=32)
+def _compile(template: str):
+    import jinja2
+    from jinja2.ext import Extension, loopcontrols
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    class _Generation(Extension):
+        # transformers' {% generation %} marks assistant text for masks; rendering keeps the body
+        tags = {"generation"}
+
+        def parse(self, parser):
+            lineno = next(parser.stream).lineno
+            body = parser.parse_statements(("name:endgeneration",), drop_needle=True)
+            return jinja2.nodes.CallBlock(self.call_method("_body"), [], [], body).set_lineno(lineno)
+
+        def _body(self, caller):
+            return caller()
+
+    def _raise(message):
+        raise jinja2.exceptions.TemplateError(message)
+
+    def _tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
+        return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
+
+    def _strftime_now(fmt):
+        import datetime
+
+        return datetime.datetime.now().strftime(fmt)
+
+    env = ImmutableSandboxedEnvironment(trim_blocks=True, lstrip_blocks=True, extensions=[_Generation, loopcontrols])
+    env.filters["tojson"] = _tojson
+    env.globals["raise_exception"] = _raise
+    env.globals["strftime_now"] = _strftime_now
+    try:
+        return env.from_string(template)
+    except jinja2.exceptions.TemplateError as exc:
+        raise PromptError(f"chat template does not parse: {exc}") from exc
