@@ -259,6 +259,11 @@ MODEL_LINE_DEFAULT = env_str("MODEL_LINE_DEFAULT", "default")
 SERVING_ACTIVE_TTL = env_float("SERVING_ACTIVE_TTL", 1.0, min_value=0.0)
 SERVING_MAX_TOKENS = env_int("SERVING_MAX_TOKENS", 256, min_value=1)
 SERVING_DEFAULT_MAX_TOKENS = env_int("SERVING_DEFAULT_MAX_TOKENS", 64, min_value=1)
+# Each generation stops after this many seconds (finish_reason "length"); requests beyond
+# one running and SERVING_QUEUE_DEPTH waiting per process get 429 with Retry-After.
+SERVING_MAX_SECONDS = env_float("SERVING_MAX_SECONDS", 30.0, min_value=0.1)
+SERVING_QUEUE_DEPTH = env_int("SERVING_QUEUE_DEPTH", 4, min_value=0)
+SERVING_MAX_CHOICES = env_int("SERVING_MAX_CHOICES", 4, min_value=1, max_value=16)
 # Empty: no Ollama. Else e.g. http://127.0.0.1:11434; promotions then create the model there.
 OLLAMA_HOST = env_str("OLLAMA_HOST", "")
 OLLAMA_STABLE_TAG = env_str("OLLAMA_STABLE_TAG", "latest")

@@ -1,0 +1,66 @@
+"""End to end on the toy model: a domain-trained candidate beats the base model; a planted bad one is rejected."""
+
+import pytest
+from django.core.management import call_command
+
+from arena import services
+from arena.models import Evaluation, EvaluationItem
+from models_registry.models import VersionStatus
+from tests.arena.factories import make_exam, make_line_on_toy, register_trained, verdict_from_json
+
+pytestmark = [pytest.mark.django_db]
+
+
+@pytest.fixture(autouse=True)
+def _small_runs(settings):
+    pytest.importorskip("peft", reason="needs the train extra (torch, transformers, peft)")
+    settings.ARENA_MAX_NEW_TOKENS = 12
+    settings.ARENA_BATCH_SIZE = 4
+    settings.ARENA_BOOTSTRAP_SAMPLES = 500
+
+
+def test_a_candidate_trained_on_the_exam_domain_is_promoted_over_the_base_model(capsys):
+    line = make_line_on_toy()
+    make_exam(line)
+    good = register_trained(line.name, "domain")
+    assert line.active_version() is None
+
+    call_command("evaluate", line.name, good.label, "--json", "--apply")
+
+    verdict = verdict_from_json(capsys.readouterr().out)
+    assert verdict["decision"] == "promote", verdict["reasons"]
+    assert verdict["candidate"] == good.label and verdict["against"] == "base"
+    assert verdict["metrics"]["difference"]["low"] > 0
+    assert set(verdict["categories"]) == {"files", "folders"}
+    assert verdict["exam"] == {"version": 1, "items": 6}
+    good.refresh_from_db()
+    assert good.status == VersionStatus.ACTIVE
+    assert good.metrics["arena"]["decision"] == "promote"
+    activation = line.activations.get()
+    assert activation.arena["decision"] == "promote" and activation.arena["difference"]["low"] > 0
+    assert not activation.policy_overridden
+    evaluation = Evaluation.objects.get()
+    assert evaluation.applied == "promoted"
+    item = EvaluationItem.objects.filter(evaluation=evaluation).first()
+    assert item.candidate_loss < item.against_loss and item.candidate_answer is not None
+
+
+def test_a_planted_bad_candidate_is_rejected_and_never_becomes_active(capsys):
+    line = make_line_on_toy()
+    make_exam(line)
+    good = register_trained(line.name, "domain")
+    services.apply_verdict(services.run_evaluation(services.start_evaluation(line, good).pk), system=True)
+    bad = register_trained(line.name, "unrelated")
+
+    call_command("evaluate", line.name, bad.label, "--json", "--apply")
+
+    verdict = verdict_from_json(capsys.readouterr().out)
+    assert verdict["decision"] == "reject", verdict["reasons"]
+    assert verdict["against"] == good.label
+    assert verdict["metrics"]["difference"]["high"] < 0
+    bad.refresh_from_db()
+    assert bad.status == VersionStatus.REJECTED
+    assert line.active_version() == good
+    assert not line.activations.filter(to_version=bad).exists()
+    with pytest.raises(services.ArenaError):  # applying again changes nothing
+        services.apply_verdict(Evaluation.objects.get(candidate=bad), system=True)
