@@ -1,25 +1,30 @@
 """OpenAI-compatible serving: GET /v1/models, POST /v1/chat/completions.
 
 Any role may call them (accounts.view_dashboard): an agent uses a Viewer token. The
-`model` field names a model line; the line's active version answers.
+`model` field names a model line; the line's active version answers. Errors use OpenAI's
+error object; `"stream": true` answers with server-sent events in OpenAI's chunk format.
 """
 
+import asyncio
+import json
+import queue
+import threading
 import time
 import uuid
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import JsonResponse, StreamingHttpResponse
 
-from accounts.api import api_view, json_error, read_json
+from accounts.api import read_json
 from models_registry.models import ModelLine
 from models_registry.prompting import PromptError
-from models_registry.serving import runtime
-from models_registry.serving.chat import complete
+from models_registry.serving import admission, runtime
+from models_registry.serving.chat import ContextLengthExceeded, prepare
+from models_registry.serving.errors import openai_api, openai_error
+from models_registry.serving.params import InvalidRequest, parse_chat_request
 
-ROLES = ("system", "user", "assistant")
 
-
-@api_view("accounts.view_dashboard")
+@openai_api("accounts.view_dashboard")
 def models(request):
     lines = ModelLine.objects.filter(versions__status="active").distinct()
     return JsonResponse({"object": "list", "data": [
@@ -27,66 +32,129 @@ def models(request):
         for line in lines]})
 
 
-@api_view("accounts.view_dashboard", methods=("POST",))
+@openai_api("accounts.view_dashboard", methods=("POST",))
 def chat_completions(request):
     data, error = read_json(request, settings.API_MAX_BODY_BYTES)
     if error:
         return error
-    params, problems = _parse(data)
-    if problems:
-        return json_error("invalid chat completion request", 400, problems)
-    line = params["model"]
-    if not ModelLine.objects.filter(name=line).exists():
-        return json_error(f"unknown model {line!r}", 404, ["GET /v1/models lists the lines being served"])
     try:
-        served, completion = complete(line, params["messages"], max_tokens=params["max_tokens"], stop=params["stop"])
+        chat = parse_chat_request(data)
+    except InvalidRequest as exc:
+        return openai_error(str(exc), 400, param=exc.param, code=exc.code)
+    if not ModelLine.objects.filter(name=chat.model).exists():
+        return openai_error(f"The model {chat.model!r} does not exist (GET /v1/models lists the lines served)",
+                            404, param="model", code="model_not_found")
+    try:
+        prepared = prepare(chat.model, chat.messages, max_tokens=chat.max_tokens)
     except runtime.NoActiveVersion:
-        return json_error(f"model line {line!r} has no active version", 503,
-                          ["promote a version to serve it"], Retry_After="30")
+        return openai_error(f"model line {chat.model!r} has no active version: promote a version to serve it",
+                            503, code="no_active_version", Retry_After="30")
     except PromptError as exc:
-        return json_error("messages do not fit the model's prompt format", 400, [str(exc)])
-    response = JsonResponse(_body(line, served, completion))
-    response["X-Academy-Version"] = f"{line}:{served.label}"
+        return openai_error(f"messages do not fit the model's prompt format: {exc}", 400, param="messages")
+    except ContextLengthExceeded as exc:
+        return openai_error(str(exc), 400, param="messages", code="context_length_exceeded")
+    try:
+        admission.enter()
+    except admission.QueueFull as exc:
+        prepared.close()
+        return openai_error(f"{exc}; retry after {exc.retry_after} s", 429, code="queue_full",
+                            Retry_After=str(exc.retry_after))
+    if chat.stream:
+        response = StreamingHttpResponse(_events(chat, prepared), content_type="text/event-stream")
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+    else:
+        try:
+            response = JsonResponse(_completion(chat, prepared))
+        finally:
+            prepared.close()
+            admission.leave()
+    response["X-Academy-Version"] = f"{chat.model}:{prepared.served.label}"
     return response
 
 
-def _parse(data) -> tuple[dict, list[str]]:
-    if not isinstance(data, dict):
-        return {}, ["body must be a JSON object"]
-    problems = []
-    messages = data.get("messages")
-    if not isinstance(messages, list) or not messages:
-        problems.append("messages: a non-empty list is required")
-        messages = []
-    for i, message in enumerate(messages):
-        if not isinstance(message, dict) or message.get("role") not in ROLES \
-                or not isinstance(message.get("content"), str):
-            problems.append(f"messages[{i}]: needs role (system, user or assistant) and string content")
-    max_tokens = data.get("max_tokens", data.get("max_completion_tokens", settings.SERVING_DEFAULT_MAX_TOKENS))
-    if not isinstance(max_tokens, int) or isinstance(max_tokens, bool) \
-            or not 1 <= max_tokens <= settings.SERVING_MAX_TOKENS:
-        problems.append(f"max_tokens: an integer from 1 to {settings.SERVING_MAX_TOKENS}")
-    if data.get("stream"):
-        problems.append("stream: only non-streaming responses are served; send \"stream\": false")
-    stop = data.get("stop") or []
-    stop = [stop] if isinstance(stop, str) else stop
-    if not isinstance(stop, list) or not all(isinstance(s, str) for s in stop):
-        problems.append("stop: a string or a list of strings")
-    model = data.get("model") or settings.MODEL_LINE_DEFAULT
-    if not isinstance(model, str):
-        problems.append("model: the name of a model line")
-    return {"messages": messages, "max_tokens": max_tokens, "stop": stop, "model": model}, problems
+def _options(chat) -> dict:
+    return {"max_tokens": chat.max_tokens, "stop": chat.stop, "temperature": chat.temperature,
+            "top_p": chat.top_p, "seed": chat.seed}
 
 
-def _body(line: str, served, completion) -> dict:
+def _completion(chat, prepared) -> dict:
+    results = [prepared.generate(i, **_options(chat)) for i in range(chat.n)]
+    completion_tokens = sum(r.completion_tokens for r in results)
     return {
-        "id": f"chatcmpl-{uuid.uuid4().hex}",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": line,
-        "system_fingerprint": f"{line}:{served.label}",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": completion.text},
-                     "finish_reason": completion.finish_reason}],
-        "usage": {"prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens,
-                  "total_tokens": completion.prompt_tokens + completion.completion_tokens},
+        **_envelope(chat, prepared, "chat.completion"),
+        "choices": [{"index": i, "message": {"role": "assistant", "content": r.text}, "logprobs": None,
+                     "finish_reason": r.finish_reason} for i, r in enumerate(results)],
+        "usage": _usage(prepared.prompt_tokens, completion_tokens),
     }
+
+
+def _envelope(chat, prepared, kind: str, ident: str | None = None) -> dict:
+    return {"id": ident or f"chatcmpl-{uuid.uuid4().hex}", "object": kind, "created": int(time.time()),
+            "model": chat.model, "system_fingerprint": f"{chat.model}:{prepared.served.label}"}
+
+
+def _usage(prompt_tokens: int, completion_tokens: int) -> dict:
+    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens}
+
+
+_END = "end"
+
+
+def _events(chat, prepared):
+    """Server-sent events: for each choice a role chunk, content chunks and a finish chunk; then [DONE].
+
+    Generation starts now in a thread (it holds the engine lock) and always runs to its end,
+    which frees the lease and the queue slot even if the body is never read; a client that
+    goes away mid-stream cancels it.
+    """
+    pieces: queue.SimpleQueue = queue.SimpleQueue()
+    envelope = _envelope(chat, prepared, "chat.completion.chunk")
+
+    def work():
+        try:
+            tokens = 0
+            for i in range(chat.n):
+                pieces.put(("delta", i, {"role": "assistant", "content": ""}))
+                result = prepared.generate(i, **_options(chat),
+                                           on_text=lambda piece, i=i: pieces.put(("delta", i, {"content": piece})))
+                tokens += result.completion_tokens
+                pieces.put(("finish", i, result.finish_reason))
+                if prepared.cancel.is_set():
+                    break
+            pieces.put(("usage", tokens, None))
+        except Exception as exc:  # told in the stream: the status line has already gone out
+            pieces.put(("error", f"generation failed: {exc}", None))
+        finally:
+            prepared.close()
+            admission.leave()
+            pieces.put((_END, None, None))
+
+    threading.Thread(target=work, name="academy-chat-stream", daemon=True).start()
+
+    async def stream():
+        try:
+            while True:
+                kind, a, b = await asyncio.to_thread(pieces.get)
+                if kind == _END:
+                    break
+                if kind == "delta":
+                    yield _sse({**envelope, "choices": [{"index": a, "delta": b, "logprobs": None,
+                                                         "finish_reason": None}]})
+                elif kind == "finish":
+                    yield _sse({**envelope, "choices": [{"index": a, "delta": {}, "logprobs": None,
+                                                         "finish_reason": b}]})
+                elif kind == "usage" and chat.include_usage:
+                    yield _sse({**envelope, "choices": [], "usage": _usage(prepared.prompt_tokens, a)})
+                elif kind == "error":
+                    yield _sse({"error": {"message": a, "type": "server_error", "param": None, "code": None}})
+            yield b"data: [DONE]\n\n"
+        finally:
+            prepared.cancel.set()
+
+    return stream()
+
+
+def _sse(payload: dict) -> bytes:
+    return f"data: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()

@@ -38,11 +38,12 @@ class AcademyServer:
     """Context manager: `with AcademyServer(data_dir, username=..., password=...) as server: server.base`."""
 
     def __init__(self, data_dir: Path, *, username: str, password: str, env: dict | None = None,
-                 start_timeout: float = 60.0):
+                 start_timeout: float = 60.0, setup: str = ""):
         self.data_dir = Path(data_dir)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.start_timeout = start_timeout
+        self.setup = setup  # more Python run with `manage.py shell -c` before serving
         self.username = username
         # Embedded mode unless the caller passes REDIS_URL: the server must not inherit the test run's services.
         self.env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
@@ -62,6 +63,8 @@ class AcademyServer:
         self._manage("migrate", "--noinput")
         self._manage("ensure_admin", "--username", self.username)
         self._manage("shell", "-c", SEED_SNAPSHOT)
+        if self.setup:
+            self._manage("shell", "-c", self.setup)
         self.log = open(self.data_dir / "server.log", "w")
         self.process = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(self.port)],
                                         cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT)

@@ -8,11 +8,15 @@ swap finishes on its own adapter.
 """
 
 import threading
+import time
 from dataclasses import dataclass
 
 import torch
 from peft import PeftModel
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, StoppingCriteriaList
+from transformers.generation.streamers import BaseStreamer
+
+from models_registry.serving.stops import StopScanner
 
 
 @dataclass
@@ -55,28 +59,100 @@ class Engine:
             self.model.delete_adapter(name)
             self.adapters.discard(name)
 
-    def generate(self, adapter: str, prompt: str, *, max_tokens: int, stop: list[str],
-                 add_bos: bool) -> Completion:
-        """Greedy (deterministic) decoding of at most max_tokens new tokens with `adapter`.
+    @property
+    def context_length(self) -> int:
+        """Positions the base model can attend to (prompt and completion together)."""
+        config = self._base.config
+        return int(getattr(config, "max_position_embeddings", None) or self.tokenizer.model_max_length)
 
-        Tokenized as in training: no special tokens added, BOS prepended when the adapter's
-        prompt block says the tokenizer adds one.
-        """
+    def encode(self, prompt: str, *, add_bos: bool) -> list[int]:
+        """Tokenize as in training: no special tokens added, BOS prepended when the prompt block says so."""
         ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
         bos = self.tokenizer.bos_token_id
         if add_bos and bos is not None and ids[:1] != [bos]:
             ids = [bos, *ids]
+        return ids
+
+    def generate(self, adapter: str, prompt: str, *, max_tokens: int, stop: list[str],
+                 add_bos: bool) -> Completion:
+        """Greedy (deterministic) decoding of at most max_tokens new tokens with `adapter`."""
+        return self.stream(adapter, self.encode(prompt, add_bos=add_bos), max_tokens=max_tokens, stop=stop)
+
+    def stream(self, adapter: str, ids: list[int], *, max_tokens: int, stop: list[str],
+               temperature: float | None = None, top_p: float = 1.0, seed: int | None = None,
+               max_seconds: float | None = None, cancel: threading.Event | None = None,
+               on_text=None) -> Completion:
+        """Generate with `adapter`, calling on_text(piece) as text becomes final.
+
+        Greedy unless temperature > 0 (then sampled with top_p, reproducibly when seeded).
+        Ends at max_tokens, a stop marker, max_seconds (finish_reason "length") or when
+        `cancel` is set (a client that went away).
+        """
+        scanner = StopScanner(stop)
+        pieces = _Pieces(self.tokenizer, scanner, on_text or (lambda piece: None))
+        cancel = cancel or threading.Event()
         input_ids = torch.tensor([ids])
-        encoded = {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids)}
+        options = {"do_sample": False}
+        if temperature:
+            options = {"do_sample": True, "temperature": temperature, "top_p": top_p, "top_k": 0}
+        started = time.monotonic()
         with self.lock, torch.inference_mode():
             self.model.set_adapter(adapter)
-            output = self.model.generate(
-                **encoded, max_new_tokens=max_tokens, do_sample=False,
-                pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id)
-        new_tokens = output[0, encoded["input_ids"].shape[1]:]
-        text = self.tokenizer.decode(new_tokens, skip_special_tokens=True)
-        finish = "length" if len(new_tokens) >= max_tokens else "stop"
-        for marker in stop:
-            if marker and marker in text:
-                text, finish = text[:text.index(marker)], "stop"
-        return Completion(text, int(encoded["input_ids"].shape[1]), len(new_tokens), finish)
+            if seed is not None:
+                torch.manual_seed(seed)
+            self.model.generate(
+                input_ids=input_ids, attention_mask=torch.ones_like(input_ids), max_new_tokens=max_tokens,
+                max_time=max_seconds, streamer=pieces,
+                stopping_criteria=StoppingCriteriaList([_Until(lambda: cancel.is_set() or scanner.stopped)]),
+                pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id, **options)
+        timed_out = max_seconds is not None and time.monotonic() - started >= max_seconds
+        finish = "stop" if scanner.stopped else (
+            "length" if pieces.count >= max_tokens or timed_out else "stop")
+        return Completion(pieces.text, len(ids), pieces.count, finish)
+
+
+class _Until(StoppingCriteria):
+    def __init__(self, predicate):
+        self.predicate = predicate
+
+    def __call__(self, input_ids, scores, **kwargs):
+        return torch.full((input_ids.shape[0],), self.predicate(), dtype=torch.bool, device=input_ids.device)
+
+
+class _Pieces(BaseStreamer):
+    """Receives new token ids from generate(); hands on text once it cannot change any more."""
+
+    def __init__(self, tokenizer, scanner: StopScanner, on_text):
+        self.tokenizer, self.scanner, self.on_text = tokenizer, scanner, on_text
+        self.ids: list[int] = []
+        self.decoded = ""  # text of self.ids already passed to the scanner
+        self.text = ""  # text handed on
+        self._prompt_seen = False
+
+    @property
+    def count(self) -> int:
+        return len(self.ids)
+
+    def put(self, value):
+        if not self._prompt_seen:  # generate() first hands over the prompt
+            self._prompt_seen = True
+            return
+        self.ids.extend(int(t) for t in value.reshape(-1).tolist())
+        text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
+        if text.endswith("\ufffd"):
+            return  # an incomplete UTF-8 sequence: wait for the next token
+        self._hand_on(text)
+
+    def end(self):
+        self._hand_on(self.tokenizer.decode(self.ids, skip_special_tokens=True))
+        self._emit(self.scanner.flush())
+
+    def _hand_on(self, text: str):
+        if text.startswith(self.decoded):
+            piece, self.decoded = text[len(self.decoded):], text
+            self._emit(self.scanner.push(piece))
+
+    def _emit(self, piece: str):
+        if piece:
+            self.text += piece
+            self.on_text(piece)

@@ -53,15 +53,17 @@ def test_no_active_version_gives_503_json(client, db, agent):
     make_line()
     response = _ask(client, agent)
     assert response.status_code == 503
-    assert response.json()["error"] == "model line 'venom-coder' has no active version"
+    assert response.json()["error"]["code"] == "no_active_version"
+    assert response.json()["error"]["message"].startswith("model line 'venom-coder' has no active version")
 
 
 def test_it_requires_a_token_and_rejects_bad_requests(client, served, agent):
     assert _ask(client, {}).status_code == 401
-    response = _ask(client, agent, {"model": "venom-coder", "messages": [], "max_tokens": 0, "stream": True})
+    response = _ask(client, agent, {"model": "venom-coder", "messages": [], "max_tokens": 6})
     assert response.status_code == 400
-    details = " ".join(response.json()["details"])
-    assert "messages" in details and "max_tokens" in details and "stream" in details
+    assert response.json()["error"]["param"] == "messages"
+    response = _ask(client, agent, {**CHAT, "max_tokens": 0})
+    assert response.json()["error"]["param"] == "max_tokens"
     assert _ask(client, agent, {**CHAT, "model": "nope"}).status_code == 404
 
 
