@@ -115,6 +115,11 @@ class Job(models.Model):
         """A claimed job silent for this long is reaped as lost."""
         return settings.JOBS_STALE_AFTER_SECONDS
 
+    @classmethod
+    def queue_for(cls, pk: int) -> str:
+        """The Celery queue job `pk` is sent to: `queue`, unless a subclass routes each job (training runs do)."""
+        return cls.queue
+
     @property
     def duration_seconds(self) -> float | None:
         if not self.started_at:

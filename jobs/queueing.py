@@ -16,11 +16,11 @@ _broker_down = RateLimitedLog(logger, every_seconds=30.0)
 
 
 def send(model, pk: int) -> bool:
-    """Publish `model.task_name(pk)` to `model.queue`; False (and a rate-limited warning) if the broker refused."""
+    """Publish `model.task_name(pk)` to `model.queue_for(pk)`; False (and a rate-limited warning) if refused."""
     from celery import current_app
 
     try:
-        current_app.send_task(model.task_name, args=[pk], queue=model.queue, retry=False)
+        current_app.send_task(model.task_name, args=[pk], queue=model.queue_for(pk), retry=False)
     except Exception as exc:  # kombu/redis raise many kinds; all mean "not sent now"
         _broker_down.warning("could not queue %s %s (%s: %s); it stays queued and the sweep sends it again",
                              model.__name__, pk, type(exc).__name__, exc)
