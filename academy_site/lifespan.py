@@ -1,4 +1,4 @@
-"""ASGI lifespan: remembers the server's event loop and starts the embedded worker."""
+"""ASGI lifespan: hands the server's event loop to the broadcaster and starts the embedded worker."""
 
 import asyncio
 import logging
@@ -7,20 +7,14 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
-# The server's loop: worker threads hand coroutines to it with run_coroutine_threadsafe,
-# because the in-memory channel layer's queues belong to this loop.
-server_loop: asyncio.AbstractEventLoop | None = None
-
-
 async def lifespan_app(scope, receive, send):
-    global server_loop
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
-            server_loop = asyncio.get_running_loop()
             from jobs import broadcast
 
-            broadcast.set_server_loop(server_loop)
+            # Worker threads hand in-memory layer sends to this loop (its queues belong to it).
+            broadcast.set_server_loop(asyncio.get_running_loop())
             try:
                 if settings.EMBEDDED_WORKER:
                     from academy_site import embedded_worker

@@ -216,11 +216,9 @@ WEBSOCKET_TOKEN_RECHECK_SECONDS = env_float("WEBSOCKET_TOKEN_RECHECK_SECONDS", 1
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 10 * 1024 * 1024, min_value=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 
-# ---- curation: housekeeping
-# A build or mining with no sign of life for this long is failed as abandoned (every 5 minutes).
+# ---- curation: stale jobs
+# A build or mining with no sign of life for this long is reaped as lost (by jobs.reap).
 CURATION_STALE_JOB_SECONDS = env_int("CURATION_STALE_JOB_SECONDS", 3600, min_value=60)
-CELERY_BEAT_SCHEDULE["curation-fail-stale-jobs"] = {
-    "task": "curation.fail_stale_jobs", "schedule": 300.0, "options": {"queue": "default"}}
 
 # ---- curation: git mining
 # Repositories may only be registered under these roots (symlinks and ".." resolved first).
@@ -302,11 +300,8 @@ TRAINING_DOCKER_EXTRA_MOUNTS = env_list("TRAINING_DOCKER_EXTRA_MOUNTS", [])
 TRAINING_DOCKER_PYTHONPATH = env_str("TRAINING_DOCKER_PYTHONPATH", "")
 # Housekeeping tasks of the training app run on the default queue, not on GPU workers.
 CELERY_TASK_ROUTES.update({
-    "training.tasks.reap_lost_runs": {"queue": "default"},
     "training.tasks.record_worker_heartbeat": {"queue": "default"},
 })
-CELERY_BEAT_SCHEDULE["training-reap-lost-runs"] = {
-    "task": "training.tasks.reap_lost_runs", "schedule": 60.0, "options": {"queue": "default"}}
 
 # ---- training: live monitoring
 # Metric points of one run are coalesced for this long before one websocket message goes out.

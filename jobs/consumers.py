@@ -24,10 +24,12 @@ from urllib.parse import urlsplit
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.layers import InMemoryChannelLayer
 from django.conf import settings
 
 from accounts.roles import VIEW_DASHBOARD
 from accounts.websocket import token_still_usable
+from jobs import broadcast
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -95,6 +97,9 @@ class AuthorizedConsumer(AsyncJsonWebsocketConsumer):
         if refusal:
             await self.close(code=refusal)
             return
+        if isinstance(self.channel_layer, InMemoryChannelLayer):
+            # Consumers live on the server loop; the broadcaster's thread must hand sends to it.
+            broadcast.set_server_loop(asyncio.get_running_loop())
         await self.authorized_connect()
         token = self.scope.get("api_token")
         if token is not None:

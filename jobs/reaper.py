@@ -28,9 +28,14 @@ def reap(now=None) -> dict:
     now = now or timezone.now()
     report = {}
     for model in job_models():
-        entry = {"lost": lifecycle.reap_stale(model, now=now),
-                 "requeued": lifecycle.sweep_queued(model, older_than=settings.JOBS_REQUEUE_AFTER_SECONDS, now=now),
-                 "removed": _leftovers(model)}
+        try:
+            entry = {"lost": lifecycle.reap_stale(model, now=now),
+                     "requeued": lifecycle.sweep_queued(model, older_than=settings.JOBS_REQUEUE_AFTER_SECONDS,
+                                                        now=now),
+                     "removed": _leftovers(model)}
+        except Exception:  # one job kind's failure (e.g. its table is not migrated yet) must not stop the others
+            logger.exception("reaping %s failed", model._meta.label)
+            continue
         if any(entry.values()):
             logger.warning("reaper %s: lost %s, requeued %s, removed %s", model._meta.label,
                            entry["lost"], entry["requeued"], entry["removed"])

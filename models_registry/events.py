@@ -1,14 +1,6 @@
-"""Every realtime message about model lines goes out through this module."""
+"""The `model.activated` message, sent through the one broadcaster (jobs.broadcast)."""
 
-import asyncio
-import logging
-
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
-
-logger = logging.getLogger(__name__)
-
-OVERVIEW_GROUP = "overview"
+from jobs import broadcast
 
 
 def activation_event(version, activation) -> dict:
@@ -27,34 +19,7 @@ def activation_event(version, activation) -> dict:
 
 
 def publish_activated(version, activation) -> None:
-    """Tell the overview and the line's subscribers which version is now active."""
+    """Tell the overview and the line's subscribers which version is now active (call after commit)."""
     event = activation_event(version, activation)
-    for group in (OVERVIEW_GROUP, version.line.group_name):
-        _group_send(group, event)
-
-
-def _group_send(group: str, event: dict) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        loop = _server_loop()
-        if loop is not None and loop.is_running():
-            # The in-memory layer's queues belong to the server's loop: hand it the send.
-            asyncio.run_coroutine_threadsafe(layer.group_send(group, event), loop).result(timeout=5)
-        else:
-            async_to_sync(layer.group_send)(group, event)
-    except Exception:  # a lost notification must not undo a committed promotion
-        logger.exception("could not broadcast %s to %s", event["type"], group)
-
-
-def _server_loop():
-    from academy_site import lifespan
-
-    loop = lifespan.server_loop
-    try:
-        if loop is asyncio.get_running_loop():
-            return None
-    except RuntimeError:
-        pass
-    return loop
+    for group in (broadcast.OVERVIEW_GROUP, version.line.group_name):
+        broadcast.publish_group_message(group, event)

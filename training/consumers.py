@@ -4,7 +4,7 @@ Ordering without gaps or duplicates: the consumer joins the run's group before i
 the snapshot from the database. Channels hands this consumer one message at a time, so
 live events published meanwhile wait in the layer until the snapshot is queued; they are
 then dropped when their step (or log seq) is not above what the snapshot held. Publishers
-only publish committed rows (training.broadcast), so nothing falls between the two.
+only publish committed rows (jobs.broadcast), so nothing falls between the two.
 
 A slow client never holds up the channel layer: messages go through a bounded
 per-connection outbox drained by its own task. When it overflows, the outbox is emptied,
@@ -17,45 +17,26 @@ import asyncio
 from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from channels.layers import InMemoryChannelLayer
 from django.conf import settings
 
-from jobs import broadcast
+from jobs.consumers import _MALFORMED, CLOSE_NOT_FOUND, AuthorizedConsumer
 from training.live_snapshot import After, load_snapshot, parse_after
 
-CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
-CLOSE_UNKNOWN_RUN = 4404
-_MALFORMED = object()
 CLIENT_MESSAGES = '{"type": "resume", "after_step": N, "after_eval_step": N, "after_log_seq": N}, ' \
                   '{"type": "snapshot"} or {"type": "ping"}'
 
 
-@database_sync_to_async
-def _allowed(user) -> bool:
-    return user.has_perm("accounts.view_dashboard")
+class RunConsumer(AuthorizedConsumer):
+    """Origin, login/token and permission are checked by the base before authorized_connect."""
 
-
-class RunConsumer(AsyncJsonWebsocketConsumer):
     group_name: str | None = None
 
-    async def connect(self):
-        user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
-            await self.close(code=CLOSE_UNAUTHENTICATED)
-            return
-        if not await _allowed(user):
-            await self.close(code=CLOSE_FORBIDDEN)
-            return
+    async def authorized_connect(self):
         self.run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
         group_name = await database_sync_to_async(_group_name)(self.run_id)
         if group_name is None:
-            await self.close(code=CLOSE_UNKNOWN_RUN)
+            await self.close(code=CLOSE_NOT_FOUND)
             return
-        if isinstance(self.channel_layer, InMemoryChannelLayer):
-            # Consumers live on the server loop; worker threads must hand sends to it.
-            broadcast.set_server_loop(asyncio.get_running_loop())
         self.group_name = group_name
         self.high = {"train": -1, "eval": -1}
         self.log_seq = -1
@@ -74,7 +55,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             after = After()
         await self._send_snapshot(after)
 
-    async def disconnect(self, code):
+    async def leave_groups(self):
         if self.group_name:
             await self.channel_layer.group_discard(self.group_name, self.channel_name)
         pump = getattr(self, "pump", None)
@@ -82,12 +63,6 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             pump.cancel()
 
     # ------------------------------------------------------------------ client -> server
-    async def decode_json(self, text_data):
-        try:
-            return await super().decode_json(text_data)
-        except ValueError:
-            return _MALFORMED
-
     async def receive_json(self, content, **kwargs):
         if content is _MALFORMED or not isinstance(content, dict):
             self._error("malformed message: send a JSON object", CLIENT_MESSAGES)
@@ -108,7 +83,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
             self._error(f"unknown message type {str(kind)[:40]!r}", CLIENT_MESSAGES)
 
     # ------------------------------------------------------------------ layer -> client
-    async def run_event(self, message):
+    async def job_event(self, message):
         lost = self._lost_messages(message)
         if self.paused:
             return
@@ -147,7 +122,7 @@ class RunConsumer(AsyncJsonWebsocketConsumer):
     async def _send_snapshot(self, after: After) -> None:
         snapshot = await database_sync_to_async(load_snapshot)(self.run_id, after)
         if snapshot is None:
-            await self.close(code=CLOSE_UNKNOWN_RUN)
+            await self.close(code=CLOSE_NOT_FOUND)
             return
         self.high = {"train": snapshot["last_step"], "eval": snapshot["last_eval_step"]}
         self.log_seq = snapshot["last_log_seq"]

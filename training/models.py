@@ -1,24 +1,19 @@
 """Training runs, their metric points and log, and the workers that execute them."""
 
+import logging
+
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 from curation.models import DatasetSnapshot
+from jobs.models import ACTIVE_STATUSES, TERMINAL_STATUSES, Job, JobQuerySet, JobStatus  # noqa: F401 (re-exported)
 
+logger = logging.getLogger(__name__)
 
-class RunStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    PREPARING = "preparing", "Preparing"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-    LOST = "lost", "Lost"
-
-
-TERMINAL_STATUSES = (RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED, RunStatus.LOST)
-ACTIVE_STATUSES = (RunStatus.QUEUED, RunStatus.PREPARING, RunStatus.RUNNING)
+# A run's statuses are the job statuses (queued -> preparing -> running -> succeeded | failed | cancelled | lost).
+RunStatus = JobStatus
 
 
 class Backend(models.TextChoices):
@@ -27,13 +22,7 @@ class Backend(models.TextChoices):
     LOCAL = "local", "Local child process"
 
 
-class TrainingRunQuerySet(models.QuerySet):
-    def active(self):
-        return self.filter(status__in=ACTIVE_STATUSES)
-
-    def finished(self):
-        return self.filter(status__in=TERMINAL_STATUSES)
-
+class TrainingRunQuerySet(JobQuerySet):
     def with_latest_loss(self):
         """Annotate latest_loss and latest_step from each run's newest train point (one query)."""
         newest = MetricPoint.objects.filter(run=models.OuterRef("pk"), kind=MetricPoint.Kind.TRAIN).order_by("-step")
@@ -41,8 +30,13 @@ class TrainingRunQuerySet(models.QuerySet):
                              latest_step=models.Subquery(newest.values("step")[:1]))
 
 
-class TrainingRun(models.Model):
-    """One LoRA fine-tuning of a base model on a dataset snapshot."""
+class TrainingRun(Job):
+    """One LoRA fine-tuning of a base model on a dataset snapshot (a job on the training queue)."""
+
+    task_name = "training.tasks.execute_run"
+    queue = "training"
+    group_prefix = "run"
+    lost_message = "lost: its worker stopped reporting; retry resumes from the last checkpoint"
 
     dataset = models.ForeignKey(DatasetSnapshot, on_delete=models.PROTECT, related_name="runs")
     base_model = models.CharField(max_length=500, help_text="Hugging Face id or local path.")
@@ -50,28 +44,14 @@ class TrainingRun(models.Model):
     requested_backend = models.CharField(max_length=10, choices=Backend.choices, default=Backend.AUTO)
     backend = models.CharField(max_length=10, blank=True, help_text="Backend actually used.")
     device = models.CharField(max_length=200, blank=True, help_text="e.g. cuda:0 (NVIDIA H100), cpu.")
-    worker = models.CharField(max_length=200, blank=True, help_text="Celery worker hostname that ran it.")
     container_id = models.CharField(max_length=80, blank=True)
     pid = models.IntegerField(null=True, blank=True)
-    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED, db_index=True)
-    progress = models.FloatField(default=0.0, help_text="0..1")
-    eta_seconds = models.FloatField(null=True, blank=True)
     current_step = models.PositiveIntegerField(default=0)
     total_steps = models.PositiveIntegerField(default=0)
-    cancel_requested = models.BooleanField(default=False)
     exit_code = models.IntegerField(null=True, blank=True)
-    error = models.TextField(blank=True, help_text="Technical error, with the last log lines.")
-    human_error = models.CharField(max_length=500, blank=True, help_text="What went wrong, in plain words.")
     run_dir = models.CharField(max_length=500, blank=True, help_text="Relative to the data root.")
     artifacts = models.JSONField(default=dict, blank=True, help_text="Adapter files with sha256, checkpoints.")
     final_metrics = models.JSONField(default=dict, blank=True)
-    attempt = models.PositiveIntegerField(default=0)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-    created_at = models.DateTimeField(default=timezone.now)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = TrainingRunQuerySet.as_manager()
 
@@ -81,18 +61,29 @@ class TrainingRun(models.Model):
     def __str__(self):
         return f"run {self.pk} ({self.status})"
 
-    @property
-    def is_terminal(self) -> bool:
-        return self.status in TERMINAL_STATUSES
+    def get_absolute_url(self) -> str:
+        return reverse("run_detail", args=[self.pk])
 
-    @property
-    def is_active(self) -> bool:
-        return self.status in ACTIVE_STATUSES
+    @classmethod
+    def stale_after_seconds(cls) -> float:
+        return settings.TRAINING_LOST_AFTER_SECONDS
 
-    @property
-    def group_name(self) -> str:
-        """The channel-layer group every event of this run is broadcast to."""
-        return f"run.{self.pk}"
+    @classmethod
+    def reap_leftovers(cls, keep: set) -> list:
+        """Trainer processes and containers of runs that are no longer active (on this host)."""
+        from training.backends import BACKENDS
+
+        removed = []
+        for backend in BACKENDS.values():
+            try:
+                removed += backend.reap(keep)
+            except Exception:  # one engine down must not stop the other backend's cleanup
+                logger.exception("reaping %s leftovers failed", backend.kind)
+        return removed
+
+    def status_extra(self) -> dict:
+        return {"current_step": self.current_step, "total_steps": self.total_steps, "backend": self.backend,
+                "device": self.device}
 
 
 class MetricPoint(models.Model):
@@ -146,6 +137,7 @@ class TrainingWorker(models.Model):
                                     related_name="+")
     started_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
+    stopped_at = models.DateTimeField(null=True, blank=True, help_text="Set by a clean stop, cleared by a start.")
 
     class Meta:
         ordering = ["hostname"]

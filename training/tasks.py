@@ -1,4 +1,4 @@
-"""Celery tasks for training: execute a run (training queue), reap lost runs, worker heartbeats (default queue)."""
+"""Celery tasks for training: execute a run (training queue), worker heartbeats (default queue)."""
 
 import logging
 import socket
@@ -23,12 +23,6 @@ def execute_run(self, run_id: int) -> str | None:
         return execute(run_id, hostname)
     finally:
         workers.set_current_run(hostname, None)
-
-
-@shared_task(name="training.tasks.reap_lost_runs")
-def reap_lost_runs() -> dict:
-    """Mark runs without a recent heartbeat lost, then remove containers/processes of inactive runs."""
-    return workers.reap()
 
 
 @shared_task(name="training.tasks.record_worker_heartbeat")

@@ -1,4 +1,4 @@
-"""Training workers: heartbeats with their devices, what they run, and the reaper of lost runs."""
+"""Training workers: heartbeats with their devices and what they run (lost runs: jobs.reaper)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from training.backends import BACKENDS
-from training.models import ACTIVE_STATUSES, TrainingRun, TrainingWorker
-from training.services import mark_lost
+from training.models import TrainingWorker
 
 logger = logging.getLogger(__name__)
 
@@ -70,20 +69,3 @@ def start_heartbeat_thread(hostname: str, queues: list[str]) -> threading.Event:
     loop.reported = False
     threading.Thread(target=loop, name="academy-training-heartbeat", daemon=True).start()
     return stop
-
-
-def reap() -> dict:
-    """Active runs silent for TRAINING_LOST_AFTER_SECONDS become lost; leftovers of inactive runs are removed."""
-    before = timezone.now() - timedelta(seconds=settings.TRAINING_LOST_AFTER_SECONDS)
-    stale = TrainingRun.objects.filter(status__in=ACTIVE_STATUSES, heartbeat_at__lt=before).values_list("pk", flat=True)
-    lost = [run_id for run_id in stale if mark_lost(run_id, before=before)]
-    keep = set(TrainingRun.objects.filter(status__in=ACTIVE_STATUSES).values_list("pk", flat=True))
-    removed = []
-    for backend in BACKENDS.values():
-        try:
-            removed += backend.reap(keep)
-        except Exception:
-            logger.exception("reaping %s leftovers failed", backend.kind)
-    if lost or removed:
-        logger.warning("reaper: lost runs %s, removed %s", lost, removed)
-    return {"lost": lost, "removed": removed}

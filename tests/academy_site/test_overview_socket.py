@@ -5,9 +5,11 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from academy_site.asgi import application
-from academy_site.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
+from jobs.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+HOST = (b"host", b"127.0.0.1:8000")
+HOST = (b"host", b"127.0.0.1:8000")
 
 
 @pytest.fixture(autouse=True)
@@ -25,7 +27,7 @@ def _session_cookie(client, user):
 
 @pytest.mark.django_db(transaction=True)
 async def test_anonymous_websocket_is_refused():
-    communicator = WebsocketCommunicator(application, "/ws/overview/", headers=[ORIGIN])
+    communicator = WebsocketCommunicator(application, "/ws/overview/", headers=[HOST, ORIGIN])
     connected, code = await communicator.connect()
     assert not connected
     assert code == CLOSE_UNAUTHENTICATED
@@ -43,7 +45,7 @@ async def test_foreign_origin_is_refused(client, bob):
 @pytest.mark.django_db(transaction=True)
 async def test_outsider_is_refused(client, dave):
     cookie = await database_sync_to_async(_session_cookie)(client, dave)
-    communicator = WebsocketCommunicator(application, "/ws/overview/", headers=[ORIGIN, cookie])
+    communicator = WebsocketCommunicator(application, "/ws/overview/", headers=[HOST, ORIGIN, cookie])
     connected, code = await communicator.connect()
     assert not connected
     assert code == CLOSE_FORBIDDEN
@@ -52,7 +54,7 @@ async def test_outsider_is_refused(client, dave):
 @pytest.mark.django_db(transaction=True)
 async def test_signed_in_viewer_receives_counts_and_errors_on_bad_messages(client, bob):
     cookie = await database_sync_to_async(_session_cookie)(client, bob)
-    communicator = WebsocketCommunicator(application, "/ws/overview/", headers=[ORIGIN, cookie])
+    communicator = WebsocketCommunicator(application, "/ws/overview/", headers=[HOST, ORIGIN, cookie])
     connected, code = await communicator.connect(timeout=5)
     assert connected, code
     message = await communicator.receive_json_from(timeout=5)
@@ -67,15 +69,15 @@ async def test_signed_in_viewer_receives_counts_and_errors_on_bad_messages(clien
 
 @pytest.mark.django_db(transaction=True)
 async def test_overview_keeps_the_runs_list_live(client, viewer, settings):
+    from jobs import broadcast
     from tests.training.live_factories import add_points, make_run
-    from training import broadcast
     from training.models import RunStatus
 
     settings.LIVE_BATCH_WINDOW_MS = 20
     run = await database_sync_to_async(make_run)()
     await database_sync_to_async(add_points)(run, [1, 2])
     cookie = await database_sync_to_async(_session_cookie)(client, viewer)
-    communicator = WebsocketCommunicator(application, "/ws/overview/", headers=[ORIGIN, cookie])
+    communicator = WebsocketCommunicator(application, "/ws/overview/", headers=[HOST, ORIGIN, cookie])
     connected, _ = await communicator.connect(timeout=5)
     assert connected
     first = await communicator.receive_json_from(timeout=5)
@@ -83,7 +85,7 @@ async def test_overview_keeps_the_runs_list_live(client, viewer, settings):
     assert listed[run.pk]["status"] == RunStatus.RUNNING and listed[run.pk]["step"] == 2
 
     broadcast.set_server_loop(asyncio.get_running_loop())
-    broadcast.publish_run_events(run.pk, run.group_name, [{"event": "metric", "step": 3, "loss": 0.125, "ts": 1.0}])
+    broadcast.publish_job_events(run.group_name, [{"event": "metric", "step": 3, "loss": 0.125, "ts": 1.0}])
     assert await communicator.receive_json_from(timeout=5) == {
         "type": "overview.run", "run": {"id": run.pk, "step": 3, "loss": 0.125}}
 

@@ -3,10 +3,9 @@ import asyncio
 import pytest
 from channels.layers import get_channel_layer
 
-from training import broadcast
+from jobs import broadcast
+from tests.training.live_helpers import use_layer
 from training.live_snapshot import After, lttb, parse_after
-
-from .live_helpers import use_layer
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -30,14 +29,14 @@ async def _receive(layer, channel):
 
 async def test_points_published_close_together_go_out_as_one_message(layer):
     channel = await _subscribe(layer, "run.901")
-    broadcast.publish_run_events(901, "run.901", [{"event": "metric", "step": 0, "loss": 2.0, "ts": 1.0}])
+    broadcast.publish_job_events("run.901", [{"event": "metric", "step": 0, "loss": 2.0, "ts": 1.0}])
     assert [p["step"] for p in (await _receive(layer, channel))["payload"]["points"]] == [0]
     # Within the window after a send, later points wait and leave together.
     for step in (1, 2, 3):
-        broadcast.publish_run_events(901, "run.901", [{"event": "metric", "step": step, "loss": 1.0 / step,
+        broadcast.publish_job_events("run.901", [{"event": "metric", "step": step, "loss": 1.0 / step,
                                                        "lr": 0.1, "epoch": 0.1 * step, "ts": 1.0}])
     message = await _receive(layer, channel)
-    assert message["type"] == "run.event" and message["run_id"] == 901
+    assert message["type"] == "job.event" and message["group"] == "run.901"
     assert message["payload"]["type"] == "run.metrics"
     assert [p["step"] for p in message["payload"]["points"]] == [1, 2, 3]
     assert message["payload"]["points"][0] == {"kind": "train", "step": 1, "epoch": 0.1, "loss": 1.0, "lr": 0.1,
@@ -46,7 +45,7 @@ async def test_points_published_close_together_go_out_as_one_message(layer):
 
 async def test_status_flushes_pending_points_first_and_keeps_order(layer):
     channel = await _subscribe(layer, "run.902")
-    broadcast.publish_run_events(902, "run.902", [
+    broadcast.publish_job_events("run.902", [
         {"event": "metric", "step": 5, "loss": 0.5, "ts": 1.0},
         {"event": "eval", "step": 5, "eval_loss": 0.7},
         {"event": "log", "seq": 9, "text": "hello", "ts": 2.0},
@@ -68,7 +67,7 @@ async def test_overview_hears_of_state_changes_and_latest_loss(layer):
     channel = await _subscribe(layer, broadcast.OVERVIEW_GROUP)
     broadcast.publish_overview()
     broadcast.publish_overview()
-    broadcast.publish_run_events(903, "run.903", [{"event": "metric", "step": 7, "loss": 0.25, "ts": 1.0}])
+    broadcast.publish_job_events("run.903", [{"event": "metric", "step": 7, "loss": 0.25, "ts": 1.0}])
     messages = [await _receive(layer, channel) for _ in range(2)]
     assert {"type": "overview.run", "run": {"id": 903, "step": 7, "loss": 0.25}} in messages
     assert {"type": "overview.changed"} in messages
@@ -81,7 +80,7 @@ async def test_a_worker_thread_hands_sends_to_the_server_loop(layer):
     channel = await _subscribe(layer, "run.904")
 
     def worker():
-        broadcast.publish_run_events(904, "run.904", [{"event": "status", "status": "running"}])
+        broadcast.publish_job_events("run.904", [{"event": "status", "status": "running"}])
         return broadcast.flush()
 
     assert await asyncio.to_thread(worker)

@@ -8,13 +8,15 @@ from django.conf import settings
 
 from academy_site.asgi import application
 from curation.models import DatasetSnapshot
+from jobs.consumers import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
 from models_registry import services
-from models_registry.consumers import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
 from models_registry.models import VersionStatus
 from tests.factories import bearer, make_token, make_user
 from tests.models_registry.factories import make_line, make_version, write_fake_adapter
 
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+HOST = (b"host", b"127.0.0.1:8000")
+HOST = (b"host", b"127.0.0.1:8000")
 
 
 @pytest.fixture
@@ -109,9 +111,10 @@ async def test_agent_with_token_receives_model_activated(how, close_db_after):
     line, version, admin, token = await database_sync_to_async(_setup_socket_case)()
     if how == "header":
         communicator = WebsocketCommunicator(application, "/ws/lines/venom-coder/",
-                                             headers=[ORIGIN, (b"authorization", f"Bearer {token}".encode())])
+                                             headers=[HOST, ORIGIN, (b"authorization", f"Bearer {token}".encode())])
     else:
-        communicator = WebsocketCommunicator(application, f"/ws/lines/venom-coder/?token={token}", headers=[ORIGIN])
+        communicator = WebsocketCommunicator(application, f"/ws/lines/venom-coder/?token={token}",
+                                             headers=[HOST, ORIGIN])
     connected, code = await communicator.connect(timeout=5)
     assert connected, code
     state = await communicator.receive_json_from(timeout=5)
@@ -127,9 +130,9 @@ async def test_agent_with_token_receives_model_activated(how, close_db_after):
 async def test_socket_refuses_bad_token_outsider_and_unknown_line(close_db_after):
     line, version, admin, token = await database_sync_to_async(_setup_socket_case)()
     outsider = await database_sync_to_async(make_user)("nobody")
-    cases = [("/ws/lines/venom-coder/?token=aca_wrong", [ORIGIN], CLOSE_UNAUTHENTICATED),
-             ("/ws/lines/venom-coder/", [ORIGIN], CLOSE_UNAUTHENTICATED),
-             (f"/ws/lines/nope/?token={token}", [ORIGIN], CLOSE_NOT_FOUND)]
+    cases = [("/ws/lines/venom-coder/?token=aca_wrong", [HOST, ORIGIN], CLOSE_UNAUTHENTICATED),
+             ("/ws/lines/venom-coder/", [HOST, ORIGIN], CLOSE_UNAUTHENTICATED),
+             (f"/ws/lines/nope/?token={token}", [HOST, ORIGIN], CLOSE_NOT_FOUND)]
     for path, headers, expected in cases:
         communicator = WebsocketCommunicator(application, path, headers=headers)
         connected, code = await communicator.connect(timeout=5)
@@ -139,12 +142,12 @@ async def test_socket_refuses_bad_token_outsider_and_unknown_line(close_db_after
     client = Client()
     await database_sync_to_async(client.force_login)(outsider)
     cookie = (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
-    communicator = WebsocketCommunicator(application, "/ws/lines/venom-coder/", headers=[ORIGIN, cookie])
+    communicator = WebsocketCommunicator(application, "/ws/lines/venom-coder/", headers=[HOST, ORIGIN, cookie])
     assert await communicator.connect(timeout=5) == (False, CLOSE_FORBIDDEN)
 
 
 def test_event_payload_is_json_serializable(line, alice):
-    from models_registry.broadcast import activation_event
+    from models_registry.events import activation_event
 
     activation = services.promote_version(make_version(line), alice, "go")
     assert json.loads(json.dumps(activation_event(activation.to_version, activation)))["version"] == "v1"
@@ -158,7 +161,7 @@ async def test_overview_subscribers_also_get_model_activated(close_db_after):
     client = Client()
     await database_sync_to_async(client.force_login)(admin)
     cookie = (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
-    communicator = WebsocketCommunicator(application, "/ws/overview/", headers=[ORIGIN, cookie])
+    communicator = WebsocketCommunicator(application, "/ws/overview/", headers=[HOST, ORIGIN, cookie])
     connected, code = await communicator.connect(timeout=5)
     assert connected, code
     assert (await communicator.receive_json_from(timeout=5))["type"] == "overview.counts"

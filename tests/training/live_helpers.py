@@ -10,6 +10,7 @@ from channels.testing import WebsocketCommunicator
 from tests.conftest import reachable
 
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+HOST = (b"host", b"127.0.0.1:8000")  # a browser always sends it; the origin check compares against it
 REDIS_LIVE_URL = "redis://127.0.0.1:6379/7"
 
 
@@ -32,7 +33,7 @@ def _session_cookie(client, user):
 
 
 async def open_socket(application, path: str, client=None, user=None, origin=ORIGIN):
-    headers = [origin] if origin else []
+    headers = [HOST, origin] if origin else [HOST]
     if user is not None:
         headers.append(await database_sync_to_async(_session_cookie)(client, user))
     communicator = WebsocketCommunicator(application, path, headers=headers)

@@ -29,7 +29,7 @@ def run(bob):
 @pytest.fixture
 def published(monkeypatch):
     sent = []
-    monkeypatch.setattr("training.broadcast.publish_run_events", lambda run_id, group, events: sent.append(events))
+    monkeypatch.setattr("jobs.broadcast.publish_job_events", lambda group, events: sent.append(events))
     return sent
 
 

@@ -5,8 +5,10 @@ from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 
 from academy_site.asgi import application
-from training import broadcast, consumers
-from training.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, CLOSE_UNKNOWN_RUN, RunConsumer
+from jobs import broadcast
+from jobs.consumers import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
+from training import consumers
+from training.consumers import RunConsumer
 from training.live_snapshot import load_snapshot
 
 from .live_factories import add_log_lines, add_points, make_run, metric_event
@@ -24,7 +26,7 @@ async def layer(request, settings):
 
 
 def _publish(run, events):
-    broadcast.publish_run_events(run.pk, run.group_name, events)
+    broadcast.publish_job_events(run.group_name, events)
 
 
 async def test_it_refuses_anonymous(layer):
@@ -48,7 +50,7 @@ async def test_it_refuses_foreign_origin(layer, client, viewer):
 
 async def test_it_closes_unknown_run_with_4404(layer, client, viewer):
     _, connected, code = await open_socket(application, "/ws/runs/987654/", client, viewer)
-    assert (connected, code) == (False, CLOSE_UNKNOWN_RUN)
+    assert (connected, code) == (False, CLOSE_NOT_FOUND)
 
 
 async def test_snapshot_holds_state_points_and_log_tail(layer, client, viewer):

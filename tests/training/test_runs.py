@@ -14,7 +14,7 @@ HF_MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
 def test_start_run_creates_a_queued_run_with_defaults_and_queues_execution(bob, settings, monkeypatch,
                                                                           django_capture_on_commit_callbacks):
     queued = []
-    monkeypatch.setattr("training.tasks.execute_run.delay", lambda run_id: queued.append(run_id))
+    monkeypatch.setattr("jobs.queueing.send", lambda model, pk: queued.append(pk) or True)
     settings.DEFAULT_LORA_RANK = 4
     dataset = make_snapshot()
     with django_capture_on_commit_callbacks(execute=True):

@@ -21,13 +21,13 @@ from django.conf import settings as django_settings
 from django.db import connection
 from kombu import Exchange, Queue
 
+from jobs.tasks import reap_task
 from tests.training.runs_factories import make_snapshot
 from tests.training.trainer_fixtures import REPO_ROOT, toy_model
 from training import services
 from training.backends.local import LocalBackend, wait_gone
 from training.execution import execute
 from training.models import MetricPoint, RunStatus, TrainingRun
-from training.tasks import reap_lost_runs
 from training.trainer import checkpoints
 
 pytestmark = [
@@ -156,7 +156,7 @@ def _reap_until_lost(run_id: int) -> dict:
     """Run the reaper task until the silent run is declared lost (its heartbeat ages past the limit)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        result = reap_lost_runs()
+        result = reap_task()["training.TrainingRun"]
         if run_id in result["lost"]:
             return result
         time.sleep(0.5)
@@ -175,7 +175,7 @@ def test_a_killed_worker_loses_the_run_the_reaper_ends_its_trainer_and_retry_res
     settings.TRAINING_MODEL_ROOTS = [model.parent]
     settings.ENABLE_GPU = False
     queued = []
-    monkeypatch.setattr("training.tasks.execute_run.delay", queued.append)
+    monkeypatch.setattr("jobs.queueing.send", lambda model, pk: queued.append(pk) or True)
     run = services.start_run(bob, dataset=make_snapshot(24, eval_every=6), base_model=str(model),
                              backend="local", hyperparameters=PLAN)
     assert queued == [run.pk]

@@ -9,7 +9,6 @@ from training.services.hooks import on_run_succeeded
 from training.services.lifecycle import (
     claim_run,
     finish_run,
-    mark_lost,
     mark_running,
     touch_heartbeat,
 )
@@ -28,7 +27,6 @@ __all__ = [
     "claim_run",
     "default_hyperparameters",
     "finish_run",
-    "mark_lost",
     "mark_running",
     "on_run_succeeded",
     "retry_run",

@@ -6,28 +6,24 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
-from django.utils import timezone
 
-from jobs import broadcast
-from training.models import ACTIVE_STATUSES, Backend, RunStatus, TrainingRun
+from accounts.roles import OPERATE_TRAINING
+from jobs import lifecycle
+from jobs.lifecycle import JobRefused
+from training.models import Backend, TrainingRun
 from training.services.datasets import verify_snapshot
 from training.trainer.spec import DEFAULT_TARGET_MODULES, HYPERPARAMETERS, parse_hyperparameters
 
-OPERATE = "accounts.operate_training"
 # Keys stored with the run's hyperparameters but never passed to the trainer.
 RUN_ONLY_KEYS = ("model_line",)
-RETRYABLE = (RunStatus.FAILED, RunStatus.LOST)
 _HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
-
-
-class RunRefused(Exception):
-    """A state change that does not apply to the run's current status."""
+# A state change that does not apply to the run's current status.
+RunRefused = JobRefused
 
 
 def _check_permission(user) -> None:
-    if user is not None and not user.has_perm(OPERATE):
-        raise PermissionDenied(f"requires {OPERATE}")
+    if user is not None and not user.has_perm(OPERATE_TRAINING):
+        raise PermissionDenied(f"requires {OPERATE_TRAINING}")
 
 
 def default_hyperparameters() -> dict:
@@ -112,31 +108,14 @@ def start_run(user, *, dataset, base_model: str | None = None, hyperparameters: 
                                          requested_backend=backend, created_by=user)
         run.run_dir = f"runs/{run.pk}"
         run.save(update_fields=["run_dir"])
-        _queue_execution(run.pk)
+        lifecycle.enqueue(run)
     return run
-
-
-def _queue_execution(run_id: int) -> None:
-    from training.tasks import execute_run
-
-    transaction.on_commit(lambda: execute_run.delay(run_id))
-    transaction.on_commit(broadcast.publish_overview)
 
 
 def cancel_run(run: TrainingRun, user) -> TrainingRun:
     """Cancel a run: a queued one at once; a preparing/running one by flagging it for its worker."""
     _check_permission(user)
-    now = timezone.now()
-    with transaction.atomic():
-        changed = TrainingRun.objects.filter(pk=run.pk, status=RunStatus.QUEUED).update(
-            status=RunStatus.CANCELLED, cancel_requested=True, finished_at=now,
-            human_error="cancelled before it started")
-        if not changed:
-            changed = TrainingRun.objects.filter(pk=run.pk, status__in=ACTIVE_STATUSES).update(cancel_requested=True)
-        if not changed:
-            raise RunRefused(f"run {run.pk} is {TrainingRun.objects.get(pk=run.pk).status}; only queued, "
-                             "preparing or running runs can be cancelled")
-        transaction.on_commit(broadcast.publish_overview)
+    lifecycle.cancel(TrainingRun, run.pk)
     run.refresh_from_db()
     return run
 
@@ -145,13 +124,6 @@ def retry_run(run: TrainingRun, user) -> TrainingRun:
     """Requeue a failed or lost run; the trainer resumes from the last checkpoint in the kept run folder."""
     _check_permission(user)
     verify_snapshot(run.dataset)
-    with transaction.atomic():
-        changed = TrainingRun.objects.filter(Q(pk=run.pk), Q(status__in=RETRYABLE)).update(
-            status=RunStatus.QUEUED, cancel_requested=False, error="", human_error="", exit_code=None,
-            finished_at=None, container_id="", pid=None, heartbeat_at=None)
-        if not changed:
-            raise RunRefused(f"run {run.pk} is {TrainingRun.objects.get(pk=run.pk).status}; "
-                             "only failed or lost runs can be retried")
-        _queue_execution(run.pk)
+    lifecycle.requeue(TrainingRun, run.pk, exit_code=None, container_id="", pid=None)
     run.refresh_from_db()
     return run
