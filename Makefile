@@ -27,6 +27,7 @@ var/secret_key:
 run: $(VENV)/.installed var/secret_key
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py ensure_admin
+	$(BIN)/python manage.py seed_demo --if-empty
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py serve --host 127.0.0.1 --port 8000
 

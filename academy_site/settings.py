@@ -48,6 +48,8 @@ DATA_DIR = env_path("ACADEMY_DATA_DIR", BASE_DIR / "var")
 WORKSPACE_ROOT = env_path("WORKSPACE_ROOT", Path.home())
 MEMORY_ROOT = env_path("MEMORY_ROOT", DATA_DIR / "memory")
 DEFAULT_BASE_MODEL = env_str("DEFAULT_BASE_MODEL", "")  # empty: the locally built toy model
+# `make run` fills an empty data folder with the demo workspace (manage.py seed_demo --if-empty).
+SEED_DEMO = env_bool("SEED_DEMO", True)
 DEFAULT_LORA_RANK = env_int("DEFAULT_LORA_RANK", 16, min_value=1, max_value=1024)
 DEFAULT_LEARNING_RATE = env_float("DEFAULT_LEARNING_RATE", 2e-4, min_value=1e-8, max_value=1.0)
 DEFAULT_NUM_EPOCHS = env_int("DEFAULT_NUM_EPOCHS", 3, min_value=1, max_value=1000)

@@ -1,0 +1,82 @@
+"""manage.py seed_demo: the demo workspace a first `make run` gets."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from curation.models import BuildStatus, CommitExample, Conversation, GitRepository, Lesson, ReviewStatus
+from curation.services.datasets import run_build, start_build
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _no_toy_build(settings):
+    settings.DEFAULT_BASE_MODEL = "toy/configured"  # the toy base build has its own tests
+
+
+def _seed(*args) -> str:
+    out = StringIO()
+    call_command("seed_demo", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_it_imports_sample_lessons_and_conversations(settings, tmp_path):
+    settings.GIT_ALLOWED_ROOTS = [tmp_path / "elsewhere"]
+    out = _seed()
+    assert Lesson.objects.count() >= 140
+    assert Lesson.objects.filter(review_status=ReviewStatus.PENDING).count() == Lesson.objects.count()
+    assert Conversation.objects.count() >= 4
+    assert "not mined" in out and "outside the allowed roots" in out
+    assert GitRepository.objects.count() == 0
+    _seed()  # idempotent
+    assert Lesson.objects.count() == Lesson.objects.filter(origin="demo").count() >= 140
+
+
+def test_it_registers_and_mines_this_repository_inside_the_allowed_roots(settings):
+    settings.GIT_ALLOWED_ROOTS = [settings.BASE_DIR.parent]
+    if not (settings.BASE_DIR / ".git").exists():
+        pytest.skip("this checkout has no git history")
+    out = _seed()
+    repository = GitRepository.objects.get()
+    assert repository.name == "academy" and repository.status == "succeeded"
+    assert CommitExample.objects.filter(repository=repository).count() > 10
+    assert "registering and mining" in out
+
+
+def test_if_empty_seeds_once_and_never_over_existing_records(settings):
+    settings.GIT_ALLOWED_ROOTS = []
+    _seed("--if-empty")
+    count = Lesson.objects.count()
+    Lesson.objects.filter(pk__in=Lesson.objects.values("pk")[:10]).delete()
+    _seed("--if-empty")
+    assert Lesson.objects.count() == count - 10  # the data folder was seeded before: nothing re-added
+
+
+def test_if_empty_leaves_a_folder_with_records_alone(settings):
+    from tests.curation.factories import make_lesson
+
+    make_lesson()
+    _seed("--if-empty")
+    assert Lesson.objects.count() == 1
+
+
+def test_seed_demo_off_turns_the_first_run_seeding_off(settings):
+    settings.SEED_DEMO = False
+    out = _seed("--if-empty")
+    assert "SEED_DEMO is off" in out and Lesson.objects.count() == 0
+
+
+def test_the_sample_data_gives_every_curation_stage_work(settings):
+    settings.GIT_ALLOWED_ROOTS = []
+    _seed()
+    Lesson.objects.update(review_status=ReviewStatus.APPROVED)
+    build = run_build(start_build(None, name="demo", format="alpaca", queue=False).pk)
+    assert build.status == BuildStatus.SUCCEEDED, build.error
+    dropped = {stage["stage"]: stage for stage in build.funnel}
+    text = str(build.funnel)
+    for reason in ("failed_outcome", "exact", "near"):
+        assert reason in text, f"{reason} dropped nothing: {build.funnel}"
+    assert "secret" in text, dropped.keys()
+
