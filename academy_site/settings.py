@@ -48,8 +48,6 @@ DATA_DIR = env_path("ACADEMY_DATA_DIR", BASE_DIR / "var")
 WORKSPACE_ROOT = env_path("WORKSPACE_ROOT", Path.home())
 MEMORY_ROOT = env_path("MEMORY_ROOT", DATA_DIR / "memory")
 DEFAULT_BASE_MODEL = env_str("DEFAULT_BASE_MODEL", "")  # empty: the locally built toy model
-# `make run` fills an empty data folder with the demo workspace (manage.py seed_demo --if-empty).
-SEED_DEMO = env_bool("SEED_DEMO", True)
 DEFAULT_LORA_RANK = env_int("DEFAULT_LORA_RANK", 16, min_value=1, max_value=1024)
 DEFAULT_LEARNING_RATE = env_float("DEFAULT_LEARNING_RATE", 2e-4, min_value=1e-8, max_value=1.0)
 DEFAULT_NUM_EPOCHS = env_int("DEFAULT_NUM_EPOCHS", 3, min_value=1, max_value=1000)
@@ -286,6 +284,11 @@ TRAINING_CANCEL_POLL_SECONDS = env_float("TRAINING_CANCEL_POLL_SECONDS", 2.0, mi
 TRAINING_HEARTBEAT_SECONDS = env_float("TRAINING_HEARTBEAT_SECONDS", 10.0, min_value=0.5)
 TRAINING_LOST_AFTER_SECONDS = env_int("TRAINING_LOST_AFTER_SECONDS", 300, min_value=10)
 TRAINING_WORKER_HEARTBEAT_SECONDS = env_float("TRAINING_WORKER_HEARTBEAT_SECONDS", 30.0, min_value=0.0)
+# GPU memory classes in GB, one Celery queue each (training.gpu-24g, ...; see training/capabilities.py).
+_gpu_classes = env_list("TRAINING_GPU_MEMORY_CLASSES", ["24", "48", "80"])
+if not all(size.isdigit() and int(size) > 0 for size in _gpu_classes):
+    raise ConfigError(f"TRAINING_GPU_MEMORY_CLASSES must list whole numbers of GB such as 24,48,80, got {_gpu_classes}")
+TRAINING_GPU_MEMORY_CLASSES = sorted({int(size) for size in _gpu_classes})
 TRAINING_INGEST_BATCH = env_int("TRAINING_INGEST_BATCH", 50, min_value=1, max_value=10_000)
 TRAINING_INGEST_FLUSH_SECONDS = env_float("TRAINING_INGEST_FLUSH_SECONDS", 0.1, min_value=0.0)
 TRAINING_ERROR_TAIL_LINES = env_int("TRAINING_ERROR_TAIL_LINES", 30, min_value=1, max_value=1000)

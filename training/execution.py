@@ -85,7 +85,8 @@ def _stream(run: TrainingRun, backend, ingestor: RunIngestor, log_path: Path, on
     poll = settings.TRAINING_CANCEL_POLL_SECONDS
     next_check = time.monotonic() + poll
     cancelled = False
-    with open(log_path, "a", encoding="utf-8") as log:
+    # Line-buffered: a killed worker loses no line the trainer printed before.
+    with open(log_path, "a", encoding="utf-8", buffering=1) as log:
         while True:
             lines, ended = backend.next_lines(timeout=min(poll, 0.25))
             for line in lines:

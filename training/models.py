@@ -52,6 +52,10 @@ class TrainingRun(Job):
     run_dir = models.CharField(max_length=500, blank=True, help_text="Relative to the data root.")
     artifacts = models.JSONField(default=dict, blank=True, help_text="Adapter files with sha256, checkpoints.")
     final_metrics = models.JSONField(default=dict, blank=True)
+    requirements = models.JSONField(default=dict, blank=True,
+                                    help_text="What it needs: gpu, gpu_memory_gb, memory_gb, backend.")
+    queue_name = models.CharField(max_length=100, default="training",
+                                  help_text="Celery queue of its capability class (training.capabilities).")
 
     objects = TrainingRunQuerySet.as_manager()
 
@@ -67,6 +71,11 @@ class TrainingRun(Job):
     @classmethod
     def stale_after_seconds(cls) -> float:
         return settings.TRAINING_LOST_AFTER_SECONDS
+
+    @classmethod
+    def queue_for(cls, pk: int) -> str:
+        """The run's own capability queue, so a CPU-only worker never receives a GPU-sized run."""
+        return cls.objects.filter(pk=pk).values_list("queue_name", flat=True).first() or cls.queue
 
     @classmethod
     def reap_leftovers(cls, keep: set) -> list:

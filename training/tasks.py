@@ -2,12 +2,11 @@
 
 import logging
 import socket
-import threading
 
 from celery import shared_task
 from celery.signals import worker_init, worker_shutdown
 
-from training import workers
+from training import worker_host, workers
 
 logger = logging.getLogger(__name__)
 
@@ -18,6 +17,10 @@ def execute_run(self, run_id: int) -> str | None:
     from training.execution import execute
 
     hostname = getattr(self.request, "hostname", None) or socket.gethostname()
+    if reason := worker_host.refusal(run_id):
+        # Another worker of the run's queue can take it; the sweep sends it again meanwhile.
+        logger.warning("worker %s leaves run %s queued: %s", hostname, run_id, reason)
+        return None
     workers.set_current_run(hostname, run_id)
     try:
         return execute(run_id, hostname)
@@ -31,20 +34,12 @@ def record_worker_heartbeat(hostname: str, queues: list[str]) -> None:
     workers.record_heartbeat(hostname, queues)
 
 
-_heartbeats: dict[int, threading.Event] = {}
-
-
 @worker_init.connect
-def _start_heartbeat(sender=None, **kwargs):
-    """Training workers (CLI `celery worker -Q training` or the embedded one) report their devices periodically."""
-    queues = list(getattr(sender.app.amqp.queues, "consume_from", None) or {})
-    if "training" not in queues:
-        return
-    _heartbeats[id(sender)] = workers.start_heartbeat_thread(sender.hostname, queues)
+def _start_training_worker(sender=None, **kwargs):
+    """Training workers (CLI `celery worker -Q training` or the embedded one): capability queues, row, orphans."""
+    worker_host.on_start(sender)
 
 
 @worker_shutdown.connect
-def _stop_heartbeat(sender=None, **kwargs):
-    stop = _heartbeats.pop(id(sender), None)
-    if stop is not None:
-        stop.set()
+def _stop_training_worker(sender=None, **kwargs):
+    worker_host.on_stop(sender)

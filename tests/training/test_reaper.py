@@ -82,33 +82,6 @@ def test_a_worker_heartbeat_records_its_devices_and_backends(db, settings, monke
     assert record_heartbeat("gpu0@host", ["training"]).pk == worker.pk
 
 
-def test_only_workers_consuming_the_training_queue_start_a_heartbeat(monkeypatch):
-    import threading
-    from types import SimpleNamespace
-
-    from training import tasks
-
-    started = []
-
-    def fake_start(hostname, queues):
-        started.append((hostname, queues))
-        return threading.Event()
-
-    monkeypatch.setattr(tasks.workers, "start_heartbeat_thread", fake_start)
-
-    def worker(hostname, queues):
-        return SimpleNamespace(hostname=hostname, app=SimpleNamespace(
-            amqp=SimpleNamespace(queues=SimpleNamespace(consume_from=dict.fromkeys(queues)))))
-
-    default_worker, gpu_worker = worker("default@h", ["default"]), worker("gpu0@h", ["training"])
-    tasks._start_heartbeat(sender=default_worker)
-    tasks._start_heartbeat(sender=gpu_worker)
-    assert started == [("gpu0@h", ["training"])]
-    stop = tasks._heartbeats[id(gpu_worker)]
-    tasks._stop_heartbeat(sender=gpu_worker)
-    assert stop.is_set()
-
-
 def test_a_trainer_that_exits_mid_scan_does_not_break_the_local_reap():
     import subprocess
 

@@ -50,3 +50,28 @@ def test_train_names_bad_input():
     with pytest.raises(CommandError, match="lora_rank"):
         call_command("train", "--dataset", make_snapshot().sha256, "--base", "org/model", "--set", "lora_rank=0",
                      stdout=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_train_wait_says_when_no_worker_takes_the_run_and_ctrl_c_leaves_it_queued(settings, monkeypatch):
+    settings.ACADEMY_MODE = "services"
+    naps = []
+
+    def interrupted_sleep(seconds):
+        naps.append(seconds)
+        if len(naps) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("training.management.commands.train.time.sleep", interrupted_sleep)
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("train", "--dataset", make_snapshot().sha256, "--base", "org/model", "--wait",
+                     "--notice-after", "0", stdout=out, stderr=err)
+    assert exit_info.value.code == 130
+    run = TrainingRun.objects.get()
+    assert run.status == RunStatus.QUEUED and not run.cancel_requested
+    assert out.getvalue().splitlines()[:2] == [str(run.pk), f"[run {run.pk}] queued"]
+    notices = [line for line in err.getvalue().splitlines() if "is a worker running for queue" in line]
+    assert len(notices) == 1 and "training" in notices[0]
+    assert f"[run {run.pk}] stopped following; the run is queued" in err.getvalue()
+    assert "Traceback" not in err.getvalue()

@@ -10,8 +10,10 @@ from django.db import transaction
 from accounts.roles import OPERATE_TRAINING
 from jobs import lifecycle
 from jobs.lifecycle import JobRefused
+from training import capabilities
 from training.models import Backend, TrainingRun
 from training.services.datasets import verify_snapshot
+from training.services.hooks import call_created_hooks
 from training.trainer.spec import DEFAULT_TARGET_MODULES, HYPERPARAMETERS, parse_hyperparameters
 
 # Keys stored with the run's hyperparameters but never passed to the trainer.
@@ -85,16 +87,19 @@ def validate_base_model(base_model: str) -> str:
 
 
 def start_run(user, *, dataset, base_model: str | None = None, hyperparameters: dict | None = None,
-              backend: str = Backend.AUTO) -> TrainingRun:
+              backend: str = Backend.AUTO, requirements: dict | None = None) -> TrainingRun:
     """Validate, check permission, create a queued run and queue execute_run after commit.
 
-    Refuses (ValidationError) before anything is written when a hyperparameter is out of
-    range, the backend is unknown, or the dataset file is missing or does not match its hash.
+    `requirements` ({"gpu", "gpu_memory_gb", "memory_gb"}) choose the run's capability queue
+    (training.capabilities). Refuses (ValidationError) before anything is written when a
+    hyperparameter or requirement is out of range, the backend is unknown, or the dataset
+    file is missing or does not match its hash.
     """
     _check_permission(user)
     if backend not in Backend.values:
         raise ValidationError({"backend": f"backend: must be one of {', '.join(Backend.values)}"})
     hp = validate_hyperparameters(hyperparameters)
+    needs = capabilities.parse_requirements(requirements, backend=backend)
     from training.base_models import default_base_model, ensure_toy_base, toy_base_path
 
     if not base_model:
@@ -105,9 +110,11 @@ def start_run(user, *, dataset, base_model: str | None = None, hyperparameters: 
     verify_snapshot(dataset)
     with transaction.atomic():
         run = TrainingRun.objects.create(dataset=dataset, base_model=base_model, hyperparameters=hp,
-                                         requested_backend=backend, created_by=user)
+                                         requested_backend=backend, created_by=user, requirements=needs.as_dict(),
+                                         queue_name=capabilities.queue_for(needs))
         run.run_dir = f"runs/{run.pk}"
         run.save(update_fields=["run_dir"])
+        call_created_hooks(run)
         lifecycle.enqueue(run)
     return run
 

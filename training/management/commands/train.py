@@ -23,6 +23,9 @@ class Command(BaseCommand):
         parser.add_argument("--wait", action="store_true", help="follow the run; exit non-zero unless it succeeds")
         parser.add_argument("--in-process", action="store_true",
                             help="with --wait, execute the run in this process instead of waiting for a worker")
+        parser.add_argument("--notice-after", type=float, metavar="SECONDS",
+                            default=getattr(settings, "WORKER_WAIT_WARNING_SECONDS", 60),
+                            help="with --wait, say so when no worker has taken the run after this long")
 
     def handle(self, *args, **options):
         dataset = self._dataset(options["dataset"])
@@ -35,7 +38,13 @@ class Command(BaseCommand):
         if not options["wait"]:
             return
         in_process = options["in_process"] or (settings.ACADEMY_MODE == "embedded")
-        status = self._execute(run) if in_process else self._follow(run)
+        try:
+            status = self._execute(run) if in_process else self._follow(run, options["notice_after"])
+        except KeyboardInterrupt:
+            run.refresh_from_db()
+            self.stderr.write(f"\n[run {run.pk}] stopped following; the run is {run.status} and goes on without "
+                              f"this command (cancel it with the Cancel button or the API)")
+            raise SystemExit(130) from None
         if status != RunStatus.SUCCEEDED:
             run.refresh_from_db()
             raise CommandError(f"run {run.pk} {status}: {run.human_error or run.error[-500:]}")
@@ -82,14 +91,20 @@ class Command(BaseCommand):
         elif kind == "error":
             self.stderr.write(f"[run {run_id}] error ({event.get('kind')}): {event.get('message')}")
 
-    def _follow(self, run) -> str:
-        """Poll the database while a worker elsewhere executes the run."""
+    def _follow(self, run, notice_after: float) -> str:
+        """Poll the database while a worker elsewhere executes the run; say so when none takes it."""
         last_step, last_status = -1, None
+        notice_at = time.monotonic() + notice_after
         while True:
             run.refresh_from_db()
             if run.status != last_status:
                 last_status = run.status
                 self.stdout.write(f"[run {run.pk}] {run.status}")
+            if run.status == RunStatus.QUEUED and notice_at is not None and time.monotonic() >= notice_at:
+                notice_at = None
+                queue = getattr(run, "queue_name", "") or TrainingRun.queue
+                self.stderr.write(f"[run {run.pk}] no worker has taken it after {notice_after:g} s: is a worker "
+                                  f"running for queue {queue}? (celery -A academy_site worker -Q training)")
             point = MetricPoint.objects.filter(run=run, kind="train", step__gt=last_step).order_by("-step").first()
             if point:
                 last_step = point.step

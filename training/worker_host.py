@@ -1,0 +1,131 @@
+"""A training worker and its own host: the queues it takes, its row, the orphans it leaves behind.
+
+Runs inside every training worker (the CLI `celery worker -Q training` and the embedded one),
+so each host cleans up after itself, not only the host where beat's reaper runs:
+
+- at start, the worker adds the capability queues its devices satisfy (training.capabilities),
+  records itself with no current run, and ends trainers (processes, containers) left by runs
+  that are no longer active or that an earlier life of this same worker had claimed;
+- every TRAINING_WORKER_HEARTBEAT_SECONDS it reports its devices and reaps again;
+- a clean stop marks it stopped at once (a killed one drops off after three missed heartbeats).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+
+from jobs.models import CLAIMED_STATUSES
+from training import capabilities, workers
+from training.backends import BACKENDS
+from training.models import TrainingRun, TrainingWorker
+
+logger = logging.getLogger(__name__)
+
+# What this process's worker found at start: {"hostname", "devices", "backends"}.
+_host: dict = {}
+_stops: dict[int, threading.Event] = {}
+
+
+def consumed_queues(worker) -> list[str]:
+    return list(getattr(worker.app.amqp.queues, "consume_from", None) or {})
+
+
+def is_training_worker(queues: list[str]) -> bool:
+    return any(q == capabilities.QUEUE_PREFIX or q.startswith(capabilities.QUEUE_PREFIX + ".") for q in queues)
+
+
+def on_start(worker) -> None:
+    """Set up a worker that consumes a training queue (others are left alone)."""
+    if not is_training_worker(consumed_queues(worker)):
+        return
+    devices, backends = workers.devices_and_backends()
+    for name in capabilities.worker_queues(devices, backends):
+        worker.app.amqp.queues.select_add(name)
+    queues = consumed_queues(worker)
+    _host.update(hostname=worker.hostname, devices=devices, backends=backends)
+    register(worker.hostname, queues, devices, backends)
+    reap_orphans(worker.hostname, restarted=True)
+    logger.info("training worker %s consumes %s", worker.hostname, ", ".join(sorted(queues)))
+    _stops[id(worker)] = _start_reporting(worker.hostname, queues)
+
+
+def on_stop(worker) -> None:
+    stop = _stops.pop(id(worker), None)
+    if stop is None:
+        return
+    stop.set()
+    try:
+        mark_stopped(worker.hostname)
+    finally:
+        close_old_connections()
+
+
+def register(hostname: str, queues: list[str], devices: list[dict], backends: list[str]) -> TrainingWorker:
+    """The worker's row as of a fresh start: what it has, no current run, not stopped."""
+    now = timezone.now()
+    row, _ = TrainingWorker.objects.update_or_create(
+        hostname=hostname[:200], defaults={"queues": queues, "devices": devices, "backends": backends,
+                                           "current_run": None, "started_at": now, "last_seen_at": now,
+                                           "stopped_at": None})
+    return row
+
+
+def mark_stopped(hostname: str) -> None:
+    TrainingWorker.objects.filter(hostname=hostname[:200]).update(stopped_at=timezone.now(), current_run=None)
+
+
+def refusal(run_id: int) -> str:
+    """Why this process's worker cannot take the run ("" when it can, or when no worker started here)."""
+    if not _host:
+        return ""
+    run = TrainingRun.objects.filter(pk=run_id).only("requirements", "requested_backend").first()
+    if run is None:
+        return ""
+    return capabilities.refusal(capabilities.requirements_of(run), _host["devices"], _host["backends"])
+
+
+def reap_orphans(hostname: str, *, restarted: bool = False) -> list[str]:
+    """End this host's trainers whose run is not active; after a restart also those this worker had claimed.
+
+    A worker runs one run at a time, so when it starts, a run still claimed under its name
+    belongs to its previous life: whatever trainer that left behind is an orphan.
+    """
+    active = TrainingRun.objects.active()
+    if restarted:
+        active = active.exclude(worker=hostname[:200], status__in=CLAIMED_STATUSES)
+    keep = set(active.values_list("pk", flat=True))
+    removed: list[str] = []
+    for backend in BACKENDS.values():
+        try:
+            removed += backend.reap(keep)
+        except Exception:
+            logger.exception("reaping %s leftovers on this host failed", backend.kind)
+    if removed:
+        logger.warning("worker %s removed orphaned trainers: %s", hostname, ", ".join(removed))
+    return removed
+
+
+def _start_reporting(hostname: str, queues: list[str]) -> threading.Event:
+    """Heartbeat and orphan reaping every TRAINING_WORKER_HEARTBEAT_SECONDS on a daemon thread."""
+    stop = threading.Event()
+    interval = settings.TRAINING_WORKER_HEARTBEAT_SECONDS
+    if not interval:
+        return stop
+
+    def loop():
+        while not stop.wait(interval):
+            try:
+                workers.record_heartbeat(hostname, queues)
+                reap_orphans(hostname)
+            except Exception:
+                logger.exception("worker heartbeat failed")
+            finally:
+                close_old_connections()
+
+    threading.Thread(target=loop, name="academy-training-heartbeat", daemon=True).start()
+    return stop
