@@ -167,8 +167,8 @@ def looks_random(value: str) -> bool:
     """High entropy, not a hash (hex), not a UUID, not a path or a dotted/snake identifier."""
     if len(value) < 16 or all(c in _HEX or c == "-" for c in value):
         return False
-    if "/" in value and ("." in value or value.count("/") > 2):
-        return False
+    if "/" in value and ("." in value or any(part.isalpha() and part.islower() for part in value.split("/"))):
+        return False  # a path or URL, not base64
     parts = [part for part in value.replace("-", "_").replace(".", "_").split("_") if part]
     if len(parts) >= 2 and sum(part.isalpha() and len(part) >= 3 for part in parts) >= 2 and \
             not any(c.isupper() for c in value[1:]):
@@ -182,7 +182,7 @@ def looks_random(value: str) -> bool:
 # ---------------------------------------------------------------------------- rules
 _SECRET_HINT = r"(?:pass|pwd|pw|psw|pin|secret|token|key|auth|cred|dsn|pat)"
 _QUOTED_OR_BARE = (r"(?:\"(?P<dq>[^\"\n]{1,300})\"|'(?P<sq>[^'\n]{1,300})'|`(?P<bq>[^`\n]{1,300})`"
-                   r"|(?P<bare>[^\s\"'`,;(){}\[\]<>|&]{1,300}))")
+                   r"|(?P<bare>[^\s\"'`,;(){}\[\]<>]{1,300}))")
 
 
 class MatchRule(Rule):
@@ -262,6 +262,11 @@ def _header_check(text: str, match):
     return start, end
 
 
+# Longer verbs first: RE2 prefers the earlier alternative, and "is" alone would stop at "now".
+_VERB = (r"(?:(?:is |was |has been )?(?:changed|reset|updated|set) to|is now|was now|is|was|are|were|became|reads"
+         r"|equals)")
+
+
 def _rule(kind: str, pattern: str, keywords: tuple[str, ...], check, cls=MatchRule) -> Rule:
     return cls(name=f"context:{kind}:{keywords[0]}", kind=kind, pattern=compile(pattern), keywords=keywords,
                check=check)
@@ -293,19 +298,18 @@ RULES: list[Rule] = [
     _rule("auth_header", r"(?i)\b(?:proxy-)?authorization[\"']?[ \t]{0,5}[:=][ \t]{0,5}[\"']?(?:(?:bearer|basic|token|"
                          r"bot|digest|apikey|sso-key|key|negotiate)[ \t]{1,5})?(?P<secret>[A-Za-z0-9._~+/=:-]{1,1000})",
           ("authorization",), _header_check),
-    _rule("auth_header", r"(?i)\bbearer[ \t]{1,5}(?P<secret>[A-Za-z0-9._~+/=-]{12,1000})", ("bearer",),
+    _rule("auth_header", r"(?i)\bbearer(?:[ \t]+token)?[ \t]{1,5}(?P<secret>[A-Za-z0-9._~+/=-]{12,1000})", ("bearer",),
           _bearer_check),
-    _rule("url_password", r"\b[A-Za-z][A-Za-z0-9+.-]{1,30}://[^\s:/@\"'<>]{1,100}:(?P<secret>[^\s@/\"'<>]{1,200})@",
+    _rule("url_password", r"\b[A-Za-z][A-Za-z0-9+.-]{1,30}://[^\s:/@\"'<>]{0,100}:(?P<secret>[^\s@/\"'<>]{1,200})@",
           ("://",), _url_check),
     # Prose with a verb: "the admin password is hunter2", "the token for staging was abc123".
     _rule("password", r"(?i)\b(?:pass(?:word|wd|phrase|code)?|pwd|pin)(?:[ \t]+(?:for|of|to|on|in)"
-                      r"(?:[ \t]+[A-Za-z0-9_.@-]{1,40}){1,4})?[ \t]+(?:is|was|are|were|is now|was set to|"
-                      r"is set to|set to|became|reads|equals)[ \t]+" + _QUOTED_OR_BARE,
-          ("pass", "pwd", "pin"), _prose_check),
+                      r"(?:[ \t]+[A-Za-z0-9_.@-]{1,40}){1,4})?[ \t]+" + _VERB + r"[ \t]+"
+                      + _QUOTED_OR_BARE, ("pass", "pwd", "pin"), _prose_check),
     _rule("secret", r"(?i)\b(?:(?:(?:api|access|auth|bearer|bot|session|refresh|personal access|deploy)[ _-]?)?"
                     r"(?:token|secret)|(?:api|access|secret|private|auth|license|signing|encryption|master|ssh)"
                     r"[ _-]?key)(?:[ \t]+(?:for|of|to|on|in)(?:[ \t]+[A-Za-z0-9_.@-]{1,40}){1,4})?[ \t]+"
-                    r"(?:is|was|are|were|is now|was set to|is set to|set to|became|reads|equals)[ \t]+"
+                    + _VERB + r"[ \t]+"
                     + _QUOTED_OR_BARE, ("token", "secret", "key"), _prose_check),
     # Prose without a verb: "log in with password Hunter2!"; the value must look generated.
     _rule("password", r"(?i)\b(?:with|using|use|the|my|our|your|admin|root|db|database|new)[ \t]+"
@@ -318,6 +322,7 @@ RULES: list[Rule] = [
 # ---------------------------------------------------------------------------- entropy next to a word
 _NEAR_WORD = compile(r"(?i)\b(?:pass(?:word|wd|phrase)?|pwd|secrets?|tokens?|keys?|credentials?|creds|auth|"
                      r"bearer|apikey)\b")
+_MAX_CANDIDATE = 512
 _CANDIDATE = compile(r"[A-Za-z0-9][A-Za-z0-9+/_=~-]{15,511}")
 _RUN_CHARS = "_+/=~-"
 NEAR_WINDOW = 80
@@ -326,27 +331,28 @@ NEAR_WINDOW = 80
 def find_high_entropy(text: str):
     """High-entropy strings starting within NEAR_WINDOW characters after a secret-ish word.
 
-    Each word looks at a bounded window and every candidate is judged once, so the work
-    is linear in the text.
+    Each word looks at a bounded slice of the text (never the whole text again: RE2's
+    wrapper re-encodes the text it is given), and every candidate is judged once, so the
+    work is linear in the text.
     """
     pos = 0
     for word in _NEAR_WORD.finditer(text):
         pos = max(pos, word.end())
         limit = min(len(text), word.end() + NEAR_WINDOW)
-        while pos < limit:
-            found = _CANDIDATE.search(text, pos, limit)
-            if found is None:
+        if pos >= limit:
+            continue
+        segment = text[pos:min(len(text), limit + _MAX_CANDIDATE)]
+        for found in _CANDIDATE.finditer(segment):
+            start, end = pos + found.start(), pos + found.end()
+            if start >= limit:
                 break
-            start = found.start()
-            end = _CANDIDATE.match(text, start).end()  # the whole token, even past the window
-            cut = start == pos and (text[start - 1].isalnum() or text[start - 1] in _RUN_CHARS)
-            pos = end
-            if cut:
-                continue
-            start, end = _strip(text, start, end)
-            if looks_random(text[start:end]):
-                yield start, end
-        pos = max(pos, limit)
+            cut = found.start() == 0 and (text[start - 1].isalnum() or text[start - 1] in _RUN_CHARS)
+            if not cut:
+                span = _strip(text, start, end)
+                if looks_random(text[span[0]:span[1]]):
+                    yield span
+            limit = max(limit, end)
+        pos = limit
 
 
 HIGH_ENTROPY_KEYWORDS = ("pass", "pwd", "secret", "token", "key", "credential", "creds", "auth", "bearer")

@@ -67,7 +67,7 @@ OWN_RULES: list[Rule] = [
          ("xox", "hooks.slack.com")),
     _own("stripe_key", r"\b(?:sk|rk)_(?:live|test|prod)_[A-Za-z0-9]{16,200}", ("_live_", "_test_", "_prod_")),
     _own("sendgrid_key", r"\bSG\.[A-Za-z0-9_-]{16,32}\.[A-Za-z0-9_-]{16,64}", ("sg.",)),
-    _own("telegram_bot_token", r"\b[0-9]{6,12}:AA[A-Za-z0-9_-]{30,40}", (":aa",)),
+    _own("telegram_bot_token", r"(?:^|[^0-9])([0-9]{6,12}:AA[A-Za-z0-9_-]{30,40})", (":aa",)),
     _own("npm_token", r"\bnpm_[A-Za-z0-9]{36}\b", ("npm_",)),
     _own("pypi_token", r"\bpypi-AgE[A-Za-z0-9_-]{50,1000}", ("pypi-age",)),
     _own("docker_token", r"\bdckr_(?:pat|oat)_[A-Za-z0-9_-]{20,100}", ("dckr_",)),
