@@ -83,8 +83,8 @@ def read_json(request, max_bytes: int):
         return None, json_error(f"request body too large: at most {max_bytes} bytes", 413)
     try:
         body = request.body
-    except RequestDataTooBig:
-        body = b"x" * (max_bytes + 1)
+    except RequestDataTooBig:  # chunked bodies without a length: Django stopped reading at the limit
+        return None, json_error(f"request body too large: at most {max_bytes} bytes", 413)
     if len(body) > max_bytes:
         return None, json_error(f"request body too large: at most {max_bytes} bytes", 413)
     try:
