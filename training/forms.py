@@ -15,6 +15,11 @@ class RunForm(forms.Form):
     base_model = forms.CharField(max_length=500, required=False,
                                  help_text="Hugging Face id or local folder; empty: the default base model.")
     backend = forms.ChoiceField(choices=Backend.choices, initial=Backend.AUTO)
+    gpu = forms.BooleanField(required=False, label="Needs a GPU")
+    gpu_memory_gb = forms.IntegerField(required=False, min_value=0, max_value=4096, label="GPU memory (GB)",
+                                       help_text="At least this much on one GPU (implies a GPU); empty: any.")
+    memory_gb = forms.IntegerField(required=False, min_value=0, max_value=4096, label="RAM (GB)",
+                                   help_text="Host memory the run needs; empty: any.")
     model_line = forms.CharField(max_length=100, required=False, help_text="Model line to register into.")
     lora_rank = forms.IntegerField()
     lora_alpha = forms.FloatField()
@@ -47,6 +52,12 @@ class RunForm(forms.Form):
         if data.get("model_line"):
             hp["model_line"] = data["model_line"].strip()
         return hp
+
+    def requirements(self) -> dict:
+        """What the run needs, for services.start_run (routing: training.capabilities)."""
+        data = self.cleaned_data
+        return {"gpu": bool(data.get("gpu")), "gpu_memory_gb": data.get("gpu_memory_gb") or 0,
+                "memory_gb": data.get("memory_gb") or 0}
 
     def add_service_errors(self, error) -> None:
         """Attach a service ValidationError to the fields it names (others to the form)."""

@@ -92,3 +92,28 @@ def test_the_admin_cancel_action_calls_the_service(client, alice, bob):
     response = client.post("/admin/training/trainingrun/", {"action": "cancel_runs", "_selected_action": [run.pk]})
     assert response.status_code == 302
     assert TrainingRun.objects.get(pk=run.pk).status == RunStatus.CANCELLED
+
+
+def test_the_start_form_shows_which_workers_can_take_the_run_and_routes_it_by_its_needs(client, bob):
+    cpu = [{"kind": "cpu", "name": "CPU", "cpu_count": 4, "memory_total_mb": 16000, "label": "cpu"}]
+    TrainingWorker.objects.create(hostname="cpu@box", queues=["training", "training.cpu"], devices=cpu,
+                                  backends=["local"], last_seen_at=timezone.now())
+    TrainingWorker.objects.create(hostname="gpu@box", queues=["training", "training.gpu", "training.gpu-24g"],
+                                  backends=["local", "docker"], last_seen_at=timezone.now(), devices=[
+                                      {"kind": "gpu", "name": "NVIDIA L4", "memory_total_mb": 23034}, *cpu])
+    TrainingWorker.objects.create(hostname="stopped@box", devices=cpu, last_seen_at=timezone.now(),
+                                  stopped_at=timezone.now())
+    page = _login(client, bob).get("/training/runs/new/").content.decode()
+    assert 'data-worker="cpu@box" data-gpu-mb="" data-ram-mb="16000" data-backends="local"' in page
+    assert 'data-worker="gpu@box" data-gpu-mb="23034"' in page and "NVIDIA L4 (23034 MiB)" in page
+    assert "stopped@box" not in page
+    assert 'name="gpu_memory_gb"' in page and "js/run_new_workers.js" in page
+
+    dataset = make_snapshot()
+    client.post("/training/runs/new/", _form(dataset, gpu_memory_gb=20))
+    gpu_run = TrainingRun.objects.get()
+    assert gpu_run.queue_name == "training.gpu-24g" and gpu_run.requirements["gpu"] is True
+    response = client.post("/training/runs/new/", _form(dataset, gpu_memory_gb=40), follow=True)
+    big_run = TrainingRun.objects.exclude(pk=gpu_run.pk).get()
+    assert big_run.queue_name == "training.gpu-48g"
+    assert "No online worker can take it yet: it waits on training.gpu-48g" in response.content.decode()

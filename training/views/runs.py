@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from training import services
 from training.base_models import is_toy
+from training.capabilities import Requirements, capable_workers, refusal, requirements_of
 from training.forms import RunForm
 from training.models import RunStatus, TrainingRun
 from training.workers import online_workers
@@ -48,13 +49,31 @@ def run_new(request):
         try:
             run = services.start_run(request.user, dataset=form.cleaned_data["dataset"],
                                      base_model=form.cleaned_data["base_model"], backend=form.cleaned_data["backend"],
-                                     hyperparameters=form.hyperparameters())
+                                     hyperparameters=form.hyperparameters(), requirements=form.requirements())
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
-            messages.success(request, f"Run {run.pk} queued.")
+            messages.success(request, f"Run {run.pk} queued on {run.queue_name}.")
+            if not capable_workers(requirements_of(run), online_workers()):
+                messages.warning(request, f"No online worker can take it yet: it waits on {run.queue_name} until one "
+                                          "that has what it needs starts.")
             return redirect(f"/training/runs/{run.pk}/")
-    return render(request, "training/runs/run_new.html", {"form": form}, status=400 if form.errors else 200)
+    return render(request, "training/runs/run_new.html", {"form": form, "workers": _worker_rows()},
+                  status=400 if form.errors else 200)
+
+
+def _worker_rows() -> list[dict]:
+    """Online training workers with what they have; the page marks those that can take the chosen run."""
+    rows = []
+    for worker in online_workers():
+        devices = worker.devices or []
+        gpus = [d for d in devices if d.get("kind") == "gpu"]
+        rows.append({"worker": worker, "gpus": gpus, "gpu_mb": max((d.get("memory_total_mb") or 0 for d in gpus),
+                                                                     default=None),
+                     "ram_mb": max((d.get("memory_total_mb") or 0 for d in devices if d.get("kind") == "cpu"),
+                                   default=None),
+                     "can_take_cpu_run": not refusal(Requirements(), devices, worker.backends or [])})
+    return rows
 
 
 def _back(request, fallback="run_list"):
