@@ -129,3 +129,19 @@ def env_float_map(name: str, default: dict[str, float] | None = None, *, min_val
             raise ConfigError(f"{name} must be comma-separated key=number pairs, got {pair.strip()!r}") from None
         _check_range(name, result[key.strip()], min_value, max_value)
     return result
+
+
+def env_choice_map(name: str, default: dict[str, str], choices: tuple[str, ...], *, environ=None) -> dict[str, str]:
+    """Comma-separated key=choice pairs ("default=redact,private_key=quarantine") over `default`."""
+    value = _raw(name, environ)
+    result = dict(default)
+    if value in (None, ""):
+        return result
+    for pair in value.split(","):
+        key, sep, choice = (part.strip() for part in pair.partition("="))
+        if not sep or not key or not key.replace("_", "").isalnum():
+            raise ConfigError(f"{name} must be comma-separated kind=action pairs, got {pair.strip()!r}")
+        if choice not in choices:
+            raise ConfigError(f"{name}: {key} must be one of {', '.join(choices)}, got {choice!r}")
+        result[key.lower()] = choice
+    return result

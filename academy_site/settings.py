@@ -17,6 +17,7 @@ from academy_site.env import (
     ConfigError,
     env_bool,
     env_choice,
+    env_choice_map,
     env_float,
     env_float_map,
     env_int,
@@ -242,6 +243,9 @@ DATASET_MAX_CHARS = env_int("DATASET_MAX_CHARS", 32000, min_value=1)
 DATASET_MAX_GARBAGE_RATIO = env_float("DATASET_MAX_GARBAGE_RATIO", 0.01, min_value=0.0, max_value=1.0)
 DATASET_DROP_FAILED = env_bool("DATASET_DROP_FAILED", True)
 SECRETS_MODE = env_choice("SECRETS_MODE", "redact", ("redact", "drop"))
+# What ingestion does with a record holding a secret, per kind (docs/secrets.md):
+# redact (store with [REDACTED:kind] markers), quarantine (redacted, pending review) or drop.
+SECRET_POLICY = env_choice_map("SECRET_POLICY", {"default": "redact"}, ("redact", "quarantine", "drop"))
 DEDUP_JACCARD_THRESHOLD = env_float("DEDUP_JACCARD_THRESHOLD", 0.8, min_value=0.05, max_value=1.0)
 DEDUP_NUM_PERM = env_int("DEDUP_NUM_PERM", 128, min_value=16, max_value=1024)
 DEDUP_SHINGLE_WORDS = env_int("DEDUP_SHINGLE_WORDS", 3, min_value=1, max_value=10)

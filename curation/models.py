@@ -37,6 +37,8 @@ class Reviewable(models.Model):
     content_key = models.CharField(max_length=64, unique=True)
     tags = models.JSONField(default=list, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
+    # What the secret scrubber removed before storing: counts per kind and marker positions, never values.
+    secret_findings = models.JSONField(default=dict, blank=True)
     occurred_at = models.DateTimeField(default=timezone.now, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
