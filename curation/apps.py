@@ -28,3 +28,13 @@ class CurationConfig(AppConfig):
             {"key": "datasets", "label": "Dataset snapshots", "value": DatasetSnapshot.objects.count(),
              "url": _url("dataset_list")},
         ]
+
+    def overview_steps(self):
+        from curation.overview import steps
+
+        return steps()
+
+    def overview_waiting(self):
+        from curation.overview import waiting
+
+        return waiting()

@@ -26,3 +26,18 @@ class ModelsRegistryConfig(AppConfig):
             {"key": "candidate_versions", "label": "Candidate versions",
              "value": ModelVersion.objects.candidates().count(), "url": "/models/"},
         ]
+
+    def overview_steps(self):
+        from models_registry.overview import steps
+
+        return steps()
+
+    def overview_waiting(self):
+        from models_registry.overview import waiting
+
+        return waiting()
+
+    def overview_panel(self, request):
+        from models_registry.overview import panel
+
+        return panel(request)

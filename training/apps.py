@@ -17,3 +17,13 @@ class TrainingConfig(AppConfig):
             {"key": "training_workers", "label": "Training workers online", "value": online_workers().count(),
              "url": "/training/"},
         ]
+
+    def overview_steps(self):
+        from training.overview import steps
+
+        return steps()
+
+    def overview_panel(self, request):
+        from training.overview import panel
+
+        return panel(request)

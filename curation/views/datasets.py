@@ -34,6 +34,19 @@ def _pretty(data) -> str:
     return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
 
 
+def _row_fields(row: dict) -> dict:
+    """A preview row as readable fields: the text it trains on, then where it came from."""
+    if isinstance(row.get("messages"), list):
+        fields = [(m.get("role", "?"), m.get("content", "")) for m in row["messages"] if isinstance(m, dict)]
+    elif isinstance(row.get("conversations"), list):
+        fields = [(m.get("from", "?"), m.get("value", "")) for m in row["conversations"] if isinstance(m, dict)]
+    else:
+        fields = [(key, row.get(key, "")) for key in ("instruction", "input", "output") if row.get(key)]
+    source = row.get("source") or {}
+    origin = " ".join(str(source.get(key, "")) for key in ("kind", "ref") if source.get(key))
+    return {"fields": fields, "split": row.get("split", ""), "source": origin}
+
+
 @permission_required("accounts.view_dashboard", raise_exception=True)
 def dataset_list(request):
     return render(request, "curation/datasets/dataset_list.html", {
@@ -76,7 +89,7 @@ def snapshot_detail(request, sha256: str):
         rows, missing = [], str(exc)
     return render(request, "curation/datasets/snapshot_detail.html", {
         "snapshot": snapshot, "rows": rows, "missing": missing, "funnel": snapshot.funnel,
-        "row_texts": [_pretty(row) for row in rows], "config_text": _pretty(snapshot.config),
+        "row_views": [_row_fields(row) for row in rows], "config_text": _pretty(snapshot.config),
         "chart_data": {"per_source": snapshot.stats.get("per_source", {}),
                        "per_source_split": snapshot.stats.get("per_source_split", {}),
                        "tokens": snapshot.stats.get("tokens", {})},

@@ -41,11 +41,20 @@ def lesson_list(request):
     page = Paginator(records, settings.REVIEW_QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     queue_query = _queue_query(params, source, page.number)
     items = _items(list(page.object_list), request.GET.get("item"), queue_query)
+    pending = _pending_counts()
     return render(request, "curation/review/lesson_list.html", {
         "source": source, "sources": _SOURCES, "filters": {**filters, "status": params["status"]},
         "page": page, "items": items, "error": error, "queue_query": queue_query,
-        "statuses": ReviewStatus.choices, "pending_counts": _pending_counts(),
+        "statuses": ReviewStatus.choices, "pending_counts": pending, "queue_finished": _queue_finished(pending),
     }, status=status_code)
+
+
+def _queue_finished(pending: dict) -> dict | None:
+    """When nothing waits for a decision: how many approved records a dataset would start from."""
+    if any(pending.values()):
+        return None
+    approved = sum(review_service.model_for(source).objects.approved().count() for source in _SOURCES)
+    return {"approved": approved}
 
 
 def _queue_query(params, source: str, page_number: int) -> str:

@@ -44,7 +44,7 @@ def run_list(request):
 @permission_required(OPERATE, raise_exception=True)
 def run_new(request):
     defaults = services.default_hyperparameters()
-    form = RunForm(request.POST or None, defaults=defaults)
+    form = RunForm(request.POST or None, defaults=defaults, initial={"dataset": request.GET.get("dataset")})
     if request.method == "POST" and form.is_valid():
         try:
             run = services.start_run(request.user, dataset=form.cleaned_data["dataset"],

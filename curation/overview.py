@@ -1,0 +1,25 @@
+"""What curation contributes to the Overview: its steps of the loop and what waits for a reviewer."""
+
+from django.urls import reverse
+
+from curation.models import CommitExample, Conversation, DatasetSnapshot, Lesson
+
+
+def steps() -> list[dict]:
+    reviewed = any(model.objects.exclude(reviewed_by=None).exists() for model in (Lesson, Conversation, CommitExample))
+    snapshot = DatasetSnapshot.objects.order_by("-created_at").first()
+    return [
+        {"order": 10, "key": "review", "label": "Review lessons", "done": reviewed, "url": reverse("lesson_list"),
+         "hint": "Approve what the agent should learn, reject the rest (keys a / r)."},
+        {"order": 20, "key": "dataset", "label": "Build a dataset", "done": snapshot is not None,
+         "url": reverse("dataset_detail", args=[snapshot.sha256]) if snapshot else reverse("dataset_build_new"),
+         "hint": "Approved records pass secret scrubbing, filters and dedup into a snapshot."},
+    ]
+
+
+def waiting() -> list[dict]:
+    url = reverse("lesson_list")
+    items = [("Lessons awaiting review", Lesson.objects.pending().count()),
+             ("Task conversations awaiting review", Conversation.objects.pending().count()),
+             ("Commit examples awaiting review", CommitExample.objects.pending().count())]
+    return [{"label": label, "value": value, "url": url} for label, value in items if value]

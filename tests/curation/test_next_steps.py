@@ -1,0 +1,38 @@
+"""Curation pages end with the next step: a finished queue offers a dataset, a snapshot offers training."""
+
+import pytest
+
+from curation.models import ReviewStatus
+from tests.curation.factories import make_lesson
+from tests.training.runs_factories import make_snapshot
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_finished_review_queue_offers_build_a_dataset(client, bob):
+    make_lesson(status=ReviewStatus.APPROVED)
+    pending = make_lesson(status=ReviewStatus.PENDING)
+    client.force_login(bob)
+    assert 'id="queue-finished"' not in client.get("/lessons/").content.decode()
+    pending.review_status = ReviewStatus.REJECTED
+    pending.save()
+    html = client.get("/lessons/").content.decode()
+    assert 'id="queue-finished"' in html and "1 approved record ready" in html
+    assert 'href="/datasets/new/">Build a dataset</a>' in html
+
+
+def test_a_reviewer_without_build_rights_is_sent_to_the_datasets_list(client, carol):
+    client.force_login(carol)
+    html = client.get("/lessons/").content.decode()
+    assert "See the datasets" in html and "Build a dataset</a>" not in html
+
+
+def test_the_snapshot_page_offers_train_on_this_and_shows_rows_as_text(client, bob, viewer):
+    snapshot = make_snapshot(rows=4)
+    client.force_login(bob)
+    html = client.get(f"/datasets/{snapshot.sha256}/").content.decode()
+    assert f'href="/training/runs/new/?dataset={snapshot.pk}">Train on this</a>' in html
+    assert '<dd class="preview-text">Say which colour item 0 has' in html
+    assert "&quot;instruction&quot;" not in html  # rows are fields, not escaped JSON
+    client.force_login(viewer)
+    assert "Train on this" not in client.get(f"/datasets/{snapshot.sha256}/").content.decode()
