@@ -1,6 +1,7 @@
 from django.urls import path
 
 from academy_site.consumers import OverviewConsumer
+from arena.routing import urlpatterns as arena_websockets
 from models_registry.routing import urlpatterns as registry_websockets
 from training.routing import urlpatterns as training_websockets
 
@@ -8,4 +9,5 @@ websocket_urlpatterns = [
     path("ws/overview/", OverviewConsumer.as_asgi()),
     *training_websockets,
     *registry_websockets,
+    *arena_websockets,
 ]

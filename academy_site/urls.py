@@ -18,10 +18,14 @@ urlpatterns = [
     path("api/v1/", include("curation.api_urls")),
     path("api/v1/", include("training.api_urls")),
     path("api/v1/", include("models_registry.api_urls")),
+    path("api/v1/", include("professor.api_urls")),
+    path("api/v1/", include("arena.api_urls")),
     path("v1/", include("models_registry.serving_urls")),
     path("", include("curation.urls")),
     path("training/", include("training.urls")),
     path("models/", include("models_registry.urls")),
+    path("professor/", include("professor.urls")),
+    path("arena/", include("arena.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -8,7 +8,17 @@ class ArenaConfig(AppConfig):
     def ready(self):
         # Frozen holdout records never enter a dataset build (curation calls the hook).
         from arena.holdouts import held_out_content_keys
+        from arena.panels import compare_panel, version_panel
         from curation.pipeline import sources
+        from models_registry import panels
 
-        if held_out_content_keys not in sources.EXCLUSION_HOOKS:
-            sources.EXCLUSION_HOOKS.append(held_out_content_keys)
+        for hooks, hook in ((sources.EXCLUSION_HOOKS, held_out_content_keys), (panels.version_panels, version_panel),
+                            (panels.compare_panels, compare_panel)):
+            if hook not in hooks:
+                hooks.append(hook)
+
+    def overview_counts(self):
+        from arena.models import Evaluation
+
+        return [{"key": "evaluations_running", "label": "Evaluations running",
+                 "value": Evaluation.objects.active().count(), "url": "/arena/"}]

@@ -153,6 +153,13 @@ class Evaluation(Job):
     def against_label(self) -> str:
         return self.against.label if self.against_id else "base"
 
+    @property
+    def websocket_path(self) -> str:
+        return f"/ws/evaluations/{self.pk}/"
+
+    def get_absolute_url(self) -> str:
+        return f"/arena/evaluations/{self.pk}/"
+
     def status_extra(self) -> dict:
         return {"decision": self.decision, "candidate": self.candidate.label if self.candidate_id else None,
                 "against": self.against_label}

@@ -84,6 +84,9 @@ def promote(modeladmin, request, queryset):
     changes = [f"{version} becomes the active version of {version.line.name}.",
                f"{current} is archived." if current else "The line has no active version today.",
                "Serving swaps to the new adapter; agents are notified."]
+    if version.arena_decision in ("hold", "reject") or version.status == "rejected":
+        changes.append(f"The Arena said {version.arena_decision or 'reject'}: this overrides the promotion policy "
+                       "and is recorded as such; a reason is required.")
     return _confirm(modeladmin, request, queryset, action="promote", title=f"Promote {version}?", changes=changes,
                     run=lambda reason: _promote(version, request.user, reason))
 
@@ -124,7 +127,7 @@ def rollback_line(modeladmin, request, queryset):
 class ActivationInline(ReadableByRoles, admin.TabularInline):
     model = Activation
     fk_name = "line"
-    fields = ("created_at", "kind", "from_version", "to_version", "created_by", "reason")
+    fields = ("created_at", "kind", "from_version", "to_version", "created_by", "reason", "policy_overridden")
     readonly_fields = fields
     ordering = ("-created_at",)
     extra = 0
@@ -145,13 +148,18 @@ class ModelLineAdmin(ReadableByRoles, admin.ModelAdmin):
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(ReadableByRoles, admin.ModelAdmin):
-    list_display = ("__str__", "status", "base_model", "parent", "training_run", "created_at")
+    list_display = ("__str__", "status", "arena", "base_model", "parent", "training_run", "created_at")
     list_filter = ("status", "line")
     search_fields = ("label", "line__name", "notes")
     actions = [promote, rollback_to, archive]
 
+    @admin.display(description="Arena")
+    def arena(self, obj):
+        return obj.arena_decision or "—"
+
 
 @admin.register(Activation)
 class ActivationAdmin(ReadableByRoles, admin.ModelAdmin):
-    list_display = ("created_at", "line", "kind", "from_version", "to_version", "created_by", "reason")
-    list_filter = ("kind", "line")
+    list_display = ("created_at", "line", "kind", "from_version", "to_version", "created_by", "reason",
+                    "policy_overridden")
+    list_filter = ("kind", "line", "policy_overridden")

@@ -62,6 +62,46 @@ def register_run_version(run, user=None) -> ModelVersion:
             created_by=user or run.created_by)
 
 
+REQUIRED_ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", adapters.METADATA_FILE)
+
+
+def register_adapter_version(line: ModelLine, adapter_dir: str, user, *, notes: str = "",
+                             parent: ModelVersion | None = None) -> ModelVersion:
+    """Register an adapter made elsewhere (a folder under the data root) as a candidate of `line`.
+
+    Checked like a trained one: the folder is inside the data root, holds PEFT's files and
+    academy_adapter.json with a prompt block, was trained on the line's base model, and its
+    files are hashed so promotion can verify them later.
+    """
+    _check_permission(user)
+    folder = adapters.data_path(adapter_dir)
+    files = adapters.hash_folder(folder)
+    missing = [name for name in REQUIRED_ADAPTER_FILES if name not in files]
+    if missing:
+        raise RegistryError(f"adapter folder {adapter_dir} lacks {', '.join(missing)}")
+    meta = adapters.read_metadata(folder)
+    prompt = meta.get("prompt") or {}
+    if prompt.get("style") not in PromptStyle.values or not prompt.get("template"):
+        raise RegistryError(f"{adapters.METADATA_FILE} has no usable prompt block (style and template)")
+    if meta.get("base_model") != line.base_model:
+        raise RegistryError(f"the adapter was trained on base model {meta.get('base_model')!r}, "
+                            f"but line {line.name} uses {line.base_model!r}")
+    relative = str(folder.relative_to(adapters.data_path(".")))
+    with transaction.atomic():
+        line = ModelLine.objects.select_for_update().get(pk=line.pk)
+        if line.versions.filter(adapter_dir=relative).exists():
+            raise RegistryError(f"{relative} is already registered in line {line.name}")
+        number = (line.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+        numeric = {k: v for k, v in (meta.get("metrics") or {}).items()
+                   if isinstance(v, int | float) and not isinstance(v, bool)}
+        return ModelVersion.objects.create(
+            line=line, number=number, label=f"v{number}", base_model=line.base_model, adapter_dir=relative,
+            adapter_files=files, prompt=prompt, parent=parent or line.active_version(),
+            metrics={"training": {k: v for k, v in numeric.items() if not k.startswith("eval")},
+                     "eval": {k: v for k, v in numeric.items() if k.startswith("eval")}, "arena": {}},
+            notes=notes, created_by=user)
+
+
 def _split_metrics(meta: dict, run) -> dict:
     merged = {**(meta.get("metrics") or {}), **(run.final_metrics or {})}
     numeric = {k: v for k, v in merged.items() if isinstance(v, int | float) and not isinstance(v, bool)}

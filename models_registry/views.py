@@ -9,7 +9,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from models_registry import ollama, services
+from models_registry import ollama, panels, services
 from models_registry.adapters import AdapterError, data_path
 from models_registry.compare import compare_versions
 from models_registry.forms import CompareForm, ReasonForm, RollbackForm
@@ -56,9 +56,11 @@ def line_detail(request, name):
 @permission_required(VIEW, raise_exception=True)
 def version_detail(request, name, label):
     version = _get_version_for_user(request.user, name, label)
+    groups = ("training", "eval") if panels.version_panels else ("training", "eval", "arena")
     return render(request, "models_registry/version_detail.html", {
         "version": version, "line": version.line, "can_manage": request.user.has_perm(MANAGE),
-        "metric_groups": [(g, (version.metrics or {}).get(g) or {}) for g in ("training", "eval", "arena")]})
+        "metric_groups": [(g, (version.metrics or {}).get(g) or {}) for g in groups],
+        "panels": panels.render(panels.version_panels, request, version)})
 
 
 @permission_required(VIEW, raise_exception=True)
@@ -66,8 +68,10 @@ def version_modelfile(request, name, label):
     version = _get_version_for_user(request.user, name, label)
     try:
         text = ollama.modelfile(version, data_path(version.adapter_dir))
-    except (AdapterError, ValueError) as exc:
+    except AdapterError as exc:
         raise Http404(f"no Modelfile for {version}: {exc}") from exc
+    except ollama.OllamaRefused as exc:  # no TEMPLATE renders its training prompt: say why, do not guess
+        return HttpResponse(str(exc), status=409, content_type="text/plain; charset=utf-8")
     response = HttpResponse(text, content_type="text/plain; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="Modelfile-{version.line.name}-{version.label}"'
     return response
@@ -84,7 +88,8 @@ def compare(request, name):
         result = compare_versions(a, b)
         curves = {f"{a.label} {kind}": pts for kind, pts in result["curves"]["a"].items()}
         curves |= {f"{b.label} {kind}": pts for kind, pts in result["curves"]["b"].items()}
-        context |= {"result": result, "chart": overlay(curves)}
+        context |= {"result": result, "chart": overlay(curves),
+                    "panels": panels.render(panels.compare_panels, request, a, b)}
     return render(request, "models_registry/compare.html", context)
 
 

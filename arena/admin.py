@@ -1,0 +1,140 @@
+"""Arena admin: exams (items editable until an evaluation used them), holdouts, evaluations.
+
+Carrying a verdict out is an action that calls the service, which checks the Admin role again.
+"""
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+
+from accounts.roles import MANAGE_MODELS, OPERATE_TRAINING, VIEW_DASHBOARD
+from arena import services
+from arena.models import Evaluation, EvaluationItem, Exam, ExamItem, Holdout, HoldoutItem
+
+
+class _Readable:
+    edit_permission = OPERATE_TRAINING
+
+    def has_module_permission(self, request):
+        return request.user.has_perm(VIEW_DASHBOARD)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm(VIEW_DASHBOARD)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ExamItemInline(admin.TabularInline):
+    model = ExamItem
+    fields = ("position", "item_id", "category", "prompt", "reference", "check_spec")
+    extra = 0
+
+    def _editable(self, request, obj):
+        # An exam an evaluation has used is frozen: comparisons must stay on the same questions.
+        return request.user.has_perm(OPERATE_TRAINING) and obj is not None and not obj.is_used
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm(VIEW_DASHBOARD)
+
+    def has_add_permission(self, request, obj=None):
+        return self._editable(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        return self._editable(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._editable(request, obj)
+
+
+@admin.register(Exam)
+class ExamAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "line", "version", "item_count", "used", "source", "created_at")
+    list_filter = ("line",)
+    readonly_fields = ("line", "version", "content_sha256", "source", "created_by", "created_at")
+    inlines = [ExamItemInline]
+
+    def has_module_permission(self, request):
+        return request.user.has_perm(VIEW_DASHBOARD)
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm(VIEW_DASHBOARD)
+
+    def has_add_permission(self, request):
+        return False  # new versions come from an import or the exam page
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm(OPERATE_TRAINING) and (obj is None or not obj.is_used)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        exam = form.instance
+        from arena.exams import content_sha256, exam_records
+
+        Exam.objects.filter(pk=exam.pk).update(content_sha256=content_sha256(exam_records(exam)))
+
+    @admin.display(description="Items")
+    def item_count(self, obj):
+        return obj.items.count()
+
+    @admin.display(description="Used", boolean=True)
+    def used(self, obj):
+        return obj.is_used
+
+
+class HoldoutItemInline(_Readable, admin.TabularInline):
+    model = HoldoutItem
+    fields = ("source_kind", "source_id", "content_key", "messages", "answer")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Holdout)
+class HoldoutAdmin(_Readable, admin.ModelAdmin):
+    list_display = ("__str__", "line", "version", "seed", "item_count", "created_by", "created_at")
+    list_filter = ("line",)
+    inlines = [HoldoutItemInline]
+
+    @admin.display(description="Records")
+    def item_count(self, obj):
+        return obj.items.count()
+
+
+@admin.action(description="Carry out the verdict (promote or reject)")
+def apply_verdicts(modeladmin, request, queryset):
+    for evaluation in queryset:
+        try:
+            done = services.apply_verdict(evaluation, request.user)
+        except (services.ArenaError, PermissionDenied) as exc:
+            modeladmin.message_user(request, f"evaluation {evaluation.pk}: {exc or 'permission denied'}",
+                                    messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"evaluation {evaluation.pk}: {evaluation.candidate} {done}",
+                                    messages.SUCCESS)
+
+
+class EvaluationItemInline(_Readable, admin.TabularInline):
+    model = EvaluationItem
+    fields = ("kind", "key", "category", "against_loss", "candidate_loss", "against_passed", "candidate_passed",
+              "candidate_answer")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(Evaluation)
+class EvaluationAdmin(_Readable, admin.ModelAdmin):
+    list_display = ("pk", "line", "candidate", "against_label", "status", "decision", "applied", "created_at")
+    list_filter = ("status", "decision", "line")
+    inlines = [EvaluationItemInline]
+    actions = [apply_verdicts]
+
+    def get_actions(self, request):
+        return super().get_actions(request) if request.user.has_perm(MANAGE_MODELS) else {}

@@ -1,0 +1,147 @@
+"""Arena pages and JSON API: evaluate from the version page or the API, see results, carry verdicts out."""
+
+import json
+
+import pytest
+
+from arena.models import Evaluation, EvaluationItem, Exam
+from models_registry.models import VersionStatus
+from tests.arena.factories import make_evaluation, make_exam
+from tests.factories import bearer, make_token
+from tests.models_registry.factories import make_line, make_version, write_fake_adapter
+
+pytestmark = pytest.mark.django_db
+
+
+def _post_json(client, url, body, token):
+    return client.post(url, json.dumps(body), content_type="application/json", **bearer(token))
+
+
+def test_the_version_page_offers_evaluate_to_operators_and_shows_the_verdict(client, bob, viewer):
+    line = make_line()
+    version = make_version(line)
+    evaluation = make_evaluation(version, decision="hold")
+    EvaluationItem.objects.create(evaluation=evaluation, kind="exam", key="q1", category="shell", messages=[],
+                                  reference="ls", candidate_loss=1.0, against_loss=2.0)
+    evaluation.verdict["categories"] = {"shell": {"n": 1, "candidate_loss": 1.0, "against_loss": 2.0,
+                                                  "difference": {"mean": 1.0, "low": 1.0, "high": 1.0}}}
+    evaluation.save()
+    client.force_login(bob)
+    page = client.get(f"/models/{line.name}/{version.label}/").content.decode()
+    assert 'action="/arena/venom-coder/v1/evaluate/"' in page and "planted hold" in page
+    client.force_login(viewer)
+    page = client.get(f"/models/{line.name}/{version.label}/").content.decode()
+    assert "Evaluate</button>" not in page and "planted hold" in page
+
+
+def test_an_operator_starts_an_evaluation_from_the_page_and_follows_it_live(client, bob, carol):
+    line = make_line()
+    version = make_version(line)
+    client.force_login(carol)
+    assert client.post(f"/arena/{line.name}/{version.label}/evaluate/").status_code == 403
+    client.force_login(bob)
+    response = client.post(f"/arena/{line.name}/{version.label}/evaluate/", {"against": "base"})
+    evaluation = Evaluation.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/arena/evaluations/{evaluation.pk}/"
+    assert evaluation.against is None and evaluation.status == "queued" and evaluation.exam.version == 1
+    page = client.get(response["Location"]).content.decode()
+    assert f'data-job-socket="/ws/evaluations/{evaluation.pk}/"' in page
+
+
+def test_the_api_starts_an_evaluation_for_operators_only(client, bob, viewer):
+    line = make_line()
+    active = make_version(line, status=VersionStatus.ACTIVE)
+    candidate = make_version(line)
+    url = f"/api/v1/lines/{line.name}/versions/{candidate.label}/evaluate"
+    assert _post_json(client, url, {}, make_token(viewer, "Viewer")).status_code == 403
+    response = _post_json(client, url, {}, make_token(bob, "Operator"))
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["candidate"] == candidate.label and body["against"] == active.label and body["status"] == "queued"
+    assert client.get(f"/api/v1/evaluations/{body['id']}", **bearer(make_token(viewer, "Viewer"))).json()[
+        "id"] == body["id"]
+    bad = _post_json(client, url, {"against": candidate.label}, make_token(bob, "Operator", "again"))
+    assert bad.status_code == 400 and "compared against" in bad.json()["error"]
+
+
+def test_only_an_admin_applies_a_verdict_through_the_api(client, alice, bob):
+    line = make_line()
+    evaluation = make_evaluation(make_version(line))
+    url = f"/api/v1/evaluations/{evaluation.pk}/apply"
+    assert _post_json(client, url, {}, make_token(bob, "Operator")).status_code == 403
+    response = _post_json(client, url, {}, make_token(alice, "Admin"))
+    assert response.status_code == 200 and response.json()["applied"] == "promoted"
+    assert _post_json(client, url, {}, make_token(alice, "Admin", "again")).status_code == 409
+
+
+def test_compare_shows_categories_side_by_side_and_each_questions_answers(client, viewer):
+    line = make_line()
+    a, b = make_version(line, status=VersionStatus.ACTIVE), make_version(line)
+    evaluation = make_evaluation(b, against=a, decision="promote")
+    evaluation.verdict["categories"] = {"shell": {"n": 1, "candidate_loss": 0.5, "against_loss": 1.5,
+                                                  "difference": {"mean": 1.0, "low": 1.0, "high": 1.0}}}
+    evaluation.verdict["exam"] = {"version": 1, "items": 1}
+    evaluation.save()
+    EvaluationItem.objects.create(evaluation=evaluation, kind="exam", key="q1", category="shell",
+                                  messages=[{"role": "user", "content": "List files?"}], reference="ls",
+                                  candidate_loss=0.5, against_loss=1.5, candidate_answer="use ls",
+                                  against_answer="cat everything")
+    client.force_login(viewer)
+    page = client.get(f"/models/{line.name}/compare/?a={a.label}&b={b.label}").content.decode()
+    assert "arena-compare-chart" in page and "cat everything" in page and "use ls" in page
+    api = client.get(f"/api/v1/lines/{line.name}/compare?a={a.label}&b={b.label}").json()
+    assert api["arena"]["same_evaluation"] and api["arena"]["categories"][0]["name"] == "shell"
+    assert api["arena"]["questions"][0]["candidate_answer"] == "use ls"
+
+
+def test_the_exam_page_saves_edits_as_a_new_version_and_names_bad_lines(client, bob, viewer):
+    line = make_line()
+    make_exam(line)
+    client.force_login(viewer)
+    assert client.post(f"/arena/{line.name}/exam/", {"jsonl": "{}"}).status_code == 403
+    client.force_login(bob)
+    bad = client.post(f"/arena/{line.name}/exam/", {"jsonl": '{"id": "x", "prompt": "p", "reference": "r"}\nnope'})
+    assert "line 2: not valid JSON" in bad.content.decode()
+    assert Exam.objects.filter(line=line).count() == 1
+    good = client.post(f"/arena/{line.name}/exam/", {"jsonl": '{"id": "x", "prompt": "p", "reference": "r"}'})
+    assert good.status_code == 302 and Exam.objects.filter(line=line).count() == 2
+
+
+def test_the_registry_api_promotes_with_override_rolls_back_and_lists_the_genealogy(client, alice, bob):
+    line = make_line()
+    v1 = make_version(line)
+    make_evaluation(v1, decision="hold")
+    admin = make_token(alice, "Admin")
+    url = f"/api/v1/lines/{line.name}/versions/v1/promote"
+    assert _post_json(client, url, {"reason": "x"}, make_token(bob, "Operator")).status_code == 403
+    refused = _post_json(client, url, {}, admin)
+    assert refused.status_code == 409 and "override" in refused.json()["error"]
+    done = _post_json(client, url, {"reason": "needed for the demo"}, make_token(alice, "Admin", "b"))
+    assert done.status_code == 200 and done.json()["activation"]["policy_overridden"] is True
+    v2 = make_version(line)
+    _post_json(client, f"/api/v1/lines/{line.name}/versions/v2/promote", {"reason": "newer"},
+               make_token(alice, "Admin", "c"))
+    back = _post_json(client, f"/api/v1/lines/{line.name}/rollback", {"reason": "bad answers"},
+                      make_token(alice, "Admin", "d"))
+    assert back.status_code == 200 and back.json()["activation"]["to"] == "v1"
+    tree = client.get(f"/api/v1/lines/{line.name}/genealogy", **bearer(admin)).json()
+    assert [v["label"] for v in tree["versions"]] == ["v1", "v2"] and tree["active"] == "v1"
+    assert tree["versions"][1]["parent"] is None or tree["versions"][1]["parent"] == "v1"
+    assert tree["versions"][0]["arena"]["decision"] == "hold" and v2.pk
+
+
+def test_an_adapter_made_elsewhere_is_registered_after_the_same_checks(client, alice):
+    line = make_line()
+    write_fake_adapter("imports/outside/adapter", base_model=line.base_model)
+    write_fake_adapter("imports/wrong/adapter", base_model="other/base")
+    admin = make_token(alice, "Admin")
+    url = f"/api/v1/lines/{line.name}/versions"
+    created = _post_json(client, url, {"adapter_dir": "imports/outside/adapter", "notes": "from the lab"}, admin)
+    assert created.status_code == 201, created.content
+    version = line.versions.get()
+    assert version.status == "candidate" and "adapter_model.safetensors" in version.adapter_files
+    assert _post_json(client, url, {"adapter_dir": "imports/outside/adapter"}, admin).status_code == 409
+    wrong = _post_json(client, url, {"adapter_dir": "imports/wrong/adapter"}, admin)
+    assert wrong.status_code == 409 and "other/base" in wrong.json()["error"]
+    outside = _post_json(client, url, {"adapter_dir": "../../etc"}, admin)
+    assert outside.status_code == 409 and "outside the data root" in outside.json()["error"]
