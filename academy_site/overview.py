@@ -6,6 +6,7 @@ their one-way dependencies.
 """
 
 from django.apps import apps
+from django.utils.safestring import mark_safe
 
 
 def collect_counts() -> list[dict]:
@@ -15,6 +16,17 @@ def collect_counts() -> list[dict]:
         if contribute is not None:
             counts.extend(contribute())
     return counts
+
+
+def collect_panels(request) -> list:
+    """HTML panels from app configs that define `overview_panel(request)` (None: nothing to show)."""
+    panels = []
+    for config in apps.get_app_configs():
+        contribute = getattr(config, "overview_panel", None)
+        html = contribute(request) if contribute is not None else None
+        if html:
+            panels.append(mark_safe(html))  # rendered by the app's own (autoescaping) template
+    return panels
 
 
 OVERVIEW_GROUP = "overview"

@@ -58,6 +58,7 @@ MIN_LESSONS_FOR_TRAINING = env_int("MIN_LESSONS_FOR_TRAINING", 100, min_value=0)
 MIN_TRAINING_INTERVAL_HOURS = env_int("MIN_TRAINING_INTERVAL_HOURS", 24, min_value=0)
 
 # ---------------------------------------------------------------------------- mode
+MIN_NEW_EXAMPLES_FOR_TRAINING = env_int("MIN_NEW_EXAMPLES_FOR_TRAINING", 50, min_value=0)
 DATABASE_URL = env_secret("DATABASE_URL")
 REDIS_URL = env_secret("REDIS_URL")
 ACADEMY_MODE = "services" if (DATABASE_URL or REDIS_URL) else "embedded"
@@ -82,6 +83,7 @@ INSTALLED_APPS = [
     "arena",
     "academy_site",
 ]
+    "professor",
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -332,6 +334,22 @@ REVIEW_QUEUE_PAGE_SIZE = env_int("REVIEW_QUEUE_PAGE_SIZE", 50, min_value=1, max_
 
 # ---- arena: evaluations and the promotion policy
 # Relative change of a category's mean reference loss that counts as worse (default and per category,
+# ---- professor: readiness, parameter choice, the unattended cycle
+# A dataset with fewer examples is refused for automatic runs and warned about for manual ones.
+MIN_DATASET_EXAMPLES = env_int("MIN_DATASET_EXAMPLES", 50, min_value=1)
+# The line the unattended cycle trains and evaluates (empty: MODEL_LINE_DEFAULT).
+PROFESSOR_MODEL_LINE = env_str("PROFESSOR_MODEL_LINE", "") or MODEL_LINE_DEFAULT
+# Format of the datasets the cycle builds.
+PROFESSOR_DATASET_FORMAT = env_choice("PROFESSOR_DATASET_FORMAT", "messages", ("alpaca", "sharegpt", "messages"))
+# A cycle's lease expires this long after its last heartbeat, so a killed worker cannot leave it stuck.
+PROFESSOR_LEASE_SECONDS = env_int("PROFESSOR_LEASE_SECONDS", 600, min_value=10)
+# `train --wait` and `professor cycle --wait` say so when no worker took the job for this long.
+WORKER_WAIT_WARNING_SECONDS = env_int("WORKER_WAIT_WARNING_SECONDS", 60, min_value=1)
+# A CPU worker with less RAM than this gets shorter sequences and a smaller LoRA rank.
+PROFESSOR_LOW_RAM_MB = env_int("PROFESSOR_LOW_RAM_MB", 16384, min_value=0)
+# The hourly check the data migration schedules (editable afterwards in the admin).
+PROFESSOR_CHECK_MINUTES = env_int("PROFESSOR_CHECK_MINUTES", 60, min_value=1)
+
 # e.g. ARENA_CATEGORY_TOLERANCES="python=0.1,sql=0.2"); a category's check pass rate may drop by at
 # most the same amount (absolute).
 ARENA_TOLERANCE = env_float("ARENA_TOLERANCE", 0.05, min_value=0.0, max_value=10.0)

@@ -6,7 +6,7 @@ from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as default_server_error
 
-from academy_site.overview import collect_counts, collect_runs
+from academy_site.overview import collect_counts, collect_panels, collect_runs
 from academy_site.readiness import run_checks
 
 
@@ -52,4 +52,5 @@ def server_error(request):
 
 @permission_required("accounts.view_dashboard", raise_exception=True)
 def overview(request):
-    return render(request, "overview.html", {"counts": collect_counts(), "runs": collect_runs()})
+    return render(request, "overview.html", {"counts": collect_counts(), "runs": collect_runs(),
+                                             "panels": collect_panels(request)})

@@ -13,6 +13,7 @@ from jobs.lifecycle import JobRefused
 from training import capabilities
 from training.models import Backend, TrainingRun
 from training.services.datasets import verify_snapshot
+from training.services.hooks import call_created_hooks
 from training.trainer.spec import DEFAULT_TARGET_MODULES, HYPERPARAMETERS, parse_hyperparameters
 
 # Keys stored with the run's hyperparameters but never passed to the trainer.
@@ -113,6 +114,7 @@ def start_run(user, *, dataset, base_model: str | None = None, hyperparameters: 
                                          queue_name=capabilities.queue_for(needs))
         run.run_dir = f"runs/{run.pk}"
         run.save(update_fields=["run_dir"])
+        call_created_hooks(run)
         lifecycle.enqueue(run)
     return run
 

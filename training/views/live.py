@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, render
 
 from training.live_snapshot import lttb
 from training.models import MetricPoint, TrainingRun
+from training.services import hooks
 
 MAX_COMPARED_RUNS = 8
 COMPARE_MAX_POINTS = 1500
@@ -23,6 +24,7 @@ def run_detail(request, run_id: int):
         "run": run,
         "can_cancel": request.user.has_perm("accounts.operate_training"),
         "hyperparameters": sorted((run.hyperparameters or {}).items()),
+        "panels": hooks.render_panels(hooks.run_page_panels, request, run),
     }
     return render(request, "training/live/run_detail.html", context)
 

@@ -13,6 +13,7 @@ from training.base_models import is_toy
 from training.capabilities import Requirements, capable_workers, refusal, requirements_of
 from training.forms import RunForm
 from training.models import RunStatus, TrainingRun
+from training.services import hooks
 from training.workers import online_workers
 
 VIEW = "accounts.view_dashboard"
@@ -38,6 +39,7 @@ def run_list(request):
         "queue_depth": TrainingRun.objects.filter(status=RunStatus.QUEUED).count(),
         "running": TrainingRun.objects.filter(status__in=(RunStatus.PREPARING, RunStatus.RUNNING)).count(),
         "can_operate": request.user.has_perm(OPERATE),
+        "panels": hooks.render_panels(hooks.training_page_panels, request),
     })
 
 

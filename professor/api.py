@@ -1,0 +1,68 @@
+"""JSON API: readiness, commands, cycles, parameter suggestions."""
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import JsonResponse
+
+from accounts.api import api_view, json_error, read_json
+from accounts.roles import OPERATE_TRAINING, VIEW_DASHBOARD
+from curation.models import DatasetSnapshot
+from professor import services
+from professor.models import Cycle, Trigger
+
+MAX_WORDS = 500
+
+
+@api_view(VIEW_DASHBOARD)
+def readiness(request):
+    return JsonResponse(services.readiness().as_dict())
+
+
+@api_view(VIEW_DASHBOARD, methods=("POST",))
+def ask(request):
+    data, error = read_json(request, settings.API_MAX_BODY_BYTES)
+    if error:
+        return error
+    words = data.get("words") if isinstance(data, dict) else None
+    if not isinstance(words, str) or not words.strip() or len(words) > MAX_WORDS:
+        return json_error("invalid command", 400, [{"field": "words", "message":
+                                                    f"words: a non-empty string of at most {MAX_WORDS} characters"}])
+    try:
+        answer = services.ask(request.user, words, principal=request.principal)
+    except PermissionDenied as exc:
+        return json_error(f"permission denied: {exc}", 403)
+    return JsonResponse(answer.as_dict())
+
+
+@api_view(VIEW_DASHBOARD, methods=("GET", "POST"))
+def cycles(request):
+    if request.method == "POST":
+        if not request.principal.has_perm(OPERATE_TRAINING):
+            return json_error(f"permission denied: requires {OPERATE_TRAINING}", 403)
+        try:
+            cycle = services.start_cycle(request.user, trigger=Trigger.API)
+        except services.LeaseBusy as exc:
+            return json_error(str(exc), 409, [{"cycle": exc.cycle_id}])
+        return JsonResponse(cycle.to_dict(), status=202)
+    recent = Cycle.objects.prefetch_related("journal").select_related("dataset", "version")[:50]
+    return JsonResponse({"cycles": [cycle.to_dict() for cycle in recent]})
+
+
+@api_view(VIEW_DASHBOARD)
+def cycle_detail(request, cycle_id: int):
+    cycle = Cycle.objects.prefetch_related("journal").select_related("dataset", "version").filter(pk=cycle_id).first()
+    if cycle is None:
+        return json_error(f"cycle {cycle_id} not found", 404)
+    return JsonResponse(cycle.to_dict())
+
+
+@api_view(VIEW_DASHBOARD)
+def suggest(request):
+    """GET ?dataset=<sha256 or a unique prefix of 6+>: the suggested settings with their reasons."""
+    prefix = (request.GET.get("dataset") or "").lower()
+    matches = list(DatasetSnapshot.objects.filter(sha256__startswith=prefix)[:2]) if len(prefix) >= 6 else []
+    if len(matches) != 1:
+        return json_error("no unique dataset snapshot with that sha256 (give at least 6 characters)", 404)
+    suggestion = services.suggest_parameters(matches[0])
+    return JsonResponse({"dataset": matches[0].sha256, "parameters": {
+        name: {"value": value, "reason": reason} for name, (value, reason) in suggestion.items()}})

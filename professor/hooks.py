@@ -1,0 +1,69 @@
+"""What the Professor adds to the apps below it, through the hook lists they offer."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.template.loader import render_to_string
+
+logger = logging.getLogger(__name__)
+
+
+def register() -> None:
+    """Append our callables to training's hook lists (once)."""
+    from training.services import hooks
+
+    for hook_list, function in ((hooks.parameter_advisors, advise), (hooks.on_run_created, record_parameter_choice),
+                                (hooks.training_page_panels, training_panel), (hooks.run_page_panels, run_panel)):
+        if function not in hook_list:
+            hook_list.append(function)
+
+
+def advise(snapshot, worker=None) -> dict:
+    from professor.parameters import suggest_parameters
+
+    return suggest_parameters(snapshot, worker)
+
+
+def dataset_warnings(snapshot) -> list[str]:
+    minimum = settings.MIN_DATASET_EXAMPLES
+    if snapshot.row_count < minimum:
+        return [f"the dataset has only {snapshot.row_count} examples (fewer than {minimum}); an automatic run "
+                "would refuse it, and the adapter will likely learn little"]
+    return []
+
+
+def record_parameter_choice(run) -> None:
+    """Store a reason for each of a new run's settings: the suggestion's, or "set by the operator"."""
+    from professor.models import ParameterChoice
+    from professor.parameters import describe_worker, explain, fit, values
+
+    memory = describe_worker()
+    suggestion = fit(run.dataset, memory, base_model=run.base_model)
+    # A savepoint: a failure here must not break start_run's transaction.
+    with transaction.atomic():
+        ParameterChoice.objects.update_or_create(run=run, defaults={
+            "reasons": explain(run.hyperparameters or {}, suggestion), "suggested": values(suggestion),
+            "warnings": dataset_warnings(run.dataset), "worker": memory["name"]})
+
+
+def training_panel(request) -> str | None:
+    from professor.readiness import readiness
+
+    if not request.user.has_perm("accounts.view_dashboard"):
+        return None
+    return render_to_string("professor/_training_panel.html", {
+        "readiness": readiness(), "can_operate": request.user.has_perm("accounts.operate_training")}, request=request)
+
+
+def run_panel(request, run) -> str | None:
+    from professor.models import ParameterChoice
+
+    choice = ParameterChoice.objects.filter(run=run).first()
+    if choice is None:
+        return None
+    rows = [(name, (run.hyperparameters or {}).get(name), reason, choice.suggested.get(name))
+            for name, reason in sorted(choice.reasons.items())]
+    return render_to_string("professor/_run_panel.html", {"choice": choice, "rows": rows}, request=request)

@@ -1,0 +1,31 @@
+"""Writing the cycle journal: one entry per step, with its numbers and links."""
+
+from __future__ import annotations
+
+from jobs import broadcast
+from professor.models import JournalEntry
+
+
+def write(cycle_id: int, step: str, outcome: str, message: str, *, numbers: dict | None = None,
+          links: list[dict] | None = None) -> JournalEntry:
+    """Record one step of a cycle and tell the pages that watch it."""
+    entry = JournalEntry.objects.create(cycle_id=cycle_id, step=step, outcome=outcome, message=message[:1000],
+                                        numbers=_plain(numbers or {}), links=links or [])
+    payload = {"type": "cycle.journal", **entry.to_dict()}
+    broadcast.publish_job_events(f"cycle.{cycle_id}", [payload])
+    return entry
+
+
+def link(label: str, url: str) -> dict:
+    return {"label": label, "url": url}
+
+
+def _plain(numbers: dict) -> dict:
+    """Numbers as JSON can hold them (dates and other objects become strings)."""
+    plain = {}
+    for key, value in numbers.items():
+        if isinstance(value, int | float | str | bool | type(None) | list | dict):
+            plain[key] = value
+        else:
+            plain[key] = str(value)
+    return plain
