@@ -36,3 +36,11 @@ def test_the_snapshot_page_offers_train_on_this_and_shows_rows_as_text(client, b
     assert "&quot;instruction&quot;" not in html  # rows are fields, not escaped JSON
     client.force_login(viewer)
     assert "Train on this" not in client.get(f"/datasets/{snapshot.sha256}/").content.decode()
+
+
+def test_the_git_register_form_shows_the_allowed_roots_before_typing(client, bob, settings, tmp_path):
+    settings.GIT_ALLOWED_ROOTS = [tmp_path / "work", tmp_path / "src"]
+    client.force_login(bob)
+    html = client.get("/git/").content.decode()
+    assert f"Allowed roots: {tmp_path / 'work'}, {tmp_path / 'src'}." in html
+    assert f'placeholder="{tmp_path / "work" / "my-project"}"' in html
