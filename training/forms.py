@@ -4,7 +4,10 @@ from django import forms
 from django.conf import settings
 
 from curation.models import DatasetSnapshot
+from training import services
 from training.models import Backend
+from training.presets import FIELD_HELP, PRESETS, preset_values, seconds_per_step
+from training.services import hooks
 
 HP_FIELDS = ("lora_rank", "lora_alpha", "lora_dropout", "target_modules", "learning_rate", "num_epochs", "batch_size",
              "gradient_accumulation", "max_seq_length", "seed", "packing", "eval_every_steps")
@@ -41,6 +44,10 @@ class RunForm(forms.Form):
                 self.fields[name].initial = ",".join(value) if isinstance(value, list) else value
         self.fields["base_model"].widget.attrs["placeholder"] = settings.DEFAULT_BASE_MODEL or "toy model (offline)"
         self.fields["dataset"].label_from_instance = lambda d: f"{d.name} · {d.short_hash} · {d.row_count} rows"
+        for name, explanation in FIELD_HELP.items():
+            if name in self.fields:
+                extra = self.fields[name].help_text if name == "target_modules" else ""
+                self.fields[name].help_text = f"{explanation} {extra}".strip()
 
     def hyperparameters(self) -> dict:
         data = self.cleaned_data
@@ -63,3 +70,27 @@ class RunForm(forms.Form):
         """Attach a service ValidationError to the fields it names (others to the form)."""
         for field, messages in error.message_dict.items():
             self.add_error(field if field in self.fields else None, messages)
+
+
+def start_form_guide(query) -> dict:
+    """Presets (and the Professor's suggestion for the chosen dataset), the values to start from, and
+    what the estimate needs: train rows per dataset and the measured seconds per step."""
+    snapshots = list(DatasetSnapshot.objects.order_by("-created_at").values("pk", "train_count"))
+    chosen = query.get("dataset")
+    dataset_id = int(chosen) if chosen and chosen.isdigit() and any(s["pk"] == int(chosen) for s in snapshots) \
+        else (snapshots[0]["pk"] if snapshots else None)
+    defaults = services.default_hyperparameters()
+    presets = {key: {"label": p["label"], "explain": p["explain"], "values": preset_values(key, defaults)}
+               for key, p in PRESETS.items()}
+    advice = hooks.advise_parameters(DatasetSnapshot.objects.get(pk=dataset_id)) if dataset_id else {}
+    if advice:
+        presets["suggested"] = {"label": "Professor's suggestion",
+                                "explain": "Chosen for this dataset's size and this machine: "
+                                           + "; ".join(reason for _value, reason in advice.values()),
+                                "values": {**defaults, **{k: v for k, (v, _reason) in advice.items()}},
+                                "reasons": {k: reason for k, (_value, reason) in advice.items()}}
+    preset = query.get("preset") if query.get("preset") in presets else "standard"
+    values = dict(presets[preset]["values"])
+    return {"presets": presets, "preset": preset, "values": values, "dataset_id": dataset_id,
+            "train_rows": {str(s["pk"]): s["train_count"] for s in snapshots},
+            "seconds_per_step": seconds_per_step()}

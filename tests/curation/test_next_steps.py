@@ -44,3 +44,15 @@ def test_the_git_register_form_shows_the_allowed_roots_before_typing(client, bob
     html = client.get("/git/").content.decode()
     assert f"Allowed roots: {tmp_path / 'work'}, {tmp_path / 'src'}." in html
     assert f'placeholder="{tmp_path / "work" / "my-project"}"' in html
+
+
+def test_registering_a_subfolder_names_the_repositorys_top_folder(client, bob, settings, tmp_path):
+    from tests.curation.git_helpers import commit, init_repo
+
+    settings.GIT_ALLOWED_ROOTS = [tmp_path]
+    repo = init_repo(tmp_path / "project")
+    commit(repo, "feat: first", {"src/app.py": "print('hi')\n"})
+    client.force_login(bob)
+    response = client.post("/git/register", {"path": str(repo / "src")})
+    assert response.status_code == 400
+    assert f"register its top folder {repo}" in response.content.decode()

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from training import services
 from training.base_models import is_toy
 from training.capabilities import Requirements, capable_workers, refusal, requirements_of
-from training.forms import RunForm
+from training.forms import RunForm, start_form_guide
 from training.models import RunStatus, TrainingRun
 from training.services import hooks
 from training.workers import online_workers
@@ -45,8 +45,8 @@ def run_list(request):
 
 @permission_required(OPERATE, raise_exception=True)
 def run_new(request):
-    defaults = services.default_hyperparameters()
-    form = RunForm(request.POST or None, defaults=defaults, initial={"dataset": request.GET.get("dataset")})
+    guide = start_form_guide(request.GET)
+    form = RunForm(request.POST or None, defaults=guide["values"], initial={"dataset": guide["dataset_id"]})
     if request.method == "POST" and form.is_valid():
         try:
             run = services.start_run(request.user, dataset=form.cleaned_data["dataset"],
@@ -60,7 +60,7 @@ def run_new(request):
                 messages.warning(request, f"No online worker can take it yet: it waits on {run.queue_name} until one "
                                           "that has what it needs starts.")
             return redirect(f"/training/runs/{run.pk}/")
-    return render(request, "training/runs/run_new.html", {"form": form, "workers": _worker_rows()},
+    return render(request, "training/runs/run_new.html", {"form": form, "workers": _worker_rows(), "guide": guide},
                   status=400 if form.errors else 200)
 
 
