@@ -15,6 +15,7 @@ from collections import deque
 from django.conf import settings
 from django.db.models import Max
 
+from curation.secrets import scrub_text
 from jobs import broadcast
 from training.models import MetricPoint, RunLogLine, TrainingRun
 
@@ -88,7 +89,8 @@ class RunIngestor:
             self.flush()
 
     def _log(self, text: str) -> None:
-        text = text[:MAX_LOG_CHARS]
+        # Log lines and error messages can echo credentials: scrub before storing or streaming.
+        text = scrub_text(text[:MAX_LOG_CHARS])[0]
         self._seq += 1
         ts = time.time()
         self.tail.append(text)
@@ -142,6 +144,9 @@ class RunIngestor:
         self.done = event
 
     def _on_error(self, event: dict) -> None:
+        for name in ("message", "traceback", "detail"):
+            if isinstance(event.get(name), str):
+                event[name] = scrub_text(event[name])[0]
         self.error = event
         if event.get("message"):
             self.tail.append(f"error ({event.get('kind', 'crash')}): {event['message']}")

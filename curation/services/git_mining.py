@@ -15,6 +15,8 @@ from django.utils import timezone
 
 from curation import git_rules, gitrepo
 from curation.models import CommitExample, GitRepository, MiningStatus, ReviewStatus
+from curation.secrets.policy import action_for
+from curation.secrets.records import Findings
 from curation.services.review import initial_review_status
 
 logger = logging.getLogger(__name__)
@@ -188,18 +190,28 @@ def build_example(repository, raw, rules, stats, status) -> CommitExample | None
         return None
     diff, truncated = git_rules.cap_diff(blocks, rules.max_diff_chars)
     kind = git_rules.conventional_type(raw.message)
+    # Secrets are redacted before the example is stored (policy per kind in settings.SECRET_POLICY).
+    found = Findings()
+    message, diff = found.text("message", raw.message), found.text("diff", diff)
+    action = action_for(found.counts)
+    if action == "drop":
+        stats["skipped"]["secret"] += 1
+        return None
+    if action == "quarantine":
+        status = ReviewStatus.PENDING
     stats["kept"] += 1
     stats["truncated"] += int(truncated)
     stats["types"][kind or "none"] += 1
     approved = status == ReviewStatus.APPROVED
     # Author e-mails are personal data: used above for bot detection, never stored.
     return CommitExample(
-        repository=repository, commit_sha=raw.sha, author_name=raw.author_name[:200], message=raw.message,
+        repository=repository, commit_sha=raw.sha, author_name=raw.author_name[:200], message=message,
         diff=diff, files_changed=len(raw.files), diff_truncated=truncated, commit_type=kind,
         tags=[kind] if kind else [], content_key=content_key(repository.path, raw.sha),
         occurred_at=datetime.fromtimestamp(raw.authored_at, tz=UTC), review_status=status,
         reviewed_at=timezone.now() if approved else None,
         metadata={"files_kept": len(blocks), "parents": raw.parents},
+        secret_findings=found.as_json(quarantined=True) if action == "quarantine" else found.as_json(),
     )
 
 

@@ -11,9 +11,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from curation.models import Conversation, Lesson
+from curation.secrets.policy import action_for
+from curation.secrets.records import scrub_conversation_fields, scrub_lesson_fields
 from curation.services.ingest_schema import (
+    LESSON_TEXT_FIELDS,
+    MAX_ID_CHARS,
+    MAX_TITLE_CHARS,
     PayloadError,
+    Skipped,
     Validated,
+    content_key,
     parse_payload,
     unwrap,
     validate_conversations,
@@ -62,13 +69,14 @@ def _records(payload) -> list:
 def _store(model, source: str, validated: Validated, total: int, *, user, origin: str) -> IngestResult:
     status = initial_review_status(source)
     now = timezone.now()
+    _scrub(source, validated)
     by_key = {}
     for record in validated.records:  # the first of identical records in a batch wins
         by_key.setdefault(record.content_key, record)
     with transaction.atomic():
         existing = _ids_for(model, list(by_key))
-        new = [model(content_key=key, review_status=status, origin=origin, submitted_by=user,
-                     **_with_time(record.fields, now))
+        new = [model(content_key=key, origin=origin, submitted_by=user,
+                     **_review_fields(record, status), **_with_time(record.fields, now))
                for key, record in by_key.items() if key not in existing]
         # ignore_conflicts: a concurrent import of the same record is a duplicate, not an error.
         model.objects.bulk_create(new, batch_size=_CHUNK, ignore_conflicts=True)
@@ -78,6 +86,42 @@ def _store(model, source: str, validated: Validated, total: int, *, user, origin
     positions = {record.index: ids.get(record.content_key) for record in validated.records}
     result.ids = [positions.get(index) for index in range(total)]
     return result
+
+
+def _scrub(source: str, validated: Validated) -> None:
+    """Redact secrets before anything is stored; apply the policy per kind (settings.SECRET_POLICY).
+
+    The content key is taken from the redacted text: a hash of the raw text would let anyone
+    who sees the redacted record test guesses of the secret against it.
+    """
+    kept = []
+    for record in validated.records:
+        if source == "lesson":
+            found = scrub_lesson_fields(record.fields)
+            key = content_key("lesson", *(record.fields[name] for name in LESSON_TEXT_FIELDS))
+        else:
+            found = scrub_conversation_fields(record.fields)
+            record.fields["title"] = record.fields["title"][:MAX_TITLE_CHARS]
+            key = content_key("conversation", *(f"{m['role']}\x1e{m['content']}" for m in record.fields["messages"]))
+        record.fields["lesson_id" if source == "lesson" else "task_id"] = \
+            record.fields["lesson_id" if source == "lesson" else "task_id"][:MAX_ID_CHARS]
+        action = action_for(found.counts)
+        if action == "drop":
+            validated.skipped.append(Skipped(record.index, "contains a secret: " + ", ".join(sorted(found.counts))))
+            continue
+        record.fields["secret_findings"] = found.as_json(quarantined=True) if action == "quarantine" \
+            else found.as_json()
+        record.content_key = key
+        kept.append(record)
+    validated.records = kept
+    validated.skipped.sort(key=lambda skipped: skipped.index)
+
+
+def _review_fields(record, status: str) -> dict:
+    if record.fields.get("secret_findings", {}).get("quarantined"):
+        kinds = ", ".join(record.fields["secret_findings"]["counts"])
+        return {"review_status": "pending", "review_note": f"quarantined: it held a secret ({kinds})"}
+    return {"review_status": status}
 
 
 def _with_time(fields: dict, now) -> dict:

@@ -1,0 +1,78 @@
+"""Scrub a record's fields before it is stored, and describe what was found.
+
+The description (`secret_findings` on the row) holds counts per kind and the position of
+each marker in the stored text, never a value:
+    {"counts": {"password": 1}, "spans": [{"field": "action", "kind": "password", "start": 4, "end": 23}]}
+"""
+
+from collections import Counter
+
+from curation.secrets.detector import scrub
+
+
+class Findings:
+    """Collects the findings of one record across its fields."""
+
+    def __init__(self):
+        self.counts: Counter = Counter()
+        self.spans: list[dict] = []
+
+    def text(self, field: str, value):
+        """`value` redacted (non-strings are returned as they are)."""
+        if not isinstance(value, str) or not value:
+            return value
+        result = scrub(value)
+        for finding in result.findings:
+            self.counts[finding.kind] += 1
+            self.spans.append({"field": field, "kind": finding.kind, "start": finding.start, "end": finding.end})
+        return result.text
+
+    def messages(self, field: str, messages):
+        """Chat messages with each content redacted."""
+        if not isinstance(messages, list):
+            return messages
+        return [{**m, "content": self.text(f"{field}.{i}.content", m.get("content"))} if isinstance(m, dict) else m
+                for i, m in enumerate(messages)]
+
+    def nested(self, field: str, value):
+        """Strings anywhere inside JSON-like metadata, redacted (positions are not kept there)."""
+        if isinstance(value, str):
+            return self.text(field, value)
+        if isinstance(value, dict):
+            return {key: self.nested(f"{field}.{key}", item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self.nested(f"{field}.{i}", item) for i, item in enumerate(value)]
+        return value
+
+    def as_json(self, **extra) -> dict:
+        if not self.counts:
+            return {}
+        return {"counts": dict(sorted(self.counts.items())), "spans": self.spans, **extra}
+
+
+def scrub_lesson_fields(fields: dict) -> Findings:
+    """Redact a lesson's text fields (and metadata, tags) in place."""
+    found = Findings()
+    for name in ("situation", "action", "result", "feedback", "lesson_id"):
+        if name in fields:
+            fields[name] = found.text(name, fields[name])
+    if "tags" in fields:
+        fields["tags"] = found.nested("tags", fields["tags"])
+    if "metadata" in fields:
+        fields["metadata"] = found.nested("metadata", fields["metadata"])
+    return found
+
+
+def scrub_conversation_fields(fields: dict) -> Findings:
+    """Redact a conversation's messages, title and metadata in place."""
+    found = Findings()
+    for name in ("title", "task_id"):
+        if name in fields:
+            fields[name] = found.text(name, fields[name])
+    if "messages" in fields:
+        fields["messages"] = found.messages("messages", fields["messages"])
+    if "tags" in fields:
+        fields["tags"] = found.nested("tags", fields["tags"])
+    if "metadata" in fields:
+        fields["metadata"] = found.nested("metadata", fields["metadata"])
+    return found
