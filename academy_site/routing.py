@@ -2,11 +2,13 @@ from django.urls import path
 
 from academy_site.consumers import OverviewConsumer
 from arena.routing import urlpatterns as arena_websockets
+from jobs.consumers import JobConsumer
 from models_registry.routing import urlpatterns as registry_websockets
 from training.routing import urlpatterns as training_websockets
 
 websocket_urlpatterns = [
     path("ws/overview/", OverviewConsumer.as_asgi()),
+    path("ws/jobs/<str:kind>/<int:pk>/", JobConsumer.as_asgi()),
     *training_websockets,
     *registry_websockets,
     *arena_websockets,

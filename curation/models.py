@@ -7,7 +7,10 @@ built from the approved ones.
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
+
+from jobs.models import ACTIVE_STATUSES, Job, JobStatus
 
 
 class ReviewStatus(models.TextChoices):
@@ -89,14 +92,6 @@ class Conversation(Reviewable):
         return self.title or self.task_id or f"conversation {self.pk}"
 
 
-class MiningStatus(models.TextChoices):
-    IDLE = "idle", "Idle"
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-
-
 class GitRepository(models.Model):
     """A local git repository (under an allowed root) mined for (diff -> message) examples."""
 
@@ -105,13 +100,6 @@ class GitRepository(models.Model):
     branch = models.CharField(max_length=200, blank=True, help_text="Empty: the checked-out HEAD.")
     last_mined_sha = models.CharField(max_length=40, blank=True)
     last_mined_at = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=10, choices=MiningStatus.choices, default=MiningStatus.IDLE)
-    active_at = models.DateTimeField(null=True, blank=True,
-                                             help_text="Last sign of life of a mining: queued, started or progressed.")
-    progress_done = models.PositiveIntegerField(default=0)
-    progress_total = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
-    stats = models.JSONField(default=dict, blank=True, help_text="Counts of the last mining: kept, skipped by reason.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -123,9 +111,75 @@ class GitRepository(models.Model):
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("repository_detail", args=[self.pk])
+
+    def to_dict(self) -> dict:
+        """The repository as the API returns it, with the state of its newest mining."""
+        mining = self.latest_mining
+        return {
+            "id": self.pk, "name": self.name, "path": self.path, "branch": self.branch,
+            "status": mining.status if mining else "idle",
+            "is_mining": bool(mining and mining.is_active),
+            "progress_done": mining.progress_done if mining else 0,
+            "progress_total": mining.progress_total if mining else 0,
+            "error": mining.error if mining else "",
+            "last_mined_sha": self.last_mined_sha,
+            "last_mined_at": self.last_mined_at.isoformat() if self.last_mined_at else None,
+            "stats": mining.stats if mining else {},
+            "mining": mining.to_dict() if mining else None,
+            "url": self.get_absolute_url(),
+        }
+
+    @property
+    def latest_mining(self) -> "MiningJob | None":
+        """The newest mining of this repository (active or finished), if any."""
+        return self.minings.order_by("-created_at", "-id").first()
+
     @property
     def is_mining(self) -> bool:
-        return self.status in (MiningStatus.QUEUED, MiningStatus.RUNNING)
+        return self.minings.active().exists()
+
+
+class MiningJob(Job):
+    """One mining of a repository: reads the commits added since the last one into CommitExamples."""
+
+    task_name = "curation.execute_mining"
+    group_prefix = "mining"
+
+    repository = models.ForeignKey(GitRepository, on_delete=models.CASCADE, related_name="minings")
+    progress_done = models.PositiveIntegerField(default=0, help_text="Commits read so far.")
+    progress_total = models.PositiveIntegerField(default=0, help_text="Commits to read.")
+    stats = models.JSONField(default=dict, blank=True, help_text="Counts: kept, skipped by reason.")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["repository"], condition=models.Q(status__in=ACTIVE_STATUSES),
+                                    name="one_active_mining_per_repository"),
+        ]
+
+    def __str__(self):
+        return f"mining {self.pk} of {self.repository_id} ({self.status})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("repository_detail", args=[self.repository_id])
+
+    @classmethod
+    def stale_after_seconds(cls) -> float:
+        return settings.CURATION_STALE_JOB_SECONDS
+
+    @property
+    def progress_label(self) -> str:
+        return f"{self.progress_done} / {self.progress_total} commits" if self.progress_total else ""
+
+    def status_extra(self) -> dict:
+        return {"progress_done": self.progress_done, "progress_total": self.progress_total,
+                "repository": self.repository_id, "stats": self.stats if self.is_terminal else {}}
+
+    def to_dict(self) -> dict:
+        return {**self.job_dict(), "repository": self.repository_id, "progress_done": self.progress_done,
+                "progress_total": self.progress_total, "stats": self.stats}
 
 
 class CommitExample(Reviewable):
@@ -156,30 +210,22 @@ class DatasetFormat(models.TextChoices):
     MESSAGES = "messages", "Chat messages (role, content)"
 
 
-class BuildStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
+# A build's statuses are the job statuses.
+BuildStatus = JobStatus
 
 
-class DatasetBuild(models.Model):
+class DatasetBuild(Job):
     """A request to build a snapshot; it records progress, the funnel and any failure."""
+
+    task_name = "curation.build_dataset"
+    group_prefix = "build"
 
     name = models.CharField(max_length=200)
     format = models.CharField(max_length=10, choices=DatasetFormat.choices)
     config = models.JSONField(default=dict, help_text="Sources, filters, dedup and split settings.")
-    status = models.CharField(max_length=10, choices=BuildStatus.choices, default=BuildStatus.QUEUED)
-    progress = models.FloatField(default=0.0)
-    error = models.TextField(blank=True)
     funnel = models.JSONField(default=list, blank=True)
     snapshot = models.ForeignKey("DatasetSnapshot", null=True, blank=True, on_delete=models.SET_NULL,
                                  related_name="builds")
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-                                   related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -187,9 +233,27 @@ class DatasetBuild(models.Model):
     def __str__(self):
         return f"{self.name} ({self.status})"
 
-    @property
-    def is_terminal(self) -> bool:
-        return self.status in (BuildStatus.SUCCEEDED, BuildStatus.FAILED)
+    def get_absolute_url(self) -> str:
+        return reverse("dataset_build_detail", args=[self.pk])
+
+    @classmethod
+    def stale_after_seconds(cls) -> float:
+        return settings.CURATION_STALE_JOB_SECONDS
+
+    @classmethod
+    def reap_leftovers(cls, keep: set) -> list:
+        """Half-written snapshot files older than the stale limit (their build died mid-write)."""
+        from curation.services.datasets import remove_stale_temp_files
+
+        return remove_stale_temp_files(older_than_seconds=cls.stale_after_seconds())
+
+    def status_extra(self) -> dict:
+        extra = {"snapshot": self.snapshot_id}
+        if self.snapshot_id:
+            extra["snapshot_url"] = self.snapshot.get_absolute_url()
+        if self.is_terminal:
+            extra["funnel"] = self.funnel
+        return extra
 
 
 class DatasetSnapshot(models.Model):
@@ -215,6 +279,38 @@ class DatasetSnapshot(models.Model):
     def __str__(self):
         return f"{self.name} {self.sha256[:12]}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("dataset_detail", args=[self.sha256])
+
     @property
     def short_hash(self) -> str:
         return self.sha256[:12]
+
+
+class ExampleFeedback(models.Model):
+    """What training and evaluation learned about one source record, for reviewers to re-check first.
+
+    Written by training (each example's loss after the run that trained on it) and by the Arena
+    (a held-out record's loss and answer F1); the run and evaluation are plain ids because
+    curation sits below both apps.
+    """
+
+    source_kind = models.CharField(max_length=20, help_text="lesson, commit or conversation")
+    source_id = models.PositiveBigIntegerField()
+    train_loss = models.FloatField(null=True, blank=True, help_text="Mean per-token loss after training on it.")
+    train_loss_percentile = models.FloatField(null=True, blank=True, help_text="0..1 within its run.")
+    train_run_id = models.PositiveBigIntegerField(null=True, blank=True)
+    holdout_loss = models.FloatField(null=True, blank=True)
+    holdout_f1 = models.FloatField(null=True, blank=True)
+    holdout_evaluation_id = models.PositiveBigIntegerField(null=True, blank=True)
+    hard = models.BooleanField(default=False, db_index=True, help_text="The model finds this hard.")
+    likely_mislabelled = models.BooleanField(default=False, db_index=True)
+    reasons = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-train_loss"]
+        constraints = [models.UniqueConstraint(fields=["source_kind", "source_id"], name="one_feedback_per_record")]
+
+    def __str__(self):
+        return f"{self.source_kind} {self.source_id}"

@@ -146,7 +146,10 @@ class AuthorizedConsumer(AsyncJsonWebsocketConsumer):
 
 
 class JobConsumer(AuthorizedConsumer):
-    """/ws/<kind>/<pk>/: the live state of one job. Subclasses set `job_model`.
+    """/ws/jobs/<kind>/<pk>/ (kind = the model's group_prefix): the live state of one job.
+
+    Routed once for every job model; a subclass may instead fix `job_model` and take its own
+    route. The permission is the model's `view_permission`.
 
     Messages to the client: the job's `job.status` on connect (and on {"type": "snapshot"}),
     then each payload published to the job's group (job.status, job.progress and the job's
@@ -155,6 +158,17 @@ class JobConsumer(AuthorizedConsumer):
 
     job_model = None
     group: str | None = None
+
+    async def refusal(self) -> int | None:
+        model = self.job_model or _model_for(self.scope["url_route"]["kwargs"].get("kind", ""))
+        self.permission = getattr(model, "view_permission", VIEW_DASHBOARD)
+        refusal = await super().refusal()
+        if refusal:
+            return refusal
+        if model is None:
+            return CLOSE_NOT_FOUND
+        self.job_model = model
+        return None
 
     async def authorized_connect(self):
         pk = self.scope["url_route"]["kwargs"]["pk"]
@@ -193,3 +207,9 @@ class JobConsumer(AuthorizedConsumer):
 
     async def job_event(self, message):
         await self.send_json(message["payload"])
+
+
+def _model_for(kind: str):
+    from jobs.models import job_models
+
+    return next((model for model in job_models() if model.group_prefix == kind), None)

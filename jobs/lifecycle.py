@@ -78,14 +78,20 @@ def advance(model: type[Job], pk: int, *, from_status: str, to_status: str, **fi
 
 
 def report_progress(model: type[Job], pk: int, progress: float, *, eta_seconds: float | None = None,
-                    **fields) -> bool:
-    """Record progress (0..1) of a claimed job; it doubles as a heartbeat. Broadcast coalesced."""
+                    label: str | None = None, **fields) -> bool:
+    """Record progress (0..1) of a claimed job; it doubles as a heartbeat. Broadcast coalesced.
+
+    `fields` are stored on the job too; `label` (e.g. "120 / 400 commits") is only shown live,
+    as the message's "progress_label".
+    """
     progress = min(1.0, max(0.0, float(progress)))
     changed = model.objects.filter(pk=pk, status__in=CLAIMED_STATUSES).update(
         progress=progress, eta_seconds=eta_seconds, heartbeat_at=timezone.now(), **fields)
     if changed == 1:
         payload = {"type": "job.progress", "kind": model.group_prefix, "id": pk, "progress": progress,
                    "eta_seconds": eta_seconds, **{k: v for k, v in fields.items() if _plain(v)}}
+        if label is not None:
+            payload["progress_label"] = label
         transaction.on_commit(lambda: broadcast.publish_job_events(model.group_for(pk), [payload]))
     return changed == 1
 

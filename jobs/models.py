@@ -14,6 +14,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from accounts.roles import VIEW_DASHBOARD
+
 
 class JobStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
@@ -65,6 +67,8 @@ class Job(models.Model):
     task_name: str = ""
     queue: str = "default"
     group_prefix: str = "job"
+    # Who may watch it live (/ws/jobs/<group_prefix>/<pk>/).
+    view_permission: str = VIEW_DASHBOARD
     lost_message = "lost: its worker stopped reporting (stopped or restarted); start it again"
 
     status = models.CharField(max_length=12, choices=JobStatus.choices, default=JobStatus.QUEUED, db_index=True)
@@ -110,6 +114,11 @@ class Job(models.Model):
     def group_for(cls, pk) -> str:
         return f"{cls.group_prefix}.{pk}"
 
+    @property
+    def socket_path(self) -> str:
+        """The websocket path of this job's live updates (jobs.consumers.JobConsumer)."""
+        return f"/ws/jobs/{self.group_prefix}/{self.pk}/"
+
     @classmethod
     def stale_after_seconds(cls) -> float:
         """A claimed job silent for this long is reaped as lost."""
@@ -133,12 +142,17 @@ class Job(models.Model):
                 "eta_seconds": self.eta_seconds, "human_error": self.human_error,
                 "cancel_requested": self.cancel_requested, "is_terminal": self.is_terminal,
                 "started_at": _iso(self.started_at), "finished_at": _iso(self.finished_at),
-                **self.status_extra()}
+                "progress_label": self.progress_label, **self.status_extra()}
 
     @classmethod
     def reap_leftovers(cls, keep: set) -> list:
         """Remove what jobs not in `keep` (the active ones) left behind; returns what was removed (override)."""
         return []
+
+    @property
+    def progress_label(self) -> str:
+        """Progress in the job's own units, e.g. "120 / 400 commits" (override; "" for none)."""
+        return ""
 
     def status_extra(self) -> dict:
         """Job-specific fields added to every status message (override)."""

@@ -64,3 +64,16 @@ def redis_url():
     if not reachable(url):
         pytest.skip(f"no Redis server at {url}")
     return url
+
+
+@pytest.fixture
+def sent_jobs(monkeypatch):
+    """Jobs handed to the broker, as (model label, pk), instead of sending them (run on commit)."""
+    sent = []
+
+    def send(model, pk):
+        sent.append((model._meta.label, pk))
+        return True
+
+    monkeypatch.setattr("jobs.queueing.send", send)
+    return sent

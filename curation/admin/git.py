@@ -1,29 +1,44 @@
 """Admin for the git area: repositories and their commit examples."""
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 
-from curation.models import CommitExample, GitRepository, ReviewStatus
+from curation.models import CommitExample, GitRepository, MiningJob, ReviewStatus
 from curation.services.git_mining import request_mining
 from curation.services.review import bulk_review
 
 
 @admin.register(GitRepository)
 class GitRepositoryAdmin(admin.ModelAdmin):
-    list_display = ("name", "path", "branch", "status", "progress_done", "progress_total", "last_mined_at")
-    list_filter = ("status",)
+    list_display = ("name", "path", "branch", "last_mined_at")
     search_fields = ("name", "path")
-    readonly_fields = ("status", "progress_done", "progress_total", "error", "stats", "last_mined_sha",
-                       "last_mined_at", "created_by", "created_at")
+    readonly_fields = ("last_mined_sha", "last_mined_at", "created_by", "created_at")
     actions = ["mine_now"]
 
     @admin.action(description="Mine selected repositories now")
     def mine_now(self, request, queryset):
-        started = 0
+        started, refused = 0, []
         for repository in queryset:
-            if not repository.is_mining:
-                request_mining(repository)
+            try:
+                request_mining(repository, user=request.user)
+            except ValidationError as exc:  # already being mined (or refused): say so, never a 500
+                refused.append(" ".join(exc.messages))
+            else:
                 started += 1
         self.message_user(request, f"{started} mining(s) queued.", messages.SUCCESS)
+        for reason in refused:
+            self.message_user(request, reason, messages.WARNING)
+
+
+@admin.register(MiningJob)
+class MiningJobAdmin(admin.ModelAdmin):
+    list_display = ("pk", "repository", "status", "progress_done", "progress_total", "created_at", "finished_at")
+    list_filter = ("status",)
+    list_select_related = ("repository",)
+    readonly_fields = [field.name for field in MiningJob._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(CommitExample)

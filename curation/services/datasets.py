@@ -1,9 +1,10 @@
 """Dataset builds: queue a build, run the pipeline, write an immutable content-addressed snapshot.
 
-A build moves queued -> running -> succeeded | failed through conditional updates, so a
-repeated task does nothing. The JSONL file is written to a temporary file in the data root,
-fsynced, hashed and renamed to datasets/<sha256>.jsonl; identical inputs and configuration
-give identical bytes, so an existing snapshot with that hash is reused.
+A build is a job (jobs.lifecycle): queued -> running -> succeeded | failed (| cancelled |
+lost) through conditional updates, so a repeated task does nothing. The JSONL file is
+written to a temporary file in the data root, fsynced, hashed and renamed to
+datasets/<sha256>.jsonl; identical inputs and configuration give identical bytes, so an
+existing snapshot with that hash is reused.
 """
 
 import hashlib
@@ -11,22 +12,29 @@ import json
 import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
-from curation.models import BuildStatus, DatasetBuild, DatasetSnapshot
+from curation.models import DatasetBuild, DatasetSnapshot
 from curation.pipeline.config import ConfigProblem, build_config
 from curation.pipeline.exporters import EXPORTERS
 from curation.pipeline.runner import EmptyDatasetError, run_pipeline
 from curation.pipeline.sources import collect
+from jobs import lifecycle
+from jobs.models import JobStatus
 
 logger = logging.getLogger(__name__)
 
 DATASETS_SUBDIR = "datasets"
+TEMP_PATTERN = ".build-*.tmp"
+
+
+class BuildCancelled(Exception):
+    """The build's cancel flag was set; raised from the progress callback to stop the pipeline."""
 
 
 def datasets_dir() -> Path:
@@ -47,43 +55,56 @@ def start_build(user, *, name: str, format: str, overrides: dict | None = None, 
         problems.extend(exc.problems)
     if problems:
         raise ValidationError(problems)
-    build = DatasetBuild.objects.create(name=name, format=config["format"], config=config,
-                                        created_by=user if user and user.is_authenticated else None)
-    if queue:
-        from curation.tasks.datasets import build_dataset_task
-
-        transaction.on_commit(lambda: build_dataset_task.delay(build.pk))
+    with transaction.atomic():
+        build = DatasetBuild.objects.create(name=name, format=config["format"], config=config,
+                                            created_by=user if user and user.is_authenticated else None)
+        if queue:
+            lifecycle.enqueue(build)
     return build
 
 
-def run_build(build_id: int) -> DatasetBuild | None:
+def run_build(build_id: int, worker: str = "") -> DatasetBuild | None:
     """Claim a queued build and run it to the end. Returns the build, or None if another worker has it."""
-    claimed = DatasetBuild.objects.filter(pk=build_id, status=BuildStatus.QUEUED).update(
-        status=BuildStatus.RUNNING, started_at=timezone.now(), progress=0.0)
-    if claimed != 1:
+    if lifecycle.claim(DatasetBuild, build_id, worker=worker) is None:
         return None
     build = DatasetBuild.objects.get(pk=build_id)
     try:
         _run(build)
     except EmptyDatasetError as exc:
-        _finish(build, BuildStatus.FAILED, error=str(exc), funnel=exc.funnel)
+        lifecycle.fail(DatasetBuild, build_id, error=str(exc), human_error=str(exc)[:500], funnel=exc.funnel)
+    except BuildCancelled:
+        lifecycle.finish(DatasetBuild, build_id, status=JobStatus.CANCELLED, human_error="cancelled")
     except Exception as exc:  # a bug must still end the build; the traceback goes to the log only
         logger.exception("dataset build %s crashed", build_id)
-        _finish(build, BuildStatus.FAILED, error=f"internal error: {type(exc).__name__}: {exc}")
+        lifecycle.fail(DatasetBuild, build_id, error=f"internal error: {type(exc).__name__}: {exc}",
+                       human_error="the build failed on an internal error; see the error details")
     build.refresh_from_db()
     return build
 
 
-def _progress(build: DatasetBuild, fraction: float) -> None:
-    DatasetBuild.objects.filter(pk=build.pk, status=BuildStatus.RUNNING).update(progress=round(fraction, 3))
+class _Progress:
+    """Progress callback: reports at most every 0.2 s (each report is a heartbeat), stops on cancel."""
+
+    def __init__(self, build_id: int):
+        self.build_id = build_id
+        self.last = 0.0
+
+    def __call__(self, fraction: float) -> None:
+        now = time.monotonic()
+        if now - self.last < 0.2 and fraction < 1.0:
+            return
+        self.last = now
+        lifecycle.report_progress(DatasetBuild, self.build_id, round(fraction, 3))
+        if DatasetBuild.objects.filter(pk=self.build_id, cancel_requested=True).exists():
+            raise BuildCancelled()
 
 
 def _run(build: DatasetBuild) -> None:
     config = build.config
+    progress = _Progress(build.pk)
     examples = collect(config["sources"])
-    _progress(build, 0.1)
-    result = run_pipeline(examples, config, max_samples=settings.DATASET_FUNNEL_SAMPLES,
-                          progress=lambda fraction: _progress(build, fraction))
+    progress(0.1)
+    result = run_pipeline(examples, config, max_samples=settings.DATASET_FUNNEL_SAMPLES, progress=progress)
     sha, relpath, created_file = write_snapshot_file(result.examples, config["format"])
     try:
         with transaction.atomic():
@@ -93,19 +114,11 @@ def _run(build: DatasetBuild) -> None:
                 "eval_count": result.stats["per_split"].get("eval", 0), "config": config,
                 "stats": result.stats, "funnel": result.funnel, "created_by": build.created_by,
             })
-            _finish(build, BuildStatus.SUCCEEDED, funnel=result.funnel, snapshot=snapshot)
+            lifecycle.finish(DatasetBuild, build.pk, funnel=result.funnel, snapshot=snapshot)
     except BaseException:
         if created_file and not DatasetSnapshot.objects.filter(sha256=sha).exists():
             (Path(settings.DATA_DIR) / relpath).unlink(missing_ok=True)
         raise
-
-
-def _finish(build: DatasetBuild, status: str, *, error: str = "", funnel: list | None = None, snapshot=None) -> None:
-    changed = DatasetBuild.objects.filter(pk=build.pk, status=BuildStatus.RUNNING).update(
-        status=status, error=error, funnel=funnel or [], snapshot=snapshot, finished_at=timezone.now(),
-        progress=1.0 if status == BuildStatus.SUCCEEDED else build.progress)
-    if changed != 1:
-        logger.warning("dataset build %s was no longer running when it finished", build.pk)
 
 
 def write_snapshot_file(examples: list, format: str) -> tuple[str, str, bool]:
@@ -160,3 +173,18 @@ def preview_rows(snapshot: DatasetSnapshot, limit: int = 10) -> list[dict]:
             if len(rows) >= limit:
                 break
     return rows
+
+
+def remove_stale_temp_files(*, older_than_seconds: float) -> list[str]:
+    """Remove half-written snapshot files (a build died mid-write) older than the given age."""
+    folder = datasets_dir()
+    cutoff = time.time() - older_than_seconds
+    removed = []
+    for path in folder.glob(TEMP_PATTERN) if folder.is_dir() else ():
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path.name)
+        except FileNotFoundError:  # a concurrent build renamed or removed it
+            continue
+    return removed

@@ -10,20 +10,17 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from curation import git_rules, gitrepo
-from curation.models import CommitExample, GitRepository, MiningStatus, ReviewStatus
-from curation.secrets.policy import action_for
-from curation.secrets.records import Findings
+from curation.models import CommitExample, GitRepository, MiningJob, ReviewStatus
 from curation.services.review import initial_review_status
+from jobs import lifecycle
+from jobs.models import JobStatus
 
 logger = logging.getLogger(__name__)
 
-# Statuses from which a new mining may start; QUEUED is included for synchronous runs
-# (a queued task that arrives later finds the row no longer queued and does nothing).
-_STARTABLE = (MiningStatus.IDLE, MiningStatus.SUCCEEDED, MiningStatus.FAILED)
 _PROGRESS_EVERY_S = 0.5
 
 
@@ -74,39 +71,46 @@ def find_repository(path: str) -> GitRepository | None:
     return GitRepository.objects.filter(path=resolved).first()
 
 
-def request_mining(repository: GitRepository) -> None:
-    """Queue a mining of the repository (ValidationError if one is already queued or running)."""
-    from curation.tasks.mining import mine_repository_task
+def request_mining(repository: GitRepository, *, user=None, queue: bool = True) -> MiningJob:
+    """Record a queued mining of the repository and (after commit) hand it to a worker.
 
-    changed = GitRepository.objects.filter(pk=repository.pk, status__in=_STARTABLE).update(
-        status=MiningStatus.QUEUED, error="", progress_done=0, progress_total=0, active_at=timezone.now())
-    if changed != 1:
-        raise ValidationError(f"{repository.name} is already being mined")
-    repository.status = MiningStatus.QUEUED
-    transaction.on_commit(lambda: mine_repository_task.delay(repository.pk))
+    ValidationError when one is already queued or running (the database allows one active
+    mining per repository).
+    """
+    try:
+        with transaction.atomic():
+            mining = MiningJob.objects.create(repository=repository,
+                                              created_by=user if user and user.is_authenticated else None)
+            if queue:
+                lifecycle.enqueue(mining)
+    except IntegrityError:
+        raise ValidationError(f"{repository.name} is already being mined") from None
+    return mining
 
 
-def run_mining(repository_id: int, *, claim_from=(MiningStatus.QUEUED,)) -> dict | None:
-    """Claim the repository, mine it and record the outcome. None when it was not ours to mine.
+def run_mining(mining_id: int, worker: str = "") -> dict | None:
+    """Claim the mining, mine its repository and record the outcome. None when it was not ours to run.
 
     The claim is a conditional update, so a repeated task or a second worker does nothing.
-    Failures are stored as a readable error on the repository, and re-raised only when
-    they are not git's or the data's fault.
+    Failures are stored as a readable error on the mining, and re-raised only when they are
+    not git's or the data's fault.
     """
-    claimed = GitRepository.objects.filter(pk=repository_id, status__in=claim_from).update(
-        status=MiningStatus.RUNNING, error="", progress_done=0, progress_total=0, active_at=timezone.now())
-    if claimed != 1:
+    mining = lifecycle.claim(MiningJob, mining_id, worker=worker)
+    if mining is None:
         return None
-    repository = GitRepository.objects.get(pk=repository_id)
     try:
-        stats = mine_repository(repository)
+        stats = mine_repository(mining)
+    except MiningCancelled:
+        lifecycle.finish(MiningJob, mining_id, status=JobStatus.CANCELLED, human_error="cancelled")
+        return None
     except (gitrepo.GitError, ValidationError, OSError) as exc:
-        _finish(repository_id, MiningStatus.FAILED, error=_message(exc))
+        lifecycle.fail(MiningJob, mining_id, error=_message(exc), human_error=_message(exc)[:500])
         return None
     except Exception as exc:
-        _finish(repository_id, MiningStatus.FAILED, error=f"unexpected error: {exc}")
+        lifecycle.fail(MiningJob, mining_id, error=f"unexpected error: {exc}",
+                       human_error="the mining failed on an internal error; see the error details")
         raise
-    _finish(repository_id, MiningStatus.SUCCEEDED)
+    lifecycle.finish(MiningJob, mining_id, stats=stats)
     return stats
 
 
@@ -116,17 +120,18 @@ def _message(exc: Exception) -> str:
     return str(exc) or exc.__class__.__name__
 
 
-def _finish(repository_id: int, status: str, *, error: str = "") -> None:
-    GitRepository.objects.filter(pk=repository_id, status=MiningStatus.RUNNING).update(status=status, error=error)
+class MiningCancelled(Exception):
+    """The mining's cancel flag was set."""
 
 
-def mine_repository(repository: GitRepository) -> dict:
+def mine_repository(mining: MiningJob) -> dict:
     """Mine the commits added since the last mining into CommitExample rows; return the stats.
 
     Only new commits are read (last_mined_sha..head). When history was rewritten and the
     last mined commit is no longer an ancestor, the whole branch is read again; commits
     already stored are recognised by sha and left alone.
     """
+    repository = mining.repository
     path = check_repository_path(repository.path)
     head = gitrepo.resolve_revision(path, repository.branch)
     since = repository.last_mined_sha
@@ -137,12 +142,11 @@ def mine_repository(repository: GitRepository) -> dict:
     if since != head:
         stats["skipped"]["merge"] = gitrepo.count_commits(path, head, since, merges=True)
         total = gitrepo.count_commits(path, head, since)
-        GitRepository.objects.filter(pk=repository.pk).update(progress_total=total)
-        _mine_range(repository, path, head, since, stats)
+        lifecycle.report_progress(MiningJob, mining.pk, 0.0, progress_done=0, progress_total=total)
+        _mine_range(mining, path, head, since, stats, total)
     stats = {key: dict(value) if isinstance(value, Counter) else value for key, value in stats.items()}
     stats["finished_at"] = timezone.now().isoformat()
-    GitRepository.objects.filter(pk=repository.pk).update(
-        last_mined_sha=head, last_mined_at=timezone.now(), stats=stats)
+    GitRepository.objects.filter(pk=repository.pk).update(last_mined_sha=head, last_mined_at=timezone.now())
     return stats
 
 
@@ -151,7 +155,8 @@ def _new_stats(head: str, since: str, rewritten: bool) -> dict:
             "truncated": 0, "skipped": Counter(), "files_skipped": Counter(), "types": Counter()}
 
 
-def _mine_range(repository: GitRepository, path: Path, head: str, since: str, stats: dict) -> None:
+def _mine_range(mining: MiningJob, path: Path, head: str, since: str, stats: dict, total: int) -> None:
+    repository = mining.repository
     rules = mining_rules()
     known = set(repository.examples.values_list("commit_sha", flat=True))
     status = initial_review_status("git")
@@ -168,11 +173,19 @@ def _mine_range(repository: GitRepository, path: Path, head: str, since: str, st
         if len(batch) >= settings.GIT_MINING_BATCH_SIZE:
             _save(batch)
         if time.monotonic() - last_report >= _PROGRESS_EVERY_S:
-            GitRepository.objects.filter(pk=repository.pk).update(
-                progress_done=stats["commits_seen"], active_at=timezone.now())
+            _report(mining, stats["commits_seen"], total)
+            if MiningJob.objects.filter(pk=mining.pk, cancel_requested=True).exists():
+                _save(batch)
+                raise MiningCancelled()
             last_report = time.monotonic()
     _save(batch)
-    GitRepository.objects.filter(pk=repository.pk).update(progress_done=stats["commits_seen"], active_at=timezone.now())
+    _report(mining, stats["commits_seen"], total)
+
+
+def _report(mining: MiningJob, done: int, total: int) -> None:
+    """Progress of the mining (also its heartbeat), broadcast to its page."""
+    lifecycle.report_progress(MiningJob, mining.pk, min(1.0, done / total) if total else 1.0,
+                              progress_done=done, progress_total=total, label=f"{done} / {total} commits")
 
 
 def _save(batch: list[CommitExample]) -> None:
@@ -190,15 +203,6 @@ def build_example(repository, raw, rules, stats, status) -> CommitExample | None
         return None
     diff, truncated = git_rules.cap_diff(blocks, rules.max_diff_chars)
     kind = git_rules.conventional_type(raw.message)
-    # Secrets are redacted before the example is stored (policy per kind in settings.SECRET_POLICY).
-    found = Findings()
-    message, diff = found.text("message", raw.message), found.text("diff", diff)
-    action = action_for(found.counts)
-    if action == "drop":
-        stats["skipped"]["secret"] += 1
-        return None
-    if action == "quarantine":
-        status = ReviewStatus.PENDING
     stats["kept"] += 1
     stats["truncated"] += int(truncated)
     stats["types"][kind or "none"] += 1
@@ -211,7 +215,6 @@ def build_example(repository, raw, rules, stats, status) -> CommitExample | None
         occurred_at=datetime.fromtimestamp(raw.authored_at, tz=UTC), review_status=status,
         reviewed_at=timezone.now() if approved else None,
         metadata={"files_kept": len(blocks), "parents": raw.parents},
-        secret_findings=found.as_json(quarantined=True) if action == "quarantine" else found.as_json(),
     )
 
 

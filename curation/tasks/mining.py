@@ -4,10 +4,10 @@ from celery import shared_task
 
 from curation.services.git_mining import run_mining
 
-__all__ = ["mine_repository_task"]
+__all__ = ["execute_mining_task"]
 
 
-@shared_task(name="curation.mine_repository")
-def mine_repository_task(repository_id: int) -> dict | None:
-    """Mine a queued repository. Safe to repeat: only the run that claims the row mines."""
-    return run_mining(repository_id)
+@shared_task(name="curation.execute_mining", bind=True, acks_late=True)
+def execute_mining_task(self, mining_id: int) -> dict | None:
+    """Run a queued mining job. Safe to repeat: only the worker that claims the row mines."""
+    return run_mining(mining_id, worker=getattr(self.request, "hostname", None) or "")

@@ -8,7 +8,7 @@ from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from curation.models import GitRepository
+from curation.models import GitRepository, MiningJob
 from curation.services.git_mining import register_repository, request_mining
 from curation.views.git_common import _get_repository_for_user
 from curation.views.git_forms import RepositoryForm
@@ -16,11 +16,22 @@ from curation.views.git_forms import RepositoryForm
 EXAMPLES_PER_PAGE = 25
 
 
+def _repositories():
+    """Repositories with their example count and newest mining (two queries)."""
+    repositories = list(GitRepository.objects.annotate(example_count=Count("examples")))
+    newest = {}
+    for mining in MiningJob.objects.filter(repository__in=repositories).order_by("repository_id", "-created_at",
+                                                                                 "-id"):
+        newest.setdefault(mining.repository_id, mining)
+    for repository in repositories:
+        repository.mining = newest.get(repository.pk)
+    return repositories
+
+
 @permission_required("accounts.view_dashboard", raise_exception=True)
 def repository_list(request):
-    repositories = GitRepository.objects.annotate(example_count=Count("examples"))
     return render(request, "curation/git/repository_list.html",
-                  {"repositories": repositories, "form": RepositoryForm()})
+                  {"repositories": _repositories(), "form": RepositoryForm()})
 
 
 @require_POST
@@ -36,9 +47,8 @@ def repository_register(request):
         else:
             messages.success(request, f"Repository {repository.name} registered. Mine it when ready.")
             return redirect("repository_detail", repository.pk)
-    repositories = GitRepository.objects.annotate(example_count=Count("examples"))
     return render(request, "curation/git/repository_list.html",
-                  {"repositories": repositories, "form": form}, status=400)
+                  {"repositories": _repositories(), "form": form}, status=400)
 
 
 @require_POST
@@ -46,7 +56,7 @@ def repository_register(request):
 def repository_mine(request, repository_id: int):
     repository = _get_repository_for_user(request.user, repository_id, "accounts.ingest_experience")
     try:
-        request_mining(repository)
+        request_mining(repository, user=request.user)
     except ValidationError as exc:
         messages.warning(request, " ".join(exc.messages))
     else:
@@ -62,8 +72,10 @@ def repository_detail(request, repository_id: int):
     if kind:
         examples = examples.filter(commit_type=kind)
     page = Paginator(examples, EXAMPLES_PER_PAGE).get_page(request.GET.get("page"))
+    mining = repository.latest_mining
+    stats = mining.stats if mining else {}
     return render(request, "curation/git/repository_detail.html", {
-        "repository": repository, "page": page, "type": kind,
-        "skipped": sorted((repository.stats.get("skipped") or {}).items()),
-        "files_skipped": sorted((repository.stats.get("files_skipped") or {}).items()),
+        "repository": repository, "mining": mining, "stats": stats, "page": page, "type": kind,
+        "skipped": sorted((stats.get("skipped") or {}).items()),
+        "files_skipped": sorted((stats.get("files_skipped") or {}).items()),
     })

@@ -49,7 +49,7 @@ def repository_mine(request, repository_id: int):
     if found is None:
         return json_error(f"no repository with id {repository_id}", 404)
     try:
-        request_mining(found)
+        request_mining(found, user=request.user)
     except ValidationError as exc:
         return json_error("mining not started", 409, exc.messages)
     return JsonResponse(repository_json(found), status=202)

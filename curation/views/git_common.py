@@ -16,17 +16,4 @@ def _get_repository_for_user(user, repository_id: int, perm: str = "accounts.vie
 
 
 def repository_json(repository: GitRepository) -> dict:
-    return {
-        "id": repository.pk,
-        "name": repository.name,
-        "path": repository.path,
-        "branch": repository.branch,
-        "status": repository.status,
-        "is_mining": repository.is_mining,
-        "progress_done": repository.progress_done,
-        "progress_total": repository.progress_total,
-        "error": repository.error,
-        "last_mined_sha": repository.last_mined_sha,
-        "last_mined_at": repository.last_mined_at.isoformat() if repository.last_mined_at else None,
-        "stats": repository.stats,
-    }
+    return repository.to_dict()

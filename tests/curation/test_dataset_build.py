@@ -138,7 +138,7 @@ def test_the_task_is_safe_to_repeat():
 
 def test_start_build_queues_the_task_after_commit(django_capture_on_commit_callbacks, monkeypatch):
     queued = []
-    monkeypatch.setattr(build_dataset_task, "delay", queued.append)
+    monkeypatch.setattr("jobs.queueing.send", lambda model, pk: queued.append(pk) or True)
     with django_capture_on_commit_callbacks(execute=True):
         build = start_build(None, name="x", format="sharegpt")
     assert queued == [build.pk]

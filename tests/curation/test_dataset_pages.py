@@ -86,9 +86,8 @@ def test_only_operators_and_admins_may_open_the_build_form(client, bob, alice, c
 
 
 def test_the_build_form_queues_a_build_with_overrides(client, bob, django_capture_on_commit_callbacks, monkeypatch):
-    from curation.tasks.datasets import build_dataset_task
 
-    monkeypatch.setattr(build_dataset_task, "delay", lambda pk: None)
+    monkeypatch.setattr("jobs.queueing.send", lambda model, pk: True)
     login(client, bob)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("dataset_build_new"), {
@@ -146,10 +145,9 @@ def test_api_needs_authentication(client, snapshot):
 
 
 def test_api_starts_a_build_for_operators(client, bob, django_capture_on_commit_callbacks, monkeypatch):
-    from curation.tasks.datasets import build_dataset_task
 
     queued = []
-    monkeypatch.setattr(build_dataset_task, "delay", queued.append)
+    monkeypatch.setattr("jobs.queueing.send", lambda model, pk: queued.append(pk) or True)
     body = {"name": "api", "format": "alpaca", "sources": ["lessons"], "seed": 9, "dedup": {"jaccard_threshold": 0.9}}
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/api/v1/datasets", json.dumps(body), content_type="application/json",
@@ -193,3 +191,11 @@ def test_the_admin_shows_builds_and_snapshots_read_only(client, alice, snapshot)
     assert client.get("/admin/curation/datasetbuild/").status_code == 200
     assert client.get(f"/admin/curation/datasetsnapshot/{snapshot.pk}/change/").status_code == 200
     assert client.get("/admin/curation/datasetsnapshot/add/").status_code == 403
+
+
+def test_the_build_page_updates_over_its_socket_instead_of_refreshing(client, viewer):
+    build = start_build(None, name="live", format="alpaca", overrides={"sources": ["lessons"]}, queue=False)
+    login(client, viewer)
+    page = client.get(reverse("dataset_build_detail", args=[build.pk])).content.decode()
+    assert f'data-job-socket="/ws/jobs/build/{build.pk}/"' in page
+    assert "http-equiv" not in page and "refreshes itself" not in page

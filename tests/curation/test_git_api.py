@@ -1,6 +1,6 @@
 import pytest
 
-from curation.models import GitRepository, MiningStatus
+from curation.models import GitRepository, MiningJob
 from curation.services.git_mining import register_repository
 from tests.curation.git_helpers import commit, init_repo
 from tests.factories import bearer, make_token
@@ -68,16 +68,18 @@ def test_malformed_json_is_a_400(client, bob):
     assert response.status_code == 400 and response.json()["error"] == "malformed JSON"
 
 
-def test_mine_queues_once_and_refuses_a_second_request(client, bob, repo, django_capture_on_commit_callbacks):
+def test_mine_queues_once_and_refuses_a_second_request(client, bob, repo, sent_jobs,
+                                                       django_capture_on_commit_callbacks):
     repository = register_repository(str(repo))
     token = make_token(bob, "Operator")
     url = f"{URL}/{repository.pk}/mine"
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         first = post(client, url, token, {})
-    assert first.status_code == 202 and first.json()["status"] == "queued" and len(callbacks) == 1
+    assert first.status_code == 202 and first.json()["status"] == "queued"
+    assert sent_jobs == [("curation.MiningJob", first.json()["mining"]["id"])]
     second = post(client, url, token, {})
     assert second.status_code == 409 and "already being mined" in second.json()["details"][0]
-    assert GitRepository.objects.get().status == MiningStatus.QUEUED
+    assert list(MiningJob.objects.values_list("status", flat=True)) == ["queued"]
 
 
 def test_mine_needs_the_ingest_permission(client, carol, repo):

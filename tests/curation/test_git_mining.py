@@ -4,14 +4,14 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
-from curation.models import CommitExample, GitRepository, MiningStatus, ReviewStatus
+from curation.models import CommitExample, GitRepository, MiningJob, ReviewStatus
 from curation.services.git_mining import (
     content_key,
     mine_repository,
     register_repository,
     request_mining,
 )
-from curation.tasks.mining import mine_repository_task
+from curation.tasks.mining import execute_mining_task
 from tests.curation.git_helpers import commit, git, init_repo, lines
 from tests.factories import make_user
 
@@ -34,7 +34,8 @@ def repo(root):
 
 def mine(path):
     repository = GitRepository.objects.filter(path=str(path)).first() or register_repository(str(path))
-    stats = mine_repository(repository)
+    stats = mine_repository(request_mining(repository, queue=False))
+    MiningJob.objects.filter(repository=repository).update(status="succeeded", stats=stats)
     return repository, stats
 
 
@@ -65,8 +66,7 @@ def test_it_never_stores_author_emails(repo):
     repository, stats = mine(repo)
     for row in CommitExample.objects.values():
         assert "zed.secret@example.org" not in str(row)
-    repository.refresh_from_db()
-    assert "zed.secret" not in str(repository.stats)
+    assert "zed.secret" not in str(repository.latest_mining.stats)
     assert example(repo, git(repo, "rev-parse", "HEAD")).author_name == "Zed Writer"
 
 
@@ -236,18 +236,19 @@ def test_it_refuses_registering_the_same_repository_twice(repo):
         register_repository(str(repo) + "/.")
 
 
-def test_the_task_mines_a_queued_repository_and_is_safe_to_repeat(repo, django_capture_on_commit_callbacks):
+def test_the_task_mines_a_queued_repository_and_is_safe_to_repeat(repo, sent_jobs,
+                                                                 django_capture_on_commit_callbacks):
     repository = register_repository(str(repo))
-    with django_capture_on_commit_callbacks() as callbacks:
-        request_mining(repository)
-    assert len(callbacks) == 1
-    assert GitRepository.objects.get().status == MiningStatus.QUEUED
-    stats = mine_repository_task(repository.pk)
-    repository.refresh_from_db()
-    assert stats["kept"] == 1 and repository.status == MiningStatus.SUCCEEDED
-    assert repository.progress_done == repository.progress_total == 1
-    assert repository.stats["kept"] == 1
-    assert mine_repository_task(repository.pk) is None
+    with django_capture_on_commit_callbacks(execute=True):
+        mining = request_mining(repository)
+    assert sent_jobs == [("curation.MiningJob", mining.pk)]
+    assert MiningJob.objects.get().status == "queued"
+    stats = execute_mining_task(mining.pk)
+    mining.refresh_from_db()
+    assert stats["kept"] == 1 and mining.status == "succeeded" and mining.progress == 1.0
+    assert mining.progress_done == mining.progress_total == 1
+    assert mining.stats["kept"] == 1
+    assert execute_mining_task(mining.pk) is None
     assert CommitExample.objects.count() == 1
 
 
@@ -258,14 +259,32 @@ def test_mining_cannot_be_queued_twice(repo):
         request_mining(repository)
 
 
+def test_a_finished_mining_can_be_followed_by_another(repo):
+    repository = register_repository(str(repo))
+    first = request_mining(repository)
+    execute_mining_task(first.pk)
+    second = request_mining(repository)
+    assert second.pk != first.pk and repository.latest_mining == second
+
+
 def test_the_task_records_a_readable_failure(repo):
     repository = register_repository(str(repo))
-    request_mining(repository)
+    mining = request_mining(repository)
     git(repo, "update-ref", "-d", "HEAD")  # a repository that lost its only branch
-    mine_repository_task(repository.pk)
-    repository.refresh_from_db()
-    assert repository.status == MiningStatus.FAILED
-    assert "no commits" in repository.error
+    execute_mining_task(mining.pk)
+    mining.refresh_from_db()
+    assert mining.status == "failed"
+    assert "no commits" in mining.error and "no commits" in mining.human_error
+
+
+def test_a_cancelled_queued_mining_is_never_run(repo):
+    from jobs import lifecycle
+
+    repository = register_repository(str(repo))
+    mining = request_mining(repository)
+    assert lifecycle.cancel(MiningJob, mining.pk) == "cancelled"
+    assert execute_mining_task(mining.pk) is None
+    assert not CommitExample.objects.exists()
 
 
 def test_the_command_registers_mines_and_reports_counts(repo, capsys):
@@ -273,7 +292,7 @@ def test_the_command_registers_mines_and_reports_counts(repo, capsys):
     call_command("mine_git", str(repo))
     out = capsys.readouterr().out
     assert "2 commits read, 1 kept" in out and "skipped trivial_message: 1" in out
-    assert GitRepository.objects.get().status == MiningStatus.SUCCEEDED
+    assert GitRepository.objects.get().latest_mining.status == "succeeded"
     call_command("mine_git", str(repo))
     assert "0 commits read, 0 kept" in capsys.readouterr().out
 

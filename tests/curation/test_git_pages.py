@@ -1,8 +1,10 @@
 import pytest
 from django.urls import reverse
+from django.utils.html import strip_tags
 
-from curation.models import GitRepository, MiningStatus
-from curation.services.git_mining import mine_repository, register_repository
+from curation.models import GitRepository, MiningJob
+from curation.services.git_mining import register_repository, request_mining
+from curation.tasks.mining import execute_mining_task
 from tests.curation.git_helpers import commit, init_repo
 
 pytestmark = pytest.mark.django_db
@@ -52,27 +54,28 @@ def test_a_reviewer_cannot_register_or_mine(client, carol, repo):
     assert client.post(reverse("repository_register"), {"path": str(repo)}).status_code == 403
     repository = register_repository(str(repo))
     assert client.post(reverse("repository_mine", args=[repository.pk])).status_code == 403
-    assert GitRepository.objects.get().status == MiningStatus.IDLE
+    assert not MiningJob.objects.exists()
 
 
-def test_mine_now_queues_the_mining(client, bob, repo, django_capture_on_commit_callbacks):
+def test_mine_now_queues_the_mining(client, bob, repo, sent_jobs, django_capture_on_commit_callbacks):
     repository = register_repository(str(repo))
     client.force_login(bob)
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("repository_mine", args=[repository.pk]))
-    assert response.status_code == 302 and len(callbacks) == 1
-    assert GitRepository.objects.get().status == MiningStatus.QUEUED
+    mining = MiningJob.objects.get()
+    assert response.status_code == 302 and sent_jobs == [("curation.MiningJob", mining.pk)]
+    assert mining.status == "queued" and mining.created_by == bob
 
 
 def test_the_detail_page_shows_examples_and_the_last_stats(client, viewer, repo):
     repository = register_repository(str(repo))
-    mine_repository(repository)
+    execute_mining_task(request_mining(repository).pk)
     client.force_login(viewer)
     response = client.get(reverse("repository_detail", args=[repository.pk]))
     body = response.content.decode()
     assert "feat: add the greeting module" in body
     assert "+    return &#x27;hi&#x27;" in body
-    assert "1 kept" in body
+    assert "1 kept" in strip_tags(body)
     assert "Mine now" not in body
 
 
@@ -83,8 +86,32 @@ def test_the_detail_page_of_an_unknown_repository_is_404(client, viewer):
 
 def test_the_progress_endpoint_reports_progress_to_the_signed_in_browser(client, viewer, repo):
     repository = register_repository(str(repo))
-    GitRepository.objects.filter(pk=repository.pk).update(status=MiningStatus.RUNNING, progress_done=3,
-                                                          progress_total=10)
+    MiningJob.objects.create(repository=repository, status="running", progress_done=3, progress_total=10)
     client.force_login(viewer)
     data = client.get(reverse("api_git_repository", args=[repository.pk])).json()
     assert (data["status"], data["progress_done"], data["progress_total"]) == ("running", 3, 10)
+
+
+def test_the_pages_of_an_active_mining_subscribe_to_its_live_updates(client, viewer, repo):
+    repository = register_repository(str(repo))
+    mining = request_mining(repository)
+    client.force_login(viewer)
+    for url in (reverse("repository_detail", args=[repository.pk]), reverse("repository_list")):
+        body = client.get(url).content.decode()
+        assert f'data-job-socket="/ws/jobs/mining/{mining.pk}/"' in body
+        assert "http-equiv" not in body and "git_progress" not in body
+
+
+def test_mine_now_in_the_admin_reports_a_mining_already_running_instead_of_failing(client, repo):
+    from tests.factories import make_user
+
+    root = make_user("root", is_staff=True, is_superuser=True)
+    repository = register_repository(str(repo))
+    request_mining(repository)
+    client.force_login(root)
+    response = client.post("/admin/curation/gitrepository/", {"action": "mine_now",
+                                                              "_selected_action": [str(repository.pk)]},
+                           follow=True)
+    assert response.status_code == 200
+    assert "already being mined" in response.content.decode()
+    assert MiningJob.objects.count() == 1

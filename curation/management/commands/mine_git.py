@@ -3,10 +3,9 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from curation.models import GitRepository, MiningStatus
-from curation.services.git_mining import find_repository, register_repository, run_mining
-
-_NOT_RUNNING = (MiningStatus.IDLE, MiningStatus.QUEUED, MiningStatus.SUCCEEDED, MiningStatus.FAILED)
+from curation.models import GitRepository, MiningJob
+from curation.services.git_mining import find_repository, register_repository, request_mining, run_mining
+from jobs.models import JobStatus
 
 
 class Command(BaseCommand):
@@ -19,12 +18,16 @@ class Command(BaseCommand):
 
     def handle(self, *args, path, branch, name, **options):
         repository = self._repository(path, branch, name)
-        stats = run_mining(repository.pk, claim_from=_NOT_RUNNING)
-        repository.refresh_from_db()
+        try:
+            mining = request_mining(repository, queue=False)
+        except ValidationError as exc:
+            raise CommandError(f"{' '.join(exc.messages)}; try again later") from None
+        stats = run_mining(mining.pk, worker="manage.py mine_git")
+        mining = MiningJob.objects.get(pk=mining.pk)
         if stats is None:
-            if repository.status == MiningStatus.FAILED:
-                raise CommandError(f"mining failed: {repository.error}")
-            raise CommandError(f"{repository.name} is being mined by another worker; try again later")
+            if mining.status == JobStatus.FAILED:
+                raise CommandError(f"mining failed: {mining.error}")
+            raise CommandError(f"mining of {repository.name} ended {mining.status}")
         self.stdout.write(f"{repository.name}: {stats['commits_seen']} commits read, {stats['kept']} kept, "
                           f"{stats['truncated']} diffs capped")
         for reason, count in sorted(stats["skipped"].items()):
