@@ -15,6 +15,8 @@ from django.utils import timezone
 
 from curation import git_rules, gitrepo
 from curation.models import CommitExample, GitRepository, MiningJob, ReviewStatus
+from curation.secrets.policy import action_for
+from curation.secrets.records import Findings
 from curation.services.review import initial_review_status
 from jobs import lifecycle
 from jobs.models import JobStatus
@@ -203,6 +205,15 @@ def build_example(repository, raw, rules, stats, status) -> CommitExample | None
         return None
     diff, truncated = git_rules.cap_diff(blocks, rules.max_diff_chars)
     kind = git_rules.conventional_type(raw.message)
+    # Secrets are redacted before the example is stored (policy per kind in settings.SECRET_POLICY).
+    found = Findings()
+    message, diff = found.text("message", raw.message), found.text("diff", diff)
+    action = action_for(found.counts)
+    if action == "drop":
+        stats["skipped"]["secret"] += 1
+        return None
+    if action == "quarantine":
+        status = ReviewStatus.PENDING
     stats["kept"] += 1
     stats["truncated"] += int(truncated)
     stats["types"][kind or "none"] += 1
@@ -215,6 +226,7 @@ def build_example(repository, raw, rules, stats, status) -> CommitExample | None
         occurred_at=datetime.fromtimestamp(raw.authored_at, tz=UTC), review_status=status,
         reviewed_at=timezone.now() if approved else None,
         metadata={"files_kept": len(blocks), "parents": raw.parents},
+        secret_findings=found.as_json(quarantined=True) if action == "quarantine" else found.as_json(),
     )
 
 
