@@ -256,6 +256,8 @@ DATASET_SEED = env_int("DATASET_SEED", 0, min_value=0)
 DATASET_FUNNEL_SAMPLES = env_int("DATASET_FUNNEL_SAMPLES", 3, min_value=0, max_value=50)
 
 # ---- models registry: promotion, serving, Ollama
+# Lessons and conversations stay at least this share of a dataset when there are any (commits are sampled down).
+DATASET_MIN_REVIEWED_SHARE = env_float("DATASET_MIN_REVIEWED_SHARE", 0.5, min_value=0.0, max_value=0.99)
 # Line a finished run registers into when its hyperparameters name none ("model_line").
 MODEL_LINE_DEFAULT = env_str("MODEL_LINE_DEFAULT", "default")
 # Serving re-reads the active version from the database at most this often (seconds), so a

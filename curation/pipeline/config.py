@@ -31,6 +31,9 @@ def defaults() -> dict:
             "shingle_words": settings.DEDUP_SHINGLE_WORDS,
         },
         "split": {"eval_fraction": settings.DATASET_EVAL_FRACTION, "seed": settings.DATASET_SEED},
+        # caps and weights per source (0: none); lessons + conversations kept at least this share.
+        "mix": {"caps": {source: 0 for source in SOURCES}, "weights": {source: 0 for source in SOURCES},
+                "min_reviewed_share": settings.DATASET_MIN_REVIEWED_SHARE},
     }
 
 
@@ -97,5 +100,33 @@ def _check(config: dict, problems: list[str]) -> None:
             problems.append(f"'{section}.{key}' must be between {low} and {high}, got {value}")
         else:
             config[section][key] = kind(value)
+    _check_mix(config, problems)
     if not problems and config["filters"]["min_chars"] > config["filters"]["max_chars"]:
         problems.append("'filters.min_chars' must not exceed 'filters.max_chars'")
+
+
+def _check_mix(config: dict, problems: list[str]) -> None:
+    mix = config["mix"]
+    for key, kind, high in (("caps", int, 10**9), ("weights", float, 1000.0)):
+        given = mix.get(key)
+        if not isinstance(given, dict):
+            problems.append(f"'mix.{key}' must be an object of source -> number")
+            continue
+        unknown = sorted(set(given) - set(SOURCES))
+        if unknown:
+            problems.append(f"'mix.{key}' names unknown source(s) {', '.join(map(str, unknown))}")
+        values = {}
+        for source in SOURCES:
+            value = given.get(source) or 0
+            if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and value != int(value)) \
+                    or not 0 <= value <= high:
+                problems.append(f"'mix.{key}.{source}' must be {'a whole number' if kind is int else 'a number'} "
+                                f"from 0 to {high} (0: none)")
+            else:
+                values[source] = kind(value)
+        mix[key] = values
+    share = mix.get("min_reviewed_share")
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share < 1:
+        problems.append("'mix.min_reviewed_share' must be a number from 0 to below 1")
+    else:
+        mix["min_reviewed_share"] = float(share)

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from curation.pipeline import dedup, filters, secrets
+from curation.pipeline import dedup, filters, mix, secrets
 from curation.pipeline.funnel import Funnel
 from curation.pipeline.split import assign_splits
 from curation.pipeline.stats import compute_stats
@@ -70,7 +70,7 @@ def run_pipeline(examples: list, config: dict, *, max_samples: int = 3,
     """Scrub, filter, deduplicate and split `examples` according to `config` (see config.py)."""
     progress = progress or (lambda fraction: None)
     funnel = Funnel(max_samples)
-    entry = funnel.record("sources", len(examples), len(examples), [])
+    entry = funnel.record("sources", len(examples), len(examples), [], by_source=mix.counts_by_source(examples))
     _check_not_empty("sources", examples, entry, funnel)
 
     kept, dropped, found = _scrub(examples, config["secrets_mode"])
@@ -84,11 +84,12 @@ def run_pipeline(examples: list, config: dict, *, max_samples: int = 3,
         ("near_dedup", lambda items: dedup.near_dedup(items, threshold=config["dedup"]["jaccard_threshold"],
                                                       num_perm=config["dedup"]["num_perm"],
                                                       shingle_words=config["dedup"]["shingle_words"])),
+        ("mix", lambda items: mix.mix_sources(items, config.get("mix") or {}, seed=config["split"]["seed"])),
     ]
     for index, (stage, run) in enumerate(stages):
         count_in = len(kept)
         kept, dropped = run(kept)
-        entry = funnel.record(stage, count_in, len(kept), dropped)
+        entry = funnel.record(stage, count_in, len(kept), dropped, by_source=mix.counts_by_source(kept))
         _check_not_empty(stage, kept, entry, funnel)
         progress(0.3 + 0.2 * (index + 1))
 

@@ -2,7 +2,7 @@
 
 from django import forms
 
-from curation.models import DatasetFormat
+from curation.models import CommitExample, Conversation, DatasetFormat, Lesson
 from curation.pipeline.config import defaults
 
 SOURCE_CHOICES = [("lessons", "Lessons"), ("commits", "Git commits"), ("conversations", "Task conversations")]
@@ -20,6 +20,15 @@ class DatasetBuildForm(forms.Form):
                                          label="Near-duplicate Jaccard threshold")
     eval_fraction = forms.FloatField(min_value=0.0, max_value=0.9, required=False, label="Eval fraction")
     seed = forms.IntegerField(min_value=0, required=False)
+    cap_lessons = forms.IntegerField(min_value=0, required=False, label="Lessons: at most")
+    cap_commits = forms.IntegerField(min_value=0, required=False, label="Git commits: at most")
+    cap_conversations = forms.IntegerField(min_value=0, required=False, label="Task conversations: at most")
+    weight_lessons = forms.FloatField(min_value=0, max_value=1000, required=False, label="Lessons weight")
+    weight_commits = forms.FloatField(min_value=0, max_value=1000, required=False, label="Git commits weight")
+    weight_conversations = forms.FloatField(min_value=0, max_value=1000, required=False,
+                                            label="Task conversations weight")
+    min_reviewed_share = forms.FloatField(min_value=0, max_value=0.99, required=False,
+                                          label="Lessons + conversations at least (share)")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -32,6 +41,10 @@ class DatasetBuildForm(forms.Form):
         self.fields["jaccard_threshold"].initial = config["dedup"]["jaccard_threshold"]
         self.fields["eval_fraction"].initial = config["split"]["eval_fraction"]
         self.fields["seed"].initial = config["split"]["seed"]
+        self.fields["min_reviewed_share"].initial = config["mix"]["min_reviewed_share"]
+        self.approved_counts = approved_counts()
+        self.fields["sources"].choices = [(key, f"{label} ({self.approved_counts[key]} approved)")
+                                          for key, label in SOURCE_CHOICES]
 
     def overrides(self) -> dict:
         """The pipeline overrides in the shape `build_config` takes; empty fields keep the defaults."""
@@ -42,4 +55,21 @@ class DatasetBuildForm(forms.Form):
                              ("jaccard_threshold", "dedup"), ("eval_fraction", "split"), ("seed", "split")):
             if data.get(key) is not None:
                 overrides[section][key] = data[key]
+        mix = {"caps": {}, "weights": {}}
+        for source, _label in SOURCE_CHOICES:
+            mix["caps"][source] = data.get(f"cap_{source}") or 0
+            mix["weights"][source] = data.get(f"weight_{source}") or 0
+        if data.get("min_reviewed_share") is not None:
+            mix["min_reviewed_share"] = data["min_reviewed_share"]
+        overrides["mix"] = mix
         return overrides
+
+    def mix_rows(self) -> list[dict]:
+        """Per source: approved count, cap field and weight field (for the template)."""
+        return [{"label": label, "count": self.approved_counts[key], "cap": self[f"cap_{key}"],
+                 "weight": self[f"weight_{key}"]} for key, label in SOURCE_CHOICES]
+
+
+def approved_counts() -> dict[str, int]:
+    return {"lessons": Lesson.objects.approved().count(), "commits": CommitExample.objects.approved().count(),
+            "conversations": Conversation.objects.approved().count()}

@@ -122,7 +122,7 @@ def test_the_funnel_counts_drops_per_stage_with_reasons_and_samples(settings):
     make_lesson(result="❌ failed")
     build = _build(sources="lessons")
     stages = {s["stage"]: s for s in build.funnel}
-    assert list(stages) == ["sources", "secrets", "filters", "exact_dedup", "near_dedup"]
+    assert list(stages) == ["sources", "secrets", "filters", "exact_dedup", "near_dedup", "mix"]
     assert stages["filters"]["reasons"] == {"failed_outcome": 1}
     assert stages["filters"]["kept"] == 1 and stages["filters"]["dropped"] == 1
     assert stages["filters"]["samples"][0]["reason"] == "failed_outcome"
