@@ -57,6 +57,9 @@ NEGATIONS = {"don't", "dont", "not", "never", "no", "stop"}
 # A command that opens like a question asks about something; it never acts.
 QUESTION_LEADS = {"is", "are", "am", "should", "shall", "when", "do", "does", "did", "has", "have", "was", "were"}
 ACTING = {START: READINESS, PREPARE: READINESS, EVALUATE: PROGRESS}
+# Verbs too common to act on alone: "make a sandwich" is not "prepare learning materials".
+GENERIC_VERBS = {"make", "create", "build", "gather", "collect", "assemble", "start", "begin", "launch", "kick",
+                 "resume", "test", "judge", "compare", "list", "follow", "watch", "report"}
 _WORD = re.compile(r"[a-z']+")
 
 
@@ -99,7 +102,7 @@ def _intent(tokens: list[str]) -> str | None:
             for intent in meanings:
                 if intent in pool:
                     return intent
-        if len(meanings) == 1 or token in ("check", "show", "how", "what"):
+        if (len(meanings) == 1 and token not in GENERIC_VERBS) or token in ("check", "show", "how", "what"):
             return meanings[0]
     return None
 
