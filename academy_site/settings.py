@@ -64,6 +64,8 @@ REDIS_URL = env_secret("REDIS_URL")
 ACADEMY_MODE = "services" if (DATABASE_URL or REDIS_URL) else "embedded"
 # The in-process worker runs inside the ASGI server in embedded mode only.
 EMBEDDED_WORKER = env_bool("ACADEMY_EMBEDDED_WORKER", REDIS_URL is None)
+# Dataset builds run their CPU stages in a child process when the worker is a thread of the server.
+DATASET_PIPELINE_PROCESS = env_bool("DATASET_PIPELINE_PROCESS", EMBEDDED_WORKER)
 EMBEDDED_WORKER_CONCURRENCY = env_int("ACADEMY_EMBEDDED_WORKER_CONCURRENCY", 2, min_value=1, max_value=32)
 
 INSTALLED_APPS = [

@@ -22,6 +22,7 @@ from django.db import transaction
 from curation.models import DatasetBuild, DatasetSnapshot
 from curation.pipeline.config import ConfigProblem, build_config
 from curation.pipeline.exporters import EXPORTERS
+from curation.pipeline.isolated import run_pipeline_in_process
 from curation.pipeline.runner import EmptyDatasetError, run_pipeline
 from curation.pipeline.sources import collect
 from jobs import lifecycle
@@ -104,7 +105,9 @@ def _run(build: DatasetBuild) -> None:
     progress = _Progress(build.pk)
     examples = collect(config["sources"])
     progress(0.1)
-    result = run_pipeline(examples, config, max_samples=settings.DATASET_FUNNEL_SAMPLES, progress=progress)
+    # In embedded mode the CPU stages run in a child process so the web server keeps answering.
+    pipeline = run_pipeline_in_process if settings.DATASET_PIPELINE_PROCESS else run_pipeline
+    result = pipeline(examples, config, max_samples=settings.DATASET_FUNNEL_SAMPLES, progress=progress)
     sha, relpath, created_file = write_snapshot_file(result.examples, config["format"])
     try:
         with transaction.atomic():
