@@ -7,12 +7,12 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
-from curation.models import Conversation, Lesson, ReviewStatus
+from curation.models import CommitExample, Conversation, Lesson, ReviewStatus
 from curation.services.ingest_schema import check_messages, content_key, normalise_text
 
 REVIEW_PERMISSION = "accounts.review_examples"
 # Source kind -> model of the records a reviewer works on.
-REVIEW_MODELS = {"lesson": Lesson, "conversation": Conversation}
+REVIEW_MODELS = {"lesson": Lesson, "conversation": Conversation, "commit": CommitExample}
 _ALIASES = {"commit": "git", "lessons": "lesson", "conversations": "conversation", "tasks": "conversation",
             "task": "conversation"}
 
@@ -48,6 +48,8 @@ def reject(record, *, user, note: str = ""):
 def _decide(record, status: str, *, user, note: str):
     _check_reviewer(user)
     if record.review_status == status:
+        if record.reviewed_by_id is None:  # an auto-approved record confirmed in a sampled review
+            _confirm(record, user=user, note=note)
         return record  # a repeated click changes nothing
     now = timezone.now()
     changes = {"review_status": status, "reviewed_by": user, "reviewed_at": now, "review_note": note}
@@ -57,6 +59,13 @@ def _decide(record, status: str, *, user, note: str):
     for name, value in changes.items():
         setattr(record, name, value)
     return record
+
+
+def _confirm(record, *, user, note: str) -> None:
+    changes = {"reviewed_by": user, "reviewed_at": timezone.now(), "review_note": note}
+    if type(record).objects.filter(pk=record.pk, reviewed_by__isnull=True).update(**changes) == 1:
+        for name, value in changes.items():
+            setattr(record, name, value)
 
 
 def bulk_review(model, ids, status: str, *, user, note: str = "") -> int:

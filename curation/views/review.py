@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -21,8 +21,8 @@ from curation.views.review_common import FilterError, _get_record_for_user, filt
 from curation.views.review_forms import ConversationEditForm, LessonEditForm, UploadForm
 
 REVIEW_PERMISSION = "accounts.review_examples"
-_SOURCES = {"lesson": "Lessons", "conversation": "Conversations"}
-_QUEUE_KEYS = ("source", "status", "tag", "q", "since", "until")
+_SOURCES = {"lesson": "Lessons", "conversation": "Conversations", "commit": "Git commits"}
+_QUEUE_KEYS = ("source", "status", "tag", "q", "since", "until", "signal", "sort")
 
 
 @permission_required("accounts.view_dashboard", raise_exception=True)
@@ -46,7 +46,14 @@ def lesson_list(request):
         "source": source, "sources": _SOURCES, "filters": {**filters, "status": params["status"]},
         "page": page, "items": items, "error": error, "queue_query": queue_query,
         "statuses": ReviewStatus.choices, "pending_counts": pending, "queue_finished": _queue_finished(pending),
+        "sampled": params.get("sampled") == "auto", "unreviewed_auto": _unreviewed_auto(source),
     }, status=status_code)
+
+
+def _unreviewed_auto(source: str) -> int:
+    """Approved automatically (AUTO_APPROVE_SOURCES) and never looked at by a person."""
+    model = review_service.model_for(source)
+    return model.objects.approved().filter(reviewed_by__isnull=True).count()
 
 
 def _queue_finished(pending: dict) -> dict | None:
@@ -58,7 +65,7 @@ def _queue_finished(pending: dict) -> dict | None:
 
 
 def _queue_query(params, source: str, page_number: int) -> str:
-    query = {key: params.get(key, "") for key in _QUEUE_KEYS} | {"source": source}
+    query = {key: params.get(key, "") for key in _QUEUE_KEYS + ("sampled",)} | {"source": source}
     if page_number > 1:
         query["page"] = page_number
     return urlencode(query)
@@ -119,6 +126,8 @@ def _next_url(request) -> str:
 @permission_required(REVIEW_PERMISSION, raise_exception=True)
 def review_edit(request, source: str, pk: int):
     record = _get_record_for_user(request.user, source, pk, REVIEW_PERMISSION)
+    if source == "commit":
+        raise Http404("commit examples are kept as mined: reject one instead of editing it")
     form_class = LessonEditForm if source == "lesson" else ConversationEditForm
     if request.method != "POST":
         form = form_class(initial=_initial(record, source))
