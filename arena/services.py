@@ -17,6 +17,7 @@ from arena import policy
 from arena.exams import DEFAULT_EXAM_PATH, ExamImportError, parse_items, read_lines, save_exam
 from arena.holdouts import HoldoutError, freeze_holdout, latest_holdout
 from arena.models import Decision, Evaluation, EvaluationItem, Exam
+from curation.services.feedback import record_holdout_results
 from jobs import lifecycle
 from jobs.models import JobStatus
 from models_registry import services as registry
@@ -121,6 +122,9 @@ def run_evaluation(evaluation_id: int, worker: str = "") -> Evaluation | None:
         EvaluationItem.objects.filter(evaluation=job).delete()
         EvaluationItem.objects.bulk_create(_item(job, row) for row in rows)
         _store_on_candidate(job.candidate_id, verdict)
+        record_holdout_results(job.pk, [
+            {"kind": row["source_kind"], "id": row["source_id"], "loss": row["candidate_loss"],
+             "f1": row["candidate_f1"]} for row in rows if row["kind"] == "holdout"])
         lifecycle.finish(Evaluation, job.pk, verdict=verdict, decision=verdict["decision"])
     return Evaluation.objects.get(pk=job.pk)
 

@@ -5,6 +5,14 @@ class TrainingConfig(AppConfig):
     name = "training"
     verbose_name = "Training"
 
+    def ready(self):
+        # Each example's loss after a run goes back to its source record (curation's review signals).
+        from training.feedback import record_example_losses
+        from training.services import hooks
+
+        if record_example_losses not in hooks.on_run_succeeded:
+            hooks.on_run_succeeded.append(record_example_losses)
+
     def overview_counts(self):
         from training.models import RunStatus, TrainingRun
         from training.workers import online_workers

@@ -2,12 +2,26 @@
 
 from django.contrib import admin, messages
 
+from curation import feedback_filters
 from curation.models import Conversation, Lesson, ReviewStatus
 from curation.services.review import REVIEW_PERMISSION, bulk_review
 
 
+class FeedbackFilter(admin.SimpleListFilter):
+    """What training and evaluation learned: hard for the model, likely mislabelled."""
+
+    title = "feedback"
+    parameter_name = "signal"
+
+    def lookups(self, request, model_admin):
+        return [("hard", "The model finds it hard"), ("mislabelled", "Likely mislabelled"), ("flagged", "Either")]
+
+    def queryset(self, request, queryset):
+        return feedback_filters.with_signal(queryset, self.value()) if self.value() else queryset
+
+
 class ReviewAdmin(admin.ModelAdmin):
-    list_filter = ("review_status", "origin", "occurred_at")
+    list_filter = ("review_status", FeedbackFilter, "origin", "occurred_at")
     date_hierarchy = "occurred_at"
     readonly_fields = ("content_key", "reviewed_by", "reviewed_at", "submitted_by", "origin", "created_at")
     actions = ["approve", "reject"]
@@ -24,6 +38,13 @@ class ReviewAdmin(admin.ModelAdmin):
     def has_review_permission(self, request):
         return request.user.is_staff and request.user.has_perm(REVIEW_PERMISSION)
 
+    def get_queryset(self, request):
+        return feedback_filters.with_feedback_loss(super().get_queryset(request))
+
+    @admin.display(description="final loss", ordering="feedback_loss")
+    def feedback_loss(self, record):
+        return f"{record.feedback_loss:.3f}" if record.feedback_loss is not None else "—"
+
     @admin.action(description="Approve selected", permissions=["review"])
     def approve(self, request, queryset):
         changed = bulk_review(self.model, queryset.values_list("pk", flat=True), ReviewStatus.APPROVED,
@@ -39,7 +60,8 @@ class ReviewAdmin(admin.ModelAdmin):
 
 @admin.register(Lesson)
 class LessonAdmin(ReviewAdmin):
-    list_display = ("__str__", "short_situation", "review_status", "origin", "occurred_at", "reviewed_by")
+    list_display = ("__str__", "short_situation", "review_status", "feedback_loss", "origin", "occurred_at",
+                    "reviewed_by")
     search_fields = ("lesson_id", "situation", "action", "result", "feedback")
     list_select_related = ("reviewed_by",)
 
@@ -50,7 +72,8 @@ class LessonAdmin(ReviewAdmin):
 
 @admin.register(Conversation)
 class ConversationAdmin(ReviewAdmin):
-    list_display = ("__str__", "task_id", "turns", "review_status", "origin", "occurred_at", "reviewed_by")
+    list_display = ("__str__", "task_id", "turns", "review_status", "feedback_loss", "origin", "occurred_at",
+                    "reviewed_by")
     search_fields = ("task_id", "title")
     list_select_related = ("reviewed_by",)
 

@@ -7,6 +7,7 @@ from django.db import connection
 from django.db.models import Q
 from django.http import Http404
 
+from curation import feedback_filters
 from curation.models import ReviewStatus
 from curation.services.review import model_for
 
@@ -24,7 +25,8 @@ class FilterError(ValueError):
 def filtered_records(source: str, params) -> "tuple[object, dict]":
     """(queryset, cleaned filters) for `source` from GET-style params; FilterError on bad values."""
     model = model_for(source)
-    filters = {name: (params.get(name) or "").strip() for name in ("status", "tag", "q", "since", "until", "origin")}
+    filters = {name: (params.get(name) or "").strip()
+               for name in ("status", "tag", "q", "since", "until", "origin", "signal", "sort")}
     records = model.objects.select_related("reviewed_by")
     if filters["status"]:
         if filters["status"] not in ReviewStatus.values:
@@ -46,6 +48,14 @@ def filtered_records(source: str, params) -> "tuple[object, dict]":
         for name in _SEARCH_FIELDS[source]:
             query |= Q(**{f"{name}__icontains": filters["q"]})
         records = records.filter(query)
+    if filters["signal"]:
+        if filters["signal"] not in feedback_filters.SIGNALS:
+            raise FilterError(f"signal must be one of {', '.join(feedback_filters.SIGNALS)}")
+        records = feedback_filters.with_signal(records, filters["signal"])
+    if filters["sort"] not in ("", "newest", "loss"):
+        raise FilterError("sort must be newest or loss")
+    if filters["sort"] == "loss":
+        records = feedback_filters.hardest_first(records)
     return records, filters
 
 

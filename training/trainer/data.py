@@ -23,6 +23,7 @@ MAX_REPORTED = 5
 class Example:
     messages: list[dict]
     split: str
+    line: int = 0  # line number in the snapshot file (its row's source record is the lineage)
 
 
 @dataclasses.dataclass
@@ -60,7 +61,7 @@ def load_dataset(path: pathlib.Path, expected_sha256: str | None = None) -> Data
             skipped.append(f"line {number}: {exc}")
             continue
         formats.add(fmt)
-        (train if split == "train" else evals).append(Example(messages=messages, split=split))
+        (train if split == "train" else evals).append(Example(messages=messages, split=split, line=number))
     if not train:
         reasons = "; ".join(skipped[:MAX_REPORTED])
         raise DatasetError(f"dataset {path} has no usable training example" + (f" ({reasons})" if reasons else ""),

@@ -48,6 +48,7 @@ def execute(spec: Spec) -> dict:
          trainable_params=trainable, total_params=total)
     state = trainer.run()
     trainer.restore_best()
+    _write_example_losses(spec, loaded, fmt, dataset)
     metrics = {
         "train_loss": state.train_loss,
         "eval_loss": state.best_eval_loss,
@@ -97,6 +98,15 @@ def versions() -> dict:
         except PackageNotFoundError:
             continue
     return found
+
+
+def _write_example_losses(spec: Spec, loaded, fmt: PromptFormat, dataset) -> None:
+    """Each example's loss under the final adapter, for curation's feedback (example_losses.py)."""
+    from training.trainer import example_losses
+
+    results = example_losses.compute(loaded.model, loaded.tokenizer, fmt, [*dataset.train, *dataset.eval],
+                                     device=loaded.device, batch_size=spec.hyperparameters.batch_size)
+    emit("example_losses", path=example_losses.write(spec.output_dir, results), count=len(results))
 
 
 def _keep_spec(spec: Spec) -> None:
