@@ -186,7 +186,8 @@
       if (addPoints(msg.points)) { scheduleDraw(); showProgress(liveEta()); }
     },
     "run.log": (msg) => addLogs(msg.lines),
-    "run.status": (msg) => applyRun(msg),
+    "job.status": (msg) => applyRun(msg),
+    "job.progress": (msg) => applyRun(msg),
     "run.start": (msg) => applyRun({ total_steps: msg.total_steps }),
     "run.checkpoint": (msg) => logNote(`[academy] checkpoint saved at step ${msg.step}`),
     "run.done": () => logNote("[academy] training finished; saving the adapter"),
