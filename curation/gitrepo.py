@@ -1,18 +1,29 @@
-"""The one module that talks to git (through GitPython); everything else calls it.
+"""The one module that talks to git; everything else calls it.
 
 Mining reads history through a single streamed `git log -p` run and parses it
 incrementally, instead of asking for one diff object per commit: one process for the whole
 range keeps mining fast and memory flat however long the history is. Only full commit
-shas (never user text) reach git's command line.
+shas and validated branch names (never free user text) reach git's command line.
+
+A registered repository is untrusted input: whoever can write into it controls its
+`.git/config`, and git reads that file on every run. Several keys there name programs
+that git starts by itself (gpg.program when log.showSignature is on, core.fsmonitor,
+core.sshCommand for a partial clone's lazy fetch, textconv and filter drivers, pagers...).
+So every git process started here gets a scrubbed environment (no system or user config,
+an empty HOME, no inherited GIT_* variables) and command-scope config that overrides each
+such key; command-scope config outranks the repository's own file. Keys whose names the
+repository chooses (diff.<driver>.textconv, filter.<driver>.clean, ...) are read from the
+repository's config and overridden one by one as well.
 """
 
+import functools
+import os
 import re
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import git
-from git.exc import BadName, GitCommandError, InvalidGitRepositoryError, NoSuchPathError
 
 _SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 # Each commit starts with NUL NUL at the beginning of a line. Diff lines always begin
@@ -23,6 +34,62 @@ _SEPARATOR = b"\n\x00\x00"
 _CHUNK = 1 << 16
 # "branch" names accepted from users: plain ref names, never something git could read as an option.
 _REF_RE = re.compile(r"^(?!-)(?!.*\.\.)[A-Za-z0-9._/+-]{1,200}$")
+_MAX_ALTERNATE_DEPTH = 5  # git itself follows alternates of alternates five deep
+
+# Keys that make git start a program (or reach out over the network, which can start one),
+# with values that start nothing. Protected keys (uploadpack.packObjectsHook, safe.directory)
+# are only read from system/global/command scope, which the environment below empties.
+_SAFE_CONFIG: tuple[tuple[str, str], ...] = (
+    ("core.hooksPath", os.devnull),
+    ("core.fsmonitor", "false"),
+    ("core.pager", "cat"),
+    ("core.editor", "true"),
+    ("sequence.editor", "true"),
+    ("core.sshCommand", "false"),
+    ("core.gitProxy", ""),
+    ("core.askPass", ""),
+    ("core.alternateRefsCommand", "true"),
+    ("credential.helper", ""),  # an empty value clears the list of helpers
+    ("diff.external", ""),
+    ("diff.submodule", "short"),  # "log"/"diff" would open submodule repositories elsewhere
+    ("gpg.program", "false"),
+    ("gpg.openpgp.program", "false"),
+    ("gpg.x509.program", "false"),
+    ("gpg.ssh.program", "false"),
+    ("gpg.ssh.defaultKeyCommand", "false"),
+    ("log.showSignature", "false"),
+    ("log.mailmap", "false"),
+    # No transport at all: a partial clone's lazy fetch would otherwise run ssh, a remote
+    # helper or remote.<name>.uploadpack, all chosen by the repository.
+    ("protocol.allow", "never"),
+    ("gc.auto", "0"),
+    ("maintenance.auto", "false"),
+    ("core.quotepath", "off"),
+)
+
+# Repository-named keys that hold a program, by (section, variable); "*" is any variable.
+_PROGRAM_KEYS: dict[tuple[str, str], str] = {
+    ("diff", "textconv"): "cat",
+    ("diff", "command"): "false",
+    ("filter", "clean"): "cat",
+    ("filter", "smudge"): "cat",
+    ("filter", "process"): "",
+    ("merge", "driver"): "false",
+    ("gpg", "program"): "false",
+    ("credential", "helper"): "",
+    ("remote", "uploadpack"): "false",
+    ("remote", "receivepack"): "false",
+    ("remote", "vcs"): "",
+    ("remote", "proxy"): "",
+    ("trailer", "command"): "false",
+    ("trailer", "cmd"): "false",
+    ("difftool", "cmd"): "false",
+    ("mergetool", "cmd"): "false",
+    ("pager", "*"): "false",
+}
+
+# Inherited variables that would point git at other config, other repositories or programs.
+_DROPPED_ENV = ("HOME", "XDG_CONFIG_HOME", "PAGER", "EDITOR", "VISUAL", "SSH_ASKPASS", "LESSOPEN", "LESSCLOSE")
 
 
 class GitError(Exception):
@@ -56,22 +123,176 @@ class RawCommit:
     files: list[FileDiff] = field(default_factory=list)
 
 
-def _open(path: Path | str) -> git.Repo:
+@dataclass(frozen=True, slots=True)
+class RepositoryDirs:
+    """Where git really reads a repository from, every path resolved (symlinks, `..`, `.git` files)."""
+
+    top: Path
+    git_dir: Path
+    common_dir: Path
+    object_dirs: tuple[Path, ...]  # the object store, then each alternate it borrows from
+    linked_paths: tuple[Path, ...] = ()  # targets of symbolic links inside the object stores
+
+    def labelled_paths(self) -> list[tuple[str, Path]]:
+        return [("top folder", self.top), ("git directory", self.git_dir), ("common git directory", self.common_dir),
+                *(("object store", path) for path in self.object_dirs),
+                *(("linked object file", path) for path in self.linked_paths)]
+
+
+@functools.cache
+def _empty_home() -> str:
+    # Git looks for ~/.gitconfig and ~/.config/git/* under HOME; an empty private folder has none.
+    return tempfile.mkdtemp(prefix="academy-git-home-")
+
+
+def _base_environment() -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items()
+           if not key.startswith("GIT_") and key not in _DROPPED_ENV}
+    home = _empty_home()
+    env.update({
+        "HOME": home, "XDG_CONFIG_HOME": home,
+        "GIT_CONFIG_NOSYSTEM": "1", "GIT_CONFIG_SYSTEM": os.devnull, "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_ATTR_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "PAGER": "cat",
+        "GIT_ASKPASS": "", "SSH_ASKPASS": "", "GIT_EDITOR": "true",
+        "GIT_ALLOW_PROTOCOL": "", "GIT_PROTOCOL_FROM_USER": "0", "GIT_NO_LAZY_FETCH": "1",
+        "GIT_OPTIONAL_LOCKS": "0", "GIT_NO_REPLACE_OBJECTS": "1", "LC_ALL": "C",
+    })
+    return env
+
+
+def _with_config(env: dict[str, str], pairs) -> dict[str, str]:
+    # GIT_CONFIG_COUNT/KEY/VALUE is command-line scope, like `-c`, without `-c`'s
+    # "key=value" splitting (a subsection name chosen by the repository may hold "=").
+    pairs = list(pairs)
+    env = dict(env)
+    env["GIT_CONFIG_COUNT"] = str(len(pairs))
+    for index, (key, value) in enumerate(pairs):
+        env[f"GIT_CONFIG_KEY_{index}"] = key
+        env[f"GIT_CONFIG_VALUE_{index}"] = value
+    return env
+
+
+def safe_environment() -> dict[str, str]:
+    """The environment for a git process that names no repository-chosen keys."""
+    return _with_config(_base_environment(), _SAFE_CONFIG)
+
+
+def _program_key_overrides(config_listing: bytes) -> list[tuple[str, str]]:
+    """Overrides for the repository's own keys of the form <section>.<name>.<program key>."""
+    overrides = []
+    for entry in config_listing.split(b"\0"):
+        key = entry.partition(b"\n")[0].decode("utf-8", "surrogateescape")
+        section, _, rest = key.partition(".")
+        subsection, _, variable = rest.rpartition(".")
+        if not subsection:
+            continue
+        section, variable = section.lower(), variable.lower()
+        value = _PROGRAM_KEYS.get((section, variable), _PROGRAM_KEYS.get((section, "*")))
+        if value is not None:
+            overrides.append((key, value))
+    return overrides
+
+
+def _environment(path: Path | str) -> dict[str, str]:
+    """The hardened environment for git runs in the repository at `path`."""
+    env = safe_environment()
+    listing = subprocess.run(["git", "config", "--null", "--list"], cwd=path, env=env,
+                             capture_output=True, check=False).stdout
+    return _with_config(env, [*_SAFE_CONFIG, *_program_key_overrides(listing)])
+
+
+def _run(path: Path | str, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     try:
-        return git.Repo(str(path), search_parent_directories=False)
-    except NoSuchPathError:
+        return subprocess.run(["git", "--no-pager", *args], cwd=path, env=env or _environment(path),
+                              capture_output=True, check=False)
+    except (FileNotFoundError, NotADirectoryError):
         raise NotARepository(f"{path} does not exist") from None
-    except InvalidGitRepositoryError:
-        raise NotARepository(f"{path} is not a git repository (no .git at its top)") from None
+
+
+def _failure(done: subprocess.CompletedProcess) -> str:
+    lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+    return lines[-1].removeprefix("fatal: ") if lines else f"git exited with status {done.returncode}"
+
+
+def locate(path: Path | str) -> RepositoryDirs:
+    """Ask git where the repository at `path` lives; `path` itself must be its top folder.
+
+    Every directory git would read objects from is returned resolved, so the caller can
+    check them against its allowed roots: a `.git` file (`gitdir: /elsewhere`), a `.git`
+    symlink, a worktree's `commondir`, alternates and symlinked object files all lead git
+    somewhere other than `path`.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        raise NotARepository(f"{path} does not exist")
+    env = safe_environment()
+    done = _run(path, "rev-parse", "--is-bare-repository", "--absolute-git-dir", "--git-common-dir",
+                "--git-path", "objects", env=env)
+    if done.returncode != 0:
+        reason = _failure(done)
+        if "dubious ownership" in reason:
+            raise NotARepository(f"{path} belongs to another user; git refuses to read it")
+        raise NotARepository(f"{path} is not a git repository (no .git at its top)")
+    bare, git_dir, common_dir, objects = done.stdout.decode("utf-8", "surrogateescape").splitlines()[:4]
+    git_dir = Path(os.path.realpath(git_dir))
+    common_dir = Path(os.path.realpath(path / common_dir))
+    if bare == "true":
+        top = git_dir
+    else:
+        shown = _run(path, "rev-parse", "--show-toplevel", env=env)
+        if shown.returncode != 0:
+            raise NotARepository(f"{path} is not the top of a git working tree ({_failure(shown)})")
+        top = Path(os.path.realpath(shown.stdout.decode("utf-8", "surrogateescape").rstrip("\n")))
+    if top != Path(os.path.realpath(path)):
+        raise NotARepository(f"{path} is inside a repository; register its top folder {top}")
+    object_dirs = _object_dirs(Path(os.path.realpath(path / objects)))
+    return RepositoryDirs(top=top, git_dir=git_dir, common_dir=common_dir, object_dirs=object_dirs,
+                          linked_paths=_link_targets(object_dirs))
+
+
+def _object_dirs(objects: Path) -> tuple[Path, ...]:
+    """The object store and, transitively, the alternates it names (resolved, in order)."""
+    found = [objects]
+    frontier = [objects]
+    for _ in range(_MAX_ALTERNATE_DEPTH):
+        next_frontier = []
+        for store in frontier:
+            for line in _alternate_lines(store):
+                if line.startswith('"'):
+                    raise GitError(f"{store} names a quoted alternate object store, which is not supported")
+                alternate = Path(os.path.realpath(store / line))
+                if alternate not in found:
+                    found.append(alternate)
+                    next_frontier.append(alternate)
+        frontier = next_frontier
+    return tuple(found)
+
+
+def _alternate_lines(store: Path) -> list[str]:
+    try:
+        text = (store / "info" / "alternates").read_text("utf-8", "surrogateescape")
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    except OSError as exc:
+        raise GitError(f"cannot read the alternates of {store}: {exc.strerror}") from None
+    return [line for line in (raw.strip() for raw in text.splitlines()) if line and not line.startswith("#")]
+
+
+def _link_targets(object_dirs: tuple[Path, ...]) -> tuple[Path, ...]:
+    """Where the symbolic links inside the object stores lead (a pack linked in from elsewhere)."""
+    targets = []
+    for store in object_dirs:
+        for folder, subfolders, files in os.walk(store):
+            for name in (*subfolders, *files):
+                entry = os.path.join(folder, name)
+                if os.path.islink(entry):
+                    targets.append(Path(os.path.realpath(entry)))
+    return tuple(targets)
 
 
 def repository_root(path: Path | str) -> Path:
     """The top folder of the repository at `path`; `path` itself must be that top."""
-    repo = _open(path)
-    top = Path(repo.working_tree_dir or repo.git_dir).resolve()
-    if top != Path(path).resolve():
-        raise NotARepository(f"{path} is inside a repository; register its top folder {top}")
-    return top
+    return locate(path).top
 
 
 def is_valid_ref_name(name: str) -> bool:
@@ -79,27 +300,23 @@ def is_valid_ref_name(name: str) -> bool:
 
 
 def resolve_revision(path: Path | str, revision: str = "") -> str:
-    """The full sha that `revision` (a branch name, or empty for HEAD) points to."""
+    """The full sha of the commit that `revision` (a branch name, or empty for HEAD) points to."""
     if revision and not is_valid_ref_name(revision):
         raise GitError(f"{revision!r} is not a valid branch name")
-    repo = _open(path)
-    try:
-        # rev_parse runs in Python: the name is never handed to a git process.
-        return repo.rev_parse(revision or "HEAD").hexsha
-    except (BadName, ValueError, IndexError):
+    done = _run(path, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{revision or 'HEAD'}^{{commit}}")
+    sha = done.stdout.decode("ascii", "replace").strip()
+    if done.returncode != 0 or not _SHA_RE.match(sha):
         if revision:
-            raise GitError(f"branch {revision!r} does not exist in {path}") from None
-        raise GitError(f"{path} has no commits yet") from None
+            raise GitError(f"branch {revision!r} does not exist in {path}")
+        raise GitError(f"{path} has no commits yet")
+    return sha
 
 
 def is_ancestor(path: Path | str, ancestor: str, descendant: str) -> bool:
     """Whether `ancestor` is reachable from `descendant` (False if it no longer exists)."""
     if not (_SHA_RE.match(ancestor) and _SHA_RE.match(descendant)):
         return False
-    try:
-        return _open(path).is_ancestor(ancestor, descendant)
-    except GitCommandError:
-        return False
+    return _run(path, "merge-base", "--is-ancestor", ancestor, descendant).returncode == 0
 
 
 def _range_args(head: str, since: str) -> list[str]:
@@ -112,25 +329,33 @@ def _range_args(head: str, since: str) -> list[str]:
 def count_commits(path: Path | str, head: str, since: str = "", *, merges: bool = False) -> int:
     """How many non-merge (or, with merges=True, merge) commits the range holds."""
     flag = "--merges" if merges else "--no-merges"
-    out = _open(path).git.rev_list("--count", flag, *_range_args(head, since))
-    return int(out.strip() or 0)
+    done = _run(path, "rev-list", "--count", flag, *_range_args(head, since), "--")
+    if done.returncode != 0:
+        raise GitError(f"git could not count the commits of {path}: {_failure(done)}")
+    return int(done.stdout.strip() or 0)
 
 
 def iter_commits(path: Path | str, head: str, since: str = "") -> Iterator[RawCommit]:
     """Stream the non-merge commits of `since..head` (newest first) with their patches."""
-    repo = _open(path)
-    # No external diff or textconv: a repository's own config could otherwise make git run its commands.
-    process = repo.git.execute(
-        ["git", "-c", "core.quotepath=off", "log", "--no-merges", "--no-color", "--no-ext-diff", "--no-textconv",
-         "--find-renames", "-p", f"--format={_FORMAT}", *_range_args(head, since), "--"],
-        as_process=True,
-    )
-    try:
-        for record in _records(process.stdout):
-            yield _parse_commit(record)
-    finally:
-        process.stdout.close()
-        process.wait()
+    args = ["git", "--no-pager", "log", "--no-merges", "--no-color", "--no-ext-diff", "--no-textconv",
+            "--no-show-signature", "--no-notes", "--submodule=short", "--find-renames", "-p",
+            f"--format={_FORMAT}", *_range_args(head, since), "--"]
+    env = _environment(path)
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(args, cwd=path, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=errors)
+        finished = False
+        try:
+            for record in _records(process.stdout):
+                yield _parse_commit(record)
+            finished = True
+        finally:
+            process.stdout.close()
+            status = process.wait()
+        if finished and status != 0:
+            errors.seek(0)
+            failed = subprocess.CompletedProcess(args, status, b"", errors.read())
+            raise GitError(f"git could not read the history of {path}: {_failure(failed)}")
 
 
 def _records(stream) -> Iterator[bytes]:

@@ -43,14 +43,24 @@ def check_repository_path(path: str) -> Path:
     # realpath resolves symlinks and "..", so a link cannot smuggle a path out of the roots.
     resolved = Path(os.path.realpath(os.path.expanduser(str(path).strip())))
     roots = [Path(os.path.realpath(root)) for root in settings.GIT_ALLOWED_ROOTS]
-    if not any(resolved == root or resolved.is_relative_to(root) for root in roots):
+    if not _inside(resolved, roots):
         allowed = ", ".join(str(root) for root in roots) or "(none configured)"
         raise ValidationError({"path": f"{resolved} is outside the allowed roots ({allowed}); "
                                        "set GIT_ALLOWED_ROOTS to allow it"})
     try:
-        return gitrepo.repository_root(resolved)
+        dirs = gitrepo.locate(resolved)
     except gitrepo.GitError as exc:
         raise ValidationError({"path": str(exc)}) from None
+    # The working tree is only where git starts: a `.git` file or symlink, a worktree's
+    # common dir, alternates or linked packs can make it read history from anywhere.
+    for label, where in dirs.labelled_paths():
+        if not _inside(where, roots):
+            raise ValidationError({"path": f"{resolved}: its {label} {where} is outside the allowed roots"})
+    return dirs.top
+
+
+def _inside(path: Path, roots: list[Path]) -> bool:
+    return any(path == root or path.is_relative_to(root) for root in roots)
 
 
 def register_repository(path: str, *, user=None, name: str = "", branch: str = "") -> GitRepository:
