@@ -21,14 +21,17 @@ TOY_PROMPT = {
 }
 
 
-def write_fake_adapter(relative: str, *, base_model="toy/base", weights=b"weights", prompt=None) -> str:
+def write_fake_adapter(relative: str, *, base_model="toy/base", weights=b"weights", prompt=None,
+                       architecture="LlamaForCausalLM", lora_alpha=16) -> str:
     """An adapter folder with the contract's files (not loadable by PEFT; for registry logic)."""
     folder = Path(settings.DATA_DIR) / relative
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": base_model}))
+    (folder / "adapter_config.json").write_text(json.dumps({
+        "base_model_name_or_path": base_model, "peft_type": "LORA", "r": 8, "lora_alpha": lora_alpha,
+        "target_modules": ["q_proj", "v_proj"]}))
     (folder / "adapter_model.safetensors").write_bytes(weights)
     (folder / "academy_adapter.json").write_text(json.dumps({
-        "format_version": 1, "base_model": base_model, "dataset_sha256": "",
+        "format_version": 1, "base_model": base_model, "base_architecture": architecture, "dataset_sha256": "",
         "hyperparameters": {}, "metrics": {"train_loss": 1.0, "eval_loss": 1.2},
         "prompt": prompt or TOY_PROMPT, "trainer": {"backend": "peft", "versions": {}}}))
     return relative
@@ -39,7 +42,8 @@ def make_line(name="venom-coder", base_model="toy/base", **extra) -> ModelLine:
 
 
 def make_version(line, *, status=VersionStatus.CANDIDATE, adapter_src: Path | None = None, base_model=None,
-                 metrics=None, **extra) -> ModelVersion:
+                 metrics=None, prompt=None, architecture="LlamaForCausalLM", lora_alpha=16,
+                 **extra) -> ModelVersion:
     """A version whose adapter folder exists under the data root with recorded hashes."""
     n = line.versions.count() + 1
     relative = f"runs/{line.name}-{n}-{next(_seq)}/adapter"
@@ -47,8 +51,9 @@ def make_version(line, *, status=VersionStatus.CANDIDATE, adapter_src: Path | No
         shutil.copytree(adapter_src, Path(settings.DATA_DIR) / relative)
         prompt = json.loads((adapter_src / "academy_adapter.json").read_text())["prompt"]
     else:
-        write_fake_adapter(relative, base_model=base_model or line.base_model, weights=f"w{n}".encode())
-        prompt = TOY_PROMPT
+        prompt = prompt or TOY_PROMPT
+        write_fake_adapter(relative, base_model=base_model or line.base_model, weights=f"w{n}".encode(),
+                           prompt=prompt, architecture=architecture, lora_alpha=lora_alpha)
     return ModelVersion.objects.create(
         line=line, number=n, label=f"v{n}", base_model=base_model or line.base_model, adapter_dir=relative,
         adapter_files=hash_folder(Path(settings.DATA_DIR) / relative), prompt=prompt, status=status,

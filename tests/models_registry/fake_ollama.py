@@ -1,21 +1,37 @@
 """FakeOllamaServer: a small HTTP server speaking the Ollama endpoints the registry uses.
 
-It records every request and can be told to fail a given endpoint, since no real Ollama
-runs in CI. Endpoints: HEAD/POST /api/blobs/<digest>, POST /api/create, POST /api/copy,
-GET /api/tags.
+No real Ollama runs in CI, so the fake refuses what real Ollama refuses (server/create.go,
+convert.ConvertAdapter, api/types.go), with Ollama's own messages: a blob whose bytes do not
+match its digest, a create naming a blob never uploaded or a FROM model it does not have,
+adapter files without adapter_config.json or without *.safetensors, an adapter_config.json
+that Go cannot decode, a base architecture the adapter converter does not take, and a
+TEMPLATE that Go's text/template cannot parse (checked with the Go renderer when given).
+It records every request and can be told to fail a given endpoint.
+Endpoints: HEAD/POST /api/blobs/<digest>, POST /api/create, POST /api/copy, GET /api/tags.
 """
 
+import hashlib
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+# FROM models the fake "has", with their GGUF general.architecture.
+BASE_MODELS = {"llama3.2:1b": "llama", "llama3:8b": "llama", "mistral:7b": "llama", "gemma2:2b": "gemma2",
+               "phi3:mini": "phi3", "qwen2.5:0.5b": "qwen2"}
+ADAPTER_ARCHITECTURES = ("llama", "gemma2")  # convert.ConvertAdapter's switch
+_DIGEST = re.compile(r"^sha256[:-][0-9a-f]{64}$")
+_UINT32 = (0, 2**32 - 1)
+
 
 class FakeOllamaServer:
-    def __init__(self):
+    def __init__(self, *, template_checker=None):
         self.requests: list[dict] = []
         self.blobs: dict[str, bytes] = {}
-        self.models: dict[str, dict] = {}
+        self.models: dict[str, dict] = {name: {"model": name, "architecture": arch}
+                                        for name, arch in BASE_MODELS.items()}
         self.fail: dict[str, tuple[int, str]] = {}  # path -> (status, error)
+        self.template_checker = template_checker  # template -> parse error or None (GoRenderer.parse_error)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -33,6 +49,57 @@ class FakeOllamaServer:
 
     def paths(self) -> list[str]:
         return [f"{r['method']} {r['path']}" for r in self.requests]
+
+    def created(self) -> dict:
+        """Models made through /api/create (the base models left out)."""
+        return {name: body for name, body in self.models.items() if name not in BASE_MODELS}
+
+    # ---- what real Ollama checks
+
+    def upload(self, digest: str, data: bytes) -> tuple[int, dict | None]:
+        if not _DIGEST.match(digest):
+            return 400, {"error": "invalid digest format"}
+        if "sha256:" + hashlib.sha256(data).hexdigest() != digest.replace("-", ":", 1):
+            return 400, {"error": "digest mismatch"}
+        self.blobs[digest] = data
+        return 201, None
+
+    def create(self, body: dict) -> tuple[int, dict]:
+        if not body.get("model"):
+            return 400, {"error": "invalid model name"}
+        base = self.models.get(body.get("from") or "")
+        if base is None:
+            return 400 if not body.get("from") else 404, {
+                "error": f"model '{body.get('from')}' not found" if body.get("from")
+                else "neither 'from' or 'files' was specified"}
+        adapters = body.get("adapters") or {}
+        if adapters:
+            error = self._adapter_error(adapters, base.get("architecture"))
+            if error:
+                return 400, {"error": error}
+        if body.get("template") and self.template_checker is not None:
+            error = self.template_checker(body["template"])
+            if error:
+                return 400, {"error": f"template error: {error}"}
+        self.models[body["model"]] = {**body, "architecture": base.get("architecture")}
+        return 200, {"status": "success"}
+
+    def _adapter_error(self, adapters: dict, architecture: str | None) -> str | None:
+        for digest in adapters.values():
+            if not digest:
+                return "invalid digest format"
+            if digest not in self.blobs:
+                return f"blob {digest} not found"
+        if "adapter_config.json" not in adapters:
+            return "open adapter_config.json: file does not exist"
+        error = _decode_adapter_config(self.blobs[adapters["adapter_config.json"]])
+        if error:
+            return error
+        if architecture not in ADAPTER_ARCHITECTURES:
+            return "unsupported architecture"
+        if not any(name.endswith(".safetensors") for name in adapters):
+            return "unknown tensor format"
+        return None
 
     def _handler(self):
         fake = self
@@ -67,15 +134,10 @@ class FakeOllamaServer:
                     digest = self.path.removeprefix("/api/blobs/")
                     if self.command == "HEAD":
                         return self._reply(200 if digest in fake.blobs else 404)
-                    fake.blobs[digest] = record["raw"]
-                    return self._reply(201)
+                    return self._reply(*fake.upload(digest, record["raw"]))
                 body = record.get("json") or {}
                 if self.path == "/api/create":
-                    missing = [d for d in (body.get("adapters") or {}).values() if d not in fake.blobs]
-                    if missing:
-                        return self._reply(400, {"error": f"blob {missing[0]} not found"})
-                    fake.models[body["model"]] = body
-                    return self._reply(200, {"status": "success"})
+                    return self._reply(*fake.create(body))
                 if self.path == "/api/copy":
                     if body.get("source") not in fake.models:
                         return self._reply(404, {"error": f"model '{body.get('source')}' not found"})
@@ -88,3 +150,24 @@ class FakeOllamaServer:
             do_GET = do_POST = do_HEAD = do_DELETE = _handle
 
         return Handler
+
+
+def _decode_adapter_config(data: bytes) -> str | None:
+    """What json.Unmarshal into convert.AdapterParameters (+ llamaAdapter) would reject."""
+    try:
+        config = json.loads(data)
+    except ValueError as exc:
+        return f"invalid character in adapter_config.json: {exc}"
+    if not isinstance(config, dict):
+        return "json: cannot unmarshal into Go value of type convert.AdapterParameters"
+    fields = {"lora_alpha": config.get("lora_alpha"), "lora_layers": config.get("lora_layers"),
+              "num_attention_heads": config.get("num_attention_heads"),
+              "num_key_value_heads": config.get("num_key_value_heads"),
+              "lora_parameters.rank": (config.get("lora_parameters") or {}).get("rank")}
+    for name, value in fields.items():
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not _UINT32[0] <= value <= _UINT32[1]:
+            return (f"json: cannot unmarshal number {json.dumps(value)} into Go struct field "
+                    f"AdapterParameters.{name} of type uint32")
+    return None

@@ -25,7 +25,8 @@ def build_adapter(base_dir: Path, out_dir: Path, *, seed: int) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
     tokenizer.save_pretrained(out_dir)
     (out_dir / "academy_adapter.json").write_text(json.dumps({
-        "format_version": 1, "base_model": str(base_dir), "dataset_sha256": "", "hyperparameters": {"seed": seed},
+        "format_version": 1, "base_model": str(base_dir), "base_architecture": "LlamaForCausalLM",
+        "dataset_sha256": "", "hyperparameters": {"seed": seed},
         "metrics": {"train_loss": 1.0 + seed, "eval_loss": 2.0 + seed},
         "prompt": {"style": "chat_template", "template": CHAT_TEMPLATE, "eos_token": "</s>", "stop": ["</s>"],
                    "add_bos_token": False, "bos_token": None},

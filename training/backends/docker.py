@@ -1,7 +1,10 @@
 """The trainer in a Docker container (the only module that imports the docker SDK).
 
-Mounts: run folder read-write, snapshot file and a local base model read-only, our trainer
-code read-only. No network unless TRAINING_DOCKER_ALLOW_NETWORK; memory and pids limits;
+Mounts: run folder read-write, snapshot file and a local base model read-only, the models
+root (training.model_store, filled by `manage.py fetch_base_model`) read-only with the
+Hugging Face cache variables pointing at it, our trainer code read-only. No network unless
+TRAINING_DOCKER_ALLOW_NETWORK, and then a base model that is not stored is refused before
+the container starts, with the command that fetches it; memory and pids limits;
 every container is labelled with its run id and this deployment's data root, which is how
 the reaper finds orphans without touching anyone else's containers.
 """
@@ -20,6 +23,7 @@ from django.conf import settings
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 from docker.types import DeviceRequest
 
+from training import model_store
 from training.backends.base import BackendUnavailable, LaunchBackend
 from training.backends.devices import cpu_devices, parse_nvidia_smi
 
@@ -29,6 +33,7 @@ CODE_DIR = "/opt/academy"
 RUN_DIR = "/academy/run"
 DATASET_DIR = "/academy/dataset"
 MODEL_DIR = "/academy/model"
+MODELS_DIR = "/academy/models"
 _PING_TTL = 10.0
 _state: dict = {}
 _lock = threading.Lock()
@@ -119,7 +124,11 @@ class DockerBackend(LaunchBackend):
             c.close()
 
     def spec(self, hyperparameters: dict, dataset_sha256: str) -> dict:
-        base = MODEL_DIR if self.layout.local_model else self.layout.base_model
+        base = self.layout.base_model
+        if self.layout.local_model:
+            base = MODEL_DIR
+        elif model_store.resolve(base) is not None:
+            base = f"{MODELS_DIR}/{model_store.folder_name(base)}"
         return {"base_model": base, "dataset_path": f"{DATASET_DIR}/{self.layout.dataset.name}",
                 "output_dir": RUN_DIR, "hyperparameters": hyperparameters, "device": "auto", "backend": "auto",
                 "dataset_sha256": dataset_sha256}
@@ -132,6 +141,8 @@ class DockerBackend(LaunchBackend):
         }
         if self.layout.local_model:
             volumes[str(self.layout.local_model)] = {"bind": MODEL_DIR, "mode": "ro"}
+        if model_store.models_root().is_dir():
+            volumes[str(model_store.models_root())] = {"bind": MODELS_DIR, "mode": "ro"}
         for mount in settings.TRAINING_DOCKER_EXTRA_MOUNTS:
             host, _, inside = mount.partition(":")
             volumes[host] = {"bind": inside or host, "mode": "ro"}
@@ -141,10 +152,21 @@ class DockerBackend(LaunchBackend):
         path = ":".join(p for p in (CODE_DIR, settings.TRAINING_DOCKER_PYTHONPATH) if p)
         env = {"PYTHONPATH": path, "PYTHONUNBUFFERED": "1", "HOME": "/tmp"}
         if not settings.TRAINING_DOCKER_ALLOW_NETWORK:
-            env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+            # The read-only models root is the Hugging Face home: nothing is downloaded or written there.
+            env.update(HF_HOME=MODELS_DIR, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
         return env
 
+    def check_base_model(self) -> None:
+        """Without network the base model must be here: refuse now, naming the command that fetches it."""
+        if self.layout.local_model or settings.TRAINING_DOCKER_ALLOW_NETWORK:
+            return
+        try:
+            model_store.require(self.layout.base_model)
+        except model_store.BaseModelMissing as exc:
+            raise BackendUnavailable(str(exc)) from exc
+
     def start(self) -> dict:
+        self.check_base_model()
         self.client = client()
         try:
             gpu = gpu_available(self.client)

@@ -90,7 +90,7 @@ def _load_peft(source: str, spec: Spec, device: str):
     hp = spec.hyperparameters
     config = LoraConfig(
         r=hp.lora_rank,
-        lora_alpha=hp.lora_alpha,
+        lora_alpha=whole(hp.lora_alpha),
         lora_dropout=hp.lora_dropout,
         target_modules=hp.target_modules,
         bias="none",
@@ -116,7 +116,7 @@ def _load_unsloth(source: str, spec: Spec):
     model = FastLanguageModel.get_peft_model(
         model,
         r=hp.lora_rank,
-        lora_alpha=hp.lora_alpha,
+        lora_alpha=whole(hp.lora_alpha),
         lora_dropout=hp.lora_dropout,
         target_modules=hp.target_modules,
         bias="none",
@@ -134,3 +134,8 @@ def _not_found_message(source: str, exc: Exception) -> str:
     hint = " (downloads are off: HF_HUB_OFFLINE=1)" if _offline() else ""
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return f"base model {source!r} not found: not a local folder and not in the Hugging Face cache{hint}. {first}"
+
+
+def whole(value: float) -> float | int:
+    """An integral float as int, so adapter_config.json says 32, not 32.0 (Ollama decodes a uint32)."""
+    return int(value) if float(value).is_integer() else value

@@ -76,6 +76,7 @@ def _write_adapter(spec: Spec, loaded, fmt: PromptFormat, dataset_sha256: str, m
     metadata = {
         "format_version": FORMAT_VERSION,
         "base_model": spec.base_model,
+        "base_architecture": base_architecture(loaded.model),
         "dataset_sha256": dataset_sha256,
         "hyperparameters": spec.hyperparameters.as_dict(),
         "metrics": metrics,
@@ -85,6 +86,15 @@ def _write_adapter(spec: Spec, loaded, fmt: PromptFormat, dataset_sha256: str, m
     (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
+
+
+def base_architecture(model) -> str | None:
+    """The base model's architecture class (LlamaForCausalLM...): what Ollama's adapter import checks."""
+    found = getattr(getattr(model, "config", None), "architectures", None) or []
+    if found:
+        return found[0]
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return type(base).__name__
 
 
 def versions() -> dict:

@@ -1,0 +1,21 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from models_registry import ollama
+from models_registry.adapters import AdapterError, data_path
+from models_registry.management.commands._registry import get_line, get_version
+
+
+class Command(BaseCommand):
+    help = "Print a version's Ollama Modelfile (the same as the download): modelfile LINE VERSION"
+
+    def add_arguments(self, parser):
+        parser.add_argument("line")
+        parser.add_argument("version")
+
+    def handle(self, *args, **options):
+        version = get_version(get_line(options["line"]), options["version"])
+        try:
+            text = ollama.modelfile(version, data_path(version.adapter_dir))
+        except (AdapterError, ollama.OllamaRefused) as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(text, ending="")

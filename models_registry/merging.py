@@ -1,0 +1,67 @@
+"""A version's adapter merged into its base model: the export for runtimes that cannot load the adapter.
+
+PEFT's merge_and_unload() folds the LoRA weights into the base weights; save_pretrained
+writes safetensors (config.json, model*.safetensors) with the tokenizer beside it, the
+layout Ollama's safetensors import and llama.cpp's convert_hf_to_gguf.py read. A Modelfile
+with the derived TEMPLATE is written next to it when one renders the training prompt.
+"""
+
+import json
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+
+from models_registry import adapters, ollama
+from training import model_store
+
+
+class MergeError(RuntimeError):
+    """The merged model cannot be written; the message says why."""
+
+
+def default_target(version) -> Path:
+    return Path(settings.DATA_DIR) / "exports" / f"{version.line.name}-{version.label}"
+
+
+def export_merged(version, target: Path | None = None) -> Path:
+    """Write the merged full model to target (replaced whole) and return it."""
+    adapter_dir = adapters.data_path(version.adapter_dir)
+    adapters.verify(version.adapter_dir, version.adapter_files)
+    base = model_store.resolve(version.base_model)
+    if base is None:
+        raise MergeError(f"base model {version.base_model} is not here; fetch it first: "
+                         f"python manage.py fetch_base_model {version.base_model}")
+    target = Path(target or default_target(version))
+    staging = target.with_name(f".{target.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        _merge(base, adapter_dir, staging)
+        (staging / adapters.METADATA_FILE).write_text(json.dumps({
+            "merged_from": {"line": version.line.name, "version": version.label, "base_model": version.base_model,
+                            "adapter_files": version.adapter_files},
+            "prompt": version.prompt}, indent=2, sort_keys=True) + "\n")
+        try:
+            (staging / "Modelfile").write_text(ollama.merged_modelfile(version, target))
+        except ollama.OllamaRefused:
+            pass  # the model is still useful to llama.cpp and the built-in endpoint
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _merge(base: Path, adapter_dir: Path, out: Path) -> None:
+    try:
+        from peft import PeftModel
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+    except ImportError as exc:
+        raise MergeError(f"merging needs the train extra (torch, transformers, peft): {exc}") from exc
+    model = AutoModelForCausalLM.from_pretrained(base, local_files_only=True)
+    merged = PeftModel.from_pretrained(model, adapter_dir, local_files_only=True).merge_and_unload()
+    merged.save_pretrained(out, safe_serialization=True)
+    tokenizer_source = adapter_dir if (adapter_dir / "tokenizer_config.json").exists() else base
+    AutoTokenizer.from_pretrained(tokenizer_source, local_files_only=True).save_pretrained(out)
