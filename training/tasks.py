@@ -16,7 +16,9 @@ def execute_run(self, run_id: int) -> str | None:
     """Claim run_id (queued -> preparing) and execute it; a second delivery finds it claimed and does nothing."""
     from training.execution import execute
 
-    hostname = getattr(self.request, "hostname", None) or socket.gethostname()
+    # The name this worker registered its row under (the embedded worker's thread pool reports the
+    # machine's name in request.hostname), so the Workers table shows the run on the right row.
+    hostname = worker_host.registered_hostname() or getattr(self.request, "hostname", None) or socket.gethostname()
     if reason := worker_host.refusal(run_id):
         # Another worker of the run's queue can take it; the sweep sends it again meanwhile.
         logger.warning("worker %s leaves run %s queued: %s", hostname, run_id, reason)

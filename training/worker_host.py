@@ -54,6 +54,11 @@ def on_start(worker) -> None:
     _stops[id(worker)] = _start_reporting(worker.hostname, queues)
 
 
+def registered_hostname() -> str | None:
+    """The hostname this process's training worker registered with (None when it runs none)."""
+    return _host.get("hostname")
+
+
 def on_stop(worker) -> None:
     stop = _stops.pop(id(worker), None)
     if stop is None:

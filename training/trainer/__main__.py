@@ -11,6 +11,7 @@ import os
 import pathlib
 import sys
 import traceback
+import warnings
 
 from training.trainer.errors import TrainerError, is_out_of_memory
 from training.trainer.protocol import emit, take_stdout
@@ -55,6 +56,8 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+    # Deprecation notices of the libraries (FutureWarning) say nothing about this run.
+    warnings.filterwarnings("ignore", category=FutureWarning)
 
 
 if __name__ == "__main__":

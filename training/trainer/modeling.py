@@ -127,7 +127,35 @@ def _load_unsloth(source: str, spec: Spec):
 
 
 def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    """HF_HUB_OFFLINE when set; otherwise offline when the hub's name does not resolve within a few
+    seconds, so a wrong id fails at once instead of retrying DNS for minutes."""
+    setting = os.environ.get("HF_HUB_OFFLINE", "").strip().lower()
+    if setting:
+        return setting in ("1", "true", "yes", "on")
+    if not _hub_resolves():
+        os.environ["HF_HUB_OFFLINE"] = "1"  # huggingface_hub reads it too: no retries
+        return True
+    return False
+
+
+def _hub_resolves(timeout: float = 3.0) -> bool:
+    import socket
+    import threading
+
+    host = os.environ.get("HF_ENDPOINT", "https://huggingface.co").split("://")[-1].split("/")[0].split(":")[0]
+    answer: list[bool] = []
+
+    def resolve():
+        try:
+            socket.getaddrinfo(host, 443)
+            answer.append(True)
+        except OSError:
+            answer.append(False)
+
+    thread = threading.Thread(target=resolve, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return bool(answer and answer[0])
 
 
 def _not_found_message(source: str, exc: Exception) -> str:

@@ -42,6 +42,9 @@ class PromptFormat:
     def __init__(self, tokenizer, max_seq_length: int):
         self.tokenizer = tokenizer
         self.max_seq_length = max_seq_length
+        # Whole texts are tokenized and then cut to max_seq_length here, so the tokenizer's own
+        # "longer than the maximum" notice would only repeat what the cut already handles.
+        getattr(tokenizer, "deprecation_warnings", {})["sequence-length-is-longer-than-the-specified-maximum"] = True
         template = getattr(tokenizer, "chat_template", None)
         if isinstance(template, dict):  # several named templates: the default one is used
             template = template.get("default") or next(iter(template.values()), None)

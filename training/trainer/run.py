@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pathlib
 import platform
@@ -34,6 +35,7 @@ def execute(spec: Spec) -> dict:
         log(f"skipped {len(dataset.skipped)} unusable record(s), first: {dataset.skipped[0]}")
     _seed(spec.hyperparameters.seed)
     loaded = modeling.load(spec)
+    spec = fit_to_model(spec, loaded.model)
     fmt = PromptFormat(loaded.tokenizer, spec.hyperparameters.max_seq_length)
     train_rows = _encode(fmt, dataset.train)
     eval_rows = _encode(fmt, dataset.eval)
@@ -167,3 +169,15 @@ def resolve_paths(spec: Spec, base: pathlib.Path) -> Spec:
         return path if path.is_absolute() else (base / path)
 
     return dataclasses.replace(spec, dataset_path=absolute(spec.dataset_path), output_dir=absolute(spec.output_dir))
+
+
+def fit_to_model(spec: Spec, model) -> Spec:
+    """Cap max_seq_length at the base model's positions (the toy model has 512; the default is 1024)."""
+    config = getattr(model, "config", None)
+    positions = getattr(config, "max_position_embeddings", None)
+    hp = spec.hyperparameters
+    if not positions or hp.max_seq_length <= positions:
+        return spec
+    log(f"max_seq_length {hp.max_seq_length} is more than the base model's {positions} positions: using {positions}")
+    return dataclasses.replace(spec, hyperparameters=dataclasses.replace(hp, max_seq_length=positions))
+
