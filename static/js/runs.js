@@ -1,4 +1,4 @@
-// Run list: the compare button sends the ticked runs as ?ids=1,2,3.
+// Run list: the compare button sends the ticked runs as ?runs=1,2,3 (what the compare page reads).
 (function () {
   var form = document.getElementById("compare-form");
   if (!form) return;

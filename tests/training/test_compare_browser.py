@@ -1,0 +1,60 @@
+"""The runs list's "Compare selected" button opens the compare page with the ticked runs (real Chromium)."""
+
+from pathlib import Path
+
+import pytest
+
+from tests.academy_server import AcademyServer
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+PASSWORD = "compare-test-password-1"
+
+TWO_FINISHED_RUNS = """
+from curation.models import DatasetSnapshot
+from training.models import MetricPoint, TrainingRun
+snapshot = DatasetSnapshot.objects.get()
+for rank in (4, 8):
+    run = TrainingRun.objects.create(dataset=snapshot, base_model="org/model", status="succeeded", progress=1.0,
+                                     hyperparameters={"lora_rank": rank, "learning_rate": 0.0002})
+    MetricPoint.objects.bulk_create([MetricPoint(run=run, step=s, loss=2.0 / s, ts=float(s)) for s in (1, 2, 3)])
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with AcademyServer(tmp_path_factory.mktemp("compare-browser"), username="olga", password=PASSWORD,
+                       setup=TWO_FINISHED_RUNS) as running:
+        yield running.base
+
+
+def test_compare_selected_opens_the_compare_page_with_the_ticked_runs(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_context(base_url=server).new_page()
+            page.goto("/accounts/login/")
+            page.fill("input[name=username]", "olga")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit], input[type=submit]")
+            page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+            page.goto("/training/")
+            boxes = page.locator(".compare-pick")
+            assert boxes.count() == 2, page.inner_text("main")[:1500]
+            ids = [boxes.nth(i).get_attribute("value") for i in range(2)]
+            boxes.nth(0).check()
+            boxes.nth(1).check()
+            page.click("#compare-button")
+            page.wait_for_url("**/training/compare/**")
+
+            assert "runs=" in page.url
+            headers = page.locator("#hyperparameters thead th a").all_inner_texts()
+            assert sorted(headers) == sorted(f"#{run_id}" for run_id in ids)
+            assert page.locator(".error").count() == 0
+            # Both runs' curves are drawn.
+            page.wait_for_function("() => (document.getElementById('compare-chart').data || []).length >= 2")
+        finally:
+            browser.close()
