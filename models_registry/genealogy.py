@@ -1,6 +1,6 @@
 """Layout of a line's version tree and of overlaid loss curves, drawn as inline SVG."""
 
-NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 130, 70, 30, 40, 20
+NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 180, 70, 30, 40, 20  # wide enough for "v12 ★ active" and "run 12345"
 
 
 def tree_layout(versions) -> dict:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods
 from models_registry import ollama, panels, services
 from models_registry.adapters import AdapterError, data_path
 from models_registry.compare import compare_versions
-from models_registry.forms import CompareForm, ReasonForm, RollbackForm
+from models_registry.forms import CompareForm, ReasonForm, RollbackForm, default_pair
 from models_registry.genealogy import overlay, tree_layout
 from models_registry.models import ModelLine, ModelVersion
 
@@ -80,7 +80,7 @@ def version_modelfile(request, name, label):
 @permission_required(VIEW, raise_exception=True)
 def compare(request, name):
     line = _get_line_for_user(request.user, name)
-    form = CompareForm(request.GET or None)
+    form = CompareForm(request.GET or None, initial=default_pair(line))
     context = {"line": line, "form": form, "labels": list(line.versions.values_list("label", flat=True))}
     if form.is_valid():
         a = get_object_or_404(ModelVersion, line=line, label=form.cleaned_data["a"])
@@ -125,7 +125,7 @@ def promote(request, name, label):
 @require_http_methods(["GET", "POST"])
 def rollback(request, name):
     line = _get_line_for_user(request.user, name)
-    form = RollbackForm(request.POST or None, initial={"to": request.GET.get("to", "")})
+    form = RollbackForm(request.POST or None, line=line, initial={"to": request.GET.get("to", "")})
     target_label = (request.POST.get("to") or request.GET.get("to") or "").strip()
     target = line.versions.filter(label=target_label).first() if target_label else services.previous_version(line)
 
