@@ -41,7 +41,12 @@ ROLE_CAPABILITIES = {
 # Django model permissions a role needs in the admin site ("app_label.codename").
 # Admins manage users there; everything else goes through the capabilities above.
 ROLE_ADMIN_PERMISSIONS = {
-    Role.ADMIN: ("auth.view_user", "auth.add_user", "auth.change_user", "auth.delete_user", "auth.view_group"),
+    Role.ADMIN: ("auth.view_user", "auth.add_user", "auth.change_user", "auth.delete_user", "auth.view_group",
+                 # periodic tasks (the Professor's check, housekeeping) are edited in the admin
+                 "django_celery_beat.view_periodictask", "django_celery_beat.change_periodictask",
+                 "django_celery_beat.view_intervalschedule", "django_celery_beat.add_intervalschedule",
+                 "django_celery_beat.change_intervalschedule", "django_celery_beat.view_crontabschedule",
+                 "django_celery_beat.add_crontabschedule", "django_celery_beat.change_crontabschedule"),
 }
 
 
