@@ -3,9 +3,9 @@
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from curation.models import CommitExample, GitRepository, MiningJob, ReviewStatus
+from curation.admin.review import ReviewActionsMixin
+from curation.models import CommitExample, GitRepository, MiningJob
 from curation.services.git_mining import request_mining
-from curation.services.review import bulk_review
 
 
 @admin.register(GitRepository)
@@ -42,23 +42,12 @@ class MiningJobAdmin(admin.ModelAdmin):
 
 
 @admin.register(CommitExample)
-class CommitExampleAdmin(admin.ModelAdmin):
+class CommitExampleAdmin(ReviewActionsMixin, admin.ModelAdmin):
+    """Bulk approve/reject needs the reviewer role, as for lessons (not Django's model change permission)."""
+
     list_display = ("__str__", "repository", "commit_type", "review_status", "diff_truncated", "files_changed",
                     "occurred_at")
     list_filter = ("review_status", "commit_type", "diff_truncated", "repository")
     search_fields = ("commit_sha", "message", "author_name")
     readonly_fields = ("repository", "commit_sha", "content_key", "occurred_at", "created_at")
     list_select_related = ("repository",)
-    actions = ["approve", "reject"]
-
-    @admin.action(description="Approve selected examples", permissions=["change"])
-    def approve(self, request, queryset):
-        changed = bulk_review(CommitExample, queryset.values_list("pk", flat=True), ReviewStatus.APPROVED,
-                              user=request.user)
-        self.message_user(request, f"{changed} example(s) approved.", messages.SUCCESS)
-
-    @admin.action(description="Reject selected examples", permissions=["change"])
-    def reject(self, request, queryset):
-        changed = bulk_review(CommitExample, queryset.values_list("pk", flat=True), ReviewStatus.REJECTED,
-                              user=request.user)
-        self.message_user(request, f"{changed} example(s) rejected.", messages.SUCCESS)

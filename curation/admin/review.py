@@ -2,6 +2,7 @@
 
 from django.contrib import admin, messages
 
+from accounts.roles import VIEW_DASHBOARD
 from curation import feedback_filters
 from curation.models import Conversation, Lesson, ReviewStatus
 from curation.services.review import REVIEW_PERMISSION, bulk_review
@@ -20,30 +21,21 @@ class FeedbackFilter(admin.SimpleListFilter):
         return feedback_filters.with_signal(queryset, self.value()) if self.value() else queryset
 
 
-class ReviewAdmin(admin.ModelAdmin):
-    list_filter = ("review_status", FeedbackFilter, "origin", "occurred_at")
-    date_hierarchy = "occurred_at"
-    readonly_fields = ("content_key", "reviewed_by", "reviewed_at", "submitted_by", "origin", "created_at")
+class ReviewActionsMixin:
+    """Read with the dashboard role, approve/reject in bulk with the reviewer role (every reviewable admin)."""
+
     actions = ["approve", "reject"]
-    list_per_page = 100
 
     # Staff read with the dashboard role and decide with the reviewer role; edits go through
     # the review queue (it keeps the content key right), so change stays a model permission.
     def has_module_permission(self, request):
-        return request.user.is_staff and request.user.has_perm("accounts.view_dashboard")
+        return request.user.is_staff and request.user.has_perm(VIEW_DASHBOARD)
 
     def has_view_permission(self, request, obj=None):
         return self.has_module_permission(request) or super().has_view_permission(request, obj)
 
     def has_review_permission(self, request):
         return request.user.is_staff and request.user.has_perm(REVIEW_PERMISSION)
-
-    def get_queryset(self, request):
-        return feedback_filters.with_feedback_loss(super().get_queryset(request))
-
-    @admin.display(description="final loss", ordering="feedback_loss")
-    def feedback_loss(self, record):
-        return f"{record.feedback_loss:.3f}" if record.feedback_loss is not None else "—"
 
     @admin.action(description="Approve selected", permissions=["review"])
     def approve(self, request, queryset):
@@ -56,6 +48,20 @@ class ReviewAdmin(admin.ModelAdmin):
         changed = bulk_review(self.model, queryset.values_list("pk", flat=True), ReviewStatus.REJECTED,
                               user=request.user)
         self.message_user(request, f"{changed} record(s) rejected.", messages.SUCCESS)
+
+
+class ReviewAdmin(ReviewActionsMixin, admin.ModelAdmin):
+    list_filter = ("review_status", FeedbackFilter, "origin", "occurred_at")
+    date_hierarchy = "occurred_at"
+    readonly_fields = ("content_key", "reviewed_by", "reviewed_at", "submitted_by", "origin", "created_at")
+    list_per_page = 100
+
+    def get_queryset(self, request):
+        return feedback_filters.with_feedback_loss(super().get_queryset(request))
+
+    @admin.display(description="final loss", ordering="feedback_loss")
+    def feedback_loss(self, record):
+        return f"{record.feedback_loss:.3f}" if record.feedback_loss is not None else "—"
 
 
 @admin.register(Lesson)

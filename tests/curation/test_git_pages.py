@@ -115,3 +115,21 @@ def test_mine_now_in_the_admin_reports_a_mining_already_running_instead_of_faili
     assert response.status_code == 200
     assert "already being mined" in response.content.decode()
     assert MiningJob.objects.count() == 1
+
+
+def test_reviewers_review_commit_examples_in_bulk_in_the_admin_and_operators_cannot(client, repo):
+    from curation.models import CommitExample, ReviewStatus
+    from tests.factories import make_user
+
+    execute_mining_task(request_mining(register_repository(str(repo))).pk)
+    ids = [str(pk) for pk in CommitExample.objects.values_list("pk", flat=True)]
+    operator = make_user("oscar", "Operator", is_staff=True)
+    client.force_login(operator)
+    client.post("/admin/curation/commitexample/", {"action": "reject", "_selected_action": ids})
+    assert CommitExample.objects.get().review_status == ReviewStatus.APPROVED
+
+    reviewer = make_user("rita", "Reviewer", is_staff=True)
+    client.force_login(reviewer)
+    response = client.post("/admin/curation/commitexample/", {"action": "reject", "_selected_action": ids})
+    assert response.status_code == 302
+    assert CommitExample.objects.get().review_status == ReviewStatus.REJECTED
