@@ -1,6 +1,7 @@
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.http import JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.defaults import page_not_found
@@ -54,3 +55,10 @@ def server_error(request):
 def overview(request):
     return render(request, "overview.html", {"counts": collect_counts(), "runs": collect_runs(),
                                              "panels": collect_panels(request)})
+
+
+@login_not_required
+@require_GET
+def favicon(request):
+    """Browsers ask for /favicon.ico whatever the page says; send them to the static icon."""
+    return redirect(static("favicon.svg"), permanent=True)

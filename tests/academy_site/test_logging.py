@@ -31,3 +31,4 @@ def test_other_errors_keep_their_traceback():
 def test_the_console_handler_uses_the_filter():
     handler = next(h for h in logging.getLogger().handlers if type(h) is logging.StreamHandler)
     assert any(isinstance(f, ExpectedRefusals) for f in handler.filters)
+
