@@ -5,6 +5,7 @@ clear line instead of a traceback deep inside Django.
 """
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -27,6 +28,14 @@ def _raw(name: str, environ: Mapping[str, str] | None) -> str | None:
 def env_str(name: str, default: str | None = None, *, environ=None) -> str | None:
     value = _raw(name, environ)
     return default if value in (None, "") else value
+
+
+def env_slug(name: str, default: str, *, environ=None) -> str:
+    """A name that ends up in URLs (a model line): letters, digits, hyphens and underscores."""
+    value = env_str(name, default, environ=environ)
+    if not re.fullmatch(r"[-a-zA-Z0-9_]{1,100}", value):
+        raise ConfigError(f"{name} must be a slug (letters, digits, hyphens, underscores), got {value!r}")
+    return value
 
 
 def env_bool(name: str, default: bool = False, *, environ=None) -> bool:

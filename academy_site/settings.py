@@ -24,6 +24,7 @@ from academy_site.env import (
     env_list,
     env_path,
     env_secret,
+    env_slug,
     env_str,
 )
 
@@ -261,7 +262,7 @@ DATASET_FUNNEL_SAMPLES = env_int("DATASET_FUNNEL_SAMPLES", 3, min_value=0, max_v
 # Lessons and conversations stay at least this share of a dataset when there are any (commits are sampled down).
 DATASET_MIN_REVIEWED_SHARE = env_float("DATASET_MIN_REVIEWED_SHARE", 0.5, min_value=0.0, max_value=0.99)
 # Line a finished run registers into when its hyperparameters name none ("model_line").
-MODEL_LINE_DEFAULT = env_str("MODEL_LINE_DEFAULT", "default")
+MODEL_LINE_DEFAULT = env_slug("MODEL_LINE_DEFAULT", "default")
 # Serving re-reads the active version from the database at most this often (seconds), so a
 # promotion made in another process reaches this one within that time.
 SERVING_ACTIVE_TTL = env_float("SERVING_ACTIVE_TTL", 1.0, min_value=0.0)
@@ -342,7 +343,7 @@ REVIEW_QUEUE_PAGE_SIZE = env_int("REVIEW_QUEUE_PAGE_SIZE", 50, min_value=1, max_
 # A dataset with fewer examples is refused for automatic runs and warned about for manual ones.
 MIN_DATASET_EXAMPLES = env_int("MIN_DATASET_EXAMPLES", 50, min_value=1)
 # The line the unattended cycle trains and evaluates (empty: MODEL_LINE_DEFAULT).
-PROFESSOR_MODEL_LINE = env_str("PROFESSOR_MODEL_LINE", "") or MODEL_LINE_DEFAULT
+PROFESSOR_MODEL_LINE = env_slug("PROFESSOR_MODEL_LINE", MODEL_LINE_DEFAULT)
 # Format of the datasets the cycle builds.
 PROFESSOR_DATASET_FORMAT = env_choice("PROFESSOR_DATASET_FORMAT", "messages", ("alpaca", "sharegpt", "messages"))
 # A cycle's lease expires this long after its last heartbeat, so a killed worker cannot leave it stuck.

@@ -133,12 +133,32 @@ class ActivationInline(ReadableByRoles, admin.TabularInline):
     extra = 0
 
 
+@admin.action(description="Delete the selected line with its versions")
+def delete_line(modeladmin, request, queryset):
+    line = _one(modeladmin, request, queryset, "line")
+    if line is None:
+        return None
+    changes = [f"{line.name} and its {line.versions.count()} version(s) and activation history are deleted.",
+               "Adapter folders stay on disk.", "Refused while one of its versions is active."]
+    return _confirm(modeladmin, request, queryset, action="delete_line", title=f"Delete {line.name}?",
+                    changes=changes, run=lambda reason: [f"{services.delete_line(line, request.user)} deleted"])
+
+
 @admin.register(ModelLine)
 class ModelLineAdmin(ReadableByRoles, admin.ModelAdmin):
     list_display = ("name", "base_model", "prompt_style", "active")
     search_fields = ("name", "base_model")
     inlines = [ActivationInline]
-    actions = [rollback_line]
+    actions = [rollback_line, delete_line]
+    # Admins may rename a line (the name is checked as a slug by the model field) and edit its
+    # description; the rest is set by registration and changes only through the services.
+    fields = ("name", "description", "base_model", "prompt_style", "ollama_base", "created_at")
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.has_perm(MANAGE)
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("base_model", "prompt_style", "ollama_base", "created_at")
 
     @admin.display(description="Active version")
     def active(self, obj):

@@ -12,11 +12,12 @@ import logging
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, ProtectedError
 
 from models_registry import adapters, ollama
 from models_registry.events import publish_activated
 from models_registry.models import Activation, ActivationKind, ModelLine, ModelVersion, PromptStyle, VersionStatus
+from training.services.runs import is_line_name
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,10 @@ def register_run_version(run, user=None) -> ModelVersion:
     meta = adapters.read_metadata(folder)
     files = adapters.hash_folder(folder)
     line_name = (run.hyperparameters or {}).get("model_line") or settings.MODEL_LINE_DEFAULT
+    if not is_line_name(line_name):
+        # Runs are checked when started; this guards rows written before that check existed.
+        raise RegistryError(f"run {run.pk} names model line {line_name!r}, which is not a slug; "
+                            "correct the run's model_line before registering it")
     prompt = meta.get("prompt") or {}
     with transaction.atomic():
         line, _ = ModelLine.objects.get_or_create(name=line_name, defaults={
@@ -178,6 +183,30 @@ def archive_version(version: ModelVersion, user) -> ModelVersion:
         raise RegistryError(f"{version} changed meanwhile; reload and try again")
     version.status = VersionStatus.ARCHIVED
     return version
+
+
+def delete_line(line: ModelLine, user) -> str:
+    """Delete a model line with its history and versions; refused while one of them is active.
+
+    Adapter folders stay on disk (they may be shared by exports); only the registry rows go.
+    """
+    _check_permission(user)
+    name = line.name
+    try:
+        with transaction.atomic():
+            line = ModelLine.objects.select_for_update().get(pk=line.pk)
+            if line.versions.active().exists():
+                raise RegistryError(f"{name} has an active version that is being served: "
+                                    "archive the line's versions first (roll back or promote elsewhere)")
+            line.activations.all().delete()
+            ModelVersion.objects.filter(line=line).update(parent=None)
+            ModelVersion.objects.filter(line=line).delete()
+            line.delete()
+    except ProtectedError as exc:
+        blocking = sorted({str(obj._meta.verbose_name_plural) for obj in exc.protected_objects})
+        raise RegistryError(f"{name} is still referenced by {', '.join(blocking)}; remove those first") from None
+    logger.info("model line %s deleted by %s", name, user)
+    return name
 
 
 def _activate(line_id: int, version_id: int, user, reason: str, kind: str, *, arena: dict | None = None,

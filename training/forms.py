@@ -23,7 +23,8 @@ class RunForm(forms.Form):
                                        help_text="At least this much on one GPU (implies a GPU); empty: any.")
     memory_gb = forms.IntegerField(required=False, min_value=0, max_value=4096, label="RAM (GB)",
                                    help_text="Host memory the run needs; empty: any.")
-    model_line = forms.CharField(max_length=100, required=False, help_text="Model line to register into.")
+    model_line = forms.SlugField(max_length=100, required=False,
+                                 help_text="Model line to register into (letters, digits, hyphens, underscores).")
     lora_rank = forms.IntegerField()
     lora_alpha = forms.FloatField()
     lora_dropout = forms.FloatField()

@@ -18,6 +18,8 @@ from training.trainer.spec import DEFAULT_TARGET_MODULES, HYPERPARAMETERS, parse
 
 # Keys stored with the run's hyperparameters but never passed to the trainer.
 RUN_ONLY_KEYS = ("model_line",)
+# A model line's name ends up in URLs, channel group names and the OpenAI "model" field: a slug.
+_LINE_NAME = re.compile(r"^[-a-zA-Z0-9_]{1,100}\Z")
 _HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 # A state change that does not apply to the run's current status.
 RunRefused = JobRefused
@@ -26,6 +28,11 @@ RunRefused = JobRefused
 def _check_permission(user) -> None:
     if user is not None and not user.has_perm(OPERATE_TRAINING):
         raise PermissionDenied(f"requires {OPERATE_TRAINING}")
+
+
+def is_line_name(value) -> bool:
+    """Whether `value` may name a model line (the same rule as ModelLine.name, a slug)."""
+    return isinstance(value, str) and bool(_LINE_NAME.match(value))
 
 
 def default_hyperparameters() -> dict:
@@ -59,8 +66,9 @@ def validate_hyperparameters(raw: dict | None) -> dict:
         field, _, message = problem.partition(": ")
         errors.setdefault(field.removeprefix("hyperparameters."), []).append(f"{field.split('.')[-1]}: {message}")
     for key, value in extras.items():
-        if not isinstance(value, str) or not value.strip() or len(value) > 100:
-            errors.setdefault(key, []).append(f"{key}: must be a non-empty name of at most 100 characters")
+        if not is_line_name(value):
+            errors.setdefault(key, []).append(f"{key}: must be a slug of at most 100 characters "
+                                              "(letters, digits, hyphens and underscores), e.g. venom-coder")
     if errors:
         raise ValidationError(errors)
     return {**hp.as_dict(), **extras}
