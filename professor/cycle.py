@@ -21,6 +21,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.roles import OPERATE_TRAINING
 from jobs import lifecycle
 from jobs.models import JobStatus
 from professor import journal, lease
@@ -32,7 +33,6 @@ from professor.readiness import line_name, readiness
 
 logger = logging.getLogger(__name__)
 
-OPERATE = "accounts.operate_training"
 POLL_SECONDS = 1.0
 HEARTBEAT_EVERY_SECONDS = 5.0
 NO_EVALUATION = "no evaluation available"
@@ -60,8 +60,8 @@ def start_cycle(user=None, *, trigger: str = Trigger.CLI, line: str | None = Non
 
     Raises lease.LeaseBusy ("a cycle is already running since ...") when another holds the lease.
     """
-    if user is not None and not user.has_perm(OPERATE):
-        raise PermissionDenied(f"requires {OPERATE}")
+    if user is not None and not user.has_perm(OPERATE_TRAINING):
+        raise PermissionDenied(f"requires {OPERATE_TRAINING}")
     with transaction.atomic():
         cycle = Cycle.objects.create(trigger=trigger, line=line_name(line),
                                      created_by=user if user is not None and user.is_authenticated else None)

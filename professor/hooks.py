@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 
+from accounts.roles import OPERATE_TRAINING, VIEW_DASHBOARD
+
 logger = logging.getLogger(__name__)
 
 
@@ -52,10 +54,10 @@ def record_parameter_choice(run) -> None:
 def training_panel(request) -> str | None:
     from professor.readiness import readiness
 
-    if not request.user.has_perm("accounts.view_dashboard"):
+    if not request.user.has_perm(VIEW_DASHBOARD):
         return None
     return render_to_string("professor/_training_panel.html", {
-        "readiness": readiness(), "can_operate": request.user.has_perm("accounts.operate_training")}, request=request)
+        "readiness": readiness(), "can_operate": request.user.has_perm(OPERATE_TRAINING)}, request=request)
 
 
 def run_panel(request, run) -> str | None:

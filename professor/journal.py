@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db import transaction
+
 from jobs import broadcast
 from professor.models import JournalEntry
 
@@ -12,7 +14,7 @@ def write(cycle_id: int, step: str, outcome: str, message: str, *, numbers: dict
     entry = JournalEntry.objects.create(cycle_id=cycle_id, step=step, outcome=outcome, message=message[:1000],
                                         numbers=_plain(numbers or {}), links=links or [])
     payload = {"type": "cycle.journal", **entry.to_dict()}
-    broadcast.publish_job_events(f"cycle.{cycle_id}", [payload])
+    transaction.on_commit(lambda: broadcast.publish_job_events(f"cycle.{cycle_id}", [payload]))
     return entry
 
 

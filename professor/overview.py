@@ -2,6 +2,8 @@
 
 from django.template.loader import render_to_string
 
+from accounts.roles import VIEW_DASHBOARD
+
 RECENT_CYCLES = 5
 
 
@@ -16,7 +18,7 @@ def panel(request):
     from professor.models import Cycle
     from professor.readiness import readiness
 
-    if not request.user.has_perm("accounts.view_dashboard"):
+    if not request.user.has_perm(VIEW_DASHBOARD):
         return None
     cycles = list(Cycle.objects.prefetch_related("journal").order_by("-created_at", "-id")[:RECENT_CYCLES])
     return render_to_string("professor/_overview_panel.html", {"readiness": readiness(), "cycles": cycles},

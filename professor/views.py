@@ -32,7 +32,7 @@ def professor(request):
 @permission_required(VIEW_DASHBOARD, raise_exception=True)
 def cycle_detail(request, cycle_id: int):
     cycle = get_object_or_404(Cycle.objects.prefetch_related("journal"), pk=cycle_id)
-    return render(request, "professor/cycle_detail.html", {"cycle": cycle})
+    return render(request, "professor/cycle_detail.html", {"cycle": cycle, "cycle_pk_str": str(cycle.pk)})
 
 
 @require_POST
