@@ -146,3 +146,14 @@ def test_devices_describe_the_cpu_when_no_gpu_is_enabled(engine, docker_settings
 
     devices = DockerBackend.devices()
     assert devices[0]["kind"] == "cpu" and devices[0]["cpu_count"] >= 1
+
+
+def test_a_run_on_a_base_model_that_is_not_stored_fails_before_its_container_starts(bob, engine, docker_settings,
+                                                                                       settings):
+    settings.TRAINING_DOCKER_ALLOW_NETWORK = False
+    run = services.start_run(bob, dataset=make_snapshot(), base_model="unsloth/Phi-3-mini-4k-instruct",
+                             backend="docker", hyperparameters=SMALL)
+    assert execute(run.pk, "w@host") == RunStatus.FAILED
+    run.refresh_from_db()
+    assert "python manage.py fetch_base_model unsloth/Phi-3-mini-4k-instruct" in run.human_error
+    assert run.container_id == "" and _containers(engine, run.pk) == []
