@@ -14,3 +14,12 @@ def metric(value, digits: int = 4):
         return str(value)
     text = f"{value:.{int(digits)}g}" if abs(value) < 1 else f"{value:.{max(int(digits) - 1, 0)}f}"
     return text
+
+
+@register.filter
+def percent(fraction) -> int:
+    """0..1 as a whole percentage, rounded down (99.6 % is not yet 100 %): the same number on every page."""
+    try:
+        return max(0, min(100, int(float(fraction or 0) * 100)))
+    except (TypeError, ValueError):
+        return 0

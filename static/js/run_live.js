@@ -98,13 +98,20 @@
   }
 
   function layout() {
+    const empty = state.train.length === 0 && state.eval.length === 0;
     return {
+      // No axes before the first point: a placeholder says why the chart is empty.
+      annotations: empty ? [{ text: "Waiting for the first training step…", showarrow: false, xref: "paper",
+                              yref: "paper", x: 0.5, y: 0.5, font: { color: "#6b7280" } }] : [],
       // A constant uirevision keeps the user's zoom and legend toggles while points stream in.
       uirevision: "run-" + runId,
       margin: { l: 60, r: 70, t: 20, b: 45 },
-      xaxis: { title: { text: "step" } },
-      yaxis: { title: { text: "loss" }, type: logScale ? "log" : "linear", uirevision: "y-" + logScale },
-      yaxis2: { title: { text: "learning rate" }, overlaying: "y", side: "right", showgrid: false, exponentformat: "e" },
+      xaxis: { title: { text: "step" }, visible: !empty },
+      yaxis: { title: { text: "loss" }, type: logScale ? "log" : "linear", uirevision: "y-" + logScale,
+               visible: !empty, tickformat: ".3~f" },
+      // A learning rate is never negative: with one point Plotly would centre the axis on it.
+      yaxis2: { title: { text: "learning rate" }, overlaying: "y", side: "right", showgrid: false, exponentformat: "e",
+                rangemode: "nonnegative", visible: !empty },
       legend: { orientation: "h", y: 1.08 },
       hovermode: "closest",
     };
@@ -130,25 +137,38 @@
     return h ? `${h} h ${m} min` : m ? `${m} min ${s} s` : `${s} s`;
   }
 
-  // The ETA from the trainer's own timestamps over the recent points (the server's value in a snapshot).
+  // The ETA from the trainer's own timestamps: seconds per step over the recent points, smoothed
+  // (an exponential moving average updated once per new step) so the estimate does not jump
+  // between minutes when one batch is slow. Before two points exist, the server's value is used.
   function liveEta() {
     const pts = state.train;
     if (!state.totalSteps || pts.length < 2) return null;
     const last = pts[pts.length - 1], first = pts[Math.max(0, pts.length - 50)];
     if (!last.ts || !first.ts || last.step <= first.step) return null;
-    return (state.totalSteps - last.step) * (last.ts - first.ts) / (last.step - first.step);
+    if (state.rateStep !== last.step) {
+      const rate = (last.ts - first.ts) / (last.step - first.step);
+      state.rate = state.rate === undefined ? rate : 0.8 * state.rate + 0.2 * rate;
+      state.rateStep = last.step;
+    }
+    return Math.max(0, (state.totalSteps - last.step) * state.rate);
   }
 
   function showProgress(eta) {
     const run = state.run;
     const terminal = TERMINAL.includes(run.status);
     const step = Math.max(state.lastStep, run.current_step || 0);
+    const live = liveEta();
+    if (live !== null) eta = live;
     let progress = run.progress || 0;
     if (state.totalSteps && step > 0) progress = Math.max(progress, Math.min(1, step / state.totalSteps));
+    const stoppedEarly = run.status === "succeeded" && state.totalSteps && step < state.totalSteps;
     if (run.status === "succeeded") progress = 1;
     el("run-progress").value = progress;
-    el("run-progress-text").textContent = Math.floor(progress * 100) + " %";
-    el("run-step").textContent = "step " + Math.max(step, 0) + (state.totalSteps ? " / " + state.totalSteps : "");
+    // Floor, as the runs list does: both pages show the same number.
+    el("run-progress-text").textContent = stoppedEarly ? "done" : Math.floor(progress * 100) + " %";
+    el("run-step").textContent = stoppedEarly
+      ? `stopped early at step ${step} of ${state.totalSteps} planned (eval loss stopped improving)`
+      : "step " + Math.max(step, 0) + (state.totalSteps ? " / " + state.totalSteps : "");
     el("run-eta").textContent = terminal ? "" : (eta !== null && eta !== undefined ? "ETA " + duration(eta) : "");
   }
 
