@@ -9,6 +9,7 @@ from django.views.defaults import server_error as default_server_error
 
 from academy_site.overview import collect_counts, collect_panels, collect_runs
 from academy_site.readiness import run_checks
+from accounts.roles import VIEW_DASHBOARD
 
 
 @login_not_required
@@ -51,7 +52,7 @@ def server_error(request):
     return default_server_error(request)
 
 
-@permission_required("accounts.view_dashboard", raise_exception=True)
+@permission_required(VIEW_DASHBOARD, raise_exception=True)
 def overview(request):
     return render(request, "overview.html", {"counts": collect_counts(), "runs": collect_runs(),
                                              "panels": collect_panels(request)})

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import ApiToken, hash_token
-from accounts.roles import Role, grantable_roles
+from accounts.roles import MANAGE_USERS, Role, grantable_roles
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -35,7 +35,7 @@ def create_api_token(user, *, name: str, role: str, expires_at=None) -> tuple[Ap
 
 def revoke_api_token(token: ApiToken, *, by) -> None:
     """Revoke a token; its owner or a user manager may do this."""
-    if token.user_id != by.pk and not by.has_perm("accounts.manage_users"):
+    if token.user_id != by.pk and not by.has_perm(MANAGE_USERS):
         raise PermissionDenied("Only the token's owner or an admin can revoke it.")
     ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
 

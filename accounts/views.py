@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 from accounts.api import api_view
 from accounts.forms import ApiTokenForm
 from accounts.models import ApiToken
-from accounts.roles import grantable_roles, roles_of
+from accounts.roles import MANAGE_USERS, VIEW_DASHBOARD, grantable_roles, roles_of
 from accounts.services import create_api_token, revoke_api_token
 
 
@@ -16,12 +16,12 @@ def _get_token_for_user(user, token_id: int) -> ApiToken:
     token = ApiToken.objects.select_related("user").filter(pk=token_id).first()
     if token is None:
         raise Http404("No such token.")
-    if token.user_id != user.pk and not user.has_perm("accounts.manage_users"):
+    if token.user_id != user.pk and not user.has_perm(MANAGE_USERS):
         raise PermissionDenied
     return token
 
 
-@permission_required("accounts.view_dashboard", raise_exception=True)
+@permission_required(VIEW_DASHBOARD, raise_exception=True)
 def api_tokens(request):
     roles = grantable_roles(request.user)
     form = ApiTokenForm(request.POST or None, roles=roles)
@@ -35,13 +35,13 @@ def api_tokens(request):
             # The raw token is rendered once and never stored.
             return render(request, "accounts/token_created.html", {"token": token, "raw": raw})
     tokens = ApiToken.objects.filter(user=request.user)
-    if request.user.has_perm("accounts.manage_users"):
+    if request.user.has_perm(MANAGE_USERS):
         tokens = ApiToken.objects.select_related("user")
     return render(request, "accounts/tokens.html", {"form": form, "tokens": tokens})
 
 
 @require_POST
-@permission_required("accounts.view_dashboard", raise_exception=True)
+@permission_required(VIEW_DASHBOARD, raise_exception=True)
 def revoke_token(request, token_id: int):
     token = _get_token_for_user(request.user, token_id)
     revoke_api_token(token, by=request.user)
@@ -49,7 +49,7 @@ def revoke_token(request, token_id: int):
     return redirect("api_tokens")
 
 
-@api_view("accounts.view_dashboard")
+@api_view(VIEW_DASHBOARD)
 def whoami(request):
     principal = request.principal
     body = {"username": principal.user.username, "roles": roles_of(principal.user)}

@@ -10,21 +10,19 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.template.response import TemplateResponse
 
+from accounts.roles import MANAGE_MODELS, VIEW_DASHBOARD
 from models_registry import services
 from models_registry.models import Activation, ModelLine, ModelVersion
-
-VIEW = "accounts.view_dashboard"
-MANAGE = "accounts.manage_models"
 
 
 class ReadableByRoles:
     """Every role can view; nobody edits registry rows by hand (services do)."""
 
     def has_module_permission(self, request):
-        return request.user.has_perm(VIEW)
+        return request.user.has_perm(VIEW_DASHBOARD)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.has_perm(VIEW)
+        return request.user.has_perm(VIEW_DASHBOARD)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -36,7 +34,7 @@ class ReadableByRoles:
         return False
 
     def get_actions(self, request):
-        return super().get_actions(request) if request.user.has_perm(MANAGE) else {}
+        return super().get_actions(request) if request.user.has_perm(MANAGE_MODELS) else {}
 
 
 def _confirm(modeladmin, request, queryset, *, action: str, title: str, changes: list[str], run):
@@ -155,7 +153,7 @@ class ModelLineAdmin(ReadableByRoles, admin.ModelAdmin):
     fields = ("name", "description", "base_model", "prompt_style", "ollama_base", "created_at")
 
     def has_change_permission(self, request, obj=None):
-        return request.user.has_perm(MANAGE)
+        return request.user.has_perm(MANAGE_MODELS)
 
     def get_readonly_fields(self, request, obj=None):
         return ("base_model", "prompt_style", "ollama_base", "created_at")

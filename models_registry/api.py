@@ -7,6 +7,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 
 from accounts.api import api_view, json_error
+from accounts.roles import VIEW_DASHBOARD
 from models_registry.adapters import data_path
 from models_registry.models import ModelLine
 
@@ -26,7 +27,7 @@ def active_payload(line: ModelLine, version) -> dict:
     }
 
 
-@api_view("accounts.view_dashboard")
+@api_view(VIEW_DASHBOARD)
 def line_active(request, name):
     line = get_object_or_404(ModelLine, name=name)
     version = line.active_version()

@@ -6,11 +6,9 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 
 from accounts.api import api_view, json_error, read_json
+from accounts.roles import MANAGE_MODELS, VIEW_DASHBOARD
 from models_registry import adapters, services
 from models_registry.models import ModelLine, ModelVersion
-
-VIEW = "accounts.view_dashboard"
-MANAGE = "accounts.manage_models"
 
 
 def version_dict(version: ModelVersion) -> dict:
@@ -51,7 +49,7 @@ def _act(action):
         return json_error(str(exc), 409)
 
 
-@api_view(MANAGE, methods=("POST",))
+@api_view(MANAGE_MODELS, methods=("POST",))
 def promote(request, name, label):
     version = get_object_or_404(ModelVersion.objects.select_related("line"), line__name=name, label=label)
     data, error = _body(request)
@@ -65,7 +63,7 @@ def promote(request, name, label):
     return _act(action)
 
 
-@api_view(MANAGE, methods=("POST",))
+@api_view(MANAGE_MODELS, methods=("POST",))
 def rollback(request, name):
     line = get_object_or_404(ModelLine, name=name)
     data, error = _body(request)
@@ -80,7 +78,7 @@ def rollback(request, name):
         services.rollback_line(line, request.user, str(data.get("reason") or ""), to_version=to))}))
 
 
-@api_view(VIEW)
+@api_view(VIEW_DASHBOARD)
 def genealogy(request, name):
     line = get_object_or_404(ModelLine, name=name)
     versions = line.versions.select_related("line", "parent", "dataset").order_by("number")
@@ -91,7 +89,7 @@ def genealogy(request, name):
                              "from_version", "to_version", "created_by")[:200]]})
 
 
-@api_view(MANAGE, methods=("POST",))
+@api_view(MANAGE_MODELS, methods=("POST",))
 def register(request, name):
     line = get_object_or_404(ModelLine, name=name)
     data, error = _body(request)

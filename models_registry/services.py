@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Max, ProtectedError
 
+from accounts.roles import MANAGE_MODELS
 from models_registry import adapters, ollama
 from models_registry.events import publish_activated
 from models_registry.models import Activation, ActivationKind, ModelLine, ModelVersion, PromptStyle, VersionStatus
@@ -21,7 +22,6 @@ from training.services.runs import is_line_name
 
 logger = logging.getLogger(__name__)
 
-MANAGE_MODELS = "accounts.manage_models"
 
 
 class RegistryError(Exception):

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.http import JsonResponse, StreamingHttpResponse
 
 from accounts.api import read_json
+from accounts.roles import VIEW_DASHBOARD
 from models_registry.models import ModelLine
 from models_registry.prompting import PromptError
 from models_registry.serving import admission, runtime
@@ -24,7 +25,7 @@ from models_registry.serving.errors import openai_api, openai_error
 from models_registry.serving.params import InvalidRequest, parse_chat_request
 
 
-@openai_api("accounts.view_dashboard")
+@openai_api(VIEW_DASHBOARD)
 def models(request):
     lines = ModelLine.objects.filter(versions__status="active").distinct()
     return JsonResponse({"object": "list", "data": [
@@ -32,7 +33,7 @@ def models(request):
         for line in lines]})
 
 
-@openai_api("accounts.view_dashboard", methods=("POST",))
+@openai_api(VIEW_DASHBOARD, methods=("POST",))
 def chat_completions(request):
     data, error = read_json(request, settings.API_MAX_BODY_BYTES)
     if error:

@@ -9,6 +9,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from accounts.roles import MANAGE_MODELS, VIEW_DASHBOARD
 from models_registry import ollama, panels, services
 from models_registry.adapters import AdapterError, data_path
 from models_registry.compare import compare_versions
@@ -16,12 +17,9 @@ from models_registry.forms import CompareForm, ReasonForm, RollbackForm, default
 from models_registry.genealogy import overlay, tree_layout
 from models_registry.models import ModelLine, ModelVersion
 
-VIEW = "accounts.view_dashboard"
-MANAGE = "accounts.manage_models"
-
 
 def _get_line_for_user(user, name: str) -> ModelLine:
-    if not user.has_perm(VIEW):
+    if not user.has_perm(VIEW_DASHBOARD):
         raise PermissionDenied
     return get_object_or_404(ModelLine, name=name)
 
@@ -32,7 +30,7 @@ def _get_version_for_user(user, name: str, label: str) -> ModelVersion:
                              line=line, label=label)
 
 
-@permission_required(VIEW, raise_exception=True)
+@permission_required(VIEW_DASHBOARD, raise_exception=True)
 def line_list(request):
     lines = ModelLine.objects.annotate(
         version_count=Count("versions"),
@@ -42,28 +40,28 @@ def line_list(request):
     return render(request, "models_registry/line_list.html", {"rows": rows})
 
 
-@permission_required(VIEW, raise_exception=True)
+@permission_required(VIEW_DASHBOARD, raise_exception=True)
 def line_detail(request, name):
     line = _get_line_for_user(request.user, name)
     versions = list(line.versions.select_related("training_run", "dataset", "parent"))
     return render(request, "models_registry/line_detail.html", {
         "line": line, "versions": versions, "active": next((v for v in versions if v.is_active), None),
         "activations": line.activations.select_related("from_version", "to_version", "created_by")[:100],
-        "tree": tree_layout(versions), "can_manage": request.user.has_perm(MANAGE),
+        "tree": tree_layout(versions), "can_manage": request.user.has_perm(MANAGE_MODELS),
         "previous": services.previous_version(line)})
 
 
-@permission_required(VIEW, raise_exception=True)
+@permission_required(VIEW_DASHBOARD, raise_exception=True)
 def version_detail(request, name, label):
     version = _get_version_for_user(request.user, name, label)
     groups = ("training", "eval") if panels.version_panels else ("training", "eval", "arena")
     return render(request, "models_registry/version_detail.html", {
-        "version": version, "line": version.line, "can_manage": request.user.has_perm(MANAGE),
+        "version": version, "line": version.line, "can_manage": request.user.has_perm(MANAGE_MODELS),
         "metric_groups": [(g, (version.metrics or {}).get(g) or {}) for g in groups],
         "panels": panels.render(panels.version_panels, request, version)})
 
 
-@permission_required(VIEW, raise_exception=True)
+@permission_required(VIEW_DASHBOARD, raise_exception=True)
 def version_modelfile(request, name, label):
     version = _get_version_for_user(request.user, name, label)
     try:
@@ -77,7 +75,7 @@ def version_modelfile(request, name, label):
     return response
 
 
-@permission_required(VIEW, raise_exception=True)
+@permission_required(VIEW_DASHBOARD, raise_exception=True)
 def compare(request, name):
     line = _get_line_for_user(request.user, name)
     form = CompareForm(request.GET or None, initial=default_pair(line))
@@ -106,7 +104,7 @@ def _act(request, template: str, context: dict, form, action):
     return render(request, template, {**context, "form": form})
 
 
-@permission_required(MANAGE, raise_exception=True)
+@permission_required(MANAGE_MODELS, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def promote(request, name, label):
     version = _get_version_for_user(request.user, name, label)
@@ -121,7 +119,7 @@ def promote(request, name, label):
                 ReasonForm(request.POST or None), action)
 
 
-@permission_required(MANAGE, raise_exception=True)
+@permission_required(MANAGE_MODELS, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def rollback(request, name):
     line = _get_line_for_user(request.user, name)
@@ -142,7 +140,7 @@ def rollback(request, name):
                 {"line": line, "current": line.active_version(), "target": target}, form, action)
 
 
-@permission_required(MANAGE, raise_exception=True)
+@permission_required(MANAGE_MODELS, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def archive(request, name, label):
     version = _get_version_for_user(request.user, name, label)

@@ -1,5 +1,6 @@
 from django.contrib import admin, messages
 
+from accounts.roles import OPERATE_TRAINING, VIEW_DASHBOARD
 from training import services
 from training.models import MetricPoint, RunLogLine, TrainingRun, TrainingWorker
 
@@ -20,13 +21,13 @@ class _RoleAccess:
     """Staff see training records with the dashboard role and change runs (cancel) with the operator role."""
 
     def has_module_permission(self, request):
-        return request.user.is_staff and request.user.has_perm("accounts.view_dashboard")
+        return request.user.is_staff and request.user.has_perm(VIEW_DASHBOARD)
 
     def has_view_permission(self, request, obj=None):
         return self.has_module_permission(request)
 
     def has_change_permission(self, request, obj=None):
-        return request.user.is_staff and request.user.has_perm("accounts.operate_training")
+        return request.user.is_staff and request.user.has_perm(OPERATE_TRAINING)
 
 
 @admin.register(TrainingRun)

@@ -2,16 +2,17 @@
 
 from django.contrib import admin
 
+from accounts.roles import VIEW_DASHBOARD
 from curation.models import DatasetBuild, DatasetSnapshot
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     # Staff who may read the dashboard may read these records here too; nobody edits them.
     def has_module_permission(self, request):
-        return super().has_module_permission(request) or request.user.has_perm("accounts.view_dashboard")
+        return super().has_module_permission(request) or request.user.has_perm(VIEW_DASHBOARD)
 
     def has_view_permission(self, request, obj=None):
-        return super().has_view_permission(request, obj) or request.user.has_perm("accounts.view_dashboard")
+        return super().has_view_permission(request, obj) or request.user.has_perm(VIEW_DASHBOARD)
 
     def has_add_permission(self, request):
         return False

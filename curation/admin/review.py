@@ -2,10 +2,10 @@
 
 from django.contrib import admin, messages
 
-from accounts.roles import VIEW_DASHBOARD
+from accounts.roles import REVIEW_EXAMPLES, VIEW_DASHBOARD
 from curation import feedback_filters
 from curation.models import Conversation, Lesson, ReviewStatus
-from curation.services.review import REVIEW_PERMISSION, bulk_review
+from curation.services.review import bulk_review
 
 
 class FeedbackFilter(admin.SimpleListFilter):
@@ -35,7 +35,7 @@ class ReviewActionsMixin:
         return self.has_module_permission(request) or super().has_view_permission(request, obj)
 
     def has_review_permission(self, request):
-        return request.user.is_staff and request.user.has_perm(REVIEW_PERMISSION)
+        return request.user.is_staff and request.user.has_perm(REVIEW_EXAMPLES)
 
     @admin.action(description="Approve selected", permissions=["review"])
     def approve(self, request, queryset):

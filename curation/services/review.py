@@ -7,10 +7,10 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
+from accounts.roles import REVIEW_EXAMPLES
 from curation.models import CommitExample, Conversation, Lesson, ReviewStatus
 from curation.services.ingest_schema import check_messages, content_key, normalise_text
 
-REVIEW_PERMISSION = "accounts.review_examples"
 # Source kind -> model of the records a reviewer works on.
 REVIEW_MODELS = {"lesson": Lesson, "conversation": Conversation, "commit": CommitExample}
 _ALIASES = {"commit": "git", "lessons": "lesson", "conversations": "conversation", "tasks": "conversation",
@@ -120,5 +120,5 @@ def _save_edit(record, key: str, fields: dict, *, user, approve_after: bool):
 
 
 def _check_reviewer(user) -> None:
-    if user is None or not user.has_perm(REVIEW_PERMISSION):
-        raise PermissionDenied(f"reviewing requires {REVIEW_PERMISSION}")
+    if user is None or not user.has_perm(REVIEW_EXAMPLES):
+        raise PermissionDenied(f"reviewing requires {REVIEW_EXAMPLES}")

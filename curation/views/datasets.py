@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 
+from accounts.roles import BUILD_DATASETS, VIEW_DASHBOARD
 from curation.models import DatasetBuild, DatasetSnapshot
 from curation.services.datasets import preview_rows, snapshot_file, start_build
 from curation.views.datasets_forms import DatasetBuildForm
@@ -47,16 +48,16 @@ def _row_fields(row: dict) -> dict:
     return {"fields": fields, "split": row.get("split", ""), "source": origin}
 
 
-@permission_required("accounts.view_dashboard", raise_exception=True)
+@permission_required(VIEW_DASHBOARD, raise_exception=True)
 def dataset_list(request):
     return render(request, "curation/datasets/dataset_list.html", {
         "snapshots": DatasetSnapshot.objects.select_related("created_by")[:100],
         "builds": DatasetBuild.objects.select_related("snapshot", "created_by")[:30],
-        "can_build": request.user.has_perm("accounts.build_datasets"),
+        "can_build": request.user.has_perm(BUILD_DATASETS),
     })
 
 
-@permission_required("accounts.build_datasets", raise_exception=True)
+@permission_required(BUILD_DATASETS, raise_exception=True)
 def build_new(request):
     form = DatasetBuildForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -72,14 +73,14 @@ def build_new(request):
     return render(request, "curation/datasets/build_form.html", {"form": form})
 
 
-@permission_required("accounts.view_dashboard", raise_exception=True)
+@permission_required(VIEW_DASHBOARD, raise_exception=True)
 def build_detail(request, build_id: int):
     build = _get_build_for_user(request.user, build_id)
     return render(request, "curation/datasets/build_detail.html", {"build": build, "funnel": build.funnel,
                                                                    "config_text": _pretty(build.config)})
 
 
-@permission_required("accounts.view_dashboard", raise_exception=True)
+@permission_required(VIEW_DASHBOARD, raise_exception=True)
 def snapshot_detail(request, sha256: str):
     snapshot = _get_snapshot_for_user(request.user, sha256)
     try:
@@ -96,7 +97,7 @@ def snapshot_detail(request, sha256: str):
     })
 
 
-@permission_required("accounts.view_dashboard", raise_exception=True)
+@permission_required(VIEW_DASHBOARD, raise_exception=True)
 def snapshot_download(request, sha256: str):
     snapshot = _get_snapshot_for_user(request.user, sha256)
     try:

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.api import api_view, json_error, read_json
+from accounts.roles import BUILD_DATASETS, VIEW_DASHBOARD
 from curation.models import DatasetBuild, DatasetSnapshot
 from curation.services.datasets import snapshot_file, start_build
 
@@ -35,13 +36,13 @@ def build_json(build: DatasetBuild) -> dict:
     }
 
 
-@api_view("accounts.view_dashboard")
+@api_view(VIEW_DASHBOARD)
 def _list(request):
     snapshots = DatasetSnapshot.objects.all()[:500]
     return JsonResponse({"datasets": [snapshot_json(s) for s in snapshots]})
 
 
-@api_view("accounts.build_datasets", methods=("POST",))
+@api_view(BUILD_DATASETS, methods=("POST",))
 def _create(request):
     data, error = read_json(request, settings.API_MAX_BODY_BYTES)
     if error:
@@ -69,7 +70,7 @@ def datasets(request):
     return _create(request) if request.method == "POST" else _list(request)
 
 
-@api_view("accounts.view_dashboard")
+@api_view(VIEW_DASHBOARD)
 def build_detail(request, build_id: int):
     build = DatasetBuild.objects.select_related("snapshot").filter(pk=build_id).first()
     if build is None:
@@ -82,13 +83,13 @@ def _snapshot_or_404(sha256: str):
     return snapshot, None if snapshot else json_error(f"no dataset with sha256 {sha256}", 404)
 
 
-@api_view("accounts.view_dashboard")
+@api_view(VIEW_DASHBOARD)
 def dataset_detail(request, sha256: str):
     snapshot, error = _snapshot_or_404(sha256)
     return error or JsonResponse(snapshot_json(snapshot, full=True))
 
 
-@api_view("accounts.view_dashboard")
+@api_view(VIEW_DASHBOARD)
 def dataset_download(request, sha256: str):
     snapshot, error = _snapshot_or_404(sha256)
     if error:

@@ -8,6 +8,7 @@ from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.roles import INGEST_EXPERIENCE, VIEW_DASHBOARD
 from curation.models import GitRepository, MiningJob
 from curation.services.git_mining import register_repository, request_mining
 from curation.views.git_common import _get_repository_for_user
@@ -28,14 +29,14 @@ def _repositories():
     return repositories
 
 
-@permission_required("accounts.view_dashboard", raise_exception=True)
+@permission_required(VIEW_DASHBOARD, raise_exception=True)
 def repository_list(request):
     return render(request, "curation/git/repository_list.html",
                   {"repositories": _repositories(), "form": RepositoryForm()})
 
 
 @require_POST
-@permission_required("accounts.ingest_experience", raise_exception=True)
+@permission_required(INGEST_EXPERIENCE, raise_exception=True)
 def repository_register(request):
     form = RepositoryForm(request.POST)
     if form.is_valid():
@@ -52,9 +53,9 @@ def repository_register(request):
 
 
 @require_POST
-@permission_required("accounts.ingest_experience", raise_exception=True)
+@permission_required(INGEST_EXPERIENCE, raise_exception=True)
 def repository_mine(request, repository_id: int):
-    repository = _get_repository_for_user(request.user, repository_id, "accounts.ingest_experience")
+    repository = _get_repository_for_user(request.user, repository_id, INGEST_EXPERIENCE)
     try:
         request_mining(repository, user=request.user)
     except ValidationError as exc:
@@ -64,7 +65,7 @@ def repository_mine(request, repository_id: int):
     return redirect("repository_detail", repository.pk)
 
 
-@permission_required("accounts.view_dashboard", raise_exception=True)
+@permission_required(VIEW_DASHBOARD, raise_exception=True)
 def repository_detail(request, repository_id: int):
     repository = _get_repository_for_user(request.user, repository_id)
     examples = repository.examples.all()

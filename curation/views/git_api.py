@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 
 from accounts.api import api_view, json_error, read_json
+from accounts.roles import INGEST_EXPERIENCE, VIEW_DASHBOARD
 from curation.models import GitRepository
 from curation.services.git_mining import register_repository, request_mining
 from curation.views.git_common import repository_json
@@ -12,11 +13,11 @@ from curation.views.git_common import repository_json
 _FIELDS = ("path", "name", "branch")
 
 
-@api_view("accounts.view_dashboard", methods=("GET", "POST"))
+@api_view(VIEW_DASHBOARD, methods=("GET", "POST"))
 def repositories(request):
     if request.method == "GET":
         return JsonResponse({"repositories": [repository_json(r) for r in GitRepository.objects.all()]})
-    if not request.principal.has_perm("accounts.ingest_experience"):
+    if not request.principal.has_perm(INGEST_EXPERIENCE):
         return json_error("permission denied: requires accounts.ingest_experience", 403)
     data, error = read_json(request, settings.API_MAX_BODY_BYTES)
     if error:
@@ -35,7 +36,7 @@ def repositories(request):
     return JsonResponse(repository_json(repository), status=201)
 
 
-@api_view("accounts.view_dashboard")
+@api_view(VIEW_DASHBOARD)
 def repository(request, repository_id: int):
     found = GitRepository.objects.filter(pk=repository_id).first()
     if found is None:
@@ -43,7 +44,7 @@ def repository(request, repository_id: int):
     return JsonResponse(repository_json(found))
 
 
-@api_view("accounts.ingest_experience", methods=("POST",))
+@api_view(INGEST_EXPERIENCE, methods=("POST",))
 def repository_mine(request, repository_id: int):
     found = GitRepository.objects.filter(pk=repository_id).first()
     if found is None:

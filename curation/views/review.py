@@ -14,18 +14,18 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from accounts.roles import INGEST_EXPERIENCE, REVIEW_EXAMPLES, VIEW_DASHBOARD
 from curation.models import ReviewStatus
 from curation.services import review as review_service
 from curation.services.ingest import PayloadError, ingest_conversations, ingest_lessons
 from curation.views.review_common import FilterError, _get_record_for_user, filtered_records
 from curation.views.review_forms import ConversationEditForm, LessonEditForm, UploadForm
 
-REVIEW_PERMISSION = "accounts.review_examples"
 _SOURCES = {"lesson": "Lessons", "conversation": "Conversations", "commit": "Git commits"}
 _QUEUE_KEYS = ("source", "status", "tag", "q", "since", "until", "signal", "sort")
 
 
-@permission_required("accounts.view_dashboard", raise_exception=True)
+@permission_required(VIEW_DASHBOARD, raise_exception=True)
 def lesson_list(request):
     source = request.GET.get("source") or "lesson"
     params = request.GET.copy()
@@ -91,9 +91,9 @@ def _pending_counts() -> dict:
 
 
 @require_POST
-@permission_required(REVIEW_PERMISSION, raise_exception=True)
+@permission_required(REVIEW_EXAMPLES, raise_exception=True)
 def review_decide(request, source: str, pk: int):
-    record = _get_record_for_user(request.user, source, pk, REVIEW_PERMISSION)
+    record = _get_record_for_user(request.user, source, pk, REVIEW_EXAMPLES)
     decision = request.POST.get("decision")
     decide = {"approve": review_service.approve, "reject": review_service.reject}.get(decision)
     wants_json = "application/json" in request.headers.get("Accept", "")
@@ -123,9 +123,9 @@ def _next_url(request) -> str:
     return reverse("lesson_list")
 
 
-@permission_required(REVIEW_PERMISSION, raise_exception=True)
+@permission_required(REVIEW_EXAMPLES, raise_exception=True)
 def review_edit(request, source: str, pk: int):
-    record = _get_record_for_user(request.user, source, pk, REVIEW_PERMISSION)
+    record = _get_record_for_user(request.user, source, pk, REVIEW_EXAMPLES)
     if source == "commit":
         raise Http404("commit examples are kept as mined: reject one instead of editing it")
     form_class = LessonEditForm if source == "lesson" else ConversationEditForm
@@ -177,7 +177,7 @@ def _render_edit(request, record, source: str, form, status: int = 200):
                   {"record": record, "source": source, "form": form, "next_url": next_url}, status=status)
 
 
-@permission_required("accounts.ingest_experience", raise_exception=True)
+@permission_required(INGEST_EXPERIENCE, raise_exception=True)
 def lesson_upload(request):
     form = UploadForm(request.POST or None, request.FILES or None)
     problems, error = [], ""

@@ -6,21 +6,21 @@ from django.core.paginator import Paginator
 from django.http import JsonResponse
 
 from accounts.api import api_view, json_error
+from accounts.roles import INGEST_EXPERIENCE, VIEW_DASHBOARD
 from curation.services.ingest import PayloadError, ingest_conversations, ingest_lessons
 from curation.views.review_common import FilterError, conversation_json, filtered_records, lesson_json
 
-INGEST_PERMISSION = "accounts.ingest_experience"
 MAX_PAGE_SIZE = 500
 
 
-@api_view("accounts.view_dashboard", methods=("GET", "POST"))
+@api_view(VIEW_DASHBOARD, methods=("GET", "POST"))
 def lessons(request):
     if request.method == "GET":
         return _list(request, "lesson", lesson_json)
     return _ingest(request, ingest_lessons)
 
 
-@api_view("accounts.view_dashboard", methods=("GET", "POST"))
+@api_view(VIEW_DASHBOARD, methods=("GET", "POST"))
 def tasks(request):
     if request.method == "GET":
         return _list(request, "conversation", conversation_json)
@@ -28,8 +28,8 @@ def tasks(request):
 
 
 def _ingest(request, ingest):
-    if not request.principal.has_perm(INGEST_PERMISSION):
-        return json_error(f"permission denied: requires {INGEST_PERMISSION}", 403)
+    if not request.principal.has_perm(INGEST_EXPERIENCE):
+        return json_error(f"permission denied: requires {INGEST_EXPERIENCE}", 403)
     body, error = _read_body(request, settings.API_MAX_BODY_BYTES)
     if error:
         return error

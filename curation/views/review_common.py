@@ -7,6 +7,7 @@ from django.db import connection
 from django.db.models import Q
 from django.http import Http404
 
+from accounts.roles import VIEW_DASHBOARD
 from curation import feedback_filters
 from curation.models import ReviewStatus
 from curation.services.review import model_for
@@ -73,7 +74,7 @@ def _date(name: str, value: str) -> date:
         raise FilterError(f"{name} must be a date like 2026-01-31, got {value[:40]!r}") from None
 
 
-def _get_record_for_user(user, source: str, pk: int, perm: str = "accounts.view_dashboard"):
+def _get_record_for_user(user, source: str, pk: int, perm: str = VIEW_DASHBOARD):
     """The lesson or conversation `pk`, or 404 / PermissionDenied."""
     if not user.has_perm(perm):
         raise PermissionDenied

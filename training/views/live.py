@@ -3,6 +3,7 @@
 from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, render
 
+from accounts.roles import OPERATE_TRAINING, VIEW_DASHBOARD
 from training.live_snapshot import lttb
 from training.models import MetricPoint, TrainingRun
 from training.services import hooks
@@ -17,19 +18,19 @@ def _get_run_for_user(user, run_id: int) -> TrainingRun:
     return get_object_or_404(TrainingRun.objects.select_related("dataset"), pk=run_id)
 
 
-@permission_required("accounts.view_dashboard", raise_exception=True)
+@permission_required(VIEW_DASHBOARD, raise_exception=True)
 def run_detail(request, run_id: int):
     run = _get_run_for_user(request.user, run_id)
     context = {
         "run": run,
-        "can_cancel": request.user.has_perm("accounts.operate_training"),
+        "can_cancel": request.user.has_perm(OPERATE_TRAINING),
         "hyperparameters": sorted((run.hyperparameters or {}).items()),
         "panels": hooks.render_panels(hooks.run_page_panels, request, run),
     }
     return render(request, "training/live/run_detail.html", context)
 
 
-@permission_required("accounts.view_dashboard", raise_exception=True)
+@permission_required(VIEW_DASHBOARD, raise_exception=True)
 def run_compare(request):
     ids, errors = _parse_ids(request.GET.getlist("runs") + request.GET.getlist("run"))
     runs = list(TrainingRun.objects.filter(pk__in=ids).select_related("dataset"))

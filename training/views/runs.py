@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from accounts.roles import OPERATE_TRAINING, VIEW_DASHBOARD
 from training import services
 from training.base_models import is_toy
 from training.capabilities import Requirements, capable_workers, refusal, requirements_of
@@ -16,12 +17,9 @@ from training.models import RunStatus, TrainingRun
 from training.services import hooks
 from training.workers import online_workers
 
-VIEW = "accounts.view_dashboard"
-OPERATE = "accounts.operate_training"
-
 
 def _get_run_for_user(user, run_id: int) -> TrainingRun:
-    if not user.has_perm(VIEW):
+    if not user.has_perm(VIEW_DASHBOARD):
         raise Http404
     try:
         return TrainingRun.objects.select_related("dataset").get(pk=run_id)
@@ -29,7 +27,7 @@ def _get_run_for_user(user, run_id: int) -> TrainingRun:
         raise Http404(f"no run {run_id}") from None
 
 
-@permission_required(VIEW, raise_exception=True)
+@permission_required(VIEW_DASHBOARD, raise_exception=True)
 def run_list(request):
     runs = list(TrainingRun.objects.select_related("dataset").with_latest_loss()[:100])
     for run in runs:
@@ -38,12 +36,12 @@ def run_list(request):
         "runs": runs, "workers": online_workers(),
         "queue_depth": TrainingRun.objects.filter(status=RunStatus.QUEUED).count(),
         "running": TrainingRun.objects.filter(status__in=(RunStatus.PREPARING, RunStatus.RUNNING)).count(),
-        "can_operate": request.user.has_perm(OPERATE),
+        "can_operate": request.user.has_perm(OPERATE_TRAINING),
         "panels": hooks.render_panels(hooks.training_page_panels, request),
     })
 
 
-@permission_required(OPERATE, raise_exception=True)
+@permission_required(OPERATE_TRAINING, raise_exception=True)
 def run_new(request):
     guide = start_form_guide(request.GET)
     form = RunForm(request.POST or None, defaults=guide["values"], initial={"dataset": guide["dataset_id"]})
@@ -86,7 +84,7 @@ def _back(request, fallback="run_list"):
 
 
 @require_POST
-@permission_required(OPERATE, raise_exception=True)
+@permission_required(OPERATE_TRAINING, raise_exception=True)
 def run_cancel(request, run_id: int):
     run = _get_run_for_user(request.user, run_id)
     try:
@@ -98,7 +96,7 @@ def run_cancel(request, run_id: int):
 
 
 @require_POST
-@permission_required(OPERATE, raise_exception=True)
+@permission_required(OPERATE_TRAINING, raise_exception=True)
 def run_retry(request, run_id: int):
     run = _get_run_for_user(request.user, run_id)
     try:

@@ -5,12 +5,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
 
 from accounts.api import api_view, json_error, read_json
+from accounts.roles import OPERATE_TRAINING, VIEW_DASHBOARD
 from curation.models import DatasetSnapshot
 from training import services
 from training.models import MetricPoint, TrainingRun
 
-VIEW = "accounts.view_dashboard"
-OPERATE = "accounts.operate_training"
 START_KEYS = {"dataset", "base_model", "backend", "hyperparameters"}
 
 
@@ -43,7 +42,7 @@ def _get_run(run_id: int):
     return run, (None if run else json_error(f"run {run_id} not found", 404))
 
 
-@api_view(VIEW, methods=("GET", "POST"))
+@api_view(VIEW_DASHBOARD, methods=("GET", "POST"))
 def runs(request):
     if request.method == "POST":
         return _start(request)
@@ -55,8 +54,8 @@ def runs(request):
 
 
 def _start(request):
-    if not request.principal.has_perm(OPERATE):
-        return json_error(f"permission denied: requires {OPERATE}", 403)
+    if not request.principal.has_perm(OPERATE_TRAINING):
+        return json_error(f"permission denied: requires {OPERATE_TRAINING}", 403)
     data, error = read_json(request, settings.API_MAX_BODY_BYTES)
     if error:
         return error
@@ -79,7 +78,7 @@ def _start(request):
     return JsonResponse(run_to_dict(run), status=201)
 
 
-@api_view(VIEW)
+@api_view(VIEW_DASHBOARD)
 def run_detail(request, run_id: int):
     run, error = _get_run(run_id)
     return error or JsonResponse(run_to_dict(run))
@@ -100,17 +99,17 @@ def _change(request, run_id: int, action):
     return JsonResponse(run_to_dict(run))
 
 
-@api_view(OPERATE, methods=("POST",))
+@api_view(OPERATE_TRAINING, methods=("POST",))
 def run_cancel(request, run_id: int):
     return _change(request, run_id, services.cancel_run)
 
 
-@api_view(OPERATE, methods=("POST",))
+@api_view(OPERATE_TRAINING, methods=("POST",))
 def run_retry(request, run_id: int):
     return _change(request, run_id, services.retry_run)
 
 
-@api_view(VIEW)
+@api_view(VIEW_DASHBOARD)
 def run_metrics(request, run_id: int):
     run, error = _get_run(run_id)
     if error:
