@@ -1,10 +1,21 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 from django.urls import reverse
+
+
+def _sync_roles(sender, **kwargs):
+    from accounts.services import sync_roles
+
+    sync_roles()
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "Accounts and access"
+
+    def ready(self):
+        # accounts.roles is the one place roles are defined: every migrate makes the groups match it.
+        post_migrate.connect(_sync_roles, sender=self, dispatch_uid="accounts.sync_roles")
 
     def overview_counts(self):
         from django.contrib.auth import get_user_model

@@ -105,3 +105,19 @@ def test_the_migration_gave_the_admin_group_user_management():
 
     codenames = set(Group.objects.get(name="Admin").permissions.values_list("codename", flat=True))
     assert {"view_user", "add_user", "change_user", "delete_user", "manage_models"} <= codenames
+
+
+@pytest.mark.django_db
+def test_migrate_makes_the_role_groups_match_roles_py_again():
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+
+    from accounts.roles import REVIEW_EXAMPLES, Role, role_permissions
+
+    Group.objects.filter(name=Role.REVIEWER).delete()
+    Group.objects.get(name=Role.VIEWER).permissions.clear()
+    call_command("migrate", verbosity=0)
+    reviewer = Group.objects.get(name=Role.REVIEWER)
+    assert {f"accounts.{p.codename}" for p in reviewer.permissions.all()} == role_permissions(Role.REVIEWER)
+    assert REVIEW_EXAMPLES in role_permissions(Role.REVIEWER)
+    assert Group.objects.get(name=Role.VIEWER).permissions.count() == len(role_permissions(Role.VIEWER))
