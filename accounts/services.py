@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -65,6 +66,9 @@ def ensure_admin(username: str, *, password: str | None = None, email: str = "")
     generated = None
     if not password:
         generated = password = secrets.token_urlsafe(12)
+    else:
+        # The same validators as every other password (length, common passwords, similarity).
+        validate_password(password, user=User(username=username, email=email))
     user = User.objects.create_superuser(username=username, email=email, password=password)
     user.groups.add(Group.objects.get(name=Role.ADMIN))
     return True, generated

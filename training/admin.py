@@ -35,10 +35,15 @@ class TrainingRunAdmin(_RoleAccess, admin.ModelAdmin):
     list_display = ("id", "status", "dataset", "base_model", "backend", "device", "worker", "progress", "created_at")
     list_filter = ("status", "backend")
     search_fields = ("base_model", "dataset__sha256", "worker")
-    readonly_fields = ("status", "progress", "eta_seconds", "current_step", "total_steps", "heartbeat_at", "attempt",
-                       "exit_code", "error", "human_error", "artifacts", "final_metrics", "container_id", "pid",
-                       "started_at", "finished_at", "backend", "device", "worker", "run_dir", "cancel_requested")
     actions = [cancel_runs]
+
+    def has_add_permission(self, request):
+        return False  # runs start through training.services, which check the dataset and base model
+
+    def get_readonly_fields(self, request, obj=None):
+        # Every field: the base model, hyperparameters and dataset were checked when the run
+        # started (TRAINING_MODEL_ROOTS, ranges, snapshot hash), and a retry reuses them.
+        return [field.name for field in self.model._meta.fields]
 
 
 @admin.register(TrainingWorker)

@@ -1,6 +1,7 @@
 import os
 
-from django.core.management.base import BaseCommand
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 
 from accounts.services import ensure_admin
 
@@ -13,7 +14,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         username = options["username"]
-        created, generated = ensure_admin(username, password=os.environ.get("ACADEMY_ADMIN_PASSWORD"))
+        try:
+            created, generated = ensure_admin(username, password=os.environ.get("ACADEMY_ADMIN_PASSWORD"))
+        except ValidationError as exc:
+            raise CommandError("ACADEMY_ADMIN_PASSWORD is refused: " + " ".join(exc.messages)) from None
         if created and not generated:
             self.stdout.write(f"Created admin account '{username}' with the password from ACADEMY_ADMIN_PASSWORD.")
         elif generated:
