@@ -27,6 +27,7 @@ from curation.services.ingest_schema import (
     validate_lessons,
 )
 from curation.services.review import initial_review_status
+from jobs import broadcast
 
 _CHUNK = 500
 
@@ -81,6 +82,8 @@ def _store(model, source: str, validated: Validated, total: int, *, user, origin
         # ignore_conflicts: a concurrent import of the same record is a duplicate, not an error.
         model.objects.bulk_create(new, batch_size=_CHUNK, ignore_conflicts=True)
         ids = _ids_for(model, list(by_key))
+        if new:
+            transaction.on_commit(broadcast.publish_overview)  # the Overview's counters follow
     result = IngestResult(created=len(new), duplicates=len(validated.records) - len(new),
                           skipped=[{"index": s.index, "reason": s.reason} for s in validated.skipped])
     positions = {record.index: ids.get(record.content_key) for record in validated.records}

@@ -5,11 +5,13 @@ This module is the one place the review policy (settings.AUTO_APPROVE_SOURCES) i
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.roles import REVIEW_EXAMPLES
 from curation.models import CommitExample, Conversation, Lesson, ReviewStatus
 from curation.services.ingest_schema import check_messages, content_key, normalise_text
+from jobs import broadcast
 
 # Source kind -> model of the records a reviewer works on.
 REVIEW_MODELS = {"lesson": Lesson, "conversation": Conversation, "commit": CommitExample}
@@ -58,6 +60,7 @@ def _decide(record, status: str, *, user, note: str):
         raise ReviewConflict(f"{record} was reviewed by someone else meanwhile; reload and try again")
     for name, value in changes.items():
         setattr(record, name, value)
+    transaction.on_commit(broadcast.publish_overview)  # pending counters on the Overview
     return record
 
 
@@ -73,8 +76,11 @@ def bulk_review(model, ids, status: str, *, user, note: str = "") -> int:
     _check_reviewer(user)
     if status not in (ReviewStatus.APPROVED, ReviewStatus.REJECTED):
         raise ValidationError(f"cannot bulk-set status {status!r}")
-    return (model.objects.filter(pk__in=list(ids)).exclude(review_status=status)
-            .update(review_status=status, reviewed_by=user, reviewed_at=timezone.now(), review_note=note))
+    changed = (model.objects.filter(pk__in=list(ids)).exclude(review_status=status)
+               .update(review_status=status, reviewed_by=user, reviewed_at=timezone.now(), review_note=note))
+    if changed:
+        transaction.on_commit(broadcast.publish_overview)
+    return changed
 
 
 def edit_lesson(lesson: Lesson, *, user, situation: str, action: str, result: str = "", feedback: str = "",

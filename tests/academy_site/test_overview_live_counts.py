@@ -1,0 +1,55 @@
+"""The Overview's counters follow every kind of record, not only runs: imports and review decisions."""
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+
+from academy_site.asgi import application
+
+ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+HOST = (b"host", b"127.0.0.1:8000")
+
+
+@pytest.fixture(autouse=True)
+async def _close_thread_connections():
+    yield
+    from tests.training.live_helpers import close_thread_connections
+
+    await close_thread_connections()
+
+
+def _session_cookie(client, user):
+    client.force_login(user)
+    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+
+
+def _value(message: dict, key: str) -> int:
+    return next(c["value"] for c in message["counts"] if c["key"] == key)
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_importing_and_reviewing_lessons_updates_the_counters_live(client, viewer, carol, settings):
+    from curation.models import Lesson
+    from curation.services import review
+    from curation.services.ingest import ingest_lessons
+    from jobs import broadcast
+
+    settings.LIVE_BATCH_WINDOW_MS = 20
+    cookie = await database_sync_to_async(_session_cookie)(client, viewer)
+    communicator = WebsocketCommunicator(application, "/ws/overview/", headers=[HOST, ORIGIN, cookie])
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    assert _value(await communicator.receive_json_from(timeout=5), "lessons_pending") == 0
+    broadcast.set_server_loop(asyncio.get_running_loop())
+
+    await database_sync_to_async(ingest_lessons)([{"situation": "The import crashed on a BOM",
+                                                    "action": "Opened it with utf-8-sig"}])
+    assert _value(await communicator.receive_json_from(timeout=5), "lessons_pending") == 1
+
+    lesson = await database_sync_to_async(Lesson.objects.get)()
+    await database_sync_to_async(review.approve)(lesson, user=carol)
+    message = await communicator.receive_json_from(timeout=5)
+    assert _value(message, "lessons_pending") == 0 and _value(message, "lessons_approved") == 1
+    await communicator.disconnect()
