@@ -84,9 +84,9 @@ INSTALLED_APPS = [
     "training",
     "models_registry",
     "arena",
+    "professor",
     "academy_site",
 ]
-    "professor",
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -300,6 +300,17 @@ _gpu_classes = env_list("TRAINING_GPU_MEMORY_CLASSES", ["24", "48", "80"])
 if not all(size.isdigit() and int(size) > 0 for size in _gpu_classes):
     raise ConfigError(f"TRAINING_GPU_MEMORY_CLASSES must list whole numbers of GB such as 24,48,80, got {_gpu_classes}")
 TRAINING_GPU_MEMORY_CLASSES = sorted({int(size) for size in _gpu_classes})
+# Where snapshots, adapters and base models travel between hosts (artifacts/store.py). Empty: the
+# data root is the store (one host, or a folder all hosts share). s3://bucket/prefix: an
+# S3-compatible object store, and each host's data root is its own cache.
+ARTIFACT_STORE_URL = env_str("ARTIFACT_STORE_URL", "").rstrip("/")
+if ARTIFACT_STORE_URL and not ARTIFACT_STORE_URL.startswith("s3://"):
+    raise ConfigError(f"ARTIFACT_STORE_URL must be empty or s3://bucket[/prefix], got {ARTIFACT_STORE_URL!r}")
+ARTIFACT_STORE_ENDPOINT_URL = env_str("ARTIFACT_STORE_ENDPOINT_URL", "")  # e.g. http://minio:9000; empty: AWS
+ARTIFACT_STORE_REGION = env_str("ARTIFACT_STORE_REGION", "")
+# Empty: the usual AWS credential chain (AWS_* variables, instance roles).
+ARTIFACT_STORE_ACCESS_KEY_ID = env_secret("ARTIFACT_STORE_ACCESS_KEY_ID") or ""
+ARTIFACT_STORE_SECRET_ACCESS_KEY = env_secret("ARTIFACT_STORE_SECRET_ACCESS_KEY") or ""
 TRAINING_INGEST_BATCH = env_int("TRAINING_INGEST_BATCH", 50, min_value=1, max_value=10_000)
 TRAINING_INGEST_FLUSH_SECONDS = env_float("TRAINING_INGEST_FLUSH_SECONDS", 0.1, min_value=0.0)
 TRAINING_ERROR_TAIL_LINES = env_int("TRAINING_ERROR_TAIL_LINES", 30, min_value=1, max_value=1000)
@@ -374,6 +385,7 @@ ARENA_CHECK_MEMORY_MB = env_int("ARENA_CHECK_MEMORY_MB", 512, min_value=32)
 
 # ---------------------------------------------------------------------------- logging
 LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+LOG_LEVEL_CELERY = env_choice("LOG_LEVEL_CELERY", "WARNING", ("DEBUG", "INFO", "WARNING", "ERROR"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -382,7 +394,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
                              "filters": ["expected_refusals"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"celery": {"level": "WARNING"}, "django.db.backends": {"level": "WARNING"}},
+    # Celery's own lines (task received, succeeded) at LOG_LEVEL_CELERY; see the README.
+    "loggers": {"celery": {"level": LOG_LEVEL_CELERY}, "django.db.backends": {"level": "WARNING"}},
 }
 
 if not DEBUG:

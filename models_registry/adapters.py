@@ -6,6 +6,8 @@ from pathlib import Path
 
 from django.conf import settings
 
+from artifacts import store as artifact_store
+
 METADATA_FILE = "academy_adapter.json"
 
 
@@ -38,10 +40,18 @@ def hash_folder(folder: Path) -> dict[str, str]:
 
 
 def verify(adapter_dir: str, expected: dict[str, str]) -> None:
-    """Raise AdapterError naming the first missing or altered file."""
+    """Raise AdapterError naming the first missing or altered file.
+
+    With a remote artifact store, missing files are fetched into this host's cache first.
+    """
     folder = data_path(adapter_dir)
     if not expected:
         raise AdapterError(f"no file hashes recorded for {adapter_dir}")
+    if artifact_store.is_remote():
+        try:
+            artifact_store.fetch_folder(adapter_dir, expected)
+        except artifact_store.ArtifactMissing as exc:
+            raise AdapterError(str(exc)) from None
     for name, sha in sorted(expected.items()):
         path = folder / name
         if not path.is_file():

@@ -10,11 +10,13 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from artifacts import store as artifact_store
+from artifacts.store import ArtifactMissing
 from training.backends import BackendUnavailable, Layout, choose_backend
 from training.ingest import RunIngestor
 from training.models import RunStatus, TrainingRun
 from training.services import claim_run, finish_run, mark_running, touch_heartbeat
-from training.services.datasets import data_root, file_sha256, verify_snapshot
+from training.services.datasets import data_root, verify_snapshot
 from training.services.runs import RUN_ONLY_KEYS
 from training.trainer.errors import OOM_MESSAGE
 
@@ -43,16 +45,19 @@ def execute(run_id: int, worker: str, on_event=None) -> str | None:
 def _execute_claimed(run: TrainingRun, on_event=None) -> str:
     try:
         dataset_path = verify_snapshot(run.dataset)
+        base_model, local_model = _base_model(run)
         backend_cls = choose_backend(run.requested_backend, settings.TRAINING_BACKEND,
                                      allow_fallback=settings.TRAINING_ALLOW_LOCAL_FALLBACK)
     except ValidationError as exc:
         return _fail(run, " ".join(exc.messages), "dataset refused: " + " ".join(exc.messages))
+    except ArtifactMissing as exc:
+        return _fail(run, str(exc), f"base model refused: {exc}"[:500])
     except BackendUnavailable as exc:
         return _fail(run, str(exc), str(exc)[:500])
     run_dir = data_root() / run.run_dir
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-    backend = backend_cls(run.pk, Layout(run_dir=run_dir, dataset=dataset_path, base_model=run.base_model,
-                                         local_model=_local_model(run.base_model)))
+    backend = backend_cls(run.pk, Layout(run_dir=run_dir, dataset=dataset_path, base_model=base_model,
+                                         local_model=local_model))
     hp = {k: v for k, v in run.hyperparameters.items() if k not in RUN_ONLY_KEYS}
     (run_dir / "spec.json").write_text(json.dumps(backend.spec(hp, run.dataset.sha256), indent=2), encoding="utf-8")
     try:
@@ -72,6 +77,15 @@ def _execute_claimed(run: TrainingRun, on_event=None) -> str:
     finally:
         backend.cleanup()
     return _conclude(run, run_dir, ingestor, exit_code, cancelled)
+
+
+def _base_model(run: TrainingRun) -> tuple[str, Path | None]:
+    """The base model as this host sees it: one the run carries in the artifact store is fetched first."""
+    stored = (run.artifacts or {}).get("base_model")
+    if stored:
+        folder = artifact_store.fetch_folder(stored["key"], stored["files"])
+        return str(folder), folder
+    return run.base_model, _local_model(run.base_model)
 
 
 def _local_model(base_model: str) -> Path | None:
@@ -110,7 +124,9 @@ def _stream(run: TrainingRun, backend, ingestor: RunIngestor, log_path: Path, on
 
 def _conclude(run, run_dir: Path, ingestor: RunIngestor, exit_code: int, cancelled: bool) -> str:
     tail = "\n".join(ingestor.tail)
-    artifacts = {"checkpoints": ingestor.checkpoints, "log": f"{run.run_dir}/{LOG_FILE}"}
+    kept = {key: value for key, value in (run.artifacts or {}).items() if key == "base_model"}
+    artifacts = {**kept, "checkpoints": ingestor.checkpoints, "log": f"{run.run_dir}/{LOG_FILE}"}
+    artifact_store.publish_file(artifacts["log"])
     if cancelled:
         finish_run(run.pk, RunStatus.CANCELLED, exit_code=exit_code, artifacts=artifacts, human_error="cancelled")
         return RunStatus.CANCELLED
@@ -119,7 +135,8 @@ def _conclude(run, run_dir: Path, ingestor: RunIngestor, exit_code: int, cancell
     missing = [name for name in ADAPTER_REQUIRED if not (adapter_dir / name).is_file()]
     if exit_code == 0 and done is not None and not missing:
         artifacts["adapter_dir"] = f"{run.run_dir}/{adapter_dir.relative_to(run_dir)}"
-        artifacts["adapter"] = _hash_folder(adapter_dir)
+        # Uploaded (with a remote store) before the success is recorded: what registers it may fetch it.
+        artifacts["adapter"] = artifact_store.publish_folder(artifacts["adapter_dir"])
         finish_run(run.pk, RunStatus.SUCCEEDED, exit_code=exit_code, artifacts=artifacts,
                    final_metrics=done.get("metrics") or {})
         return RunStatus.SUCCEEDED
@@ -150,7 +167,3 @@ def human_error(event: dict | None, exit_code: int, tail: str, base_model: str, 
 def _fail(run, error: str, human: str) -> str:
     finish_run(run.pk, RunStatus.FAILED, error=error[:20000], human_error=human[:500])
     return RunStatus.FAILED
-
-
-def _hash_folder(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): file_sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}

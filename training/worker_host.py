@@ -64,10 +64,7 @@ def on_stop(worker) -> None:
     if stop is None:
         return
     stop.set()
-    try:
-        mark_stopped(worker.hostname)
-    finally:
-        close_old_connections()
+    mark_stopped(worker.hostname)
 
 
 def register(hostname: str, queues: list[str], devices: list[dict], backends: list[str]) -> TrainingWorker:

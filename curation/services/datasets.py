@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from artifacts import store as artifact_store
 from curation.models import DatasetBuild, DatasetSnapshot
 from curation.pipeline.config import ConfigProblem, build_config
 from curation.pipeline.exporters import EXPORTERS
@@ -110,6 +111,8 @@ def _run(build: DatasetBuild) -> None:
     result = pipeline(examples, config, max_samples=settings.DATASET_FUNNEL_SAMPLES, progress=progress)
     sha, relpath, created_file = write_snapshot_file(result.examples, config["format"])
     try:
+        # Workers on other hosts fetch it from the artifact store (a no-op without a remote store).
+        artifact_store.publish_file(relpath)
         with transaction.atomic():
             snapshot, _ = DatasetSnapshot.objects.get_or_create(sha256=sha, defaults={
                 "name": build.name, "format": config["format"], "path": relpath,

@@ -103,4 +103,4 @@ def test_services_mode_is_chosen_by_environment(tmp_path):
     result = subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"], cwd=tmp_path,
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.stdout.split() == ["services", "django.db.backends.postgresql", "redis://cache.example:6379/0",
-                                     "channels_redis.core.RedisChannelLayer"], result.stderr
+                                     "academy_site.channel_layer.RedisChannelLayer"], result.stderr

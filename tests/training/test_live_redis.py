@@ -10,8 +10,8 @@ import pytest
 from channels.db import database_sync_to_async
 
 from academy_site.asgi import application
+from jobs import broadcast
 from tests.redis_server import private_redis  # noqa: F401 (fixture)
-from training import broadcast
 from training.models import RunStatus
 
 from .live_factories import add_points, make_run
@@ -101,5 +101,5 @@ async def test_after_a_redis_restart_sockets_reconnect_at_once_and_resume_gets_e
 
 
 def _publish_points(run, steps) -> None:
-    broadcast.publish_run_events(run.pk, run.group_name, add_points(run, steps))
+    broadcast.publish_job_events(run.group_name, add_points(run, steps))
     assert broadcast.flush()

@@ -6,6 +6,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from artifacts import store as artifacts
+
 _CHUNK = 1024 * 1024
 
 
@@ -31,7 +33,16 @@ def file_sha256(path: Path) -> str:
 
 
 def verify_snapshot(dataset) -> Path:
-    """Return the snapshot file after checking it exists and its sha256 matches; else ValidationError."""
+    """Return the snapshot file after checking it exists and its sha256 matches; else ValidationError.
+
+    With a remote artifact store the file is fetched into this host's cache first.
+    """
+    if artifacts.is_remote():
+        try:
+            return artifacts.fetch_file(dataset.path, dataset.sha256)
+        except artifacts.ArtifactMissing as exc:
+            raise ValidationError({"dataset": f"dataset {dataset.short_hash}: {exc}; refusing to train on it"
+                                   }) from None
     path = snapshot_file(dataset)
     if not path.is_file():
         raise ValidationError({"dataset": f"dataset file {dataset.path} is missing from the data root"})

@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from accounts.roles import OPERATE_TRAINING
+from artifacts import store as artifact_store
 from jobs import lifecycle
 from jobs.lifecycle import JobRefused
 from training import capabilities
@@ -116,15 +117,31 @@ def start_run(user, *, dataset, base_model: str | None = None, hyperparameters: 
         ensure_toy_base()
     base_model = validate_base_model(base_model)
     verify_snapshot(dataset)
+    carried = _publish_base_model(base_model)
     with transaction.atomic():
         run = TrainingRun.objects.create(dataset=dataset, base_model=base_model, hyperparameters=hp,
                                          requested_backend=backend, created_by=user, requirements=needs.as_dict(),
-                                         queue_name=capabilities.queue_for(needs))
+                                         queue_name=capabilities.queue_for(needs), artifacts=carried)
         run.run_dir = f"runs/{run.pk}"
         run.save(update_fields=["run_dir"])
         call_created_hooks(run)
         lifecycle.enqueue(run)
     return run
+
+
+def _publish_base_model(base_model: str) -> dict:
+    """With a remote artifact store, a local base model under the data root travels with the run.
+
+    Workers on other hosts fetch it by these hashes into their own data root (training.execution).
+    """
+    if not artifact_store.is_remote():
+        return {}
+    path = Path(base_model).expanduser()
+    root = artifact_store.data_root()
+    if not (path.is_absolute() and path.is_dir() and path.resolve().is_relative_to(root)):
+        return {}
+    key = str(path.resolve().relative_to(root))
+    return {"base_model": {"key": key, "files": artifact_store.publish_folder(key)}}
 
 
 def cancel_run(run: TrainingRun, user) -> TrainingRun:

@@ -1,0 +1,1 @@
+"""Artifacts shared between hosts: dataset snapshots, adapters, base models (see artifacts.store)."""

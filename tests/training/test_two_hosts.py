@@ -1,0 +1,164 @@
+"""Two training hosts with their own data roots and no shared folder, through the artifact store.
+
+Real `celery worker` processes (one per "host", each with its own ACADEMY_DATA_DIR) on a
+private redis-server, a real S3 server (moto's) as the artifact store, the real trainer on
+the toy model. They share only the database, so this needs PostgreSQL.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import redis
+from celery import Celery
+from django.conf import settings as django_settings
+
+from artifacts import store
+from tests.redis_server import private_redis  # noqa: F401 (fixture)
+from tests.s3_server import s3_store  # noqa: F401 (fixture)
+from tests.training.runs_factories import make_snapshot
+from tests.training.test_worker_killed import _test_database_url
+from tests.training.trainer_fixtures import REPO_ROOT, toy_model
+from training import services
+from training.models import RunStatus, TrainingRun, TrainingWorker
+
+pytestmark = [
+    pytest.mark.skipif("postgresql" not in django_settings.DATABASES["default"]["ENGINE"],
+                       reason="needs PostgreSQL: the celery worker processes must share the test database "
+                              "(run with DATABASE_URL=postgres://...)"),
+    pytest.mark.django_db(transaction=True),
+]
+
+PLAN = {"lora_rank": 4, "lora_alpha": 8, "lora_dropout": 0.0, "learning_rate": 0.02, "batch_size": 4,
+        "max_seq_length": 64, "num_epochs": 1, "max_steps": 4, "save_every_steps": 1000,
+        "eval_every_steps": 1000, "logging_every_steps": 1, "seed": 3, "early_stopping_patience": 0}
+WAIT_SECONDS = 300
+
+
+@dataclass
+class Host:
+    name: str
+    root: Path
+    process: subprocess.Popen
+    log: Path
+
+    @property
+    def hostname(self) -> str:
+        return f"{self.name}@two-hosts"
+
+    def log_tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
+
+
+def _start_host(name: str, root: Path, redis_url: str, store_settings: dict) -> Host:
+    root.mkdir(parents=True)
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY_FILE"}
+    env.update(DATABASE_URL=_test_database_url(), REDIS_URL=redis_url, SECRET_KEY="two-hosts-test",
+               ACADEMY_DATA_DIR=str(root), ACADEMY_EMBEDDED_WORKER="false", TRAINING_BACKEND="local",
+               ENABLE_GPU="false", **store_settings)
+    log = root.parent / f"{name}.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "academy_site", "worker", "-Q", "training", "--pool", "solo",
+             "--concurrency", "1", "--without-gossip", "--without-mingle", "--without-heartbeat",
+             "--loglevel", "WARNING", "-n", f"{name}@two-hosts"],
+            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    return Host(name, root, process, log)
+
+
+@pytest.fixture
+def two_hosts(private_redis, s3_store, tmp_path):  # noqa: F811
+    _server, store_settings = s3_store
+    hosts = [_start_host(name, tmp_path / name, private_redis.url, store_settings) for name in ("host-a", "host-b")]
+    client = Celery(broker=private_redis.url, set_as_current=False)
+    try:
+        _wait_until_consuming(client, hosts)
+        yield hosts, client
+    finally:
+        for host in hosts:
+            if host.process.poll() is None:
+                host.process.send_signal(signal.SIGTERM)
+        for host in hosts:
+            try:
+                host.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                host.process.kill()
+                host.process.wait()
+        client.close()
+
+
+def _wait_until_consuming(client: Celery, hosts: list[Host]) -> None:
+    deadline = time.monotonic() + 120
+    names = {host.hostname for host in hosts}
+    while time.monotonic() < deadline:
+        for host in hosts:
+            if host.process.poll() is not None:
+                pytest.fail(f"{host.name} exited with {host.process.returncode}\n{host.log_tail()}")
+        replies = client.control.ping(destination=sorted(names), timeout=1.0) or []
+        if names <= {name for reply in replies for name in reply}:
+            return
+    pytest.fail("the workers never answered a ping\n" + "\n".join(h.log_tail() for h in hosts))
+
+
+def _wait_until_finished(runs: list[TrainingRun], hosts: list[Host]) -> list[TrainingRun]:
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        fresh = [TrainingRun.objects.get(pk=run.pk) for run in runs]
+        if all(run.is_terminal for run in fresh):
+            return fresh
+        time.sleep(0.5)
+    pytest.fail(f"runs not finished after {WAIT_SECONDS}s: {[r.status for r in fresh]}\n"
+                + "\n".join(h.log_tail() for h in hosts))
+
+
+@pytest.mark.timeout(600)
+def test_two_hosts_without_a_shared_folder_run_two_runs_at_once_and_a_gpu_run_waits_for_a_gpu_worker(
+        bob, two_hosts, private_redis, settings, monkeypatch):  # noqa: F811
+    hosts, client = two_hosts
+    # What the web host has: the toy base model and a dataset snapshot under its own data root.
+    model = settings.DATA_DIR / "models" / "tiny-llama-toy"
+    shutil.copytree(toy_model(), model)
+    settings.TRAINING_MODEL_ROOTS = [settings.DATA_DIR / "models"]
+    dataset = make_snapshot(24, eval_every=6)
+    store.publish_file(dataset.path)  # as a dataset build does
+    # The web host sends to the private broker, each run to its own capability queue.
+    monkeypatch.setattr("jobs.queueing.send", lambda model_cls, pk: client.send_task(
+        model_cls.task_name, args=[pk], queue=model_cls.queue_for(pk)))
+
+    runs = [services.start_run(bob, dataset=dataset, base_model=str(model), backend="local", hyperparameters=PLAN)
+            for _ in range(2)]
+    gpu_run = services.start_run(bob, dataset=dataset, base_model=str(model), backend="local",
+                                 hyperparameters=PLAN, requirements={"gpu": True})
+    assert [run.queue_name for run in runs] == ["training.cpu", "training.cpu"] and gpu_run.queue_name == "training.gpu"
+
+    runs = _wait_until_finished(runs, hosts)
+    for run in runs:
+        assert run.status == RunStatus.SUCCEEDED, f"{run.error}\n" + "\n".join(h.log_tail() for h in hosts)
+    # One run per host, at the same time.
+    by_host = {host.hostname: host for host in hosts}
+    assert {run.worker for run in runs} == set(by_host)
+    first, second = runs
+    assert first.started_at < second.finished_at and second.started_at < first.finished_at
+    for run in runs:
+        mine, other = by_host[run.worker], next(h for h in hosts if h.hostname != run.worker)
+        # Each host fetched the base model and the snapshot into its own root and wrote only there.
+        assert (mine.root / "models" / "tiny-llama-toy" / "config.json").is_file()
+        assert (mine.root / dataset.path).is_file()
+        assert (mine.root / run.run_dir / "adapter" / "adapter_model.safetensors").is_file()
+        assert not (other.root / run.run_dir).exists()
+        # The web host gets the adapter from the store, verified file by file.
+        adapter = store.fetch_folder(run.artifacts["adapter_dir"], run.artifacts["adapter"])
+        assert adapter.is_relative_to(settings.DATA_DIR.resolve())
+        assert store.folder_hashes(adapter) == run.artifacts["adapter"]
+
+    # No CPU-only worker took the GPU-sized run: it still waits on its queue.
+    assert TrainingRun.objects.get(pk=gpu_run.pk).status == RunStatus.QUEUED
+    assert redis.Redis.from_url(private_redis.url).llen("training.gpu") == 1
+    for row in TrainingWorker.objects.filter(hostname__in=by_host):
+        assert "training.cpu" in row.queues and not any(q.startswith("training.gpu") for q in row.queues)
