@@ -1,0 +1,126 @@
+"""Feedback to curation on the demo data: are planted bad rows found first?
+
+    .venv/bin/python bench/arena_feedback.py [--planted 12] [--epochs 8]
+
+Takes the demo lessons (academy_site/demo/lessons.jsonl), plants bad rows among them (half
+with the answer of another lesson, half with unrelated text), trains the toy model on all of
+them with the real trainer, stores each example's final loss against its lesson through the
+snapshot lineage (training.feedback.record_example_losses) and compares how many planted rows
+a reviewer meets in the first K records:
+- baseline: the review queue in its default order (newest first), and the expected share
+  when the planted rows are spread evenly;
+- "highest loss first", and the "likely mislabelled" filter.
+A throwaway SQLite database; nothing else is touched.
+"""
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+UNRELATED = ["The harbour lights dim at dawn while gulls circle the fishing boats.",
+             "Bread rises slowly in a cold kitchen; bakers wait through the night.",
+             "Seven geese crossed the grey river before the first snow.",
+             "A violin waits in its velvet case for the evening concert.",
+             "The orchard smells of apples and wet leaves after the rain.",
+             "Old maps show a coastline that the sea has long since taken."]
+
+
+def _setup(data_dir: Path) -> None:
+    os.environ.update(ACADEMY_DATA_DIR=str(data_dir), SECRET_KEY="bench-only", LOG_LEVEL="WARNING",
+                      DJANGO_SETTINGS_MODULE="academy_site.settings", ACADEMY_EMBEDDED_WORKER="false")
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.pop("REDIS_URL", None)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--planted", type=int, default=12)
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--top", type=int, nargs="+", default=[10, 20])
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="arena-feedback-"))
+    _setup(scratch / "data")
+
+    from django.utils import timezone
+
+    from curation.feedback_filters import hardest_first, with_signal
+    from curation.models import DatasetSnapshot, ExampleFeedback, Lesson
+    from tests.training.trainer_fixtures import run_trainer, toy_model, write_spec
+    from training.feedback import record_example_losses
+    from training.models import TrainingRun
+
+    rng = random.Random(0)
+    demo = [json.loads(line) for line in Path("academy_site/demo/lessons.jsonl").read_text().splitlines()]
+    planted_at = set(rng.sample(range(len(demo)), args.planted))
+    lessons, kinds = [], {}
+    for i, row in enumerate(demo):
+        action = row["action"]
+        if i in planted_at:
+            swap = len(kinds) % 2 == 0
+            action = demo[(i + 37) % len(demo)]["action"] if swap else UNRELATED[len(kinds) % len(UNRELATED)]
+        lesson = Lesson.objects.create(situation=row["situation"], action=action, review_status="approved",
+                                       content_key=f"{i:064d}", occurred_at=timezone.now())
+        if i in planted_at:
+            kinds[lesson.pk] = "swapped answer" if swap else "unrelated text"
+        lessons.append(lesson)
+    rows = [{"instruction": le.situation, "output": le.action, "split": "train",
+             "source": {"kind": "lesson", "id": le.pk, "ref": str(le.pk)}} for le in lessons]
+    data = scratch / "data"
+    (data / "snap.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run_dir = data / "runs" / "1"
+    run_dir.mkdir(parents=True)
+    steps = args.epochs * (len(rows) + 7) // 8
+    code, _, stderr = run_trainer(write_spec(run_dir, toy_model(), data / "snap.jsonl", run_dir, max_steps=steps,
+                                             num_epochs=args.epochs, batch_size=8, max_seq_length=256,
+                                             learning_rate=3e-3, eval_every_steps=10_000))
+    if code != 0:
+        raise SystemExit(stderr[-2000:])
+    snapshot = DatasetSnapshot.objects.create(name="demo+planted", sha256="f" * 64, format="alpaca",
+                                              path="snap.jsonl", row_count=len(rows), train_count=len(rows),
+                                              eval_count=0)
+    run = TrainingRun.objects.create(dataset=snapshot, base_model=str(toy_model()), run_dir="runs/1",
+                                     status="succeeded")
+    stored = record_example_losses(run)
+    planted = set(kinds)
+    print(f"{len(rows)} demo lessons, {len(planted)} planted ({sum(v == 'swapped answer' for v in kinds.values())} "
+          f"swapped answers, {sum(v == 'unrelated text' for v in kinds.values())} unrelated text); "
+          f"{steps} steps; {stored} losses stored")
+    queues = {
+        "default order (newest first)": list(Lesson.objects.order_by("-occurred_at", "-id").values_list(
+            "pk", flat=True)),
+        "highest loss first": list(hardest_first(Lesson.objects.all()).values_list("pk", flat=True)),
+    }
+    mislabelled = list(hardest_first(with_signal(Lesson.objects.all(), "mislabelled")).values_list("pk", flat=True))
+    print("| queue | " + " | ".join(f"planted in first {k}" for k in args.top) + " |")
+    print("|---|" + "---|" * len(args.top))
+    expected = [k * len(planted) / len(rows) for k in args.top]
+    print("| even spread (expected) | " + " | ".join(f"{e:.1f}" for e in expected) + " |")
+    for name, order in queues.items():
+        print(f"| {name} | " + " | ".join(str(len(planted & set(order[:k]))) for k in args.top) + " |")
+    found = planted & set(mislabelled)
+    print(f"'likely mislabelled' filter: {len(mislabelled)} records, {len(found)} planted "
+          f"(precision {len(found) / max(len(mislabelled), 1):.0%}, recall {len(found) / len(planted):.0%}); "
+          f"by kind: " + ", ".join(f"{kind} {sum(1 for pk in found if kinds[pk] == kind)}"
+                                   for kind in ("swapped answer", "unrelated text")))
+    loss = dict(ExampleFeedback.objects.values_list("source_id", "train_loss"))
+    for kind in ("swapped answer", "unrelated text"):
+        mean = sum(loss[pk] for pk in planted if kinds[pk] == kind) / max(1, sum(v == kind for v in kinds.values()))
+        print(f"mean final loss, {kind}: {mean:.3f}")
+    clean = [loss[le.pk] for le in lessons if le.pk not in planted]
+    print(f"mean final loss, clean rows: {sum(clean) / len(clean):.3f}")
+
+
+if __name__ == "__main__":
+    main()
