@@ -78,9 +78,9 @@ def main() -> None:
             prompts = [model.ids(generation_prompt(prompt_block, m), add_bos=False) for m, _ in items]
             row = {}
             for mode, size in (("batched", args.batch), ("single", 1)):
-                loss_s, losses = _timed(lambda size=size: [model.losses(side, pairs, batch_size=size)
+                loss_s, losses = _timed(lambda size=size, pairs=pairs: [model.losses(side, pairs, batch_size=size)
                                                            for side in ("candidate", None)])
-                gen_s, answers = _timed(lambda size=size: [model.generate(
+                gen_s, answers = _timed(lambda size=size, prompts=prompts: [model.generate(
                     side, prompts, max_new_tokens=args.max_new_tokens, stop=["</s>"], batch_size=size)
                     for side in ("candidate", None)])
                 row[mode] = (loss_s, gen_s, losses, answers)
