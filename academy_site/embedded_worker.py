@@ -9,7 +9,7 @@ import logging
 import threading
 
 from celery import beat
-from celery.result import _set_task_join_will_block
+from celery.concurrency.thread import TaskPool as ThreadTaskPool
 from celery.worker import WorkController
 from django.conf import settings
 
@@ -19,6 +19,16 @@ logger = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _running: dict = {}
+
+
+class _WebProcessThreadPool(ThreadTaskPool):
+    """The threads pool, for a worker that shares its process with the web server.
+
+    A worker marks its process as "inside a task" (result.get() then refuses to block) as
+    its pool says; the web side of this process is not a task, so this pool says no.
+    """
+
+    task_join_will_block = False
 
 
 class _ReadyWorker(WorkController):
@@ -40,7 +50,7 @@ def start(*, with_beat: bool = True, timeout: float = 30.0) -> WorkController:
             return _running["worker"]
         worker = _ReadyWorker(
             app=app,
-            pool="threads",
+            pool_cls=_WebProcessThreadPool,
             concurrency=settings.EMBEDDED_WORKER_CONCURRENCY,
             queues=["default", "training"],
             hostname="embedded@academy",
@@ -53,10 +63,6 @@ def start(*, with_beat: bool = True, timeout: float = 30.0) -> WorkController:
         thread.start()
         if not worker.ready.wait(timeout):
             raise RuntimeError("the embedded Celery worker did not start")
-        # Starting a worker marks this process as "inside a task", which forbids
-        # result.get(); the web side of the process is not a task (as in celery's own
-        # in-thread test worker).
-        _set_task_join_will_block(False)
         _running["worker"] = worker
         if with_beat:
             service = beat.EmbeddedService(app, thread=True, scheduler_cls=settings.CELERY_BEAT_SCHEDULER)

@@ -2,14 +2,20 @@
 
 Every reader names the variable in its error, so a bad value stops the start with one
 clear line instead of a traceback deep inside Django.
+
+A `.env` file in the working folder is read as a fallback (real environment variables
+win); it is only read, never copied into os.environ, so importing settings changes nothing.
 """
 
+import functools
 import os
 import re
+from collections import ChainMap
 from collections.abc import Mapping
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from dotenv import dotenv_values
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -19,8 +25,19 @@ class ConfigError(ImproperlyConfigured):
     """A configuration variable is missing or has a value we cannot use."""
 
 
+@functools.cache
+def _dotenv(folder: Path) -> dict[str, str]:
+    path = folder / ".env"
+    return {k: v for k, v in dotenv_values(path).items() if v is not None} if path.is_file() else {}
+
+
+def environment() -> Mapping[str, str]:
+    """The process environment, then the working folder's .env file."""
+    return ChainMap(os.environ, _dotenv(Path.cwd()))
+
+
 def _raw(name: str, environ: Mapping[str, str] | None) -> str | None:
-    environ = os.environ if environ is None else environ
+    environ = environment() if environ is None else environ
     value = environ.get(name)
     return None if value is None else value.strip()
 

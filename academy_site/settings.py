@@ -7,11 +7,9 @@ Two modes, chosen by environment alone:
   channels_redis layer), with web, workers and beat as separate processes.
 """
 
-import os
 from pathlib import Path
 
 import dj_database_url
-from dotenv import load_dotenv
 
 from academy_site.env import (
     ConfigError,
@@ -29,9 +27,6 @@ from academy_site.env import (
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-# A .env file in the working folder is read if present; real environment variables win.
-load_dotenv(Path.cwd() / ".env", override=False)
 
 DEBUG = env_bool("DEBUG", False)
 
@@ -401,5 +396,3 @@ LOGGING = {
 if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
-
-os.makedirs(STATIC_ROOT, exist_ok=True)
