@@ -171,3 +171,13 @@ def env_choice_map(name: str, default: dict[str, str], choices: tuple[str, ...],
             raise ConfigError(f"{name}: {key} must be one of {', '.join(choices)}, got {choice!r}")
         result[key.lower()] = choice
     return result
+
+
+def env_hyperparameter(name: str, entry: tuple, *, environ=None):
+    """A deployment default for one trainer hyperparameter: the trainer's own default and range
+    (an entry of training.trainer.spec.HYPERPARAMETERS: (type, default, minimum, maximum)),
+    overridden by the variable `name` when it is set."""
+    kind, default, low, high = entry
+    if kind is int:
+        return env_int(name, default, min_value=low, max_value=high, environ=environ)
+    return env_float(name, default, min_value=low, max_value=high, environ=environ)

@@ -18,6 +18,7 @@ from academy_site.env import (
     env_choice_map,
     env_float,
     env_float_map,
+    env_hyperparameter,
     env_int,
     env_list,
     env_path,
@@ -25,6 +26,7 @@ from academy_site.env import (
     env_slug,
     env_str,
 )
+from training.trainer.spec import HYPERPARAMETERS  # the trainer's defaults and ranges; no Django import
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -45,9 +47,11 @@ DATA_DIR = env_path("ACADEMY_DATA_DIR", BASE_DIR / "var")
 WORKSPACE_ROOT = env_path("WORKSPACE_ROOT", Path.home())
 MEMORY_ROOT = env_path("MEMORY_ROOT", DATA_DIR / "memory")
 DEFAULT_BASE_MODEL = env_str("DEFAULT_BASE_MODEL", "")  # empty: the locally built toy model
-DEFAULT_LORA_RANK = env_int("DEFAULT_LORA_RANK", 16, min_value=1, max_value=1024)
-DEFAULT_LEARNING_RATE = env_float("DEFAULT_LEARNING_RATE", 2e-4, min_value=1e-8, max_value=1.0)
-DEFAULT_NUM_EPOCHS = env_int("DEFAULT_NUM_EPOCHS", 3, min_value=1, max_value=1000)
+# Hyperparameter defaults and ranges live in one place, the trainer's HYPERPARAMETERS; these
+# variables only override a default for this deployment (checked against the same range).
+DEFAULT_LORA_RANK = env_hyperparameter("DEFAULT_LORA_RANK", HYPERPARAMETERS["lora_rank"])
+DEFAULT_LEARNING_RATE = env_hyperparameter("DEFAULT_LEARNING_RATE", HYPERPARAMETERS["learning_rate"])
+DEFAULT_NUM_EPOCHS = env_hyperparameter("DEFAULT_NUM_EPOCHS", HYPERPARAMETERS["num_epochs"])
 ENABLE_GPU = env_bool("ENABLE_GPU", True)
 TRAINING_IMAGE = env_str("TRAINING_IMAGE", "unsloth/unsloth:latest")
 MIN_LESSONS_FOR_TRAINING = env_int("MIN_LESSONS_FOR_TRAINING", 100, min_value=0)
@@ -274,12 +278,13 @@ OLLAMA_STABLE_TAG = env_str("OLLAMA_STABLE_TAG", "latest")
 OLLAMA_TIMEOUT = env_float("OLLAMA_TIMEOUT", 300.0, min_value=1.0)
 
 # ---- training: runs, launch backends, workers
-# Defaults for the hyperparameters the settings above do not cover (ranges: training/trainer/spec.py).
-DEFAULT_LORA_ALPHA = env_float("DEFAULT_LORA_ALPHA", 32.0, min_value=0.01, max_value=4096)
-DEFAULT_BATCH_SIZE = env_int("DEFAULT_BATCH_SIZE", 8, min_value=1, max_value=4096)
-DEFAULT_GRADIENT_ACCUMULATION = env_int("DEFAULT_GRADIENT_ACCUMULATION", 1, min_value=1, max_value=4096)
-DEFAULT_MAX_SEQ_LENGTH = env_int("DEFAULT_MAX_SEQ_LENGTH", 1024, min_value=8, max_value=131072)
-DEFAULT_EVAL_EVERY_STEPS = env_int("DEFAULT_EVAL_EVERY_STEPS", 50, min_value=1)
+# More deployment overrides of the trainer's hyperparameter defaults (see DEFAULT_LORA_RANK).
+DEFAULT_LORA_ALPHA = env_hyperparameter("DEFAULT_LORA_ALPHA", HYPERPARAMETERS["lora_alpha"])
+DEFAULT_BATCH_SIZE = env_hyperparameter("DEFAULT_BATCH_SIZE", HYPERPARAMETERS["batch_size"])
+DEFAULT_GRADIENT_ACCUMULATION = env_hyperparameter("DEFAULT_GRADIENT_ACCUMULATION",
+                                                   HYPERPARAMETERS["gradient_accumulation"])
+DEFAULT_MAX_SEQ_LENGTH = env_hyperparameter("DEFAULT_MAX_SEQ_LENGTH", HYPERPARAMETERS["max_seq_length"])
+DEFAULT_EVAL_EVERY_STEPS = env_hyperparameter("DEFAULT_EVAL_EVERY_STEPS", HYPERPARAMETERS["eval_every_steps"])
 # auto: docker when an engine answers, else local.
 TRAINING_BACKEND = env_choice("TRAINING_BACKEND", "auto", ("auto", "docker", "local"))
 TRAINING_ALLOW_LOCAL_FALLBACK = env_bool("TRAINING_ALLOW_LOCAL_FALLBACK", False)
