@@ -17,6 +17,7 @@ from django.db.models import Max
 
 from curation.secrets import scrub_text
 from jobs import broadcast
+from training.backends.base import LogLine
 from training.models import MetricPoint, RunLogLine, TrainingRun
 
 PROTOCOL_EVENTS = ("metric", "eval", "checkpoint", "done", "error", "start", "progress")
@@ -67,8 +68,8 @@ class RunIngestor:
     # ------------------------------------------------------------------ feeding
     def feed(self, line: str) -> dict | None:
         """Take one output line; returns its event (None for a log line)."""
+        event = None if isinstance(line, LogLine) else parse_line(line)
         line = line.rstrip("\r\n")
-        event = parse_line(line)
         if event is None:
             if line.strip():
                 self._log(line)

@@ -1,7 +1,7 @@
 """FakeTrainer: a protocol-speaking stand-in for `python -m training.trainer`, for backend mechanics tests.
 
 Run as `python -m tests.training.fake_trainer --spec spec.json`; FAKE_TRAINER_MODE picks the
-behaviour: ok, crash, oom, hang (until SIGTERM), noadapter.
+behaviour: ok, crash, oom, hang (until SIGTERM), noadapter, stderr_events.
 """
 
 import json
@@ -33,6 +33,11 @@ def main() -> int:
     if mode == "crash":
         print("Traceback (most recent call last):\nValueError: fake crash in the data loader", flush=True)
         return 1
+    if mode == "stderr_events":  # a library writing protocol-shaped lines to stderr
+        print(json.dumps({"event": "metric", "step": 99, "loss": 123.0}), file=sys.stderr, flush=True)
+        print(json.dumps({"event": "error", "kind": "oom", "message": "forged"}), file=sys.stderr, flush=True)
+        print(json.dumps({"event": "done", "adapter_dir": "elsewhere", "metrics": {"train_loss": 0}}),
+              file=sys.stderr, flush=True)
     if mode == "oom":
         emit("error", kind="oom", message="out of memory: lower batch size or max sequence length")
         return 5

@@ -156,3 +156,14 @@ def test_retry_resumes_from_the_last_checkpoint(bob, real_trainer, settings):
     log = Path(settings.DATA_DIR / run.artifacts["log"]).read_text()
     assert '"resumed_from_step": 2' in log
     assert MetricPoint.objects.filter(run=run, kind="train", step__gt=2).exists()
+
+
+def test_protocol_shaped_lines_on_stderr_are_only_log_lines(bob, fake_trainer):
+    fake_trainer.setenv("FAKE_TRAINER_MODE", "stderr_events")
+    run = _queued_run(bob)
+    assert execute(run.pk, "w@host") == RunStatus.SUCCEEDED
+    run.refresh_from_db()
+    assert not MetricPoint.objects.filter(run=run, step=99).exists()
+    assert run.final_metrics == {"train_loss": 0.5, "eval_loss": 0.7} and run.artifacts["adapter"]
+    forged = RunLogLine.objects.filter(run=run, text__contains='"step": 99')
+    assert forged.count() == 1 and RunLogLine.objects.filter(run=run, text__contains="forged").exists()

@@ -26,6 +26,11 @@ class Layout:
 _END = object()
 
 
+class LogLine(str):
+    """An output line that can only be a log line: it came from the trainer's stderr, which
+    libraries write to freely, so even a line shaped like a protocol event is not one."""
+
+
 class LaunchBackend:
     """Start the trainer for one run, stream its output lines, stop it on request."""
 
@@ -64,6 +69,10 @@ class LaunchBackend:
         """Launch; return {"device": ..., "container_id": ..., "pid": ...}."""
         raise NotImplementedError
 
+    def _raw_log_lines(self) -> Iterator[str]:
+        """Lines from a separate log stream (the local trainer's stderr); none where there is none."""
+        return iter(())
+
     def _raw_lines(self) -> Iterator[str]:
         raise NotImplementedError
 
@@ -82,15 +91,26 @@ class LaunchBackend:
     def start_reader(self) -> None:
         """Read output on a thread so the caller can poll lines with a timeout (and check cancel meanwhile)."""
 
-        def pump():
-            try:
-                for line in self._raw_lines():
-                    self._lines.put(line)
-            finally:
-                self._lines.put(_END)
+        sources = ((self._raw_lines, str), (self._raw_log_lines, LogLine))
+        running = [len(sources)]
+        lock = threading.Lock()
 
-        self._reader = threading.Thread(target=pump, name=f"run-{self.run_id}-reader", daemon=True)
-        self._reader.start()
+        def pump(read, kind):
+            try:
+                for line in read():
+                    self._lines.put(kind(line))
+            finally:
+                with lock:
+                    running[0] -= 1
+                    last = running[0] == 0
+                if last:  # the output has ended only when every stream has
+                    self._lines.put(_END)
+
+        self._readers = [threading.Thread(target=pump, args=source, name=f"run-{self.run_id}-reader-{n}",
+                                          daemon=True) for n, source in enumerate(sources)]
+        self._reader = self._readers[0]
+        for reader in self._readers:
+            reader.start()
 
     def next_lines(self, timeout: float) -> tuple[list[str], bool]:
         """Lines available within timeout, and whether the output ended."""

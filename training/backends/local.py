@@ -70,7 +70,9 @@ class LocalBackend(LaunchBackend):
         self.process = subprocess.Popen(
             [_python(), "-m", settings.TRAINING_TRAINER_MODULE, "--spec", str(spec_path)],
             cwd=self.layout.run_dir, env=_child_env(), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+            # The protocol is stdout alone: stderr (tracebacks, warnings, library chatter) is read
+            # separately and only ever stored as log lines, so no library can forge an event.
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
             text=True, encoding="utf-8", errors="replace", bufsize=1,
         )
         devices = self.devices()
@@ -79,6 +81,9 @@ class LocalBackend(LaunchBackend):
 
     def _raw_lines(self) -> Iterator[str]:
         yield from self.process.stdout
+
+    def _raw_log_lines(self) -> Iterator[str]:
+        yield from self.process.stderr
 
     def wait(self, timeout: float | None = None) -> int:
         return self.process.wait(timeout=timeout)
@@ -94,8 +99,10 @@ class LocalBackend(LaunchBackend):
             self.process.wait(timeout=30)
 
     def cleanup(self) -> None:
-        if self.process is not None and self.process.stdout:
-            self.process.stdout.close()
+        if self.process is not None:
+            for stream in (self.process.stdout, self.process.stderr):
+                if stream:
+                    stream.close()
 
     @classmethod
     def reap(cls, keep_run_ids: set[int]) -> list[str]:
