@@ -74,26 +74,29 @@ def score(evaluation, items: list[Question], *, progress: Callable[[float, float
     sides = [("candidate", "candidate", candidate.prompt),
              ("against", "against" if against is not None else None, (against or candidate).prompt)]
     rows = [{"kind": q.kind, "key": q.key, "category": q.category} for q in items]
-    steps, started = len(sides) * 2, time.monotonic()
-    done = 0
+    # Generation costs several times a loss pass; the weights make progress and ETA even.
+    weights = {"loss": 1.0, "answers": 4.0}
+    total, started, finished = sum(weights.values()) * len(sides), time.monotonic(), 0.0
 
-    def tick():
-        nonlocal done
-        done += 1
-        elapsed = time.monotonic() - started
-        if progress(done / steps, elapsed / done * (steps - done)):
-            raise Cancelled
+    def tick(phase: str):
+        def on_batch(done: int, count: int):
+            fraction = (finished + weights[phase] * done / max(count, 1)) / total
+            elapsed = time.monotonic() - started
+            if progress(fraction, elapsed / fraction * (1 - fraction) if fraction else None):
+                raise Cancelled
+        return on_batch
 
     for side, adapter, prompt in sides:
         add_bos = bool(prompt.get("add_bos_token"))
         pairs = [model.encode(*training_texts(prompt, q.messages, q.reference), add_bos=add_bos,
                               max_length=settings.ARENA_MAX_SEQ_LENGTH) for q in items]
-        for row, loss in zip(rows, model.losses(adapter, pairs, batch_size=batch_size), strict=True):
+        for row, loss in zip(rows, model.losses(adapter, pairs, batch_size=batch_size, on_batch=tick("loss")),
+                             strict=True):
             row[f"{side}_loss"] = loss
-        tick()
+        finished += weights["loss"]
         prompts = [model.ids(generation_prompt(prompt, q.messages), add_bos=add_bos) for q in items]
         answers = model.generate(adapter, prompts, max_new_tokens=settings.ARENA_MAX_NEW_TOKENS,
-                                 stop=stop_sequences(prompt), batch_size=batch_size)
+                                 stop=stop_sequences(prompt), batch_size=batch_size, on_batch=tick("answers"))
         for row, question, answer in zip(rows, items, answers, strict=True):
             checked = run_check(question.check, answer, question.reference)
             row[f"{side}_answer"] = answer
@@ -101,5 +104,5 @@ def score(evaluation, items: list[Question], *, progress: Callable[[float, float
             row[f"{side}_f1"] = token_f1(answer, question.reference)
             if checked and checked["detail"]:
                 row["check_detail"] = (row.get("check_detail", "") + f"{side}: {checked['detail']}\n")[:4000]
-        tick()
+        finished += weights["answers"]
     return rows

@@ -70,8 +70,8 @@ class ScoringModel:
         return ids
 
     def losses(self, adapter: str | None, pairs: list[tuple[list[int], list[int]]], *,
-               batch_size: int = 8) -> list[float]:
-        """Mean per-token loss of each response given its prompt."""
+               batch_size: int = 8, on_batch=None) -> list[float]:
+        """Mean per-token loss of each response given its prompt; on_batch(done, total) after each batch."""
         results: list[float] = [float("nan")] * len(pairs)
         order = sorted(range(len(pairs)), key=lambda i: len(pairs[i][0]) + len(pairs[i][1]))
         with self._using(adapter) as model:
@@ -79,6 +79,8 @@ class ScoringModel:
                 batch = order[start:start + batch_size]
                 for index, value in zip(batch, self._batch_losses(model, [pairs[i] for i in batch]), strict=True):
                     results[index] = value
+                if on_batch:
+                    on_batch(start + len(batch), len(order))
         return results
 
     def _batch_losses(self, model, pairs) -> list[float]:
@@ -100,7 +102,7 @@ class ScoringModel:
         return (per_token.sum(dim=1) / counted).tolist()
 
     def generate(self, adapter: str | None, prompts: list[list[int]], *, max_new_tokens: int,
-                 stop: list[str], batch_size: int = 8) -> list[str]:
+                 stop: list[str], batch_size: int = 8, on_batch=None) -> list[str]:
         """Greedy continuations of each prompt (token ids), cut at the first stop string."""
         results = [""] * len(prompts)
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
@@ -110,6 +112,8 @@ class ScoringModel:
                 for index, text in zip(batch, self._batch_generate(model, [prompts[i] for i in batch],
                                                                    max_new_tokens), strict=True):
                     results[index] = _cut(text, stop)
+                if on_batch:
+                    on_batch(start + len(batch), len(order))
         return results
 
     def _batch_generate(self, model, prompts, max_new_tokens) -> list[str]:

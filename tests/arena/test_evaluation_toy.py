@@ -25,7 +25,7 @@ def test_a_candidate_trained_on_the_exam_domain_is_promoted_over_the_base_model(
     good = register_trained(line.name, "domain")
     assert line.active_version() is None
 
-    call_command("evaluate", line.name, good.label, "--json", "--apply")
+    call_command("evaluate", line.name, good.label, "--json", "--apply", "--in-process")
 
     verdict = verdict_from_json(capsys.readouterr().out)
     assert verdict["decision"] == "promote", verdict["reasons"]
@@ -52,7 +52,7 @@ def test_a_planted_bad_candidate_is_rejected_and_never_becomes_active(capsys):
     services.apply_verdict(services.run_evaluation(services.start_evaluation(line, good).pk), system=True)
     bad = register_trained(line.name, "unrelated")
 
-    call_command("evaluate", line.name, bad.label, "--json", "--apply")
+    call_command("evaluate", line.name, bad.label, "--json", "--apply", "--in-process")
 
     verdict = verdict_from_json(capsys.readouterr().out)
     assert verdict["decision"] == "reject", verdict["reasons"]
