@@ -10,8 +10,8 @@ import stat
 
 import pytest
 
-from curation.models import CommitExample, GitRepository, MiningStatus
-from curation.services.git_mining import register_repository, run_mining
+from curation.models import CommitExample, MiningJob
+from curation.services.git_mining import register_repository, request_mining, run_mining
 from tests.curation.git_helpers import commit, git, init_repo
 
 pytestmark = pytest.mark.django_db
@@ -48,17 +48,17 @@ def repo(root):
     return path
 
 
-def mine_through_the_service(path):
-    repository = register_repository(str(path))
-    run_mining(repository.pk, claim_from=(MiningStatus.IDLE,))
-    return GitRepository.objects.get(pk=repository.pk)
+def mine_through_the_service(path) -> MiningJob:
+    mining = request_mining(register_repository(str(path)), queue=False)
+    run_mining(mining.pk)
+    return MiningJob.objects.select_related("repository").get(pk=mining.pk)
 
 
 def assert_mined_and_nothing_ran(path, marker, kept=2):
-    repository = mine_through_the_service(path)
+    mining = mine_through_the_service(path)
     assert not marker.exists(), marker.read_text()
-    assert repository.status == MiningStatus.SUCCEEDED, repository.error
-    assert CommitExample.objects.filter(repository=repository).count() == kept
+    assert mining.status == "succeeded", mining.error
+    assert CommitExample.objects.filter(repository=mining.repository).count() == kept
 
 
 def signed_commit(path, message):
@@ -154,9 +154,9 @@ def test_a_partial_clone_never_fetches_a_missing_object_through_a_hostile_transp
     tree = _missing_blob_tree(repo)
     sha = git(repo, "commit-tree", tree, "-p", "HEAD", "-m", "feat: add a file whose blob is missing")
     git(repo, "update-ref", "HEAD", sha)
-    repository = mine_through_the_service(repo)
+    mining = mine_through_the_service(repo)
     assert not marker.exists(), marker.read_text()
-    assert repository.status == MiningStatus.FAILED and "could not read the history" in repository.error
+    assert mining.status == "failed" and "could not read the history" in mining.error
 
 
 def _missing_blob_tree(path):
