@@ -70,7 +70,7 @@ def build_new(request):
         else:
             messages.success(request, f"Build “{build.name}” queued.")
             return redirect("dataset_build_detail", build_id=build.pk)
-    return render(request, "curation/datasets/build_form.html", {"form": form})
+    return render(request, "curation/datasets/build_form.html", {"form": form}, status=400 if form.errors else 200)
 
 
 @permission_required(VIEW_DASHBOARD, raise_exception=True)

@@ -92,3 +92,15 @@ def test_the_build_form_shows_counts_per_source_and_sends_caps_and_weights(clien
     assert config["caps"]["commits"] == 2 and config["weights"] == {"lessons": 1.0, "commits": 1.0,
                                                                     "conversations": 0.0}
     assert config["min_reviewed_share"] == 0.3
+
+
+def test_form_errors_stand_next_to_their_fields(client, bob):
+    client.force_login(bob)
+    response = client.post("/datasets/new/", {"name": "x", "sources": ["lessons"], "format": "alpaca",
+                                              "secrets_mode": "redact", "eval_fraction": 5, "cap_commits": -1})
+    html = response.content.decode()
+    assert response.status_code == 400 and 'id="form-errors"' in html
+    fraction = html.split('name="eval_fraction"')[1].split("</label>")[0]
+    assert 'class="errorlist"' in fraction
+    cap = html.split('name="cap_commits"')[1].split("</td>")[0]
+    assert 'class="errorlist"' in cap
