@@ -27,6 +27,7 @@ from tests.training.test_worker_killed import _test_database_url
 from tests.training.trainer_fixtures import REPO_ROOT, toy_model
 from training import services
 from training.models import RunStatus, TrainingRun, TrainingWorker
+from training.workers import online_workers
 
 pytestmark = [
     pytest.mark.skipif("postgresql" not in django_settings.DATABASES["default"]["ENGINE"],
@@ -162,3 +163,11 @@ def test_two_hosts_without_a_shared_folder_run_two_runs_at_once_and_a_gpu_run_wa
     assert redis.Redis.from_url(private_redis.url).llen("training.gpu") == 1
     for row in TrainingWorker.objects.filter(hostname__in=by_host):
         assert "training.cpu" in row.queues and not any(q.startswith("training.gpu") for q in row.queues)
+
+    # A clean stop (SIGTERM: Celery's warm shutdown) takes a worker off "Workers online" at once.
+    stopping = hosts[0]
+    assert stopping.hostname in {worker.hostname for worker in online_workers()}
+    stopping.process.send_signal(signal.SIGTERM)
+    assert stopping.process.wait(timeout=60) == 0, stopping.log_tail()
+    assert TrainingWorker.objects.get(hostname=stopping.hostname).stopped_at is not None
+    assert stopping.hostname not in {worker.hostname for worker in online_workers()}
