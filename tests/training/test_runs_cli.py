@@ -44,6 +44,15 @@ def test_train_without_wait_prints_the_run_id_and_leaves_it_queued():
 
 
 @pytest.mark.django_db
+def test_train_states_what_the_run_needs_and_it_goes_to_that_queue():
+    call_command("train", "--dataset", make_snapshot().sha256, "--base", "org/model", "--gpu-memory-gb", "40",
+                 "--memory-gb", "64", stdout=io.StringIO())
+    run = TrainingRun.objects.get()
+    assert run.queue_name == "training.gpu-48g"
+    assert run.requirements == {"gpu": True, "gpu_memory_gb": 40, "memory_gb": 64, "backend": "auto"}
+
+
+@pytest.mark.django_db
 def test_train_names_bad_input():
     with pytest.raises(CommandError, match="no unique dataset"):
         call_command("train", "--dataset", "abcdef", stdout=io.StringIO())

@@ -18,6 +18,10 @@ class Command(BaseCommand):
         parser.add_argument("--dataset", required=True, help="sha256 of the snapshot (a unique prefix will do)")
         parser.add_argument("--base", default=None, help="base model: Hugging Face id or local folder")
         parser.add_argument("--backend", default="auto", choices=("auto", "docker", "local"))
+        parser.add_argument("--gpu", action="store_true", help="the run needs a GPU (it goes to a GPU queue)")
+        parser.add_argument("--gpu-memory-gb", type=int, default=0, metavar="GB",
+                            help="the run needs a GPU with at least this much memory")
+        parser.add_argument("--memory-gb", type=int, default=0, metavar="GB", help="the run needs this much RAM")
         parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                             help="a hyperparameter, e.g. --set max_steps=20 (JSON values)")
         parser.add_argument("--wait", action="store_true", help="follow the run; exit non-zero unless it succeeds")
@@ -31,7 +35,9 @@ class Command(BaseCommand):
         dataset = self._dataset(options["dataset"])
         try:
             run = services.start_run(None, dataset=dataset, base_model=options["base"], backend=options["backend"],
-                                     hyperparameters=self._hyperparameters(options["set"]))
+                                     hyperparameters=self._hyperparameters(options["set"]),
+                                     requirements={"gpu": options["gpu"], "gpu_memory_gb": options["gpu_memory_gb"],
+                                                   "memory_gb": options["memory_gb"]})
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None
         self.stdout.write(str(run.pk))
