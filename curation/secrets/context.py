@@ -23,7 +23,8 @@ _QUALIFIERS = frozenset("""
     usage used manager provider generator factory backend backends scheme hash_algorithm changed forgot
     lifetime age duration interval refresh_interval flow view views template login_url sha uuid digest
     authored author authors authority authorize authorized authorization authenticate authenticated
-    authentication public publishable
+    authentication public publishable findings found kinds bos eos pad unk cls sep mask special add
+    startswith endswith contains icontains exact iexact isnull regex iregex
 """.split())
 _PASS_WORDS = ("password", "passwd", "passphrase")
 _EXACT_PASS = frozenset({"pass", "pwd", "pw", "psw", "passcode", "pin"})
@@ -81,21 +82,24 @@ _STOP_VALUES = frozenset("""
     placeholder redacted hidden masked needed used given shown printed logged sent passed generated random
     provided configured supplied unknown blank nothing something anything via from with by at as if then else
     generic custom static dynamic local remote admin root user username changeme? todo tbd xxx yyy
-    prompt stdin file</dev/null
+    prompt stdin file</dev/null await async lambda yield return self cls this function def new same-origin
+    include omit redact quarantine drop neither either both
 """.split())
 _PLACEHOLDER_START = ("$", "%", "{{", "${", "<", "@", "[REDACTED", "os.", "env.", "process.env", "settings.",
                       "config.", "vault:", "secret:", "!", "&", "*", "(", "#")
+_PLACEHOLDER_WORDS = ("your", "here", "example", "placeholder", "insecure", "dummy", "fake", "-only", "changeme")
 _TRAILING = ".,;:)]}>"
 _IDENT = string.ascii_letters + string.digits + "_"
 
 
-def _is_placeholder(value: str) -> bool:
+def is_placeholder(value: str) -> bool:
+    """A value that stands for a secret without being one: $VAR, {{ x }}, <token>, your-api-key, xxxx."""
     lowered = value.lower()
     if lowered in _STOP_VALUES or lowered.startswith(_PLACEHOLDER_START):
         return True
     if len(set(lowered)) <= 2:  # xxxx, ****, ...., aaaa
         return True
-    if "your" in lowered or "here" in lowered or "example" in lowered or "placeholder" in lowered:
+    if any(word in lowered for word in _PLACEHOLDER_WORDS):
         return True
     return lowered.startswith("<") and lowered.endswith(">")
 
@@ -120,13 +124,17 @@ def _is_plain_word(value: str) -> bool:
     return "_" in value or value.endswith(("ed", "ing", "ly", "able", "tion")) or secret_key_kind(value) is not None
 
 
+def _separator(match) -> str:
+    return match.group("sep") if "sep" in match.re.groupindex else ""
+
+
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:
     while end > start and text[end - 1] in _TRAILING:
         end -= 1
     return start, end
 
 
-def _value_span(match, text: str, *, strict: bool = False, min_len: int = 3) -> tuple[int, int] | None:
+def _value_span(match, text: str, *, strict: bool = False, min_len: int = 4) -> tuple[int, int] | None:
     """The span of the value groups (dq, sq, bq, bare) when it looks like a real credential."""
     for group in ("dq", "sq", "bq", "bare"):
         if group not in match.re.groupindex:
@@ -138,10 +146,12 @@ def _value_span(match, text: str, *, strict: bool = False, min_len: int = 3) -> 
         if bare:
             start, end = _strip(text, start, end)
         value = text[start:end]
-        if len(value) < min_len or _is_placeholder(value):
+        if len(value) < min_len or is_placeholder(value):
             return None
-        if bare and (_is_code(value, text, end) or _is_plain_word(value)):
+        if _is_plain_word(value) or (bare and _is_code(value, text, end)):
             return None
+        if bare and value.isalpha() and _separator(match) == ":":
+            return None  # "token: str", "credentials: see the vault", YAML words
         if bare and value.isdigit() and len(value) < 6:
             return None
         if strict and not looks_like_credential(value):
@@ -163,16 +173,43 @@ def looks_like_credential(value: str) -> bool:
 _HEX = frozenset(string.hexdigits)
 
 
+def _word_coverage(value: str) -> float:
+    """Share of `value` in word-like runs: an optional capital and 3+ lower-case letters, or 3+ capitals."""
+    covered, index, size = 0, 0, len(value)
+    while index < size:
+        start = index
+        if value[index].isupper():
+            index += 1
+            while index < size and value[index].isupper():
+                index += 1
+            if index - start >= 3 and (index == size or not value[index].islower()):
+                covered += index - start
+                continue
+            if index - start > 1:  # "ABCdef": the last capital starts the next word
+                index -= 1
+                start = index
+                index += 1
+        lower = index
+        while index < size and value[index].islower():
+            index += 1
+        if index - lower >= 3:
+            covered += index - start
+        elif index == start:
+            index += 1
+    return covered / size if size else 0.0
+
+
 def looks_random(value: str) -> bool:
     """High entropy, not a hash (hex), not a UUID, not a path or a dotted/snake identifier."""
     if len(value) < 16 or all(c in _HEX or c == "-" for c in value):
         return False
     if "/" in value and ("." in value or any(part.isalpha() and part.islower() for part in value.split("/"))):
         return False  # a path or URL, not base64
-    parts = [part for part in value.replace("-", "_").replace(".", "_").split("_") if part]
-    if len(parts) >= 2 and sum(part.isalpha() and len(part) >= 3 for part in parts) >= 2 and \
-            not any(c.isupper() for c in value[1:]):
-        return False
+    tail = value.replace("_", "-").replace(":", "-").rsplit("-", 1)[-1]
+    if len(tail) >= 0.7 * len(value) and all(c in _HEX for c in tail):
+        return False  # a hash with a short prefix: em-d60db3b2..., sha1-...
+    if _word_coverage(value) >= 0.5:
+        return False  # GIT_TERMINAL_PROMPT=0, PBKDF2PasswordHasher, token_bucket_refill: names, not keys
     classes = char_classes(value)
     entropy = shannon_entropy(value)
     return (classes == 3 and entropy >= 3.0) or (classes == 2 and any(c.isdigit() for c in value)
@@ -231,7 +268,14 @@ def _plain_value_check(text: str, match):
 
 
 def _prose_check(text: str, match):
-    return _value_span(match, text, min_len=4)
+    span = _value_span(match, text, min_len=4)
+    if span is None:
+        return None
+    value, after = text[span[0]:span[1]], text[span[1]:span[1] + 2]
+    # "the token is neither revoked nor expired": a plain word followed by more words is prose.
+    if value.isalpha() and after[:1] == " " and after[1:2].isalpha():
+        return None
+    return span
 
 
 def _strict_check(text: str, match):
@@ -241,7 +285,7 @@ def _strict_check(text: str, match):
 def _url_check(text: str, match):
     start, end = group_span(match, "secret")
     value = text[start:end]
-    if _is_placeholder(value) or secret_key_kind(value) is not None:
+    if is_placeholder(value) or secret_key_kind(value) is not None:
         return None
     return start, end
 
@@ -249,7 +293,7 @@ def _url_check(text: str, match):
 def _bearer_check(text: str, match):
     start, end = _strip(text, *group_span(match, "secret"))
     value = text[start:end]
-    if _is_placeholder(value) or not (looks_like_credential(value) or looks_random(value)):
+    if is_placeholder(value) or not (looks_like_credential(value) or looks_random(value)):
         return None
     return start, end
 
@@ -257,7 +301,7 @@ def _bearer_check(text: str, match):
 def _header_check(text: str, match):
     start, end = _strip(text, *group_span(match, "secret"))
     value = text[start:end]
-    if len(value) < 8 or _is_placeholder(value) or _is_plain_word(value):
+    if len(value) < 8 or is_placeholder(value) or not (looks_like_credential(value) or looks_random(value)):
         return None
     return start, end
 

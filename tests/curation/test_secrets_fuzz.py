@@ -5,6 +5,7 @@ rule adversarial inputs at two sizes. Time is compared as a ratio between the tw
 (linear work grows 4x for 4x the text, quadratic work 16x), never as an absolute duration.
 """
 
+import functools
 import math
 import random
 import time
@@ -18,12 +19,13 @@ from curation.secrets.detector import MARKER, all_rules
 
 SMALL = 20_000
 # Each measurement is repeated until it lasts this long (only to rise above timer noise).
-MIN_SAMPLE_S = 0.01
+MIN_SAMPLE_S = 0.005
 GROWTH = 4
 # Linear work gives a ratio near GROWTH; quadratic work gives GROWTH**2 = 16.
 MAX_RATIO = 10
 
 
+@functools.cache
 def _adversarial(keywords: tuple[str, ...], size: int) -> list[str]:
     words = list(keywords) or ["token"]
     rng = random.Random(size)
@@ -54,6 +56,16 @@ def _cost(run, texts: list[str], loops: int) -> float:
 
 
 def _ratio(run, keywords) -> float:
+    """The growth ratio; a high one is measured again (the machine is shared), quadratic work stays high."""
+    ratio = _measure(run, keywords)
+    for _ in range(2):
+        if ratio < MAX_RATIO:
+            break
+        ratio = min(ratio, _measure(run, keywords))
+    return ratio
+
+
+def _measure(run, keywords) -> float:
     small_texts = _adversarial(keywords, SMALL)
     # Repeat the small inputs until they take long enough to time, so timer noise is negligible.
     loops = max(1, math.ceil(MIN_SAMPLE_S / max(_cost(run, small_texts, 1), 1e-6)))
