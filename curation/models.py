@@ -247,6 +247,12 @@ class DatasetBuild(Job):
 
         return remove_stale_temp_files(older_than_seconds=cls.stale_after_seconds())
 
+    def to_dict(self) -> dict:
+        """The build as the API returns it."""
+        return {**self.job_dict(), "name": self.name, "format": self.format, "config": self.config,
+                "funnel": self.funnel, "dataset": self.snapshot.sha256 if self.snapshot_id else None,
+                "url": reverse("api_dataset_build", args=[self.pk]), "page": self.get_absolute_url()}
+
     def status_extra(self) -> dict:
         extra = {"snapshot": self.snapshot_id}
         if self.snapshot_id:
@@ -281,6 +287,18 @@ class DatasetSnapshot(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("dataset_detail", args=[self.sha256])
+
+    def to_dict(self, *, full: bool = False) -> dict:
+        """The snapshot as the API returns it (with its configuration, stats and funnel when full)."""
+        data = {
+            "sha256": self.sha256, "name": self.name, "format": self.format,
+            "rows": self.row_count, "train": self.train_count, "eval": self.eval_count,
+            "created_at": self.created_at.isoformat(), "url": self.get_absolute_url(),
+            "download_url": reverse("api_dataset_download", args=[self.sha256]),
+        }
+        if full:
+            data.update(config=self.config, stats=self.stats, funnel=self.funnel)
+        return data
 
     @property
     def short_hash(self) -> str:

@@ -68,6 +68,17 @@ class TrainingRun(Job):
     def get_absolute_url(self) -> str:
         return reverse("run_detail", args=[self.pk])
 
+    def to_dict(self) -> dict:
+        """The run as the API returns it."""
+        return {
+            **self.job_dict(), "dataset": self.dataset.sha256, "base_model": self.base_model,
+            "hyperparameters": self.hyperparameters, "requested_backend": self.requested_backend,
+            "backend": self.backend, "device": self.device, "container_id": self.container_id, "pid": self.pid,
+            "current_step": self.current_step, "total_steps": self.total_steps, "exit_code": self.exit_code,
+            "run_dir": self.run_dir, "artifacts": self.artifacts, "final_metrics": self.final_metrics,
+            "requirements": self.requirements, "queue": self.queue_name, "url": self.get_absolute_url(),
+        }
+
     @classmethod
     def stale_after_seconds(cls) -> float:
         return settings.TRAINING_LOST_AFTER_SECONDS

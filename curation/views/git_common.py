@@ -14,7 +14,3 @@ def _get_repository_for_user(user, repository_id: int, perm: str = VIEW_DASHBOAR
     if repository is None:
         raise Http404("No such repository.")
     return repository
-
-
-def repository_json(repository: GitRepository) -> dict:
-    return repository.to_dict()

@@ -171,15 +171,17 @@ def test_api_reports_every_problem_of_a_bad_build_request(client, bob):
     headers = bearer(make_token(bob, "Operator"))
     response = client.post("/api/v1/datasets", json.dumps({"name": "", "format": "xml", "colour": 1}),
                            content_type="application/json", **headers)
-    assert response.status_code == 400 and response.json()["details"] == ["unknown field 'colour'"]
-    response = client.post("/api/v1/datasets", json.dumps({"name": "", "format": "xml", "sources": ["mail"]}),
+    assert response.status_code == 400
+    fields = {d["field"] for d in response.json()["details"]}
+    assert fields == {"format", "colour"}
+    response = client.post("/api/v1/datasets", json.dumps({"name": "", "sources": ["mail"]}),
                            content_type="application/json", **headers)
-    details = " ".join(response.json()["details"])
-    assert "'name' is required" in details and "unknown format 'xml'" in details and "mail" in details
+    details = " ".join(d["message"] for d in response.json()["details"])
+    assert "'name' is required" in details and "mail" in details
     odd = client.post("/api/v1/datasets", json.dumps({"name": "x", "format": ["alpaca"], "split": [1], "seed": 2}),
                       content_type="application/json", **headers)
     assert odd.status_code == 400
-    assert "'split' must be an object" in odd.json()["details"] and "unknown format" in " ".join(odd.json()["details"])
+    assert {d["field"] for d in odd.json()["details"]} == {"format", "split"}
     malformed = client.post("/api/v1/datasets", "{nope", content_type="application/json", **headers)
     assert malformed.status_code == 400 and malformed.json()["error"] == "malformed JSON"
     assert DatasetBuild.objects.count() == 0

@@ -45,22 +45,25 @@ def test_a_path_outside_the_roots_is_refused_with_details(client, bob):
     response = post(client, URL, make_token(bob, "Operator"), {"path": "/etc"})
     assert response.status_code == 400
     body = response.json()
-    assert body["error"] == "repository refused" and "outside the allowed roots" in body["details"][0]
+    assert body["error"].startswith("invalid repository")
+    assert body["details"][0]["field"] == "path" and "outside the allowed roots" in body["details"][0]["message"]
     assert not GitRepository.objects.exists()
 
 
 def test_a_folder_that_is_not_a_repository_is_refused(client, bob, repo, tmp_path):
     (tmp_path / "plain").mkdir()
     response = post(client, URL, make_token(bob, "Operator"), {"path": str(tmp_path / "plain")})
-    assert response.status_code == 400 and "not a git repository" in response.json()["details"][0]
+    assert response.status_code == 400 and "not a git repository" in response.json()["details"][0]["message"]
 
 
-@pytest.mark.parametrize("body, problem", [
-    ({"path": 5}, "path: must be a string"), ({"path": "/x", "shell": "rm"}, "shell: unknown field"),
+@pytest.mark.parametrize("body, field, problem", [
+    ({"path": 5}, "path", "path: Input should be a valid string"), ({"path": "/x", "shell": "rm"}, "shell",
+                                                                     "shell: unknown field"),
+    ({}, "path", "path: required"),
 ])
-def test_malformed_fields_are_named(client, bob, repo, body, problem):
+def test_malformed_fields_are_named(client, bob, repo, body, field, problem):
     response = post(client, URL, make_token(bob, "Operator"), body)
-    assert response.status_code == 400 and problem in response.json()["details"]
+    assert response.status_code == 400 and {"field": field, "message": problem} in response.json()["details"]
 
 
 def test_malformed_json_is_a_400(client, bob):
@@ -78,7 +81,7 @@ def test_mine_queues_once_and_refuses_a_second_request(client, bob, repo, sent_j
     assert first.status_code == 202 and first.json()["status"] == "queued"
     assert sent_jobs == [("curation.MiningJob", first.json()["mining"]["id"])]
     second = post(client, url, token, {})
-    assert second.status_code == 409 and "already being mined" in second.json()["details"][0]
+    assert second.status_code == 409 and "already being mined" in second.json()["details"][0]["message"]
     assert list(MiningJob.objects.values_list("status", flat=True)) == ["queued"]
 
 

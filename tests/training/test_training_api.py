@@ -82,3 +82,14 @@ def test_metrics_after_a_step(client, viewer_token, bob):
 
 def test_a_missing_run_is_a_404(client, viewer_token):
     assert client.get("/api/v1/runs/999", **viewer_token).status_code == 404
+
+
+def test_a_malformed_start_body_names_every_bad_field(client, operator_token):
+    response = client.post("/api/v1/runs", {"dataset": "abc", "backend": "gpu", "hyperparameters": [1],
+                                            "colour": "red"}, content_type="application/json", **operator_token)
+    assert response.status_code == 400
+    body = response.json()
+    assert {d["field"] for d in body["details"]} == {"dataset", "backend", "hyperparameters", "colour"}
+    assert all(d["message"].startswith(d["field"] + ": ") for d in body["details"])
+    assert body["error"].startswith("invalid run: ")
+    assert not TrainingRun.objects.exists()

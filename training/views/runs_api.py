@@ -1,40 +1,15 @@
 """JSON API for runs: list/start, detail, cancel, retry, metrics."""
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
 
-from accounts.api import api_view, json_error, read_json
+from accounts.api import api_view, json_error
+from accounts.payloads import error_response, read_payload, validation_details
 from accounts.roles import OPERATE_TRAINING, VIEW_DASHBOARD
 from curation.models import DatasetSnapshot
 from training import services
 from training.models import MetricPoint, TrainingRun
-
-START_KEYS = {"dataset", "base_model", "backend", "hyperparameters"}
-
-
-def run_to_dict(run: TrainingRun) -> dict:
-    return {
-        "id": run.pk, "status": run.status, "dataset": run.dataset.sha256, "base_model": run.base_model,
-        "hyperparameters": run.hyperparameters, "requested_backend": run.requested_backend, "backend": run.backend,
-        "device": run.device, "worker": run.worker, "container_id": run.container_id, "pid": run.pid,
-        "progress": run.progress, "eta_seconds": run.eta_seconds, "current_step": run.current_step,
-        "total_steps": run.total_steps, "cancel_requested": run.cancel_requested, "exit_code": run.exit_code,
-        "error": run.error, "human_error": run.human_error, "run_dir": run.run_dir, "artifacts": run.artifacts,
-        "final_metrics": run.final_metrics, "attempt": run.attempt,
-        "created_at": run.created_at.isoformat(), "started_at": run.started_at and run.started_at.isoformat(),
-        "finished_at": run.finished_at and run.finished_at.isoformat(),
-        "heartbeat_at": run.heartbeat_at and run.heartbeat_at.isoformat(),
-        "url": f"/training/runs/{run.pk}/",
-    }
-
-
-def _validation_error(exc: ValidationError):
-    if hasattr(exc, "error_dict"):
-        details = [{"field": field, "message": message} for field, msgs in exc.message_dict.items() for message in msgs]
-    else:
-        details = [{"field": None, "message": message} for message in exc.messages]
-    return json_error("invalid run: " + "; ".join(d["message"] for d in details), 400, details)
+from training.payloads import StartRun
 
 
 def _get_run(run_id: int):
@@ -50,38 +25,33 @@ def runs(request):
     status = request.GET.get("status")
     if status:
         qs = qs.filter(status=status)
-    return JsonResponse({"runs": [run_to_dict(r) for r in qs[:100]]})
+    return JsonResponse({"runs": [r.to_dict() for r in qs[:100]]})
 
 
 def _start(request):
     if not request.principal.has_perm(OPERATE_TRAINING):
         return json_error(f"permission denied: requires {OPERATE_TRAINING}", 403)
-    data, error = read_json(request, settings.API_MAX_BODY_BYTES)
+    body, error = read_payload(request, StartRun, what="run")
     if error:
         return error
-    if not isinstance(data, dict):
-        return json_error("body must be a JSON object", 400)
-    unknown = sorted(set(data) - START_KEYS)
-    if unknown:
-        return json_error("unknown fields", 400, [{"field": k, "message": f"{k}: unknown field"} for k in unknown])
-    sha = data.get("dataset")
-    dataset = DatasetSnapshot.objects.filter(sha256=sha).first() if isinstance(sha, str) else None
+    dataset = DatasetSnapshot.objects.filter(sha256=body.dataset).first()
     if dataset is None:
-        return json_error("dataset not found", 400, [{"field": "dataset", "message": f"dataset: no snapshot {sha!r}"}])
+        return error_response("run", [{"field": "dataset", "message": f"dataset: no snapshot {body.dataset!r}"}])
     try:
-        run = services.start_run(request.user, dataset=dataset, base_model=data.get("base_model") or None,
-                                 hyperparameters=data.get("hyperparameters"), backend=data.get("backend") or "auto")
+        run = services.start_run(request.user, dataset=dataset, base_model=body.base_model or None,
+                                 hyperparameters=body.hyperparameters, backend=body.backend,
+                                 requirements=body.requirements)
     except ValidationError as exc:
-        return _validation_error(exc)
+        return error_response("run", validation_details(exc))
     except PermissionDenied as exc:
         return json_error(str(exc), 403)
-    return JsonResponse(run_to_dict(run), status=201)
+    return JsonResponse(run.to_dict(), status=201)
 
 
 @api_view(VIEW_DASHBOARD)
 def run_detail(request, run_id: int):
     run, error = _get_run(run_id)
-    return error or JsonResponse(run_to_dict(run))
+    return error or JsonResponse(run.to_dict())
 
 
 def _change(request, run_id: int, action):
@@ -93,10 +63,10 @@ def _change(request, run_id: int, action):
     except services.RunRefused as exc:
         return json_error(str(exc), 409)
     except ValidationError as exc:
-        return _validation_error(exc)
+        return error_response("run", validation_details(exc))
     except PermissionDenied as exc:
         return json_error(str(exc), 403)
-    return JsonResponse(run_to_dict(run))
+    return JsonResponse(run.to_dict())
 
 
 @api_view(OPERATE_TRAINING, methods=("POST",))

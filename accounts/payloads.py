@@ -1,0 +1,65 @@
+"""Typed API request bodies: one pydantic model per body, one error shape that names the field.
+
+Every JSON endpoint that takes a body declares it as a `Payload` subclass in its app's
+payloads.py and reads it with `read_payload`. Errors answer 400 as
+{"error": "invalid <what>: <first problems>", "details": [{"field": "a.b", "message": "a.b: ..."}]};
+`validation_details` gives Django ValidationErrors raised by services the same shape.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from pydantic import BaseModel, ConfigDict
+from pydantic import ValidationError as PydanticValidationError
+
+from accounts.api import json_error, read_json
+
+
+class Payload(BaseModel):
+    """A request body: unknown fields are refused, types are not coerced (JSON gives real types)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+
+
+def _message(error: dict) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown field"
+    if error["type"] == "missing":
+        return "required"
+    return error["msg"]
+
+
+def payload_details(exc: PydanticValidationError) -> list[dict]:
+    details = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"]) or None
+        message = _message(error)
+        details.append({"field": field, "message": f"{field}: {message}" if field else message})
+    return details
+
+
+def validation_details(exc: DjangoValidationError) -> list[dict]:
+    """A service's ValidationError in the API's shape (field None when the service named none)."""
+    if hasattr(exc, "error_dict"):
+        return [{"field": field if field != "__all__" else None, "message": message}
+                for field, messages in exc.message_dict.items() for message in messages]
+    return [{"field": None, "message": message} for message in exc.messages]
+
+
+def error_response(what: str, details: list[dict], status: int = 400):
+    summary = "; ".join(d["message"] for d in details[:3])
+    return json_error(f"invalid {what}: {summary}" if summary else f"invalid {what}", status, details)
+
+
+def read_payload(request, model: type[Payload], *, what: str):
+    """Parse and check the body against `model`. Returns (payload, None) or (None, error response)."""
+    data, error = read_json(request, settings.API_MAX_BODY_BYTES)
+    if error:
+        return None, error
+    if not isinstance(data, dict):
+        return None, error_response(what, [{"field": None, "message": "the body must be a JSON object"}])
+    try:
+        return model.model_validate(data), None
+    except PydanticValidationError as exc:
+        return None, error_response(what, payload_details(exc))
