@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 HEARTBEAT_EVERY_SECONDS = 5.0
 NO_EVALUATION = "no evaluation available"
+SHOWN_LOSSES = ("train_loss", "eval_loss")
 
 
 class StepFailed(Exception):
@@ -259,9 +260,9 @@ class _Runner:
             version = register_run_version(run)
         Cycle.objects.filter(pk=self.cycle.pk).update(version=version)
         version_link = link(f"{version.line.name} {version.label}", f"/models/{version.line.name}/{version.label}/")
-        self.note(Step.TRAINING, StepOutcome.OK, f"run {run.pk} succeeded: candidate {version.label}"
-                  + "".join(f", {k} {v:.4f}" for k, v in metrics.items()), numbers=metrics,
-                  links=[run_link, version_link])
+        losses = "".join(f", {k.replace('_', ' ')} {v:.4f}" for k, v in metrics.items() if k in SHOWN_LOSSES)
+        self.note(Step.TRAINING, StepOutcome.OK, f"run {run.pk} succeeded: candidate {version.label}{losses}",
+                  numbers=metrics, links=[run_link, version_link])
         self.progress(0.7)
         return run, version
 

@@ -159,3 +159,18 @@ def test_the_training_page_box_asks_and_shows_the_answer(client, bob):
     response = client.post("/professor/ask", {"words": "check training progress", "next": "/training/"}, follow=True)
     assert response.redirect_chain[-1][0] == "/training/"
     assert "No training run yet." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_evaluate_model_starts_the_arena_on_the_newest_candidate(bob):
+    from arena.models import Evaluation
+    from models_registry.models import ModelLine, ModelVersion
+
+    line = ModelLine.objects.create(name="default", base_model="org/some-model")
+    for number in (1, 2):
+        ModelVersion.objects.create(line=line, number=number, label=f"v{number}", base_model="org/some-model",
+                                    adapter_dir=f"runs/{number}/adapter")
+    answer = ask(bob, "evaluate model")
+    evaluation = Evaluation.objects.get()
+    assert answer.ok and evaluation.candidate.label == "v2"
+    assert answer.text == f"Evaluating default v2 against the base model (evaluation {evaluation.pk})."
