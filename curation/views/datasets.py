@@ -9,9 +9,9 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 
 from accounts.roles import BUILD_DATASETS, VIEW_DASHBOARD
+from curation.forms import DatasetBuildForm
 from curation.models import DatasetBuild, DatasetSnapshot
 from curation.services.datasets import preview_rows, snapshot_file, start_build
-from curation.views.datasets_forms import DatasetBuildForm
 
 PREVIEW_ROWS = 10
 

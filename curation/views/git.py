@@ -9,10 +9,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from accounts.roles import INGEST_EXPERIENCE, VIEW_DASHBOARD
+from curation.forms import RepositoryForm
 from curation.models import GitRepository, MiningJob
 from curation.services.git_mining import register_repository, request_mining
 from curation.views.git_common import _get_repository_for_user
-from curation.views.git_forms import RepositoryForm
 
 EXAMPLES_PER_PAGE = 25
 

@@ -15,11 +15,11 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.roles import INGEST_EXPERIENCE, REVIEW_EXAMPLES, VIEW_DASHBOARD
+from curation.forms import ConversationEditForm, LessonEditForm, UploadForm
 from curation.models import ReviewStatus
 from curation.services import review as review_service
 from curation.services.ingest import PayloadError, ingest_conversations, ingest_lessons
 from curation.views.review_common import FilterError, _get_record_for_user, filtered_records
-from curation.views.review_forms import ConversationEditForm, LessonEditForm, UploadForm
 
 _SOURCES = {"lesson": "Lessons", "conversation": "Conversations", "commit": "Git commits"}
 _QUEUE_KEYS = ("source", "status", "tag", "q", "since", "until", "signal", "sort")
