@@ -7,9 +7,11 @@ Two modes, chosen by environment alone:
   channels_redis layer), with web, workers and beat as separate processes.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 
 from academy_site.env import (
     ConfigError,
@@ -220,6 +222,10 @@ WEBSOCKET_TOKEN_RECHECK_SECONDS = env_float("WEBSOCKET_TOKEN_RECHECK_SECONDS", 1
 # ---------------------------------------------------------------------------- API
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 10 * 1024 * 1024, min_value=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# Checked in the ASGI layer as the body arrives (academy_site.body_limit): any request (a file
+# upload's multipart overhead included), and one that carries no session cookie or token.
+REQUEST_MAX_BODY_BYTES = env_int("REQUEST_MAX_BODY_BYTES", API_MAX_BODY_BYTES + 1024 * 1024, min_value=1024)
+ANONYMOUS_MAX_BODY_BYTES = env_int("ANONYMOUS_MAX_BODY_BYTES", 64 * 1024, min_value=1024)
 
 # ---- curation: stale jobs
 # A build or mining with no sign of life for this long is reaped as lost (by jobs.reap).
@@ -401,3 +407,47 @@ LOGGING = {
 if not DEBUG:
     SECURE_CONTENT_TYPE_NOSNIFF = True
     X_FRAME_OPTIONS = "DENY"
+
+# ---------------------------------------------------------------------------- security (docs/security.md)
+# Login throttling (django-axes): LOGIN_FAILURE_LIMIT wrong passwords lock out that user name,
+# and, separately, that client address, for LOGIN_LOCKOUT_MINUTES; a correct login resets the count.
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = ["accounts.backends.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, min_value=1, max_value=1000)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, min_value=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# Behind TRUSTED_PROXY_COUNT reverse proxies the client address is taken from X-Forwarded-For
+# (that many hops from the right) and HTTPS from X-Forwarded-Proto; with 0 both headers are ignored.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, min_value=0, max_value=10)
+if TRUSTED_PROXY_COUNT:
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# A strict Content-Security-Policy: scripts only from this site (Plotly is served locally) or
+# inline ones carrying the per-response nonce; styles may be inline (Plotly injects its own).
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "csp.middleware.CSPMiddleware")
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": {
+    "default-src": ["'self'"],
+    "script-src": ["'self'", NONCE],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}}
+SECURE_REFERRER_POLICY = env_str("SECURE_REFERRER_POLICY", "same-origin")
+SESSION_COOKIE_SAMESITE = "Lax"
+if not DEBUG:
+    # Django sends HSTS only on HTTPS responses, so a plain-HTTP localhost start is unaffected.
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000, min_value=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)

@@ -92,6 +92,45 @@ def read_json(request, max_bytes: int):
     except UnicodeDecodeError as exc:
         return None, json_error("request body is not valid UTF-8", 400, [f"byte {exc.start}: {exc.reason}"])
     try:
-        return json.loads(text), None
+        data = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         return None, json_error("malformed JSON", 400, [f"line {exc.lineno} column {exc.colno}: {exc.msg}"])
+    except _NotANumber as exc:
+        return None, json_error("malformed JSON", 400, [f"{exc.args[0]} is not a JSON number (JSON has no NaN or "
+                                                        "Infinity)"])
+    except RecursionError:
+        return None, _too_deep()
+    if _depth_exceeds(data, MAX_JSON_DEPTH):
+        return None, _too_deep()
+    return data, None
+
+
+# Deeper bodies are refused: nothing the API takes nests this far, and recursive code
+# further on (validation, storage, rendering) must never meet unbounded depth.
+MAX_JSON_DEPTH = 32
+
+
+class _NotANumber(ValueError):
+    pass
+
+
+def _refuse_constant(name: str):
+    raise _NotANumber(name)
+
+
+def _too_deep():
+    return json_error("malformed JSON", 400, [f"nested too deeply: at most {MAX_JSON_DEPTH} levels of arrays "
+                                              "and objects"])
+
+
+def _depth_exceeds(data, limit: int) -> bool:
+    """Whether arrays/objects nest deeper than `limit`, checked without recursion."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            if depth > limit:
+                return True
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
