@@ -40,7 +40,7 @@ def test_it_registers_and_mines_this_repository_inside_the_allowed_roots(setting
         pytest.skip("this checkout has no git history")
     out = _seed()
     repository = GitRepository.objects.get()
-    assert repository.name == "academy" and repository.status == "succeeded"
+    assert repository.name == "academy" and repository.latest_mining.status == "succeeded"
     assert CommitExample.objects.filter(repository=repository).count() > 10
     assert "registering and mining" in out
 
