@@ -10,6 +10,7 @@ from django.core.management import CommandError, call_command
 
 from models_registry import ollama, services
 from models_registry.models import Activation, ModelVersion, VersionStatus
+from tests.factories import bearer, make_token
 from tests.models_registry.chat_templates import CONVERSATIONS, MISTRAL_V3_SYSTEM_LAST, PROMPTS, chat
 from tests.models_registry.factories import make_line, make_version
 from tests.models_registry.fake_ollama import FakeOllamaServer
@@ -140,6 +141,16 @@ def test_the_promote_page_shows_the_refusal_instead_of_failing(client, line, ali
     assert response.status_code == 200
     assert "cannot export venom-coder:v1 to Ollama" in response.content.decode()
     assert line.active_version() is None
+
+
+def test_the_api_answers_a_refusal_as_json_and_changes_nothing(client, line, alice, ollama_server):
+    version = make_version(line, architecture="Qwen2ForCausalLM")
+    response = client.post(f"/api/v1/lines/{line.name}/versions/{version.label}/promote",
+                           json.dumps({"reason": "try"}), content_type="application/json",
+                           **bearer(make_token(alice, "Admin")))
+    assert response.status_code == 409
+    assert "Qwen2ForCausalLM" in response.json()["error"] and "export_merged" in response.json()["error"]
+    assert line.active_version() is None and "POST /api/create" not in ollama_server.paths()
 
 
 def test_failed_creation_undoes_the_promotion(line, alice, ollama_server):
