@@ -1,8 +1,9 @@
 """A version's adapter merged into its base model: the export for runtimes that cannot load the adapter.
 
-PEFT's merge_and_unload() folds the LoRA weights into the base weights; save_pretrained
-writes safetensors (config.json, model*.safetensors) with the tokenizer beside it, the
-layout Ollama's safetensors import and llama.cpp's convert_hf_to_gguf.py read. A Modelfile
+The trainer package (training.trainer.merge) folds the LoRA weights into the base weights
+with PEFT's merge_and_unload(); save_pretrained writes safetensors (config.json,
+model*.safetensors) with the tokenizer beside it, the layout Ollama's safetensors import
+and llama.cpp's convert_hf_to_gguf.py read. A Modelfile
 with the derived TEMPLATE is written next to it when one renders the training prompt.
 """
 
@@ -56,12 +57,8 @@ def export_merged(version, target: Path | None = None) -> Path:
 
 def _merge(base: Path, adapter_dir: Path, out: Path) -> None:
     try:
-        from peft import PeftModel
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from training.trainer.merge import merge_adapter
+
+        merge_adapter(base, adapter_dir, out)
     except ImportError as exc:
         raise MergeError(f"merging needs the train extra (torch, transformers, peft): {exc}") from exc
-    model = AutoModelForCausalLM.from_pretrained(base, local_files_only=True)
-    merged = PeftModel.from_pretrained(model, adapter_dir, local_files_only=True).merge_and_unload()
-    merged.save_pretrained(out, safe_serialization=True)
-    tokenizer_source = adapter_dir if (adapter_dir / "tokenizer_config.json").exists() else base
-    AutoTokenizer.from_pretrained(tokenizer_source, local_files_only=True).save_pretrained(out)
