@@ -17,14 +17,14 @@ This is the only module that talks to fsspec.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import uuid
 from pathlib import Path
 
 from django.conf import settings
 
-_CHUNK = 1024 * 1024
+from artifacts.hashing import file_sha256, folder_hashes  # noqa: F401 (part of this module's API)
+
 _filesystem = None
 
 
@@ -47,19 +47,6 @@ def local_path(key: str) -> Path:
     if not path.is_relative_to(root) or path == root:
         raise ArtifactMissing(f"{key!r} is not a path inside the data root")
     return path
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def folder_hashes(folder: Path) -> dict[str, str]:
-    """{relative path: sha256} of every file under folder."""
-    return {str(p.relative_to(folder)): file_sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 # ---------------------------------------------------------------------------- publish

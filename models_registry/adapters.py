@@ -1,12 +1,12 @@
 """Adapter folders on disk: where they are, what they hold, whether they are intact."""
 
-import hashlib
 import json
 from pathlib import Path
 
 from django.conf import settings
 
 from artifacts import store as artifact_store
+from artifacts.hashing import file_sha256, folder_hashes
 
 METADATA_FILE = "academy_adapter.json"
 
@@ -24,19 +24,11 @@ def data_path(relative: str) -> Path:
     return path
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def hash_folder(folder: Path) -> dict[str, str]:
-    """{file name: sha256} for every regular file directly inside the adapter folder."""
+    """{file name: sha256} of the adapter folder's files (artifacts.hashing's one shape)."""
     if not folder.is_dir():
         raise AdapterError(f"adapter folder {folder.name!r} does not exist")
-    return {p.name: sha256_file(p) for p in sorted(folder.iterdir()) if p.is_file()}
+    return folder_hashes(folder)
 
 
 def verify(adapter_dir: str, expected: dict[str, str]) -> None:
@@ -56,7 +48,7 @@ def verify(adapter_dir: str, expected: dict[str, str]) -> None:
         path = folder / name
         if not path.is_file():
             raise AdapterError(f"adapter file {name} is missing from {adapter_dir}")
-        if sha256_file(path) != sha:
+        if file_sha256(path) != sha:
             raise AdapterError(f"adapter file {name} was altered (sha256 no longer matches)")
 
 

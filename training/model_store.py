@@ -10,12 +10,13 @@ with the command that fixes it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import pathlib
 import shutil
 
 from django.conf import settings
+
+from artifacts.hashing import file_sha256
 
 MANIFEST = "academy_manifest.json"
 
@@ -95,7 +96,7 @@ def fetch(model_id: str, *, revision: str | None = None, token: str | None = Non
 
 
 def write_manifest(folder: pathlib.Path, *, model_id: str, revision: str | None) -> dict:
-    files = {p.relative_to(folder).as_posix(): _sha256(p) for p in sorted(folder.rglob("*"))
+    files = {p.relative_to(folder).as_posix(): file_sha256(p) for p in sorted(folder.rglob("*"))
              if p.is_file() and p.name != MANIFEST}
     manifest = {"model_id": model_id, "revision": revision, "files": files}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
@@ -106,12 +107,4 @@ def verify(folder: pathlib.Path) -> list[str]:
     """Files that are missing or differ from the manifest (empty: intact)."""
     manifest = json.loads((folder / MANIFEST).read_text())
     return [name for name, sha in manifest["files"].items()
-            if not (folder / name).is_file() or _sha256(folder / name) != sha]
-
-
-def _sha256(path: pathlib.Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+            if not (folder / name).is_file() or file_sha256(folder / name) != sha]

@@ -1,14 +1,12 @@
 """Where a snapshot's file lives, and proof that it is the file the snapshot names."""
 
-import hashlib
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from artifacts import store as artifacts
-
-_CHUNK = 1024 * 1024
+from artifacts.hashing import file_sha256
 
 
 def data_root() -> Path:
@@ -22,14 +20,6 @@ def snapshot_file(dataset) -> Path:
     if not path.is_relative_to(root):
         raise ValidationError({"dataset": f"dataset {dataset.short_hash} points outside the data root"})
     return path
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def verify_snapshot(dataset) -> Path:
