@@ -7,7 +7,7 @@ each marker in the stored text, never a value:
 
 from collections import Counter
 
-from curation.secrets.detector import scrub
+from curation.secrets.detector import marker_spans, scrub
 
 
 class Findings:
@@ -76,3 +76,28 @@ def scrub_conversation_fields(fields: dict) -> Findings:
     if "metadata" in fields:
         fields["metadata"] = found.nested("metadata", fields["metadata"])
     return found
+
+
+def marker_positions(fields: dict) -> list[dict]:
+    """The `[REDACTED:kind]` markers in stored field values (strings and chat messages)."""
+    spans = []
+    for name, value in fields.items():
+        if isinstance(value, str):
+            spans += [{"field": name, "kind": m.kind, "start": m.start, "end": m.end} for m in marker_spans(value)]
+        elif name == "messages" and isinstance(value, list):
+            for index, message in enumerate(value):
+                content = message.get("content") if isinstance(message, dict) else None
+                if isinstance(content, str):
+                    spans += [{"field": f"messages.{index}.content", "kind": m.kind, "start": m.start, "end": m.end}
+                              for m in marker_spans(content)]
+    return spans
+
+
+def merged_findings(previous: dict | None, found: Findings, fields: dict, **extra) -> dict:
+    """A record's findings after a further scrub: counts added up, positions read from the markers."""
+    counts = Counter((previous or {}).get("counts", {}))
+    counts.update(found.counts)
+    if not counts:
+        return {}
+    kept = {key: value for key, value in (previous or {}).items() if key not in ("counts", "spans")}
+    return {**kept, "counts": dict(sorted(counts.items())), "spans": marker_positions(fields), **extra}

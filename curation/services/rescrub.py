@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, transaction
 
 from curation.models import CommitExample, Conversation, Lesson, ReviewStatus
-from curation.secrets import marker_spans
 from curation.secrets.policy import action_for
-from curation.secrets.records import Findings, scrub_conversation_fields, scrub_lesson_fields
+from curation.secrets.records import Findings, merged_findings, scrub_conversation_fields, scrub_lesson_fields
 from curation.services.ingest_schema import LESSON_TEXT_FIELDS, content_key
 
 _CHUNK = 500
@@ -72,9 +71,7 @@ def _rescrub_model(model, names, scrub, report: RescrubReport, *, dry_run: bool)
 
 
 def _save(model, row: dict, fields: dict, found: Findings, report: RescrubReport) -> None:
-    counts = Counter(row["secret_findings"].get("counts", {})) if row["secret_findings"] else Counter()
-    counts.update(found.counts)
-    findings = {"counts": dict(sorted(counts.items())), "spans": _spans(fields), "rescrubbed": True}
+    findings = merged_findings(row["secret_findings"], found, fields, rescrubbed=True)
     changes = {**fields, "secret_findings": findings}
     action = action_for(found.counts)
     if action == "drop" and row["review_status"] != ReviewStatus.REJECTED:
@@ -95,20 +92,6 @@ def _save(model, row: dict, fields: dict, found: Findings, report: RescrubReport
         changes.pop("content_key", None)
         report.key_conflicts += 1
         model.objects.filter(pk=row["pk"]).update(**changes)
-
-
-def _spans(fields: dict) -> list[dict]:
-    spans = []
-    for name, value in fields.items():
-        if isinstance(value, str):
-            spans += [{"field": name, "kind": m.kind, "start": m.start, "end": m.end} for m in marker_spans(value)]
-        elif name == "messages" and isinstance(value, list):
-            for index, message in enumerate(value):
-                content = message.get("content") if isinstance(message, dict) else None
-                if isinstance(content, str):
-                    spans += [{"field": f"messages.{index}.content", "kind": m.kind, "start": m.start, "end": m.end}
-                              for m in marker_spans(content)]
-    return spans
 
 
 def _content_key(model, fields: dict) -> str:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.roles import REVIEW_EXAMPLES
 from curation.models import CommitExample, Conversation, Lesson, ReviewStatus
+from curation.secrets.records import merged_findings, scrub_conversation_fields, scrub_lesson_fields
 from curation.services.ingest_schema import check_messages, content_key, normalise_text
 from jobs import broadcast
 
@@ -93,7 +94,9 @@ def edit_lesson(lesson: Lesson, *, user, situation: str, action: str, result: st
     errors.update({name: "contains a NUL character" for name, value in fields.items() if "\x00" in value})
     if errors:
         raise ValidationError(errors)
+    found = scrub_lesson_fields(fields)  # a reviewer may paste a secret too
     key = content_key("lesson", *fields.values())
+    fields["secret_findings"] = merged_findings(lesson.secret_findings, found, dict(fields))
     return _save_edit(lesson, key, fields, user=user, approve_after=approve_after)
 
 
@@ -104,8 +107,12 @@ def edit_conversation(conversation: Conversation, *, user, messages, approve_aft
     cleaned = check_messages(messages, problems)
     if problems:
         raise ValidationError({"messages": problems})
+    fields = {"messages": cleaned}
+    found = scrub_conversation_fields(fields)
+    cleaned = fields["messages"]
     key = content_key("conversation", *(f"{m['role']}\x1e{m['content']}" for m in cleaned))
-    return _save_edit(conversation, key, {"messages": cleaned}, user=user, approve_after=approve_after)
+    fields["secret_findings"] = merged_findings(conversation.secret_findings, found, {"messages": cleaned})
+    return _save_edit(conversation, key, fields, user=user, approve_after=approve_after)
 
 
 def _save_edit(record, key: str, fields: dict, *, user, approve_after: bool):

@@ -41,13 +41,14 @@ def test_an_empty_dataset_is_reported_with_its_stage():
 
 def test_a_cancelled_build_ends_the_child(monkeypatch):
     children = []
-    real_start = isolated.multiprocessing.get_context("spawn").Process.start
+    process_class = isolated._context().Process
+    real_start = process_class.start
 
     def start(self):
         children.append(self)
         return real_start(self)
 
-    monkeypatch.setattr(isolated.multiprocessing.get_context("spawn").Process, "start", start)
+    monkeypatch.setattr(process_class, "start", start)
 
     class Cancelled(Exception):
         pass

@@ -193,3 +193,17 @@ def test_rescrub_applies_the_quarantine_policy_to_approved_rows(settings):
     report = _rescrub()
     lesson.refresh_from_db()
     assert lesson.review_status == ReviewStatus.PENDING and report["quarantined"] == 2
+
+
+def test_a_secret_pasted_by_a_reviewer_is_redacted_and_counted(client, carol):
+    lesson = make_lesson(status=ReviewStatus.PENDING)
+    client.force_login(carol)
+    response = client.post(f"/lessons/lesson/{lesson.pk}/edit", {
+        "situation": "Deploy needed the key", "action": f"Exported OPENAI_API_KEY={OPENAI} and deployed",
+        "result": "", "feedback": "", "next": "/lessons/"})
+    assert response.status_code == 302
+    lesson.refresh_from_db()
+    assert lesson.action == "Exported OPENAI_API_KEY=[REDACTED:openai_key] and deployed"
+    assert lesson.secret_findings["counts"] == {"openai_key": 1}
+    assert lesson.secret_findings["spans"] == [{"field": "action", "kind": "openai_key", "start": 24, "end": 45}]
+    _assert_nothing_raw()
