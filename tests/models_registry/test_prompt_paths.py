@@ -50,3 +50,33 @@ def test_every_path_renders_the_same_prompt_bytes_and_tokens(active, toy, go_ren
         assert paths == dict.fromkeys(paths, trained), name
         encoded = trainer.encode(answered)
         assert prepared.ids == encoded.input_ids[:encoded.labels.count(IGNORE_INDEX)], name
+
+
+def test_a_version_ollama_cannot_take_is_still_served_with_its_exact_prompt(db, toy, alice, monkeypatch):
+    from models_registry.ollama_template import OllamaTemplateError
+    from tests.models_registry.chat_templates import MISTRAL_V3_SYSTEM_LAST, chat
+    from training.trainer.prompts import render_prompt
+
+    line = make_line(base_model=str(toy["base"]))
+    version = make_version(line, adapter_src=toy["a"])
+    version.prompt = chat(MISTRAL_V3_SYSTEM_LAST, bos="<s>", eos="</s>")
+    version.save(update_fields=["prompt"])
+    with pytest.raises(OllamaTemplateError):
+        ollama_template(version.prompt)
+    services.promote_version(version, alice, "no Ollama here")
+    seen = []
+    encode = Engine.encode
+
+    def recording_encode(self, text, **kwargs):
+        seen.append(text)
+        return encode(self, text, **kwargs)
+
+    monkeypatch.setattr(Engine, "encode", recording_encode)
+    messages = CONVERSATIONS["system and multi-turn"]
+    prepared = prepare(line.name, messages, max_tokens=2)
+    try:
+        assert prepared.generate(0, max_tokens=2)
+    finally:
+        prepared.close()
+    assert seen == [render_prompt(version.prompt, messages)]
+    assert seen[0].endswith("[INST] Answer in one line.\n\nPrint {\"a\": 1} with jq {{ . }}[/INST]")
