@@ -7,7 +7,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from curation.models import CommitExample, GitRepository
-from curation.services.git_mining import mine_repository, register_repository
+from curation.services.git_mining import mine_repository, register_repository, request_mining
 from tests.curation.git_helpers import commit, git, init_repo
 
 pytestmark = pytest.mark.django_db
@@ -99,7 +99,7 @@ def test_a_repository_already_registered_is_checked_again_when_mined(root, secre
     shutil.rmtree(project / ".git")
     (project / ".git").write_text(f"gitdir: {secret / '.git'}\n")
     with pytest.raises(ValidationError, match="outside the allowed roots"):
-        mine_repository(repository)
+        mine_repository(request_mining(repository, queue=False))
     assert not CommitExample.objects.exists()
 
 
@@ -109,6 +109,6 @@ def test_a_separate_git_dir_and_a_worktree_inside_the_roots_are_accepted(root):
     git(root / "project", "worktree", "add", "-q", "-b", "topic", str(root / "topic"))
     for path in (root / "project", root / "topic"):
         repository = register_repository(str(path))
-        assert mine_repository(repository)["kept"] == 1
+        assert mine_repository(request_mining(repository, queue=False))["kept"] == 1
     assert CommitExample.objects.count() == 2
     assert os.path.isfile(root / "project" / ".git")
