@@ -1,0 +1,79 @@
+"""Services mode end to end: a real Celery worker runs the cycle task, the run and the evaluation."""
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from django.conf import settings as django_settings
+
+from models_registry.models import ModelLine
+from professor.cycle import start_cycle
+from professor.models import Cycle, Outcome, Trigger
+from tests.professor.test_cycle import domain_exam, domain_lessons
+from tests.professor.test_killed_cycle import _test_database_url
+from tests.training.trainer_fixtures import REPO_ROOT
+from training.backends.local import LocalBackend
+
+pytestmark = [
+    pytest.mark.skipif("postgresql" not in django_settings.DATABASES["default"]["ENGINE"],
+                       reason="needs PostgreSQL and Redis: the worker process shares the test database "
+                              "(run with DATABASE_URL=postgres://... and REDIS_URL=redis://...)"),
+    pytest.mark.django_db(transaction=True),
+]
+WAIT_SECONDS = 480
+
+
+@pytest.fixture
+def worker(redis_url, settings, tmp_path):
+    """`celery worker` on the default and training queues, on the test database and this test's data root."""
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY_FILE"}
+    env.update(DATABASE_URL=_test_database_url(), REDIS_URL=redis_url, SECRET_KEY="worker-test",
+               ACADEMY_DATA_DIR=str(settings.DATA_DIR), MEMORY_ROOT=str(tmp_path / "memory"),
+               ACADEMY_EMBEDDED_WORKER="false", TRAINING_BACKEND="local", ENABLE_GPU="false",
+               MIN_LESSONS_FOR_TRAINING="40", MIN_NEW_EXAMPLES_FOR_TRAINING="10", MIN_DATASET_EXAMPLES="20",
+               ARENA_HOLDOUT_SIZE="8", ARENA_MAX_NEW_TOKENS="12", ARENA_BATCH_SIZE="4",
+               ARENA_BOOTSTRAP_SAMPLES="500")
+    log = tmp_path / "worker.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "academy_site", "worker", "-Q", "default,training,training.cpu",
+             "--pool", "threads", "--concurrency", "3", "--without-gossip", "--without-mingle",
+             "--without-heartbeat", "--loglevel", "WARNING", "-n", "professor-test@%h"],
+            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield log
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
+        LocalBackend.reap(keep_run_ids=set())
+
+
+def test_a_queued_cycle_is_run_by_the_workers_to_an_active_version(settings, worker):
+    pytest.importorskip("peft", reason="needs the train extra (torch, transformers, peft)")
+    from training.base_models import default_base_model
+
+    settings.MIN_LESSONS_FOR_TRAINING = 40
+    domain_lessons(48)
+    line = ModelLine.objects.create(name="default", base_model=default_base_model())
+    domain_exam(line)
+
+    cycle = start_cycle(None, trigger=Trigger.API)  # queued for a worker after commit
+
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        cycle.refresh_from_db()
+        if cycle.is_terminal:
+            break
+        time.sleep(1.0)
+    log = worker.read_text(errors="replace")[-3000:]
+    journal = "\n".join(f"{e.step} {e.outcome}: {e.message}" for e in cycle.journal.all())
+    assert cycle.status == "succeeded" and cycle.outcome == Outcome.PROMOTED, f"{journal}\n{log}"
+    assert cycle.worker.startswith("professor-test@") and cycle.run.worker.startswith("professor-test@")
+    assert line.active_version() == cycle.version
+    assert not Cycle.objects.exclude(pk=cycle.pk).exists()
