@@ -11,7 +11,7 @@ from models_registry import services
 from models_registry.models import ModelVersion
 from tests.curation.factories import make_lesson
 from tests.models_registry.factories import make_line, make_version
-from tests.training.runs_factories import make_snapshot
+from tests.training.factories import make_snapshot
 from training.models import JobStatus, MetricPoint, TrainingRun
 
 pytestmark = pytest.mark.django_db

@@ -70,7 +70,7 @@ async def test_signed_in_viewer_receives_counts_and_errors_on_bad_messages(clien
 @pytest.mark.django_db(transaction=True)
 async def test_overview_keeps_the_runs_list_live(client, viewer, settings):
     from jobs import broadcast
-    from tests.training.live_factories import add_points, make_run
+    from tests.training.factories import add_points, make_run
     from training.models import RunStatus
 
     settings.LIVE_BATCH_WINDOW_MS = 20

@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 
 from academy_site.asgi import application
 from tests.factories import bearer, make_token
-from tests.training.runs_factories import make_snapshot
+from tests.training.factories import make_snapshot
 
 MB = 1024 * 1024
 CHUNK = b"x" * MB

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from django.urls import reverse
 
-from tests.training.runs_factories import make_snapshot
+from tests.training.factories import make_snapshot
 from training import services as training_services
 from training.models import MetricPoint
 

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from tests.factories import make_user
-from tests.training.runs_factories import make_snapshot
+from tests.training.factories import make_snapshot
 from training import services as training_services
 from training.models import TrainingRun
 

@@ -4,7 +4,7 @@ import pytest
 
 from curation.models import ReviewStatus
 from tests.curation.factories import make_lesson
-from tests.training.runs_factories import make_snapshot
+from tests.training.factories import make_snapshot
 
 pytestmark = pytest.mark.django_db
 

@@ -23,7 +23,7 @@ from jobs.reaper import reap
 from tests.curation.factories import make_lesson, make_repository
 from tests.factories import bearer, make_token
 from tests.redis_server import private_redis  # noqa: F401 (fixture)
-from tests.training.runs_factories import make_snapshot
+from tests.training.factories import make_snapshot
 from training.models import TrainingRun
 
 pytestmark = pytest.mark.django_db(transaction=True)

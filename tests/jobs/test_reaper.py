@@ -13,7 +13,7 @@ from jobs.models import JobStatus
 from jobs.reaper import reap
 from jobs.tasks import reap_task
 from tests.curation.factories import make_repository
-from tests.training.runs_factories import make_snapshot
+from tests.training.factories import make_snapshot
 from training.models import TrainingRun
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from models_registry import services
 from models_registry.models import ModelLine, VersionStatus
 from tests.factories import PASSWORD, bearer, make_token
 from tests.models_registry.factories import make_line, make_version, write_fake_adapter
-from tests.training.runs_factories import make_snapshot
+from tests.training.factories import make_snapshot
 from training import services as training_services
 from training.models import TrainingRun
 

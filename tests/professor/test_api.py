@@ -4,7 +4,7 @@ import pytest
 
 from professor.models import Cycle
 from tests.factories import bearer, make_token
-from tests.training.runs_factories import make_snapshot
+from tests.training.factories import make_snapshot
 
 pytestmark = pytest.mark.django_db
 

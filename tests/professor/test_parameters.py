@@ -69,7 +69,7 @@ def test_every_suggestion_is_accepted_by_the_run_validation():
 
 
 def test_a_manual_run_stores_a_reason_per_value_and_a_warning_under_50(settings, bob, client):
-    from tests.training.runs_factories import make_snapshot
+    from tests.training.factories import make_snapshot
     from training.services import start_run
 
     settings.DEFAULT_BASE_MODEL = REAL_MODEL

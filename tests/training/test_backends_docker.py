@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.training.runs_factories import make_snapshot
+from tests.training.factories import make_snapshot
 from training import services
 from training.execution import execute
 from training.models import MetricPoint, RunStatus, TrainingRun

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from tests.training.runs_factories import make_snapshot
+from tests.training.factories import make_snapshot
 from training import services
 from training.ingest import RunIngestor, parse_line
 from training.models import MetricPoint, RunLogLine, TrainingRun

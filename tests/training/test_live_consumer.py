@@ -7,11 +7,11 @@ from channels.db import database_sync_to_async
 from academy_site.asgi import application
 from jobs import broadcast
 from jobs.consumers import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
+from tests.training.factories import add_log_lines, add_points, make_run, metric_event
 from training import consumers
 from training.consumers import RunConsumer
 from training.live_snapshot import load_snapshot
 
-from .live_factories import add_log_lines, add_points, make_run, metric_event
 from .live_helpers import close_thread_connections, open_socket, receive_until, train_steps, use_layer
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -3,7 +3,7 @@ import json
 import pytest
 from django.urls import reverse
 
-from .live_factories import add_points, make_run
+from tests.training.factories import add_points, make_run
 
 pytestmark = pytest.mark.django_db
 

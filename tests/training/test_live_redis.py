@@ -12,9 +12,9 @@ from channels.db import database_sync_to_async
 from academy_site.asgi import application
 from jobs import broadcast
 from tests.redis_server import private_redis  # noqa: F401 (fixture)
+from tests.training.factories import add_points, make_run
 from training.models import RunStatus
 
-from .live_factories import add_points, make_run
 from .live_helpers import close_thread_connections, open_socket, receive_until, train_steps
 
 pytestmark = pytest.mark.django_db(transaction=True)

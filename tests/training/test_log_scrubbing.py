@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.training.runs_factories import make_snapshot
+from tests.training.factories import make_snapshot
 from training import services
 from training.ingest import RunIngestor
 from training.models import RunLogLine

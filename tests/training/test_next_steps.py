@@ -3,7 +3,7 @@
 import pytest
 
 from tests.models_registry.factories import make_line, make_version
-from tests.training.runs_factories import make_snapshot
+from tests.training.factories import make_snapshot
 from training.models import JobStatus, TrainingRun
 
 pytestmark = pytest.mark.django_db

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.training.runs_factories import make_snapshot
+from tests.training.factories import make_snapshot
 from training.models import JobStatus, TrainingRun
 
 pytestmark = pytest.mark.django_db

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from tests.training.runs_factories import make_snapshot
+from tests.training.factories import make_snapshot
 from training import services
 from training.backends.local import wait_gone
 from training.models import RunStatus, TrainingRun

@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from tests.training.runs_factories import make_snapshot
+from tests.training.factories import make_snapshot
 from training import services
 from training.models import RunStatus, TrainingRun
 from training.services.hooks import call_succeeded_hooks

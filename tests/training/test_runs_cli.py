@@ -3,7 +3,7 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.training.runs_factories import make_snapshot
+from tests.training.factories import make_snapshot
 from training.models import RunStatus, TrainingRun
 
 

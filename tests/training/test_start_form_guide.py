@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from tests.training.runs_factories import make_snapshot
+from tests.training.factories import make_snapshot
 from training.forms import start_form_guide
 from training.presets import PRESETS, estimate_steps
 from training.services import hooks

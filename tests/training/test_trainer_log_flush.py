@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.training.runs_factories import make_snapshot
+from tests.training.factories import make_snapshot
 from training import services
 from training.execution import LOG_FILE, execute
 from training.models import RunStatus, TrainingRun

@@ -1,7 +1,7 @@
 import pytest
 
 from tests.factories import bearer, make_token
-from tests.training.runs_factories import make_snapshot
+from tests.training.factories import make_snapshot
 from training import services
 from training.models import MetricPoint, RunStatus, TrainingRun
 

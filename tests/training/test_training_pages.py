@@ -2,7 +2,7 @@ import pytest
 from django.utils import timezone
 
 from tests.factories import PASSWORD
-from tests.training.runs_factories import make_snapshot
+from tests.training.factories import make_snapshot
 from training import services
 from training.models import MetricPoint, RunStatus, TrainingRun, TrainingWorker
 

@@ -22,7 +22,7 @@ from django.conf import settings as django_settings
 from artifacts import store
 from tests.redis_server import private_redis  # noqa: F401 (fixture)
 from tests.s3_server import s3_store  # noqa: F401 (fixture)
-from tests.training.runs_factories import make_snapshot
+from tests.training.factories import make_snapshot
 from tests.training.test_worker_killed import _test_database_url
 from tests.training.trainer_fixtures import REPO_ROOT, toy_model
 from training import services

@@ -10,7 +10,7 @@ import pytest
 from celery import Celery
 from django.core.exceptions import ValidationError
 
-from tests.training.runs_factories import make_snapshot
+from tests.training.factories import make_snapshot
 from training import capabilities, services, tasks, worker_host
 from training.backends.local import wait_gone
 from training.models import RunStatus, TrainingRun, TrainingWorker

@@ -22,7 +22,7 @@ from django.db import connection
 from kombu import Exchange, Queue
 
 from jobs.tasks import reap_task
-from tests.training.runs_factories import make_snapshot
+from tests.training.factories import make_snapshot
 from tests.training.trainer_fixtures import REPO_ROOT, toy_model
 from training import services
 from training.backends.local import LocalBackend, wait_gone
