@@ -9,7 +9,9 @@ between consecutive messages is cut out as a *joint* keyed by (previous role, ne
 ("", user) is everything before a conversation's first user message (a default system
 prompt included), (user, assistant) holds the user's end marker and the assistant header,
 (user, END) the user's end marker plus the generation prompt. Keying by the pair, not by one
-role, is what keeps each turn's end marker on its own turn. Probes with padded contents tell
+role, is what keeps each turn's end marker on its own turn; where the joints factor into
+per-role prefix and suffix segments the TEMPLATE is written that way, as Ollama's own
+templates are. Probes with padded contents tell
 whether the template trims contents (`| trim`), which the Go side reproduces with recursive
 `define`d templates. A template that refuses system messages gets them folded into the first
 user turn, as the trainer does. Finally the shape is re-rendered (emulate(), which follows the
@@ -19,6 +21,7 @@ that would serve a different prompt.
 """
 
 import dataclasses
+import os
 import string
 
 from training.trainer.prompts import PromptError, render_prompt, render_template
@@ -44,6 +47,10 @@ class ChatShape:
     system: str  # "native", "folded" (into the first user turn) or "dropped"
     trimmed: frozenset  # roles whose content the template strips
     skip_empty_system: bool = False  # a system message with empty content renders nothing
+    # The same joints as per-role segments when they factor cleanly: {"head": {role: text
+    # before a first message}, "prefix": {role: text}, "suffix": {role: text}, "generation":
+    # text}. Each end marker then sits in its own role's suffix, as in Ollama's own templates.
+    segments: dict | None = None
 
 
 def ollama_template(prompt: dict) -> str:
@@ -72,11 +79,12 @@ def _sentinel(n: int) -> str:
     return f"\x02{n}\x03"
 
 
-def _render(prompt: dict, roles: list[str], *, pad: str = "", empty: int | None = None) -> str:
+def _render(prompt: dict, roles: list[str], *, pad: str = "", empty: int | None = None,
+            generation: bool = True) -> str:
     messages = [{"role": r, "content": "" if i == empty else
                  (_PAD if r == pad else "") + _sentinel(i) + (_PAD if r == pad else "")}
                 for i, r in enumerate(roles)]
-    text = render_template(prompt, messages, add_generation_prompt=True)
+    text = render_template(prompt, messages, add_generation_prompt=generation)
     bos = prompt.get("bos_token") or ""
     return text[len(bos):] if bos and text.startswith(bos) else text
 
@@ -117,7 +125,42 @@ def derive(prompt: dict) -> ChatShape:
         raise
     except PromptError as exc:
         raise OllamaTemplateError(f"the chat template cannot render a plain conversation: {exc}") from exc
-    return ChatShape(joints=joints, system=system, trimmed=trimmed, skip_empty_system=skip_empty)
+    return ChatShape(joints=joints, system=system, trimmed=trimmed, skip_empty_system=skip_empty,
+                     segments=_segments(prompt, joints, system))
+
+
+def _segments(prompt: dict, joints: dict, system: str) -> dict | None:
+    """Factor joint(previous, role) into suffix(previous) + prefix(role); None when they do not factor.
+
+    A role's suffix is what every text after its messages starts with (the joints leaving
+    it, and the end of a conversation rendered without generation prompt); cut back to a
+    line or tag end when those texts part in the middle of a token ("<|end|>\n<|").
+    """
+    roles = [r for r in ROLES if r != "system" or system == "native"]
+    suffix = {}
+    for role in roles:
+        texts = [text for (prev, _), text in joints.items() if prev == role] + _conversation_end(prompt, role)
+        common = os.path.commonprefix(texts) if texts else ""
+        if texts and all(len(common) < len(t) for t in texts):
+            common = common[:max(common.rfind("\n"), common.rfind(">")) + 1]
+        suffix[role] = common
+    prefix = {}
+    for role in roles:
+        found = {joints[(p, role)][len(suffix[p]):] for p in roles if (p, role) in joints}
+        if len(found) > 1:
+            return None
+        prefix[role] = found.pop() if found else joints.get((START, role), "")
+    head = {role: joints[(START, role)] for role in roles if (START, role) in joints}
+    generation = joints[("user", END)][len(suffix["user"]):]
+    return {"head": head, "prefix": prefix, "suffix": suffix, "generation": generation}
+
+
+def _conversation_end(prompt: dict, role: str) -> list[str]:
+    roles = {"system": ["system"], "user": ["user"], "assistant": ["user", "assistant"]}[role]
+    try:
+        return [_render(prompt, roles, generation=False).rpartition(_sentinel(len(roles) - 1))[2]]
+    except PromptError:
+        return []
 
 
 def _skips_empty_system(prompt: dict) -> bool:
@@ -185,10 +228,24 @@ def emulate(shape: ChatShape, messages: list[dict]) -> str:
             continue
         if role == "user" and shape.system == "folded" and prev == START and system:
             content = f"{system}\n\n{content}"
-        out += [_joint(shape, prev, role), content.strip(_STRIP) if role in shape.trimmed else content]
+        out += [_before(shape, prev, role), content.strip(_STRIP) if role in shape.trimmed else content,
+                shape.segments["suffix"][role] if shape.segments else ""]
         prev = role
-    end = _joint(shape, prev, END)
+    end = _end(shape, prev)
     return "".join(out) + (end or "")
+
+
+def _before(shape: ChatShape, prev: str, role: str) -> str:
+    if shape.segments is None:
+        return _joint(shape, prev, role)
+    head = shape.segments["head"]
+    return head[role] if prev == START and role in head else shape.segments["prefix"][role]
+
+
+def _end(shape: ChatShape, prev: str) -> str | None:
+    if shape.segments is None:
+        return _joint(shape, prev, END)
+    return shape.segments["generation"] if prev == "user" else None
 
 
 _STRIP = "".join(_WHITESPACE.values())
@@ -206,14 +263,25 @@ def _chat_go(shape: ChatShape) -> str:
                     f'{{{{ else }}}}{_content_go(content, role in shape.trimmed)}{{{{ end }}}}')
         else:
             body = _content_go(content, role in shape.trimmed)
-        body = f'{_joints_go(shape, role)}{body}{{{{ $prev = "{role}" }}}}'
+        if shape.segments:
+            body = f'{_before_go(shape, role)}{body}{_literal(shape.segments["suffix"][role])}'
+        else:
+            body = f"{_joints_go(shape, role)}{body}"
+        body += f'{{{{ $prev = "{role}" }}}}'
         if role == "system" and shape.skip_empty_system:
             body = f"{{{{ if .Content }}}}{body}{{{{ end }}}}"
         branches.append(f'eq .Role "{role}" }}}}{body}')
-    end = shape.joints.get(("user", END))
+    end = shape.segments["generation"] if shape.segments else shape.joints.get(("user", END))
     head = _trim_defines() if shape.trimmed else ""
     return (head + '{{ $prev := "" }}{{ range .Messages }}{{ if ' + "{{ else if ".join(branches)
             + "{{ end }}{{ end }}" + (f'{{{{ if eq $prev "user" }}}}{_literal(end)}{{{{ end }}}}' if end else ""))
+
+
+def _before_go(shape: ChatShape, role: str) -> str:
+    prefix, head = shape.segments["prefix"][role], shape.segments["head"].get(role)
+    if head is None or head == prefix:
+        return _literal(prefix)
+    return f'{{{{ if eq $prev "" }}}}{_literal(head)}{{{{ else }}}}{_literal(prefix)}{{{{ end }}}}'
 
 
 def _joints_go(shape: ChatShape, role: str) -> str:

@@ -33,6 +33,7 @@ def test_go_accepts_every_derived_template(go_renderer, family):
 
 def test_end_markers_stay_on_their_own_turn(go_renderer):
     template = ollama_template.ollama_template(PROMPTS["tiny"])
+    assert 'eq .Role "user" }}<|user|>\n{{ .Content }}</s>\n{{ $prev = "user" }}' in template
     text = go_renderer.render(template, CONVERSATIONS["multi-turn"])
     assert text.startswith("<|user|>\nHi</s>\n<|assistant|>\nHello! How can I help?</s>\n<|user|>\n")
     assert text.endswith("<|user|>\nAnd only directories?</s>\n<|assistant|>\n")
@@ -63,3 +64,14 @@ def test_a_template_that_depends_on_conversation_length_is_refused():
                 "{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}")
     with pytest.raises(OllamaTemplateError):
         ollama_template.ollama_template(chat(template))
+
+
+def test_joints_that_do_not_factor_into_role_segments_still_render_exactly(go_renderer):
+    # The separator before a user turn depends on what came before it, not only on the user role.
+    template = ("{% for m in messages %}{% if m['role'] == 'user' and not loop.first %}"
+                "{% if messages[loop.index0 - 1]['role'] == 'system' %}\n--\n{% else %}\n==\n{% endif %}{% endif %}"
+                "[{{ m['role'] }}]{{ m['content'] }}{% endfor %}{% if add_generation_prompt %}\n[assistant]{% endif %}")
+    prompt = chat(template)
+    assert ollama_template.derive(prompt).segments is None
+    for messages in CONVERSATIONS.values():
+        assert go_renderer.render(ollama_template.ollama_template(prompt), messages) == render_prompt(prompt, messages)
