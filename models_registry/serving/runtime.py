@@ -143,8 +143,3 @@ def notify_activated(version: ModelVersion) -> None:
         swap_to(version)  # also refreshes the cached active id
     else:
         _checked.pop(version.line.name, None)
-
-
-def loaded_adapters(base_model: str) -> set[str]:
-    engine = _engines.get(base_model)
-    return set(engine.adapters) if engine else set()

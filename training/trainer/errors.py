@@ -28,13 +28,6 @@ class ModelNotFoundError(TrainerError):
     kind = "model_not_found"
 
 
-class OutOfMemory(TrainerError):
-    kind = "oom"
-
-    def __init__(self, message: str = OOM_MESSAGE, **kwargs):
-        super().__init__(message, **kwargs)
-
-
 def is_out_of_memory(exc: BaseException) -> bool:
     """True for CUDA/CPU allocation failures, whatever class the torch build raises."""
     if isinstance(exc, MemoryError):
