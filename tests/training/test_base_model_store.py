@@ -75,3 +75,11 @@ def test_fetch_base_model_stores_the_snapshot_with_its_sha256_manifest(settings,
     (folder / "model.safetensors").write_bytes(b"altered")
     with pytest.raises(CommandError, match="model.safetensors"):
         call_command("fetch_base_model", PHI3, "--verify", stdout=StringIO())
+
+
+def test_the_local_backend_trains_a_stored_id_from_its_folder(tmp_path):
+    from training.backends.local import LocalBackend
+
+    folder = _store(PHI3)
+    assert LocalBackend(1, _layout(tmp_path, PHI3)).spec({}, "0" * 64)["base_model"] == str(folder)
+    assert LocalBackend(1, _layout(tmp_path, "org/absent")).spec({}, "0" * 64)["base_model"] == "org/absent"

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from training import model_store
 from training.backends.base import LaunchBackend
 from training.backends.devices import cpu_devices, nvidia_smi_devices
 
@@ -60,7 +61,10 @@ class LocalBackend(LaunchBackend):
         return cpu_devices()
 
     def spec(self, hyperparameters: dict, dataset_sha256: str) -> dict:
-        return {"base_model": self.layout.base_model, "dataset_path": str(self.layout.dataset),
+        # A Hugging Face id stored by `manage.py fetch_base_model` is trained from its folder, offline.
+        stored = model_store.resolve(self.layout.base_model)
+        base = str(stored) if stored is not None else self.layout.base_model
+        return {"base_model": base, "dataset_path": str(self.layout.dataset),
                 "output_dir": str(self.layout.run_dir), "hyperparameters": hyperparameters,
                 "device": "auto" if settings.ENABLE_GPU else "cpu", "backend": "auto",
                 "dataset_sha256": dataset_sha256}
