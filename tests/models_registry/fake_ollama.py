@@ -50,10 +50,6 @@ class FakeOllamaServer:
     def paths(self) -> list[str]:
         return [f"{r['method']} {r['path']}" for r in self.requests]
 
-    def created(self) -> dict:
-        """Models made through /api/create (the base models left out)."""
-        return {name: body for name, body in self.models.items() if name not in BASE_MODELS}
-
     # ---- what real Ollama checks
 
     def upload(self, digest: str, data: bytes) -> tuple[int, dict | None]:
