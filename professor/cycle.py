@@ -12,13 +12,15 @@ for them, saying so in the journal when no worker takes a job.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
 import traceback
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.roles import OPERATE_TRAINING
@@ -243,7 +245,8 @@ class _Runner:
         if self.in_process:
             from training.execution import execute
 
-            execute(run.pk, self.worker, on_event=lambda _event: self._beat_during(TrainingRun, run.pk))
+            with background_heartbeat(self.cycle.pk):
+                execute(run.pk, self.worker, on_event=lambda _event: self._beat_during(TrainingRun, run.pk))
             self.heartbeat(force=True)
         else:
             self._wait(TrainingRun, run.pk, f"run {run.pk}", getattr(run, "queue_name", "") or "training",
@@ -283,7 +286,8 @@ class _Runner:
                                                    f"(evaluation {evaluation.pk})", links=[ev_link])
         if self.in_process:
             self.heartbeat(force=True)
-            arena.run_evaluation(evaluation.pk, worker=self.worker)
+            with background_heartbeat(self.cycle.pk):
+                arena.run_evaluation(evaluation.pk, worker=self.worker)
             self.heartbeat(force=True)
         else:
             self._wait(Evaluation, evaluation.pk, f"evaluation {evaluation.pk}", Evaluation.queue, Step.EVALUATION,
@@ -350,6 +354,39 @@ def _cancel(model, pk: int) -> None:
         lifecycle.cancel(model, pk)
     except lifecycle.JobRefused:
         pass  # it ended meanwhile
+
+
+@contextlib.contextmanager
+def background_heartbeat(cycle_id: int):
+    """Keep the lease and the cycle alive from a thread while this one is busy in a long call.
+
+    Skipped inside an open transaction or on an in-memory SQLite database (tests), where a second
+    connection could not write or would not see the rows.
+    """
+    name = str(connection.settings_dict.get("NAME") or "")
+    if connection.in_atomic_block or "mode=memory" in name or name == ":memory:":
+        yield
+        return
+    stop = threading.Event()
+    every = max(1.0, min(30.0, settings.PROFESSOR_LEASE_SECONDS / 4))
+
+    def beat():
+        try:
+            while not stop.wait(every):
+                lease.renew(cycle_id)
+                Cycle.objects.filter(pk=cycle_id, status=JobStatus.RUNNING).update(heartbeat_at=timezone.now())
+        except Exception:
+            logger.exception("background heartbeat of cycle %s failed", cycle_id)
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"cycle-{cycle_id}-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def no_worker_message(name: str, waited: float, queue: str) -> str:

@@ -115,3 +115,20 @@ def test_concurrent_triggers_on_postgresql_start_exactly_one_cycle():
     assert len(started) == 1 and len(refused) == racers - 1
     assert all(f"(cycle {started[0]})" in message for message in refused)
     assert list(Cycle.objects.values_list("pk", flat=True)) == started
+
+
+@pytest.mark.skipif(not POSTGRES, reason="a second connection needs a shared database (the services pass)")
+@pytest.mark.django_db(transaction=True)
+def test_a_long_in_process_call_keeps_the_lease_alive(settings):
+    import time
+
+    from professor.cycle import background_heartbeat
+
+    settings.PROFESSOR_LEASE_SECONDS = 4  # a beat every second
+    cycle = start_cycle(None, queue=False)
+    lifecycle.claim(Cycle, cycle.pk, worker="w")
+    before = Lease.objects.get().expires_at
+    with background_heartbeat(cycle.pk):
+        time.sleep(2.5)  # a long call (an evaluation) that reports nothing itself
+    assert Lease.objects.get().expires_at > before
+    assert Cycle.objects.get(pk=cycle.pk).heartbeat_at > cycle.created_at
