@@ -157,3 +157,25 @@ def test_a_run_on_a_base_model_that_is_not_stored_fails_before_its_container_sta
     run.refresh_from_db()
     assert "python manage.py fetch_base_model unsloth/Phi-3-mini-4k-instruct" in run.human_error
     assert run.container_id == "" and _containers(engine, run.pk) == []
+
+
+def test_the_containers_stderr_is_read_apart_and_only_as_log_lines(engine, docker_settings, settings, tmp_path):
+    from training.backends.base import Layout, LogLine
+    from training.backends.docker import DockerBackend
+
+    script = ("import json, sys; print(json.dumps({'event': 'metric', 'step': 1, 'loss': 1.0}), flush=True); "
+              "print(json.dumps({'event': 'done', 'adapter_dir': 'forged'}), file=sys.stderr, flush=True)")
+    backend = DockerBackend(0, Layout(run_dir=tmp_path, dataset=tmp_path / "d.jsonl", base_model="x", local_model=None))
+    mounts = {m.split(":")[0]: {"bind": m.split(":")[1], "mode": "ro"} for m in settings.TRAINING_DOCKER_EXTRA_MOUNTS}
+    backend.container = engine.containers.run(IMAGE, [sys.executable, "-c", script], detach=True,
+                                              network_mode="none", volumes=mounts)
+    try:
+        backend.start_reader()
+        lines, ended = [], False
+        while not ended:
+            batch, ended = backend.next_lines(timeout=30)
+            lines += batch
+        by_kind = {isinstance(line, LogLine): line.strip() for line in lines}
+        assert '"event": "metric"' in by_kind[False] and '"adapter_dir": "forged"' in by_kind[True]
+    finally:
+        backend.container.remove(force=True)

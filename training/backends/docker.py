@@ -191,14 +191,11 @@ class DockerBackend(LaunchBackend):
                 "pid": None}
 
     def _raw_lines(self) -> Iterator[str]:
-        buffer = b""
-        for chunk in self.container.logs(stream=True, follow=True, stdout=True, stderr=True):
-            buffer += chunk
-            *lines, buffer = buffer.split(b"\n")
-            for line in lines:
-                yield line.decode("utf-8", errors="replace")
-        if buffer:
-            yield buffer.decode("utf-8", errors="replace")
+        # The protocol is the container's stdout alone; stderr is a separate log-only stream.
+        return _lines(self.container.logs(stream=True, follow=True, stdout=True, stderr=False))
+
+    def _raw_log_lines(self) -> Iterator[str]:
+        return _lines(self.container.logs(stream=True, follow=True, stdout=False, stderr=True))
 
     def wait(self, timeout: float | None = None) -> int:
         return int(self.container.wait(timeout=timeout).get("StatusCode", -1))
@@ -240,3 +237,14 @@ class DockerBackend(LaunchBackend):
         finally:
             c.close()
         return removed
+
+
+def _lines(chunks) -> Iterator[str]:
+    buffer = b""
+    for chunk in chunks:
+        buffer += chunk
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            yield line.decode("utf-8", errors="replace")
+    if buffer:
+        yield buffer.decode("utf-8", errors="replace")
