@@ -53,3 +53,14 @@ def test_a_correct_login_before_the_limit_resets_the_count(client, bob):
     for _ in range(4):
         attempt(client, bob, "wrong", "10.0.4.1")
     assert attempt(client, bob, PASSWORD, "10.0.4.1").status_code == 302 and signed_in(client)
+
+
+def test_a_forged_x_forwarded_for_does_not_escape_the_address_lockout(client, bob, carol):
+    """With no trusted proxy (TRUSTED_PROXY_COUNT=0) the header is ignored: the socket's address counts."""
+    for n in range(5):
+        client.logout()
+        client.post(LOGIN, {"username": f"guess{n}", "password": "wrong"}, REMOTE_ADDR="10.0.5.1",
+                    HTTP_X_FORWARDED_FOR=f"198.51.100.{n}")
+    response = client.post(LOGIN, {"username": carol.username, "password": PASSWORD}, REMOTE_ADDR="10.0.5.1",
+                           HTTP_X_FORWARDED_FOR="198.51.100.200")
+    assert response.status_code == 429 and not signed_in(client)
