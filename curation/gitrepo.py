@@ -85,8 +85,9 @@ _PROGRAM_KEYS: dict[tuple[str, str], str] = {
     ("trailer", "cmd"): "false",
     ("difftool", "cmd"): "false",
     ("mergetool", "cmd"): "false",
-    ("pager", "*"): "false",
 }
+# Two-level keys named by the repository: pager.<command> may hold a program.
+_PROGRAM_SECTIONS: dict[str, str] = {"pager": "false"}
 
 # Inherited variables that would point git at other config, other repositories or programs.
 _DROPPED_ENV = ("HOME", "XDG_CONFIG_HOME", "PAGER", "EDITOR", "VISUAL", "SSH_ASKPASS", "LESSOPEN", "LESSCLOSE")
@@ -184,10 +185,8 @@ def _program_key_overrides(config_listing: bytes) -> list[tuple[str, str]]:
         key = entry.partition(b"\n")[0].decode("utf-8", "surrogateescape")
         section, _, rest = key.partition(".")
         subsection, _, variable = rest.rpartition(".")
-        if not subsection:
-            continue
         section, variable = section.lower(), variable.lower()
-        value = _PROGRAM_KEYS.get((section, variable), _PROGRAM_KEYS.get((section, "*")))
+        value = _PROGRAM_KEYS.get((section, variable)) if subsection else _PROGRAM_SECTIONS.get(section)
         if value is not None:
             overrides.append((key, value))
     return overrides

@@ -179,3 +179,18 @@ def test_the_servers_own_environment_and_user_config_are_ignored(repo, program, 
     monkeypatch.setenv("GIT_CONFIG_PARAMETERS", f"'diff.external'='{program}'")
     signed_commit(repo, "feat: a signed change to the greeting")
     assert_mined_and_nothing_ran(repo, marker)
+
+
+def test_every_repository_named_program_key_is_overridden(repo, program):
+    from curation import gitrepo
+
+    keys = ["diff.pwn.textconv", "diff.pwn.command", "filter.pwn.clean", "filter.pwn.smudge", "filter.pwn.process",
+            "merge.pwn.driver", "gpg.ssh.program", "credential.https://example.org.helper", "remote.origin.uploadpack",
+            "remote.origin.receivepack", "trailer.pwn.command", "difftool.pwn.cmd", "mergetool.pwn.cmd", "pager.log"]
+    for key in keys:
+        git(repo, "config", key, program)
+    env = gitrepo._environment(repo)
+    overridden = {env[f"GIT_CONFIG_KEY_{n}"].lower(): env[f"GIT_CONFIG_VALUE_{n}"]
+                  for n in range(int(env["GIT_CONFIG_COUNT"]))}
+    assert {key.lower() for key in keys} <= set(overridden)
+    assert program not in overridden.values()
