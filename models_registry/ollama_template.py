@@ -100,6 +100,8 @@ def _cut(text: str, roles: list[str]) -> dict:
                 f"(it moves, repeats or drops message {i + 1} of {'/'.join(roles)})")
         joints[(prev, role)] = before
         prev = role
+    if any(_sentinel(j) in rest for j in range(len(roles))):
+        raise OllamaTemplateError(f"the chat template repeats a message after the last one of {'/'.join(roles)}")
     joints[(prev, END)] = rest
     return joints
 

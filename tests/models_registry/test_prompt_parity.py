@@ -75,3 +75,10 @@ def test_joints_that_do_not_factor_into_role_segments_still_render_exactly(go_re
     assert ollama_template.derive(prompt).segments is None
     for messages in CONVERSATIONS.values():
         assert go_renderer.render(ollama_template.ollama_template(prompt), messages) == render_prompt(prompt, messages)
+
+
+def test_a_template_that_repeats_the_last_message_is_refused():
+    template = ("{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}{% endfor %}"
+                "{% if add_generation_prompt %}(re: {{ messages[-1]['content'] }})<assistant>{% endif %}")
+    with pytest.raises(OllamaTemplateError, match="repeats"):
+        ollama_template.ollama_template(chat(template))
