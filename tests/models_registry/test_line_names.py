@@ -117,3 +117,11 @@ def test_a_line_whose_version_is_active_is_not_deleted(alice):
     with pytest.raises(services.RegistryError, match="active version"):
         services.delete_line(line, alice)
     assert ModelLine.objects.filter(name="served").exists()
+
+
+def test_the_train_command_refuses_a_model_line_that_is_not_a_slug():
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="model_line: must be a slug"):
+        call_command("train", "--dataset", make_snapshot().sha256, "--base", MODEL, "--set", "model_line=ops team")
+    assert not TrainingRun.objects.exists()
