@@ -16,7 +16,7 @@ from training.services.runs import default_hyperparameters
 SMALL_GPU_MB = 8 * 1024
 LOW_RAM_SEQ_LENGTH = 512
 LOW_RAM_RANK = 8
-# Measured on the toy: eval loss 6.2 -> 5.3 over 5 epochs of 60 lessons (the defaults barely move it).
+# Measured on the toy (60 lessons, batch 2, 5 epochs): eval loss 6.23 -> 5.29; the defaults: 6.81 -> 6.55.
 TOY = {"learning_rate": 3e-3, "lora_rank": 16, "lora_alpha": 32.0, "max_seq_length": 256,
        "target_modules": "all-linear", "logging_every_steps": 1, "warmup_ratio": 0.0}
 # (lowest size, batch size, epochs, band name) from the largest band down.
