@@ -9,7 +9,7 @@ from django.conf import settings as django_settings
 from django.core.management import CommandError, call_command
 
 from models_registry import ollama, services
-from models_registry.models import Activation, ModelVersion, VersionStatus
+from models_registry.models import Activation, ModelLine, ModelVersion, VersionStatus
 from tests.factories import bearer, make_token
 from tests.models_registry.chat_templates import CONVERSATIONS, MISTRAL_V3_SYSTEM_LAST, PROMPTS, chat
 from tests.models_registry.factories import make_line, make_version
@@ -253,3 +253,35 @@ def test_no_modelfile_is_offered_when_no_template_renders_the_training_prompt(cl
     assert response.status_code == 409 and "in place, in order" in response.content.decode()
     with pytest.raises(CommandError, match="cannot export"):
         call_command("modelfile", line.name, version.label, stdout=StringIO())
+
+
+def test_an_adapter_from_the_real_trainer_passes_ollamas_create_contract(settings, db, alice, ollama_server,
+                                                                         go_renderer):
+    pytest.importorskip("peft", reason="needs the train extra (torch, transformers, peft)")
+    from curation.models import DatasetSnapshot
+    from tests.training.trainer_fixtures import records, run_trainer, toy_model, write_snapshot, write_spec
+    from training.models import TrainingRun
+
+    run_dir = settings.DATA_DIR / "runs" / "1"
+    run_dir.mkdir(parents=True)
+    base = toy_model()
+    code, _, stderr = run_trainer(write_spec(run_dir, base, write_snapshot(run_dir, records("messages")), run_dir,
+                                             max_steps=1))
+    assert code == 0, stderr[-2000:]
+    snapshot = DatasetSnapshot.objects.create(name="s", sha256="c" * 64, format="messages", path="x.jsonl",
+                                              row_count=24, train_count=20, eval_count=4)
+    run = TrainingRun.objects.create(dataset=snapshot, base_model=str(base), run_dir="runs/1", status="succeeded",
+                                     hyperparameters={"model_line": "toy-line"})
+    version = services.register_run_version(run)
+    ModelLine.objects.filter(pk=version.line_id).update(ollama_base="llama3.2:1b")
+    services.promote_version(version, alice, "trained")
+    created = ollama_server.models["toy-line:v1"]
+    sent_config = ollama_server.blobs[created["adapters"]["adapter_config.json"]]
+    assert isinstance(json.loads(sent_config)["lora_alpha"], int)  # the trainer writes a whole number itself
+    assert sent_config == (Path(settings.DATA_DIR) / "runs/1/adapter/adapter_config.json").read_bytes()
+    meta = json.loads((Path(settings.DATA_DIR) / "runs/1/adapter/academy_adapter.json").read_text())
+    assert meta["base_architecture"] == "LlamaForCausalLM"
+    bos = version.prompt.get("bos_token") or ""
+    for messages in CONVERSATIONS.values():
+        expected = render_prompt(version.prompt, messages)
+        assert go_renderer.render(created["template"], messages) == expected.removeprefix(bos)
