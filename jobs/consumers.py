@@ -23,6 +23,7 @@ import asyncio
 from urllib.parse import urlsplit
 
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import InMemoryChannelLayer
 from django.conf import settings
@@ -95,8 +96,7 @@ class AuthorizedConsumer(AsyncJsonWebsocketConsumer):
     async def connect(self):
         refusal = await self.refusal()
         if refusal:
-            await self.close(code=refusal)
-            return
+            await self.refuse(refusal)
         if isinstance(self.channel_layer, InMemoryChannelLayer):
             # Consumers live on the server loop; the broadcaster's thread must hand sends to it.
             broadcast.set_server_loop(asyncio.get_running_loop())
@@ -104,6 +104,12 @@ class AuthorizedConsumer(AsyncJsonWebsocketConsumer):
         token = self.scope.get("api_token")
         if token is not None:
             self._token_watch = asyncio.create_task(self._watch_token(token.pk))
+
+    async def refuse(self, code: int):
+        """Close with `code` and end this consumer now (it holds a channel until its client goes)."""
+        await self.close(code=code)
+        await self.leave_groups()
+        raise StopConsumer()
 
     async def refusal(self) -> int | None:
         """The close code that refuses this connection, or None."""
@@ -117,6 +123,7 @@ class AuthorizedConsumer(AsyncJsonWebsocketConsumer):
         return None
 
     async def authorized_connect(self):
+        """Join groups, accept and send the first state (override); refuse with self.refuse(code)."""
         await self.accept()
 
     async def disconnect(self, code):
@@ -177,10 +184,7 @@ class JobConsumer(AuthorizedConsumer):
         await self.channel_layer.group_add(self.group, self.channel_name)
         state = await self._state(pk)
         if state is None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-            self.group = None
-            await self.close(code=CLOSE_NOT_FOUND)
-            return
+            await self.refuse(CLOSE_NOT_FOUND)
         self.pk = pk
         await self.accept()
         await self.send_json(state)

@@ -28,8 +28,7 @@ class LineConsumer(AuthorizedConsumer):
     async def authorized_connect(self):
         state = await _line_state(self.scope["url_route"]["kwargs"]["name"])
         if state is None:
-            await self.close(code=CLOSE_NOT_FOUND)
-            return
+            await self.refuse(CLOSE_NOT_FOUND)
         self.group = state.pop("group")
         await self.accept()
         await self.channel_layer.group_add(self.group, self.channel_name)

@@ -35,8 +35,7 @@ class RunConsumer(AuthorizedConsumer):
         self.run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
         group_name = await database_sync_to_async(_group_name)(self.run_id)
         if group_name is None:
-            await self.close(code=CLOSE_NOT_FOUND)
-            return
+            await self.refuse(CLOSE_NOT_FOUND)
         self.group_name = group_name
         self.high = {"train": -1, "eval": -1}
         self.log_seq = -1
