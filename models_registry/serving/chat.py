@@ -16,10 +16,11 @@ from models_registry.serving import runtime
 class ContextLengthExceeded(ValueError):
     """The prompt plus the requested completion do not fit the model's positions."""
 
-    def __init__(self, context: int, prompt_tokens: int, max_tokens: int):
+    def __init__(self, context: int, prompt_tokens: int, max_tokens: int, *, at_least: bool = False):
+        more = "at least " if at_least else ""
         super().__init__(
             f"This model's maximum context length is {context} tokens. However, you requested "
-            f"{prompt_tokens + max_tokens} tokens ({prompt_tokens} in the messages, {max_tokens} in the "
+            f"{more}{prompt_tokens + max_tokens} tokens ({more}{prompt_tokens} in the messages, {max_tokens} in the "
             f"completion). Please reduce the length of the messages or completion.")
         self.context, self.prompt_tokens, self.max_tokens = context, prompt_tokens, max_tokens
 
@@ -57,6 +58,11 @@ def prepare(line: str, messages: list[dict], *, max_tokens: int) -> Prepared:
     served, engine = runtime.acquire(line)
     try:
         prompt = render_chat(served.prompt, messages)
+        # No token stands for more than max_token_chars characters: a prompt that cannot fit
+        # even at that density is refused without tokenizing it (a 100 KB prompt costs ~1 ms).
+        fewest = len(prompt) // engine.max_token_chars
+        if fewest + max_tokens > engine.context_length:
+            raise ContextLengthExceeded(engine.context_length, fewest, max_tokens, at_least=True)
         ids = engine.encode(prompt, add_bos=bool(served.prompt.get("add_bos_token")))
         if len(ids) + max_tokens > engine.context_length:
             raise ContextLengthExceeded(engine.context_length, len(ids), max_tokens)

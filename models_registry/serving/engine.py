@@ -7,6 +7,7 @@ generation names the adapter it runs with, which is how a request that started b
 swap finishes on its own adapter.
 """
 
+import functools
 import threading
 import time
 from dataclasses import dataclass
@@ -64,6 +65,12 @@ class Engine:
         """Positions the base model can attend to (prompt and completion together)."""
         config = self._base.config
         return int(getattr(config, "max_position_embeddings", None) or self.tokenizer.model_max_length)
+
+    @functools.cached_property
+    def max_token_chars(self) -> int:
+        """The most characters one token can stand for (its vocabulary string is at least as long)."""
+        vocabulary = self.tokenizer.get_vocab()
+        return max((len(piece) for piece in vocabulary), default=1) or 1
 
     def encode(self, prompt: str, *, add_bos: bool) -> list[int]:
         """Tokenize as in training: no special tokens added, BOS prepended when the prompt block says so."""

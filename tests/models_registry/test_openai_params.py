@@ -98,6 +98,19 @@ def test_a_prompt_beyond_the_context_gets_context_length_exceeded(client, served
     assert _error(short)["code"] == "context_length_exceeded"
 
 
+def test_a_huge_prompt_is_refused_without_tokenizing_it(client, served, agent, monkeypatch):
+    from models_registry.serving.engine import Engine
+
+    def no_tokenizing(*args, **kwargs):
+        raise AssertionError("a prompt that cannot fit was tokenized")
+
+    monkeypatch.setattr(Engine, "encode", no_tokenizing)
+    response = _ask(client, agent, messages=[{"role": "user", "content": "lesson " * 14_600}])  # ~100 KB
+    error = _error(response)
+    assert response.status_code == 400 and error["code"] == "context_length_exceeded"
+    assert "you requested at least" in error["message"]
+
+
 def test_each_generation_is_bounded_in_time(client, served, agent, settings):
     settings.SERVING_MAX_SECONDS = 0.0001
     settings.SERVING_MAX_TOKENS = 200
