@@ -366,37 +366,26 @@ RULES: list[Rule] = [
 # ---------------------------------------------------------------------------- entropy next to a word
 _NEAR_WORD = compile(r"(?i)\b(?:pass(?:word|wd|phrase)?|pwd|secrets?|tokens?|keys?|credentials?|creds|auth|"
                      r"bearer|apikey)\b")
-_MAX_CANDIDATE = 512
-_CANDIDATE = compile(r"[A-Za-z0-9][A-Za-z0-9+/_=~-]{15,511}")
-_RUN_CHARS = "_+/=~-"
+# A token that may be a generated secret: starts with a letter or digit; "=" only as padding,
+# so "token=Xk2..." splits into the word and the value.
+_CANDIDATE = compile(r"[A-Za-z0-9][A-Za-z0-9+/_~-]{15,511}={0,3}")
 NEAR_WINDOW = 80
 
 
 def find_high_entropy(text: str):
     """High-entropy strings starting within NEAR_WINDOW characters after a secret-ish word.
 
-    Each word looks at a bounded slice of the text (never the whole text again: RE2's
-    wrapper re-encodes the text it is given), and every candidate is judged once, so the
-    work is linear in the text.
+    One linear pass finds the candidate tokens (rare in prose); each one then looks back over
+    a bounded slice for the word, so the work stays linear in the text.
     """
-    pos = 0
-    for word in _NEAR_WORD.finditer(text):
-        pos = max(pos, word.end())
-        limit = min(len(text), word.end() + NEAR_WINDOW)
-        if pos >= limit:
+    for candidate in _CANDIDATE.finditer(text):
+        start = candidate.start()
+        span = _strip(text, start, candidate.end())
+        if not looks_random(text[span[0]:span[1]]):
             continue
-        segment = text[pos:min(len(text), limit + _MAX_CANDIDATE)]
-        for found in _CANDIDATE.finditer(segment):
-            start, end = pos + found.start(), pos + found.end()
-            if start >= limit:
-                break
-            cut = found.start() == 0 and (text[start - 1].isalnum() or text[start - 1] in _RUN_CHARS)
-            if not cut:
-                span = _strip(text, start, end)
-                if looks_random(text[span[0]:span[1]]):
-                    yield span
-            limit = max(limit, end)
-        pos = limit
+        low = max(0, start - NEAR_WINDOW - 20)
+        if any(low + word.end() >= start - NEAR_WINDOW for word in _NEAR_WORD.finditer(text[low:start])):
+            yield span
 
 
 HIGH_ENTROPY_KEYWORDS = ("pass", "pwd", "secret", "token", "key", "credential", "creds", "auth", "bearer")
