@@ -38,12 +38,13 @@ class AcademyServer:
     """Context manager: `with AcademyServer(data_dir, username=..., password=...) as server: server.base`."""
 
     def __init__(self, data_dir: Path, *, username: str, password: str, env: dict | None = None,
-                 start_timeout: float = 60.0, setup: str = ""):
+                 start_timeout: float = 60.0, setup: str = "", demo: bool = False):
         self.data_dir = Path(data_dir)
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.start_timeout = start_timeout
         self.setup = setup  # more Python run with `manage.py shell -c` before serving
+        self.demo = demo  # as `make run` into an empty data folder: seed_demo instead of the one-row snapshot
         self.username = username
         # Embedded mode unless the caller passes REDIS_URL: the server must not inherit the test run's services.
         self.env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
@@ -52,8 +53,10 @@ class AcademyServer:
                          "TRAINING_BACKEND": "local", "LOG_LEVEL": "WARNING", **(env or {})})
 
     def _manage(self, *args: str) -> None:
-        subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True,
-                       capture_output=True, text=True, timeout=180)
+        done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env,
+                              capture_output=True, text=True, timeout=300)
+        if done.returncode:
+            raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout[-2000:]}{done.stderr[-3000:]}")
 
     def _log_tail(self) -> str:
         return (self.data_dir / "server.log").read_text()[-2000:]
@@ -62,7 +65,10 @@ class AcademyServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._manage("migrate", "--noinput")
         self._manage("ensure_admin", "--username", self.username)
-        self._manage("shell", "-c", SEED_SNAPSHOT)
+        if self.demo:
+            self._manage("seed_demo", "--if-empty")
+        else:
+            self._manage("shell", "-c", SEED_SNAPSHOT)
         if self.setup:
             self._manage("shell", "-c", self.setup)
         self.log = open(self.data_dir / "server.log", "w")
