@@ -48,6 +48,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--planted", type=int, default=12)
     parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--lr", type=float, default=0.02)
+    parser.add_argument("--rank", type=int, default=64)
     parser.add_argument("--top", type=int, nargs="+", default=[10, 20])
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="arena-feedback-"))
@@ -57,7 +59,7 @@ def main() -> None:
 
     from curation.feedback_filters import hardest_first, with_signal
     from curation.models import DatasetSnapshot, ExampleFeedback, Lesson
-    from tests.training.trainer_fixtures import run_trainer, toy_model, write_spec
+    from tests.training.trainer_fixtures import toy_model, write_spec
     from training.feedback import record_example_losses
     from training.models import TrainingRun
 
@@ -82,9 +84,11 @@ def main() -> None:
     run_dir = data / "runs" / "1"
     run_dir.mkdir(parents=True)
     steps = args.epochs * (len(rows) + 7) // 8
-    code, _, stderr = run_trainer(write_spec(run_dir, toy_model(), data / "snap.jsonl", run_dir, max_steps=steps,
+    code, stderr = _train(write_spec(run_dir, toy_model(), data / "snap.jsonl", run_dir, max_steps=steps,
                                              num_epochs=args.epochs, batch_size=8, max_seq_length=256,
-                                             learning_rate=3e-3, eval_every_steps=10_000))
+                                             learning_rate=args.lr, eval_every_steps=10_000,
+                                             lora_rank=args.rank, lora_alpha=2 * args.rank,
+                                             target_modules="all-linear"))
     if code != 0:
         raise SystemExit(stderr[-2000:])
     snapshot = DatasetSnapshot.objects.create(name="demo+planted", sha256="f" * 64, format="alpaca",
@@ -120,6 +124,15 @@ def main() -> None:
         print(f"mean final loss, {kind}: {mean:.3f}")
     clean = [loss[le.pk] for le in lessons if le.pk not in planted]
     print(f"mean final loss, clean rows: {sum(clean) / len(clean):.3f}")
+
+
+def _train(spec_path: Path) -> tuple[int, str]:
+    """The real trainer as a child process (no time limit: this machine is slow and shared)."""
+    import subprocess
+
+    proc = subprocess.run([sys.executable, "-m", "training.trainer", "--spec", str(spec_path)],
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True)
+    return proc.returncode, proc.stderr
 
 
 if __name__ == "__main__":
