@@ -26,9 +26,14 @@ def test_the_version_page_offers_evaluate_to_operators_and_shows_the_verdict(cli
     evaluation.verdict["categories"] = {"shell": {"n": 1, "candidate_loss": 1.0, "against_loss": 2.0,
                                                   "difference": {"mean": 1.0, "low": 1.0, "high": 1.0}}}
     evaluation.save()
+    evaluation.verdict["evaluation"] = evaluation.pk
+    evaluation.save()
+    version.metrics["arena"] = evaluation.verdict
+    version.save()
     client.force_login(bob)
     page = client.get(f"/models/{line.name}/{version.label}/").content.decode()
     assert 'action="/arena/venom-coder/v1/evaluate/"' in page and "planted hold" in page
+    assert "Each question" in page and "arena-version-chart" in page
     client.force_login(viewer)
     page = client.get(f"/models/{line.name}/{version.label}/").content.decode()
     assert "Evaluate</button>" not in page and "planted hold" in page
