@@ -87,6 +87,7 @@ _STOP_VALUES = frozenset("""
 """.split())
 _PLACEHOLDER_START = ("$", "%", "{{", "${", "<", "@", "[REDACTED", "os.", "env.", "process.env", "settings.",
                       "config.", "vault:", "secret:", "!", "&", "*", "(", "#")
+_SECRET_NAMES = frozenset({"password", "passwd", "pass", "pwd", "secret", "token", "key", "apikey", "api_key"})
 _PLACEHOLDER_WORDS = ("your", "here", "example", "placeholder", "insecure", "dummy", "fake", "-only", "changeme")
 _TRAILING = ".,;:)]}>"
 _IDENT = string.ascii_letters + string.digits + "_"
@@ -285,7 +286,7 @@ def _strict_check(text: str, match):
 def _url_check(text: str, match):
     start, end = group_span(match, "secret")
     value = text[start:end]
-    if is_placeholder(value) or secret_key_kind(value) is not None:
+    if is_placeholder(value) or value.lower() in _SECRET_NAMES:  # scheme://user:password@host
         return None
     return start, end
 
@@ -335,6 +336,10 @@ RULES: list[Rule] = [
                       r"mariadb-dump)\b[^\n]{0,300}?[ \t](?-i:-p)" + _QUOTED_OR_BARE,
           ("mysql", "mariadb"), _plain_value_check),
     _rule("password", r"\bsshpass[ \t]+-p[ \t]*" + _QUOTED_OR_BARE, ("sshpass",), _plain_value_check),
+    _rule("password", r"\b(?:docker|podman|nerdctl|buildah|skopeo|helm(?:[ \t]+registry)?)[ \t]+login\b[^\n]{0,200}?"
+                      r"[ \t]-p[ \t]+" + _QUOTED_OR_BARE, ("login",), _flag_check),
+    _rule("password", r"\bredis-cli\b[^\n]{0,200}?[ \t](?:-a|--pass)[ \t]+" + _QUOTED_OR_BARE, ("redis-cli",),
+          _flag_check),
     _rule("password", r"(?:^|[\s\"'(])(?:-u|--user)(?:=|[ \t]{1,5})[\"']?[^\s:\"'/]{1,100}:"
                       r"(?P<bare>[^\s\"'@]{1,200})", ("-u", "--user"), _plain_value_check),
     _rule("aws_secret_key", r"(?i)\bconfigure[ \t]+set[ \t]+[A-Za-z0-9_.]*(?:secret|token|password)[A-Za-z0-9_.]*"

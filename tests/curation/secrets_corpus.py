@@ -83,6 +83,9 @@ SECRETS: list[tuple[str, str, str]] = [
     ("url_password", "CELERY_BROKER_URL=redis://:R3d1sS3cret@cache:6379/0", "R3d1sS3cret"),
     ("url_password", "the mirror is at https://ci-bot:Mirr0rPass99@git.internal/org/repo.git", "Mirr0rPass99"),
     ("password", "sshpass -p 'Sup3r-S3cret' ssh admin@10.0.0.5", "Sup3r-S3cret"),
+    ("password", "docker login -u ci -p Dckr-Pass-77 registry.internal", "Dckr-Pass-77"),
+    ("password", "redis-cli -h cache -a 'R3dis#Pass' ping", "R3dis#Pass"),
+    ("url_password", "git remote set-url origin https://deploy:Gh-D3ploy-Pass@git.example.org/team/app.git", "Gh-D3ploy-Pass"),
     ("secret", "terraform apply -var token=Tf9Xk2Lm7Np4Qr8St", "Tf9Xk2Lm7Np4Qr8St"),
     ("secret", "gh auth login --with-token; then ./deploy.sh --api-key Kx8Lm3Np9Qr2St7Uv", "Kx8Lm3Np9Qr2St7Uv"),
     # env files, mid-sentence env, compose, YAML, JSON, code
