@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
 from django.db import transaction
 from django.template.loader import render_to_string
 
@@ -29,18 +28,11 @@ def advise(snapshot, worker=None) -> dict:
     return suggest_parameters(snapshot, worker)
 
 
-def dataset_warnings(snapshot) -> list[str]:
-    minimum = settings.MIN_DATASET_EXAMPLES
-    if snapshot.row_count < minimum:
-        return [f"the dataset has only {snapshot.row_count} examples (fewer than {minimum}); an automatic run "
-                "would refuse it, and the adapter will likely learn little"]
-    return []
-
-
 def record_parameter_choice(run) -> None:
     """Store a reason for each of a new run's settings: the suggestion's, or "set by the operator"."""
     from professor.models import ParameterChoice
     from professor.parameters import describe_worker, explain, fit, values
+    from training.services import dataset_warnings
 
     memory = describe_worker()
     suggestion = fit(run.dataset, memory, base_model=run.base_model)

@@ -92,3 +92,19 @@ def test_the_suggestion_is_offered_to_training_through_its_hook():
 
     chosen = advise_parameters(make_snapshot_row(300), BIG_GPU)
     assert chosen["batch_size"][0] == 4
+
+
+def test_a_manual_start_under_50_examples_warns_with_the_number_in_the_form_and_the_api(settings, bob, client):
+    from tests.factories import bearer, make_token
+    from tests.training.factories import make_snapshot
+
+    settings.DEFAULT_BASE_MODEL = REAL_MODEL
+    snapshot = make_snapshot(rows=12)
+    response = client.post("/api/v1/runs", {"dataset": snapshot.sha256}, content_type="application/json",
+                           **bearer(make_token(bob, "Operator")))
+    assert response.status_code == 201
+    assert response.json()["warnings"][0].startswith("the dataset has only 12 examples (fewer than 50)")
+    big = make_snapshot(rows=60)
+    response = client.post("/api/v1/runs", {"dataset": big.sha256}, content_type="application/json",
+                           **bearer(make_token(bob, "Operator")))
+    assert response.json()["warnings"] == []

@@ -15,6 +15,7 @@ from training.services.lifecycle import (
 from training.services.runs import (
     RunRefused,
     cancel_run,
+    dataset_warnings,
     default_hyperparameters,
     retry_run,
     start_run,
@@ -25,6 +26,7 @@ __all__ = [
     "RunRefused",
     "cancel_run",
     "claim_run",
+    "dataset_warnings",
     "default_hyperparameters",
     "finish_run",
     "mark_running",

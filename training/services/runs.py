@@ -144,6 +144,15 @@ def _publish_base_model(base_model: str) -> dict:
     return {"base_model": {"key": key, "files": artifact_store.publish_folder(key)}}
 
 
+def dataset_warnings(dataset) -> list[str]:
+    """Plain warnings about a run's dataset: a manual run still starts, automatic runs refuse it."""
+    minimum = settings.MIN_DATASET_EXAMPLES
+    if dataset.row_count < minimum:
+        return [f"the dataset has only {dataset.row_count} examples (fewer than {minimum}); an automatic run "
+                "would refuse it, and the adapter will likely learn little"]
+    return []
+
+
 def cancel_run(run: TrainingRun, user) -> TrainingRun:
     """Cancel a run: a queued one at once; a preparing/running one by flagging it for its worker."""
     _check_permission(user)

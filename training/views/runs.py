@@ -54,6 +54,8 @@ def run_new(request):
             form.add_service_errors(exc)
         else:
             messages.success(request, f"Run {run.pk} queued on {run.queue_name}.")
+            for warning in services.dataset_warnings(run.dataset):
+                messages.warning(request, f"Warning: {warning}.")
             if not capable_workers(requirements_of(run), online_workers()):
                 messages.warning(request, f"No online worker can take it yet: it waits on {run.queue_name} until one "
                                           "that has what it needs starts.")

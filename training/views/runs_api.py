@@ -45,7 +45,7 @@ def _start(request):
         return error_response("run", validation_details(exc))
     except PermissionDenied as exc:
         return json_error(str(exc), 403)
-    return JsonResponse(run.to_dict(), status=201)
+    return JsonResponse({**run.to_dict(), "warnings": services.dataset_warnings(dataset)}, status=201)
 
 
 @api_view(VIEW_DASHBOARD)
