@@ -60,7 +60,7 @@ class Steps:
         self.saved.append(path)
 
 
-def _train(page, snapshot_url: str, steps: Steps, name: str) -> str:
+def _train(page, snapshot_url: str, steps: Steps, name: str, *, seed: int) -> str:
     """Start a quick run from the snapshot page, watch its curve grow, return the version page's URL."""
     page.goto(snapshot_url)
     page.click("#train-on-this")
@@ -70,6 +70,8 @@ def _train(page, snapshot_url: str, steps: Steps, name: str) -> str:
     page.fill('input[name="gradient_accumulation"]', "1")
     page.fill('input[name="num_epochs"]', "3")
     page.fill('input[name="eval_every_steps"]', "3")
+    page.fill('input[name="learning_rate"]', "0.003")  # the toy model learns visibly at this rate
+    page.fill('input[name="seed"]', str(seed))  # two different adapters
     assert "Estimate: about" in page.inner_text("#run-estimate")
     steps.shot(f"{name}-start-form")
     page.click("button:has-text('Start run')")
@@ -100,10 +102,10 @@ def _evaluate(page, steps: Steps, name: str) -> None:
     steps.shot(f"{name}-evaluated")
 
 
-def _promote(page, version_url: str, steps: Steps, name: str) -> None:
+def _promote(page, version_url: str, steps: Steps, name: str, reason: str) -> None:
     page.goto(version_url)
     page.click("a[href$='/promote/'] button")
-    page.fill("textarea[name='reason']", f"{name}: evaluated in the Arena")
+    page.fill("textarea[name='reason']", reason)
     steps.shot(f"{name}-promote-confirmation")
     page.click("button:has-text('Yes, promote')")
     page.wait_for_url(re.compile(r"/models/[\w-]+/$"))
@@ -144,13 +146,13 @@ def test_the_whole_loop_through_the_ui(server, browser_page):
     snapshot_url = page.get_attribute("#build-snapshot", "href") or snapshot.get_attribute("href")
 
     # 4. Train v1 and see its loss curve grow live; it becomes the first active version.
-    v1 = _train(page, server.base + snapshot_url, steps, "v1")
-    _promote(page, v1, steps, "v1")
+    v1 = _train(page, server.base + snapshot_url, steps, "v1", seed=1)
+    _promote(page, v1, steps, "v1", "the first adapter")
     assert re.search(r"v1\s*★ active", page.inner_text(".genealogy-scroll"))
     # 5-7. A second adapter: evaluated against v1 in the Arena, promoted through the confirmation page.
-    v2 = _train(page, server.base + snapshot_url, steps, "v2")
+    v2 = _train(page, server.base + snapshot_url, steps, "v2", seed=2)
     _evaluate(page, steps, "v2")
-    _promote(page, v2, steps, "v2")
+    _promote(page, v2, steps, "v2", "evaluated against v1 in the Arena")
     assert re.search(r"v2\s*★ active", page.inner_text(".genealogy-scroll"))
     page.goto("/")
     active = page.inner_text("#overview-active-versions")
