@@ -174,3 +174,14 @@ def test_evaluate_model_starts_the_arena_on_the_newest_candidate(bob):
     evaluation = Evaluation.objects.get()
     assert answer.ok and evaluation.candidate.label == "v2"
     assert answer.text == f"Evaluating default v2 against the base model (evaluation {evaluation.pk})."
+
+
+@pytest.mark.django_db
+def test_a_viewer_may_ask_about_progress_but_not_start_training_from_the_box(client, viewer):
+    client.force_login(viewer)
+    assert 'action="/professor/ask"' in client.get("/training/").content.decode()
+    page = client.post("/professor/ask", {"words": "check training progress"}, follow=True).content.decode()
+    assert "No training run yet." in page
+    page = client.post("/professor/ask", {"words": "start training"}, follow=True).content.decode()
+    assert "Not allowed: requires accounts.operate_training" in page
+    assert TrainingRun.objects.count() == 0
