@@ -48,8 +48,13 @@ def on_start(worker) -> None:
         worker.app.amqp.queues.select_add(name)
     queues = consumed_queues(worker)
     _host.update(hostname=worker.hostname, devices=devices, backends=backends)
-    register(worker.hostname, queues, devices, backends)
-    reap_orphans(worker.hostname, restarted=True)
+    try:
+        register(worker.hostname, queues, devices, backends)
+        reap_orphans(worker.hostname, restarted=True)
+    except Exception:
+        # The database may be down while the worker starts: it consumes its queues all the same,
+        # and the heartbeat records it once the database answers.
+        logger.exception("training worker %s could not record itself at start", worker.hostname)
     logger.info("training worker %s consumes %s", worker.hostname, ", ".join(sorted(queues)))
     _stops[id(worker)] = _start_reporting(worker.hostname, queues)
 
