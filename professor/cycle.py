@@ -107,10 +107,12 @@ class _Runner:
     def __init__(self, cycle: Cycle, *, in_process: bool, worker: str, on_entry=None):
         self.cycle, self.in_process, self.worker, self.on_entry = cycle, in_process, worker, on_entry
         self.line = cycle.line
+        self.step = Step.MEMORY  # the step in progress, named when something unexpected breaks it
         self._beat_at = 0.0
 
     # -- plumbing
     def note(self, step: str, outcome: str, message: str, *, numbers=None, links=None) -> None:
+        self.step = step
         entry = journal.write(self.cycle.pk, step, outcome, message, numbers=numbers, links=links)
         if self.on_entry is not None:
             self.on_entry(entry)
@@ -151,7 +153,7 @@ class _Runner:
         except Exception as exc:  # a bug must still end the cycle, with the traceback for operators
             logger.exception("cycle %s crashed", self.cycle.pk)
             reason = f"internal error: {type(exc).__name__}: {exc}"
-            self.note(Step.POLICY, StepOutcome.FAILED, reason)
+            self.note(self.step, StepOutcome.FAILED, reason)
             lifecycle.fail(Cycle, self.cycle.pk, error="".join(traceback.format_exception(exc))[-20000:],
                            human_error=reason[:500], outcome=Outcome.FAILED, summary=reason[:500])
             return
@@ -167,6 +169,7 @@ class _Runner:
         self.progress(0.05)
 
     def check_readiness(self) -> None:
+        self.step = Step.READINESS
         decision = readiness(self.line)
         if not decision.ready:
             why = "; ".join(decision.blocking)
@@ -177,6 +180,7 @@ class _Runner:
         self.progress(0.1)
 
     def build_dataset(self):
+        self.step = Step.DATASET
         from curation.models import BuildStatus
         from curation.services.datasets import run_build, start_build
 
@@ -226,6 +230,7 @@ class _Runner:
                   numbers={"holdout": holdout.version, "items": holdout.items.count()})
 
     def train(self, snapshot):
+        self.step = Step.TRAINING
         from models_registry.models import ModelVersion
         from training import services as training
         from training.models import RunStatus, TrainingRun
@@ -270,6 +275,7 @@ class _Runner:
         return run, version
 
     def evaluate(self, version):
+        self.step = Step.EVALUATION
         try:
             from arena import services as arena
             from arena.models import Evaluation
@@ -303,6 +309,7 @@ class _Runner:
         return evaluation
 
     def apply(self, evaluation, version) -> tuple[str, str]:
+        self.step = Step.POLICY
         from arena import services as arena
 
         try:

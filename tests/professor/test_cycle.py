@@ -125,3 +125,22 @@ def test_the_professor_page_shows_the_timeline(loop_settings, client, bob):
     assert "Timeline" in detail and "Memory import" in detail
     overview = client.get("/").content.decode()
     assert f"#{cycle.pk}" in overview and "Not ready to train" in overview
+
+
+@pytest.mark.django_db
+def test_an_unexpected_error_ends_the_cycle_at_its_step_and_promotes_nothing(loop_settings, monkeypatch):
+    from professor import cycle as cycle_module
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the worker list could not be read")
+
+    monkeypatch.setattr(cycle_module, "suggest_parameters", broken)
+    domain_lessons(48)
+    cycle = start_cycle(None, queue=False)
+    run_cycle(cycle.pk, in_process=True)
+    cycle.refresh_from_db()
+    assert cycle.status == "failed" and cycle.outcome == Outcome.FAILED
+    assert cycle.human_error == "internal error: RuntimeError: the worker list could not be read"
+    last = cycle.journal.last()
+    assert (last.step, last.outcome) == ("training", "failed")
+    assert not ModelLine.objects.filter(versions__status=VersionStatus.ACTIVE).exists()
