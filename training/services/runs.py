@@ -130,13 +130,16 @@ def start_run(user, *, dataset, base_model: str | None = None, hyperparameters: 
 
 
 def _publish_base_model(base_model: str) -> dict:
-    """With a remote artifact store, a local base model under the data root travels with the run.
+    """With a remote artifact store, a base model whose folder is under the data root travels with the run.
 
-    Workers on other hosts fetch it by these hashes into their own data root (training.execution).
+    That is a local folder, or a Hugging Face id stored by `manage.py fetch_base_model`. Workers on
+    other hosts fetch it by these hashes into their own data root (training.execution).
     """
     if not artifact_store.is_remote():
         return {}
-    path = Path(base_model).expanduser()
+    from training import model_store
+
+    path = model_store.resolve(base_model) or Path(base_model).expanduser()
     root = artifact_store.data_root()
     if not (path.is_absolute() and path.is_dir() and path.resolve().is_relative_to(root)):
         return {}
