@@ -57,12 +57,12 @@ def prepare(line: str, messages: list[dict], *, max_tokens: int) -> Prepared:
     """
     served, engine = runtime.acquire(line)
     try:
-        prompt = render_chat(served.prompt, messages)
-        # No token stands for more than max_token_chars characters: a prompt that cannot fit
-        # even at that density is refused without tokenizing it (a 100 KB prompt costs ~1 ms).
-        fewest = len(prompt) // engine.max_token_chars
+        # No token stands for more than max_token_chars characters: messages that cannot fit
+        # even at that density are refused before rendering or tokenizing them.
+        fewest = sum(len(m["content"]) for m in messages) // engine.max_token_chars
         if fewest + max_tokens > engine.context_length:
             raise ContextLengthExceeded(engine.context_length, fewest, max_tokens, at_least=True)
+        prompt = render_chat(served.prompt, messages)
         ids = engine.encode(prompt, add_bos=bool(served.prompt.get("add_bos_token")))
         if len(ids) + max_tokens > engine.context_length:
             raise ContextLengthExceeded(engine.context_length, len(ids), max_tokens)
