@@ -56,3 +56,10 @@ def test_registering_a_subfolder_names_the_repositorys_top_folder(client, bob, s
     response = client.post("/git/register", {"path": str(repo / "src")})
     assert response.status_code == 400
     assert f"register its top folder {repo}" in response.content.decode()
+
+
+def test_empty_lists_say_what_to_do_next(client, bob):
+    client.force_login(bob)
+    assert 'href="/datasets/new/">build a dataset</a>' in client.get("/datasets/").content.decode()
+    assert "then press <em>Mine now</em>" in client.get("/git/").content.decode()
+    assert "train an adapter</a> from a dataset snapshot" in client.get("/models/").content.decode()
