@@ -18,8 +18,14 @@ def activation_event(version, activation) -> dict:
     }
 
 
+def publish_overview() -> None:
+    """The Overview's counters changed (a new version); coalesced by the broadcaster."""
+    broadcast.publish_overview()
+
+
 def publish_activated(version, activation) -> None:
     """Tell the overview and the line's subscribers which version is now active (call after commit)."""
     event = activation_event(version, activation)
     for group in (broadcast.OVERVIEW_GROUP, version.line.group_name):
         broadcast.publish_group_message(group, event)
+    broadcast.publish_overview()  # the counters (candidates, active versions) follow

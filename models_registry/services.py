@@ -16,7 +16,7 @@ from django.db.models import Max, ProtectedError
 
 from accounts.roles import MANAGE_MODELS
 from models_registry import adapters, ollama
-from models_registry.events import publish_activated
+from models_registry.events import publish_activated, publish_overview
 from models_registry.models import Activation, ActivationKind, ModelLine, ModelVersion, PromptStyle, VersionStatus
 from training.services.runs import is_line_name
 
@@ -59,6 +59,7 @@ def register_run_version(run, user=None) -> ModelVersion:
             "prompt_style": prompt.get("style") or PromptStyle.CHAT_TEMPLATE})
         line = ModelLine.objects.select_for_update().get(pk=line.pk)
         number = (line.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+        transaction.on_commit(publish_overview)  # a new candidate: the Overview's counters follow
         return ModelVersion.objects.create(
             line=line, number=number, label=f"v{number}", base_model=meta.get("base_model") or run.base_model,
             adapter_dir=adapter_dir, adapter_files=files, prompt=prompt,

@@ -53,3 +53,24 @@ async def test_importing_and_reviewing_lessons_updates_the_counters_live(client,
     message = await communicator.receive_json_from(timeout=5)
     assert _value(message, "lessons_pending") == 0 and _value(message, "lessons_approved") == 1
     await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_promotion_updates_the_candidate_counter_live(client, viewer, alice, settings):
+    from jobs import broadcast
+    from models_registry import services
+    from tests.models_registry.factories import make_line, make_version
+
+    settings.LIVE_BATCH_WINDOW_MS = 20
+    version = await database_sync_to_async(lambda: make_version(make_line()))()
+    cookie = await database_sync_to_async(_session_cookie)(client, viewer)
+    communicator = WebsocketCommunicator(application, "/ws/overview/", headers=[HOST, ORIGIN, cookie])
+    connected, _ = await communicator.connect(timeout=5)
+    assert connected
+    assert _value(await communicator.receive_json_from(timeout=5), "candidate_versions") == 1
+    broadcast.set_server_loop(asyncio.get_running_loop())
+    await database_sync_to_async(services.promote_version)(version, alice, "ship it")
+    while (message := await communicator.receive_json_from(timeout=5))["type"] != "overview.counts":
+        assert message["type"] == "model.activated"
+    assert _value(message, "candidate_versions") == 0
+    await communicator.disconnect()
