@@ -116,7 +116,7 @@ def test_cancel_stops_and_removes_the_container(bob, engine, docker_settings):
 
 def test_the_reaper_removes_orphan_containers_of_inactive_runs_only(bob, engine, docker_settings, settings):
     from training.backends.docker import ROOT_LABEL, RUN_LABEL, root_label
-    from training.workers import reap
+    from jobs.reaper import reap
 
     done = services.start_run(bob, dataset=make_snapshot(), base_model="org/model", backend="docker")
     active = services.start_run(bob, dataset=make_snapshot(), base_model="org/model", backend="docker")
@@ -129,7 +129,7 @@ def test_the_reaper_removes_orphan_containers_of_inactive_runs_only(bob, engine,
             volumes={m.split(":")[0]: {"bind": m.split(":")[1], "mode": "ro"}
                      for m in settings.TRAINING_DOCKER_EXTRA_MOUNTS}))
     try:
-        result = reap()
+        result = reap()["training.TrainingRun"]
         assert _containers(engine, done.pk) == []
         assert len(_containers(engine, active.pk)) == 1
         assert any(f"run {done.pk}" in item for item in result["removed"])
