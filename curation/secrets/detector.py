@@ -110,9 +110,12 @@ def find_secrets(text: str) -> list[Finding]:
 
 def _merge(raw: list, markers: list[tuple[int, int]]) -> list[Finding]:
     merged: list[list] = []  # [start, end, kind, priority]
+    marker = 0  # findings and markers are both sorted: one walk over each, never a nested loop
     for start, priority, end, kind in sorted(raw):
-        if any(start < m_end and m_start < end for m_start, m_end in markers):
-            continue
+        while marker < len(markers) and markers[marker][1] <= start:
+            marker += 1
+        if marker < len(markers) and markers[marker][0] < end:
+            continue  # overlaps an existing [REDACTED:...] marker
         if merged and start < merged[-1][1]:
             last = merged[-1]
             last[1] = max(last[1], end)

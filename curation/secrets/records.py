@@ -35,7 +35,7 @@ class Findings:
                 for i, m in enumerate(messages)]
 
     def nested(self, field: str, value):
-        """Strings anywhere inside JSON-like metadata, redacted (positions are not kept there)."""
+        """Strings anywhere inside JSON-like metadata or tags, redacted; positions name the dotted path."""
         if isinstance(value, str):
             return self.text(field, value)
         if isinstance(value, dict):

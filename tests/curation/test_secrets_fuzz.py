@@ -41,6 +41,7 @@ def _adversarial(keywords: tuple[str, ...], size: int) -> list[str]:
     inputs.append("-----BEGIN PRIVATE KEY-----" + "A" * size)
     inputs.append("mysql " + "x" * size + " -p")
     inputs.append("https://" + "a:" * (size // 2))
+    inputs.append("[REDACTED:password] password=Tr0ub4dor3 " * (size // 40))  # markers next to findings
     return [text[:size * 2] for text in inputs]
 
 
