@@ -1,0 +1,65 @@
+"""A dataset build's page follows it live (real server, embedded worker, real Chromium).
+
+The build is recorded as queued but never sent to the broker, as if its message was lost:
+the reaper's sweep (beat, every second here) sends it again, the embedded worker builds it,
+and the open page turns from Queued to Succeeded over its websocket, without a reload.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from tests.academy_server import AcademyServer
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+PASSWORD = "build-live-password-1"
+
+QUEUED_BUILD_WITHOUT_A_MESSAGE = """
+from datetime import timedelta
+from django.utils import timezone
+from curation.models import DatasetBuild
+from curation.pipeline.config import build_config
+from tests.curation.factories import make_lesson
+for _ in range(3):
+    make_lesson()
+config = build_config({"format": "alpaca", "sources": ["lessons"]})
+# Last "sent" in the near future: the sweep picks it up only after the page below is open.
+DatasetBuild.objects.create(name="lost message", format="alpaca", config=config,
+                            heartbeat_at=timezone.now() + timedelta(seconds=15))
+"""
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with AcademyServer(tmp_path_factory.mktemp("build-live"), username="olga", password=PASSWORD,
+                       setup=QUEUED_BUILD_WITHOUT_A_MESSAGE,
+                       env={"JOBS_REAP_EVERY_SECONDS": "1", "JOBS_REQUEUE_AFTER_SECONDS": "5"}) as running:
+        yield running.base
+
+
+def test_a_queued_build_whose_message_was_lost_is_swept_and_its_page_turns_succeeded_live(server):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_context(base_url=server).new_page()
+            page.goto("/accounts/login/")
+            page.fill("input[name=username]", "olga")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit], input[type=submit]")
+            page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+            page.goto("/datasets/builds/1/")
+            first = page.inner_text('[data-job-field="status"]').strip()
+            page.evaluate("() => { window.sameDocument = true; }")
+            page.wait_for_function(
+                "() => document.querySelector('[data-job-field=\"status\"]').textContent.trim() === 'Succeeded'",
+                timeout=90_000)
+            assert first == "Queued"
+            assert page.evaluate("() => window.sameDocument") is True  # no reload: it came over the socket
+            assert page.locator("#build-snapshot").is_visible()
+            assert page.locator("#build-funnel table").count() == 1
+        finally:
+            browser.close()
