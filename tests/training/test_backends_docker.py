@@ -115,8 +115,8 @@ def test_cancel_stops_and_removes_the_container(bob, engine, docker_settings):
 
 
 def test_the_reaper_removes_orphan_containers_of_inactive_runs_only(bob, engine, docker_settings, settings):
-    from training.backends.docker import ROOT_LABEL, RUN_LABEL, root_label
     from jobs.reaper import reap
+    from training.backends.docker import ROOT_LABEL, RUN_LABEL, root_label
 
     done = services.start_run(bob, dataset=make_snapshot(), base_model="org/model", backend="docker")
     active = services.start_run(bob, dataset=make_snapshot(), base_model="org/model", backend="docker")
