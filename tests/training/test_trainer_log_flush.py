@@ -28,6 +28,7 @@ def test_each_trainer_line_is_in_trainer_log_while_the_run_is_still_going(bob, s
 
     assert execute(run.pk, "w@host", on_event=on_event) == RunStatus.CANCELLED
     assert len(seen) == 1
-    lines = seen[0].splitlines()
-    assert lines[0] == "FakeTrainer starting"
-    assert lines[-1].startswith('{"event": "metric", "step": 1')
+    # The line that produced the event was on disk before the event was handled.
+    assert any(line.startswith('{"event": "metric", "step": 1') for line in seen[0].splitlines())
+    # stderr is read on its own pipe, so its line may land before or after the metric.
+    assert "FakeTrainer starting" in log.read_text().splitlines()
