@@ -10,28 +10,16 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.template.response import TemplateResponse
 
-from accounts.roles import MANAGE_MODELS, VIEW_DASHBOARD
+from accounts.admin_access import RoleAccess
+from accounts.roles import MANAGE_MODELS
 from models_registry import services
 from models_registry.models import Activation, ModelLine, ModelVersion
 
 
-class ReadableByRoles:
+class ReadableByRoles(RoleAccess):
     """Every role can view; nobody edits registry rows by hand (services do)."""
 
-    def has_module_permission(self, request):
-        return request.user.has_perm(VIEW_DASHBOARD)
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.has_perm(VIEW_DASHBOARD)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    services_only = True
 
     def get_actions(self, request):
         return super().get_actions(request) if request.user.has_perm(MANAGE_MODELS) else {}

@@ -1,6 +1,7 @@
 from django.contrib import admin, messages
 
-from accounts.roles import OPERATE_TRAINING, VIEW_DASHBOARD
+from accounts.admin_access import RoleAccess
+from accounts.roles import OPERATE_TRAINING
 from training import services
 from training.models import MetricPoint, RunLogLine, TrainingRun, TrainingWorker
 
@@ -17,17 +18,10 @@ def cancel_runs(modeladmin, request, queryset):
     modeladmin.message_user(request, f"Cancellation requested for {done} run(s).")
 
 
-class _RoleAccess:
+class _RoleAccess(RoleAccess):
     """Staff see training records with the dashboard role and change runs (cancel) with the operator role."""
 
-    def has_module_permission(self, request):
-        return request.user.is_staff and request.user.has_perm(VIEW_DASHBOARD)
-
-    def has_view_permission(self, request, obj=None):
-        return self.has_module_permission(request)
-
-    def has_change_permission(self, request, obj=None):
-        return request.user.is_staff and request.user.has_perm(OPERATE_TRAINING)
+    change_permission = OPERATE_TRAINING
 
 
 @admin.register(TrainingRun)

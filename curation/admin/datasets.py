@@ -2,26 +2,13 @@
 
 from django.contrib import admin
 
-from accounts.roles import VIEW_DASHBOARD
+from accounts.admin_access import RoleAccess
 from curation.models import DatasetBuild, DatasetSnapshot
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(RoleAccess, admin.ModelAdmin):
     # Staff who may read the dashboard may read these records here too; nobody edits them.
-    def has_module_permission(self, request):
-        return super().has_module_permission(request) or request.user.has_perm(VIEW_DASHBOARD)
-
-    def has_view_permission(self, request, obj=None):
-        return super().has_view_permission(request, obj) or request.user.has_perm(VIEW_DASHBOARD)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+    services_only = True
 
 
 @admin.register(DatasetBuild)

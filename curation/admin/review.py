@@ -2,7 +2,8 @@
 
 from django.contrib import admin, messages
 
-from accounts.roles import REVIEW_EXAMPLES, VIEW_DASHBOARD
+from accounts.admin_access import RoleAccess
+from accounts.roles import REVIEW_EXAMPLES
 from curation import feedback_filters
 from curation.models import Conversation, Lesson, ReviewStatus
 from curation.services.review import bulk_review
@@ -21,18 +22,15 @@ class FeedbackFilter(admin.SimpleListFilter):
         return feedback_filters.with_signal(queryset, self.value()) if self.value() else queryset
 
 
-class ReviewActionsMixin:
+class ReviewActionsMixin(RoleAccess):
     """Read with the dashboard role, approve/reject in bulk with the reviewer role (every reviewable admin)."""
 
     actions = ["approve", "reject"]
 
     # Staff read with the dashboard role and decide with the reviewer role; edits go through
     # the review queue (it keeps the content key right), so change stays a model permission.
-    def has_module_permission(self, request):
-        return request.user.is_staff and request.user.has_perm(VIEW_DASHBOARD)
-
-    def has_view_permission(self, request, obj=None):
-        return self.has_module_permission(request) or super().has_view_permission(request, obj)
+    def has_change_permission(self, request, obj=None):
+        return admin.ModelAdmin.has_change_permission(self, request, obj)
 
     def has_review_permission(self, request):
         return request.user.is_staff and request.user.has_perm(REVIEW_EXAMPLES)
