@@ -49,6 +49,8 @@ DATA_DIR = env_path("ACADEMY_DATA_DIR", BASE_DIR / "var")
 WORKSPACE_ROOT = env_path("WORKSPACE_ROOT", Path.home())
 MEMORY_ROOT = env_path("MEMORY_ROOT", DATA_DIR / "memory")
 DEFAULT_BASE_MODEL = env_str("DEFAULT_BASE_MODEL", "")  # empty: the locally built toy model
+# `make run` fills an empty data folder with the demo workspace (manage.py seed_demo --if-empty).
+SEED_DEMO = env_bool("SEED_DEMO", True)
 # Hyperparameter defaults and ranges live in one place, the trainer's HYPERPARAMETERS; these
 # variables only override a default for this deployment (checked against the same range).
 DEFAULT_LORA_RANK = env_hyperparameter("DEFAULT_LORA_RANK", HYPERPARAMETERS["lora_rank"])
@@ -58,9 +60,9 @@ ENABLE_GPU = env_bool("ENABLE_GPU", True)
 TRAINING_IMAGE = env_str("TRAINING_IMAGE", "unsloth/unsloth:latest")
 MIN_LESSONS_FOR_TRAINING = env_int("MIN_LESSONS_FOR_TRAINING", 100, min_value=0)
 MIN_TRAINING_INTERVAL_HOURS = env_int("MIN_TRAINING_INTERVAL_HOURS", 24, min_value=0)
+MIN_NEW_EXAMPLES_FOR_TRAINING = env_int("MIN_NEW_EXAMPLES_FOR_TRAINING", 50, min_value=0)
 
 # ---------------------------------------------------------------------------- mode
-MIN_NEW_EXAMPLES_FOR_TRAINING = env_int("MIN_NEW_EXAMPLES_FOR_TRAINING", 50, min_value=0)
 DATABASE_URL = env_secret("DATABASE_URL")
 REDIS_URL = env_secret("REDIS_URL")
 ACADEMY_MODE = "services" if (DATABASE_URL or REDIS_URL) else "embedded"
@@ -262,10 +264,10 @@ DEDUP_SHINGLE_WORDS = env_int("DEDUP_SHINGLE_WORDS", 3, min_value=1, max_value=1
 DATASET_EVAL_FRACTION = env_float("DATASET_EVAL_FRACTION", 0.1, min_value=0.0, max_value=0.9)
 DATASET_SEED = env_int("DATASET_SEED", 0, min_value=0)
 DATASET_FUNNEL_SAMPLES = env_int("DATASET_FUNNEL_SAMPLES", 3, min_value=0, max_value=50)
-
-# ---- models registry: promotion, serving, Ollama
 # Lessons and conversations stay at least this share of a dataset when there are any (commits are sampled down).
 DATASET_MIN_REVIEWED_SHARE = env_float("DATASET_MIN_REVIEWED_SHARE", 0.5, min_value=0.0, max_value=0.99)
+
+# ---- models registry: promotion, serving, Ollama
 # Line a finished run registers into when its hyperparameters name none ("model_line").
 MODEL_LINE_DEFAULT = env_slug("MODEL_LINE_DEFAULT", "default")
 # Serving re-reads the active version from the database at most this often (seconds), so a
@@ -354,8 +356,6 @@ if unknown := set(AUTO_APPROVE_SOURCES) - {"lesson", "conversation", "git"}:
     raise ConfigError(f"AUTO_APPROVE_SOURCES may name lesson, conversation and git, got {sorted(unknown)}")
 REVIEW_QUEUE_PAGE_SIZE = env_int("REVIEW_QUEUE_PAGE_SIZE", 50, min_value=1, max_value=500)
 
-# ---- arena: evaluations and the promotion policy
-# Relative change of a category's mean reference loss that counts as worse (default and per category,
 # ---- professor: readiness, parameter choice, the unattended cycle
 # A dataset with fewer examples is refused for automatic runs and warned about for manual ones.
 MIN_DATASET_EXAMPLES = env_int("MIN_DATASET_EXAMPLES", 50, min_value=1)
@@ -372,6 +372,8 @@ PROFESSOR_LOW_RAM_MB = env_int("PROFESSOR_LOW_RAM_MB", 16384, min_value=0)
 # The hourly check the data migration schedules (editable afterwards in the admin).
 PROFESSOR_CHECK_MINUTES = env_int("PROFESSOR_CHECK_MINUTES", 60, min_value=1)
 
+# ---- arena: evaluations and the promotion policy
+# Relative change of a category's mean reference loss that counts as worse (default and per category,
 # e.g. ARENA_CATEGORY_TOLERANCES="python=0.1,sql=0.2"); a category's check pass rate may drop by at
 # most the same amount (absolute).
 ARENA_TOLERANCE = env_float("ARENA_TOLERANCE", 0.05, min_value=0.0, max_value=10.0)

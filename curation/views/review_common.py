@@ -15,8 +15,8 @@ from curation.services.review import model_for
 _SEARCH_FIELDS = {
     "lesson": ("situation", "action", "result", "feedback", "lesson_id"),
     "conversation": ("title", "task_id", "messages"),
-}
     "commit": ("message", "diff", "commit_sha"),
+}
 
 
 class FilterError(ValueError):
@@ -29,12 +29,12 @@ def filtered_records(source: str, params) -> "tuple[object, dict]":
     filters = {name: (params.get(name) or "").strip()
                for name in ("status", "tag", "q", "since", "until", "origin", "signal", "sort")}
     records = model.objects.select_related("reviewed_by")
-    if filters["status"]:
-        if filters["status"] not in ReviewStatus.values:
     if (params.get("sampled") or "") == "auto":
         # Sampled review of auto-approved records: never seen by a person, in content-hash order
         # (stable and unrelated to time or author, so any prefix is a fair sample).
         records = records.filter(review_status=ReviewStatus.APPROVED, reviewed_by__isnull=True).order_by("content_key")
+    if filters["status"]:
+        if filters["status"] not in ReviewStatus.values:
             raise FilterError(f"status must be one of {', '.join(ReviewStatus.values)}")
         records = records.filter(review_status=filters["status"])
     if filters["tag"]:
