@@ -9,13 +9,7 @@ from accounts.api import api_view, json_error, read_json
 from accounts.roles import MANAGE_MODELS, OPERATE_TRAINING, VIEW_DASHBOARD
 from arena import results, services
 from arena.models import Evaluation
-from models_registry.compare import compare_versions
 from models_registry.models import ModelLine, ModelVersion
-
-
-def _evaluation_dict(evaluation: Evaluation) -> dict:
-    return {**evaluation.to_dict(), "url": f"/arena/evaluations/{evaluation.pk}/",
-            "websocket": f"/ws/evaluations/{evaluation.pk}/"}
 
 
 @api_view(OPERATE_TRAINING, methods=("POST",))
@@ -31,12 +25,12 @@ def evaluate(request, name, label):
         evaluation = services.start_evaluation(line, version, data.get("against"), requested_by=request.user)
     except services.ArenaError as exc:
         return json_error(str(exc), 400)
-    return JsonResponse(_evaluation_dict(evaluation), status=202)
+    return JsonResponse(evaluation.to_dict(), status=202)
 
 
 @api_view(VIEW_DASHBOARD)
 def evaluation_detail(request, pk):
-    return JsonResponse(_evaluation_dict(get_object_or_404(Evaluation, pk=pk)))
+    return JsonResponse(get_object_or_404(Evaluation, pk=pk).to_dict())
 
 
 @api_view(MANAGE_MODELS, methods=("POST",))
@@ -49,7 +43,7 @@ def evaluation_apply(request, pk):
     except services.ArenaError as exc:
         return json_error(str(exc), 409)
     evaluation.refresh_from_db()
-    return JsonResponse({"applied": done, "evaluation": _evaluation_dict(evaluation)})
+    return JsonResponse({"applied": done, "evaluation": evaluation.to_dict()})
 
 
 @api_view(VIEW_DASHBOARD)
@@ -59,6 +53,4 @@ def compare(request, name):
     if not all(labels):
         return json_error("give two versions: ?a=<label>&b=<label>", 400)
     a, b = (get_object_or_404(ModelVersion, line=line, label=label) for label in labels)
-    result = compare_versions(a, b)
-    return JsonResponse({"line": line.name, "a": a.label, "b": b.label, "metrics": result["metrics"],
-                         "dataset": result["dataset"], "arena": results.compare_payload(a, b)})
+    return JsonResponse(results.comparison_dict(line, a, b))

@@ -7,6 +7,7 @@ same questions.
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 from jobs.models import Job
@@ -158,7 +159,7 @@ class Evaluation(Job):
         return f"/ws/evaluations/{self.pk}/"
 
     def get_absolute_url(self) -> str:
-        return f"/arena/evaluations/{self.pk}/"
+        return reverse("arena_evaluation", args=[self.pk])
 
     def status_extra(self) -> dict:
         return {"decision": self.decision, "candidate": self.candidate.label if self.candidate_id else None,
@@ -168,7 +169,8 @@ class Evaluation(Job):
         return {**self.job_dict(), "line": self.line.name, "candidate": self.candidate.label,
                 "against": self.against_label, "exam_version": self.exam.version,
                 "holdout_version": self.holdout.version if self.holdout_id else None,
-                "decision": self.decision, "applied": self.applied, "verdict": self.verdict}
+                "decision": self.decision, "applied": self.applied, "verdict": self.verdict,
+                "url": self.get_absolute_url(), "websocket": self.websocket_path}
 
 
 class ItemKind(models.TextChoices):

@@ -2,6 +2,7 @@
 
 from arena.models import Evaluation, EvaluationItem
 from jobs.models import JobStatus
+from models_registry.compare import compare_versions
 
 
 def latest_evaluation(version):
@@ -43,6 +44,13 @@ def question_rows(evaluation, limit: int = 500) -> list[dict]:
              "candidate_passed": i.candidate_passed, "against_passed": i.against_passed,
              "candidate_f1": i.candidate_f1, "against_f1": i.against_f1, "difference": i.difference}
             for i in items]
+
+
+def comparison_dict(line, a, b) -> dict:
+    """Versions a (baseline) and b of `line` side by side: registry metrics and dataset, then the Arena's side."""
+    result = compare_versions(a, b)
+    return {"line": line.name, "a": a.label, "b": b.label, "metrics": result["metrics"],
+            "dataset": result["dataset"], "arena": compare_payload(a, b)}
 
 
 def compare_payload(a, b) -> dict:

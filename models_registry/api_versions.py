@@ -11,26 +11,6 @@ from models_registry import adapters, services
 from models_registry.models import ModelLine, ModelVersion
 
 
-def version_dict(version: ModelVersion) -> dict:
-    verdict = version.arena_verdict
-    return {"line": version.line.name, "label": version.label, "id": version.pk, "status": version.status,
-            "parent": version.parent.label if version.parent_id else None, "base_model": version.base_model,
-            "adapter_dir": version.adapter_dir, "training_run": version.training_run_id,
-            "dataset": version.dataset.sha256 if version.dataset_id else None,
-            "metrics": {k: v for k, v in (version.metrics or {}).items() if k != "arena"},
-            "arena": {"decision": verdict.get("decision"), "against": verdict.get("against"),
-                      "reasons": verdict.get("reasons", [])} if verdict else None,
-            "created_at": version.created_at.isoformat()}
-
-
-def activation_dict(activation) -> dict:
-    return {"kind": activation.kind, "from": activation.from_version.label if activation.from_version_id else None,
-            "to": activation.to_version.label, "reason": activation.reason, "arena": activation.arena,
-            "policy_overridden": activation.policy_overridden,
-            "by": activation.created_by.username if activation.created_by_id else None,
-            "at": activation.created_at.isoformat()}
-
-
 def _body(request):
     if not request.body:
         return {}, None
@@ -58,7 +38,7 @@ def promote(request, name, label):
 
     def action():
         activation = services.promote_version(version, request.user, str(data.get("reason") or ""))
-        return JsonResponse({"activation": activation_dict(activation), "version": version_dict(version)})
+        return JsonResponse({"activation": activation.to_dict(), "version": version.to_dict()})
 
     return _act(action)
 
@@ -74,19 +54,17 @@ def rollback(request, name):
         to = line.versions.filter(label=str(data["to"])).first()
         if to is None:
             return json_error(f"line {name} has no version {data['to']!r}", 404)
-    return _act(lambda: JsonResponse({"activation": activation_dict(
-        services.rollback_line(line, request.user, str(data.get("reason") or ""), to_version=to))}))
+    return _act(lambda: JsonResponse({"activation": services.rollback_line(
+        line, request.user, str(data.get("reason") or ""), to_version=to).to_dict()}))
 
 
 @api_view(VIEW_DASHBOARD)
 def genealogy(request, name):
     line = get_object_or_404(ModelLine, name=name)
     versions = line.versions.select_related("line", "parent", "dataset").order_by("number")
-    return JsonResponse({"line": line.name, "base_model": line.base_model,
-                         "active": (line.active_version() or ModelVersion(label="")).label or None,
-                         "versions": [version_dict(v) for v in versions],
-                         "activations": [activation_dict(a) for a in line.activations.select_related(
-                             "from_version", "to_version", "created_by")[:200]]})
+    activations = line.activations.select_related("line", "from_version", "to_version", "created_by")[:200]
+    return JsonResponse({**line.to_dict(), "versions": [v.to_dict() for v in versions],
+                         "activations": [a.to_dict() for a in activations]})
 
 
 @api_view(MANAGE_MODELS, methods=("POST",))
@@ -97,5 +75,5 @@ def register(request, name):
         return error
     if not isinstance(data.get("adapter_dir"), str) or not data["adapter_dir"].strip():
         return json_error("invalid body", 400, ["'adapter_dir': a folder relative to the data root is required"])
-    return _act(lambda: JsonResponse({"version": version_dict(services.register_adapter_version(
-        line, data["adapter_dir"].strip(), request.user, notes=str(data.get("notes") or "")))}, status=201))
+    return _act(lambda: JsonResponse({"version": services.register_adapter_version(
+        line, data["adapter_dir"].strip(), request.user, notes=str(data.get("notes") or "")).to_dict()}, status=201))

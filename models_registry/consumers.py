@@ -8,7 +8,6 @@ The origin, login/token and permission checks and the close codes are jobs.consu
 from channels.db import database_sync_to_async
 
 from jobs.consumers import _MALFORMED, CLOSE_NOT_FOUND, AuthorizedConsumer
-from models_registry.api import active_payload
 from models_registry.models import ModelLine
 
 
@@ -18,7 +17,7 @@ def _line_state(name: str) -> dict | None:
     if line is None:
         return None
     version = line.active_version()
-    return {"type": "line.state", "line": name, "active": active_payload(line, version) if version else None,
+    return {"type": "line.state", "line": name, "active": version.active_dict() if version else None,
             "group": line.group_name}
 
 

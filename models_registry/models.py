@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 
 from curation.models import DatasetSnapshot
@@ -30,10 +31,18 @@ class ModelLine(models.Model):
     def __str__(self):
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("line_detail", args=[self.name])
+
     @property
     def group_name(self) -> str:
         """The channel-layer group that hears this line's activations."""
         return f"line.{self.name}"
+
+    def to_dict(self) -> dict:
+        """The line as the genealogy API shows it (its versions and activations are added by the caller)."""
+        active = self.active_version()
+        return {"line": self.name, "base_model": self.base_model, "active": active.label if active else None}
 
     def active_version(self):
         return self.versions.active().first()
@@ -97,6 +106,9 @@ class ModelVersion(models.Model):
     def __str__(self):
         return f"{self.line.name}:{self.label}"
 
+    def get_absolute_url(self) -> str:
+        return reverse("version_detail", args=[self.line.name, self.label])
+
     @property
     def is_active(self) -> bool:
         return self.status == VersionStatus.ACTIVE
@@ -118,6 +130,34 @@ class ModelVersion(models.Model):
     @property
     def arena_decision(self) -> str:
         return self.arena_verdict.get("decision") or ""
+
+    def to_dict(self) -> dict:
+        verdict = self.arena_verdict
+        return {"line": self.line.name, "label": self.label, "id": self.pk, "status": self.status,
+                "parent": self.parent.label if self.parent_id else None, "base_model": self.base_model,
+                "adapter_dir": self.adapter_dir, "training_run": self.training_run_id,
+                "dataset": self.dataset.sha256 if self.dataset_id else None,
+                "metrics": {k: v for k, v in (self.metrics or {}).items() if k != "arena"},
+                "arena": {"decision": verdict.get("decision"), "against": verdict.get("against"),
+                          "reasons": verdict.get("reasons", [])} if verdict else None,
+                "created_at": self.created_at.isoformat()}
+
+    def active_dict(self) -> dict:
+        """What an agent needs to serve this version as its line's active one (GET .../lines/<name>/active)."""
+        from models_registry.adapters import data_path
+
+        activation = self.line.activations.filter(to_version=self).order_by("-created_at", "-id").first()
+        return {
+            "line": self.line.name,
+            "version": self.label,
+            "version_id": self.pk,
+            "base_model": self.base_model,
+            "adapter": {"dir": self.adapter_dir, "path": str(data_path(self.adapter_dir)),
+                        "files": self.adapter_files,
+                        "sha256": self.adapter_files.get("adapter_model.safetensors", "")},
+            "prompt": self.prompt,
+            "activated_at": activation.created_at.isoformat() if activation else None,
+        }
 
 
 class ActivationKind(models.TextChoices):
@@ -147,3 +187,13 @@ class Activation(models.Model):
 
     def __str__(self):
         return f"{self.line.name}: {self.from_version.label if self.from_version else '-'} -> {self.to_version.label}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("line_detail", args=[self.line.name])
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "from": self.from_version.label if self.from_version_id else None,
+                "to": self.to_version.label, "reason": self.reason, "arena": self.arena,
+                "policy_overridden": self.policy_overridden,
+                "by": self.created_by.username if self.created_by_id else None,
+                "at": self.created_at.isoformat()}

@@ -9,6 +9,7 @@ from accounts.roles import OPERATE_TRAINING, VIEW_DASHBOARD
 from curation.models import DatasetSnapshot
 from professor import services
 from professor.models import Cycle, Trigger
+from professor.parameters import suggestion_dict
 
 MAX_WORDS = 500
 
@@ -63,6 +64,4 @@ def suggest(request):
     matches = list(DatasetSnapshot.objects.filter(sha256__startswith=prefix)[:2]) if len(prefix) >= 6 else []
     if len(matches) != 1:
         return json_error("no unique dataset snapshot with that sha256 (give at least 6 characters)", 404)
-    suggestion = services.suggest_parameters(matches[0])
-    return JsonResponse({"dataset": matches[0].sha256, "parameters": {
-        name: {"value": value, "reason": reason} for name, (value, reason) in suggestion.items()}})
+    return JsonResponse(suggestion_dict(matches[0], services.suggest_parameters(matches[0])))

@@ -75,6 +75,12 @@ def reasons(suggestion: dict[str, tuple]) -> dict[str, str]:
     return {name: reason for name, (_value, reason) in suggestion.items()}
 
 
+def suggestion_dict(snapshot, suggestion: dict[str, tuple]) -> dict:
+    """A suggestion for `snapshot` as the API returns it: {"dataset": sha256, "parameters": {name: {value, reason}}}."""
+    return {"dataset": snapshot.sha256, "parameters": {
+        name: {"value": value, "reason": reason} for name, (value, reason) in suggestion.items()}}
+
+
 def describe_worker(worker=None) -> dict:
     """The memory picture of `worker` (a TrainingWorker), else of the smallest online training worker,
     else of this machine: {"name", "gpu_mb" (smallest GPU or None), "ram_mb"}."""
