@@ -19,8 +19,9 @@ from curation.secrets import scrub_text
 from jobs import broadcast
 from training.backends.base import LogLine
 from training.models import MetricPoint, RunLogLine, TrainingRun
+from training.trainer.example_losses import FILE_NAME as EXAMPLE_LOSSES_FILE
 
-PROTOCOL_EVENTS = ("metric", "eval", "checkpoint", "done", "error", "start", "progress")
+PROTOCOL_EVENTS = ("metric", "eval", "checkpoint", "done", "error", "start", "progress", "example_losses")
 MAX_LOG_CHARS = 4000
 
 
@@ -52,6 +53,8 @@ class RunIngestor:
         self.tail: deque[str] = deque(maxlen=settings.TRAINING_ERROR_TAIL_LINES)
         self.done: dict | None = None
         self.error: dict | None = None
+        # {"path": key under the data root, "count": n} once the trainer wrote each example's final loss.
+        self.example_losses: dict | None = None
         self.checkpoints: list[dict] = list((run.artifacts or {}).get("checkpoints", []))
         self.total_steps = run.total_steps
         self._seq = (RunLogLine.objects.filter(run=run).aggregate(m=Max("seq"))["m"] or 0)
@@ -143,6 +146,16 @@ class RunIngestor:
 
     def _on_done(self, event: dict) -> None:
         self.done = event
+
+    def _on_example_losses(self, event: dict) -> None:
+        """The trainer wrote each example's final loss (training.trainer.example_losses), which the
+        on_run_succeeded hook training.feedback maps to source records. Only that file in the run
+        folder is taken; any other path or a count that is not a number is ignored."""
+        count = event.get("count")
+        if event.get("path") != EXAMPLE_LOSSES_FILE or not isinstance(count, int) or isinstance(count, bool) \
+                or count < 0:
+            return
+        self.example_losses = {"path": f"{self.run.run_dir}/{EXAMPLE_LOSSES_FILE}", "count": count}
 
     def _on_error(self, event: dict) -> None:
         for name in ("message", "traceback", "detail"):

@@ -24,6 +24,15 @@ def write_adapter(out: pathlib.Path) -> None:
     (adapter / "academy_adapter.json").write_text('{"format_version": 1}')
 
 
+def write_example_losses(out: pathlib.Path, dataset_path: str) -> None:
+    """Like the real trainer: each snapshot line's loss in example_losses.jsonl, then the event."""
+    rows = pathlib.Path(dataset_path).read_text().splitlines()
+    losses = [{"line": n, "split": json.loads(row).get("split", "train"), "loss": 0.2 + (n % 3) / 10, "tokens": 4}
+              for n, row in enumerate(rows, start=1)]
+    (out / "example_losses.jsonl").write_text("".join(json.dumps(r) + "\n" for r in losses))
+    emit("example_losses", path="example_losses.jsonl", count=len(losses))
+
+
 def main() -> int:
     spec = json.loads(pathlib.Path(sys.argv[sys.argv.index("--spec") + 1]).read_text())
     out = pathlib.Path(spec["output_dir"])
@@ -53,6 +62,7 @@ def main() -> int:
     emit("checkpoint", step=4, path="checkpoints/step-4")
     if mode != "noadapter":
         write_adapter(out)
+    write_example_losses(out, spec["dataset_path"])
     emit("done", adapter_dir="adapter", metrics={"train_loss": 0.5, "eval_loss": 0.7})
     return 0
 

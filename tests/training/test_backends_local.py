@@ -167,3 +167,15 @@ def test_protocol_shaped_lines_on_stderr_are_only_log_lines(bob, fake_trainer):
     assert run.final_metrics == {"train_loss": 0.5, "eval_loss": 0.7} and run.artifacts["adapter"]
     forged = RunLogLine.objects.filter(run=run, text__contains='"step": 99')
     assert forged.count() == 1 and RunLogLine.objects.filter(run=run, text__contains="forged").exists()
+
+
+def test_per_example_losses_reach_curation_and_are_not_a_log_line(bob, fake_trainer,
+                                                                   django_capture_on_commit_callbacks):
+    from curation.models import ExampleFeedback
+
+    run = _queued_run(bob)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert execute(run.pk, "w@host") == RunStatus.SUCCEEDED
+    assert not RunLogLine.objects.filter(run=run, text__contains="example_losses").exists()
+    stored = ExampleFeedback.objects.filter(source_kind="lesson", train_run_id=run.pk)
+    assert sorted(stored.values_list("source_id", flat=True)) == list(range(1, 13))

@@ -85,3 +85,27 @@ def test_the_first_metric_point_is_written_at_once_and_later_ones_in_batches(run
     assert MetricPoint.objects.filter(run=run).count() == 1
     ingestor.flush()
     assert MetricPoint.objects.filter(run=run).count() == 2
+
+
+# ------------------------------------------------------------------ per-example losses (curation feedback)
+EXAMPLE_LOSSES = json.dumps({"event": "example_losses", "path": "example_losses.jsonl", "count": 12})
+
+
+def test_the_per_example_losses_line_is_an_event_not_a_log_line(run, published):
+    assert parse_line(EXAMPLE_LOSSES)["count"] == 12
+    ingestor = RunIngestor(run, batch_size=100)
+    ingestor.ingest(["scoring each example", EXAMPLE_LOSSES])
+    assert list(RunLogLine.objects.filter(run=run).values_list("text", flat=True)) == ["scoring each example"]
+    assert ingestor.example_losses == {"path": f"{run.run_dir}/example_losses.jsonl", "count": 12}
+    sent = [e for batch in published for e in batch if e.get("event") == "example_losses"]
+    assert sent == [{"event": "example_losses", "path": "example_losses.jsonl", "count": 12}]
+    assert not any("example_losses" in line for line in ingestor.tail)
+
+
+@pytest.mark.parametrize("fields", [{"path": "../../etc/passwd", "count": 3}, {"path": "sub/example_losses.jsonl"},
+                                    {"path": "example_losses.jsonl", "count": "many"}, {"count": -1}])
+def test_a_per_example_losses_event_naming_another_file_or_a_bad_count_is_not_taken(run, published, fields):
+    ingestor = RunIngestor(run, batch_size=100)
+    ingestor.ingest([json.dumps({"event": "example_losses", **fields})])
+    assert ingestor.example_losses is None
+    assert not RunLogLine.objects.filter(run=run).exists()
