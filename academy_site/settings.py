@@ -30,6 +30,7 @@ from academy_site.env import (
 )
 from training.trainer.spec import HYPERPARAMETERS  # the trainer's defaults and ranges; no Django import
 
+# ---------------------------------------------------------------------------- paths and core
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
@@ -44,33 +45,11 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 DATA_DIR = env_path("ACADEMY_DATA_DIR", BASE_DIR / "var")
-
-# Names kept from the original agent's configuration.
+# The agent's workspace (default root for git repositories) and its lesson store (the Professor imports it).
 WORKSPACE_ROOT = env_path("WORKSPACE_ROOT", Path.home())
 MEMORY_ROOT = env_path("MEMORY_ROOT", DATA_DIR / "memory")
-DEFAULT_BASE_MODEL = env_str("DEFAULT_BASE_MODEL", "")  # empty: the locally built toy model
 # `make run` fills an empty data folder with the demo workspace (manage.py seed_demo --if-empty).
 SEED_DEMO = env_bool("SEED_DEMO", True)
-# Hyperparameter defaults and ranges live in one place, the trainer's HYPERPARAMETERS; these
-# variables only override a default for this deployment (checked against the same range).
-DEFAULT_LORA_RANK = env_hyperparameter("DEFAULT_LORA_RANK", HYPERPARAMETERS["lora_rank"])
-DEFAULT_LEARNING_RATE = env_hyperparameter("DEFAULT_LEARNING_RATE", HYPERPARAMETERS["learning_rate"])
-DEFAULT_NUM_EPOCHS = env_hyperparameter("DEFAULT_NUM_EPOCHS", HYPERPARAMETERS["num_epochs"])
-ENABLE_GPU = env_bool("ENABLE_GPU", True)
-TRAINING_IMAGE = env_str("TRAINING_IMAGE", "unsloth/unsloth:latest")
-MIN_LESSONS_FOR_TRAINING = env_int("MIN_LESSONS_FOR_TRAINING", 100, min_value=0)
-MIN_TRAINING_INTERVAL_HOURS = env_int("MIN_TRAINING_INTERVAL_HOURS", 24, min_value=0)
-MIN_NEW_EXAMPLES_FOR_TRAINING = env_int("MIN_NEW_EXAMPLES_FOR_TRAINING", 50, min_value=0)
-
-# ---------------------------------------------------------------------------- mode
-DATABASE_URL = env_secret("DATABASE_URL")
-REDIS_URL = env_secret("REDIS_URL")
-ACADEMY_MODE = "services" if (DATABASE_URL or REDIS_URL) else "embedded"
-# The in-process worker runs inside the ASGI server in embedded mode only.
-EMBEDDED_WORKER = env_bool("ACADEMY_EMBEDDED_WORKER", REDIS_URL is None)
-# Dataset builds run their CPU stages in a child process when the worker is a thread of the server.
-DATASET_PIPELINE_PROCESS = env_bool("DATASET_PIPELINE_PROCESS", EMBEDDED_WORKER)
-EMBEDDED_WORKER_CONCURRENCY = env_int("ACADEMY_EMBEDDED_WORKER_CONCURRENCY", 2, min_value=1, max_value=32)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -122,6 +101,35 @@ TEMPLATES = [
     },
 ]
 
+# ---- i18n, static files
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # Plotly.js comes from the installed plotly package: no CDN, works offline.
+    "academy_site.staticfinders.PlotlyFinder",
+]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", True)
+
+# ---------------------------------------------------------------------------- mode
+DATABASE_URL = env_secret("DATABASE_URL")
+REDIS_URL = env_secret("REDIS_URL")
+ACADEMY_MODE = "services" if (DATABASE_URL or REDIS_URL) else "embedded"
+# The in-process worker runs inside the ASGI server in embedded mode only.
+EMBEDDED_WORKER = env_bool("ACADEMY_EMBEDDED_WORKER", REDIS_URL is None)
+EMBEDDED_WORKER_CONCURRENCY = env_int("ACADEMY_EMBEDDED_WORKER_CONCURRENCY", 2, min_value=1, max_value=32)
+
 # ---------------------------------------------------------------------------- database
 if DATABASE_URL:
     try:
@@ -144,41 +152,7 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# ---------------------------------------------------------------------------- auth
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "overview"
-LOGOUT_REDIRECT_URL = "login"
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-]
-SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-
-# ---------------------------------------------------------------------------- i18n, static
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = env_str("TIME_ZONE", "UTC")
-USE_I18N = True
-USE_TZ = True
-
-STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
-STATICFILES_DIRS = [BASE_DIR / "static"]
-STATICFILES_FINDERS = [
-    "django.contrib.staticfiles.finders.FileSystemFinder",
-    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
-    # Plotly.js comes from the installed plotly package: no CDN, works offline.
-    "academy_site.staticfinders.PlotlyFinder",
-]
-STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
-}
-WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", True)
-
-# ---------------------------------------------------------------------------- channels
+# ---------------------------------------------------------------------------- channels and celery
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -190,7 +164,6 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
 
-# ---------------------------------------------------------------------------- celery
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"  # a host named: kombu warns otherwise
 CELERY_RESULT_BACKEND = REDIS_URL or "cache+memory://"
 CELERY_TASK_DEFAULT_QUEUE = "default"
@@ -205,7 +178,92 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE: dict = {}
 
-# ---------------------------------------------------------------------------- jobs and live updates
+# ---------------------------------------------------------------------------- security (docs/security.md)
+# Login throttling (django-axes): LOGIN_FAILURE_LIMIT wrong passwords lock out that user name,
+# and, separately, that client address, for LOGIN_LOCKOUT_MINUTES; a correct login resets the count.
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = ["accounts.backends.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, min_value=1, max_value=1000)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, min_value=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# Behind TRUSTED_PROXY_COUNT reverse proxies the client address is taken from X-Forwarded-For
+# (that many hops from the right) and HTTPS from X-Forwarded-Proto; with 0 both headers are ignored.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, min_value=0, max_value=10)
+if TRUSTED_PROXY_COUNT:
+    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
+    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# A strict Content-Security-Policy: scripts only from this site (Plotly is served locally) or
+# inline ones carrying the per-response nonce; styles may be inline (Plotly injects its own).
+MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+                  "csp.middleware.CSPMiddleware")
+CONTENT_SECURITY_POLICY = {"DIRECTIVES": {
+    "default-src": ["'self'"],
+    "script-src": ["'self'", NONCE],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}}
+SECURE_REFERRER_POLICY = env_str("SECURE_REFERRER_POLICY", "same-origin")
+SESSION_COOKIE_SAMESITE = "Lax"
+if not DEBUG:
+    # Django sends HSTS only on HTTPS responses, so a plain-HTTP localhost start is unaffected.
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000, min_value=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    X_FRAME_OPTIONS = "DENY"
+
+# ---- request body limits
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 10 * 1024 * 1024, min_value=1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# Checked in the ASGI layer as the body arrives (academy_site.body_limit): any request (a file
+# upload's multipart overhead included), and one that carries no session cookie or token.
+REQUEST_MAX_BODY_BYTES = env_int("REQUEST_MAX_BODY_BYTES", API_MAX_BODY_BYTES + 1024 * 1024, min_value=1024)
+ANONYMOUS_MAX_BODY_BYTES = env_int("ANONYMOUS_MAX_BODY_BYTES", 64 * 1024, min_value=1024)
+
+# ---------------------------------------------------------------------------- auth
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "overview"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# ---------------------------------------------------------------------------- logging
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+LOG_LEVEL_CELERY = env_choice("LOG_LEVEL_CELERY", "WARNING", ("DEBUG", "INFO", "WARNING", "ERROR"))
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"expected_refusals": {"()": "academy_site.logging_filters.ExpectedRefusals"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["expected_refusals"]}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Celery's own lines (task received, succeeded) at LOG_LEVEL_CELERY; see the README.
+    "loggers": {"celery": {"level": LOG_LEVEL_CELERY}, "django.db.backends": {"level": "WARNING"}},
+}
+
+# ---------------------------------------------------------------------------- apps, in dependency order
+# ---- accounts: see auth and security above
+
+# ---- jobs: stale and lost jobs, requeueing, websockets
 # A claimed job (build, mining, run, ...) with no sign of life for this long is reaped as lost
 # (job models may use their own setting, e.g. TRAINING_LOST_AFTER_SECONDS).
 JOBS_STALE_AFTER_SECONDS = env_int("JOBS_STALE_AFTER_SECONDS", 3600, min_value=10)
@@ -221,17 +279,11 @@ CELERY_BEAT_SCHEDULE["jobs-reap"] = {
 WEBSOCKET_ALLOWED_ORIGINS = env_list("WEBSOCKET_ALLOWED_ORIGINS", CSRF_TRUSTED_ORIGINS)
 WEBSOCKET_TOKEN_RECHECK_SECONDS = env_float("WEBSOCKET_TOKEN_RECHECK_SECONDS", 15.0, min_value=0.05)
 
-# ---------------------------------------------------------------------------- API
-API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 10 * 1024 * 1024, min_value=1024)
-DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
-# Checked in the ASGI layer as the body arrives (academy_site.body_limit): any request (a file
-# upload's multipart overhead included), and one that carries no session cookie or token.
-REQUEST_MAX_BODY_BYTES = env_int("REQUEST_MAX_BODY_BYTES", API_MAX_BODY_BYTES + 1024 * 1024, min_value=1024)
-ANONYMOUS_MAX_BODY_BYTES = env_int("ANONYMOUS_MAX_BODY_BYTES", 64 * 1024, min_value=1024)
-
 # ---- curation: stale jobs
 # A build or mining with no sign of life for this long is reaped as lost (by jobs.reap).
 CURATION_STALE_JOB_SECONDS = env_int("CURATION_STALE_JOB_SECONDS", 3600, min_value=60)
+# Dataset builds run their CPU stages in a child process when the worker is a thread of the server.
+DATASET_PIPELINE_PROCESS = env_bool("DATASET_PIPELINE_PROCESS", EMBEDDED_WORKER)
 
 # ---- curation: git mining
 # Repositories may only be registered under these roots (symlinks and ".." resolved first).
@@ -267,25 +319,20 @@ DATASET_FUNNEL_SAMPLES = env_int("DATASET_FUNNEL_SAMPLES", 3, min_value=0, max_v
 # Lessons and conversations stay at least this share of a dataset when there are any (commits are sampled down).
 DATASET_MIN_REVIEWED_SHARE = env_float("DATASET_MIN_REVIEWED_SHARE", 0.5, min_value=0.0, max_value=0.99)
 
-# ---- models registry: promotion, serving, Ollama
-# Line a finished run registers into when its hyperparameters name none ("model_line").
-MODEL_LINE_DEFAULT = env_slug("MODEL_LINE_DEFAULT", "default")
-# Serving re-reads the active version from the database at most this often (seconds), so a
-# promotion made in another process reaches this one within that time.
-SERVING_ACTIVE_TTL = env_float("SERVING_ACTIVE_TTL", 1.0, min_value=0.0)
-SERVING_MAX_TOKENS = env_int("SERVING_MAX_TOKENS", 256, min_value=1)
-SERVING_DEFAULT_MAX_TOKENS = env_int("SERVING_DEFAULT_MAX_TOKENS", 64, min_value=1)
-# Each generation stops after this many seconds (finish_reason "length"); requests beyond
-# one running and SERVING_QUEUE_DEPTH waiting per process get 429 with Retry-After.
-SERVING_MAX_SECONDS = env_float("SERVING_MAX_SECONDS", 30.0, min_value=0.1)
-SERVING_QUEUE_DEPTH = env_int("SERVING_QUEUE_DEPTH", 4, min_value=0)
-SERVING_MAX_CHOICES = env_int("SERVING_MAX_CHOICES", 4, min_value=1, max_value=16)
-# Empty: no Ollama. Else e.g. http://127.0.0.1:11434; promotions then create the model there.
-OLLAMA_HOST = env_str("OLLAMA_HOST", "")
-OLLAMA_STABLE_TAG = env_str("OLLAMA_STABLE_TAG", "latest")
-OLLAMA_TIMEOUT = env_float("OLLAMA_TIMEOUT", 300.0, min_value=1.0)
+# ---- curation: ingestion and review
+# Sources whose new records start approved; the others wait in the review queue ("none": all wait).
+AUTO_APPROVE_SOURCES = [s for s in env_list("AUTO_APPROVE_SOURCES", ["git"]) if s != "none"]
+if unknown := set(AUTO_APPROVE_SOURCES) - {"lesson", "conversation", "git"}:
+    raise ConfigError(f"AUTO_APPROVE_SOURCES may name lesson, conversation and git, got {sorted(unknown)}")
+REVIEW_QUEUE_PAGE_SIZE = env_int("REVIEW_QUEUE_PAGE_SIZE", 50, min_value=1, max_value=500)
 
 # ---- training: runs, launch backends, workers
+DEFAULT_BASE_MODEL = env_str("DEFAULT_BASE_MODEL", "")  # empty: the locally built toy model
+# Hyperparameter defaults and ranges live in one place, the trainer's HYPERPARAMETERS; these
+# variables only override a default for this deployment (checked against the same range).
+DEFAULT_LORA_RANK = env_hyperparameter("DEFAULT_LORA_RANK", HYPERPARAMETERS["lora_rank"])
+DEFAULT_LEARNING_RATE = env_hyperparameter("DEFAULT_LEARNING_RATE", HYPERPARAMETERS["learning_rate"])
+DEFAULT_NUM_EPOCHS = env_hyperparameter("DEFAULT_NUM_EPOCHS", HYPERPARAMETERS["num_epochs"])
 # More deployment overrides of the trainer's hyperparameter defaults (see DEFAULT_LORA_RANK).
 DEFAULT_LORA_ALPHA = env_hyperparameter("DEFAULT_LORA_ALPHA", HYPERPARAMETERS["lora_alpha"])
 DEFAULT_BATCH_SIZE = env_hyperparameter("DEFAULT_BATCH_SIZE", HYPERPARAMETERS["batch_size"])
@@ -295,6 +342,8 @@ DEFAULT_MAX_SEQ_LENGTH = env_hyperparameter("DEFAULT_MAX_SEQ_LENGTH", HYPERPARAM
 DEFAULT_EVAL_EVERY_STEPS = env_hyperparameter("DEFAULT_EVAL_EVERY_STEPS", HYPERPARAMETERS["eval_every_steps"])
 # auto: docker when an engine answers, else local.
 TRAINING_BACKEND = env_choice("TRAINING_BACKEND", "auto", ("auto", "docker", "local"))
+ENABLE_GPU = env_bool("ENABLE_GPU", True)
+TRAINING_IMAGE = env_str("TRAINING_IMAGE", "unsloth/unsloth:latest")
 TRAINING_ALLOW_LOCAL_FALLBACK = env_bool("TRAINING_ALLOW_LOCAL_FALLBACK", False)
 TRAINING_PYTHON = env_str("TRAINING_PYTHON", "")  # empty: this interpreter
 TRAINING_TRAINER_MODULE = env_str("TRAINING_TRAINER_MODULE", "training.trainer")
@@ -349,28 +398,23 @@ LIVE_CLIENT_BUFFER = env_int("LIVE_CLIENT_BUFFER", 256, min_value=4, max_value=1
 LIVE_SNAPSHOT_MAX_POINTS = env_int("LIVE_SNAPSHOT_MAX_POINTS", 2000, min_value=10)
 LIVE_LOG_TAIL_LINES = env_int("LIVE_LOG_TAIL_LINES", 200, min_value=1, max_value=10_000)
 
-# ---- curation: ingestion and review
-# Sources whose new records start approved; the others wait in the review queue ("none": all wait).
-AUTO_APPROVE_SOURCES = [s for s in env_list("AUTO_APPROVE_SOURCES", ["git"]) if s != "none"]
-if unknown := set(AUTO_APPROVE_SOURCES) - {"lesson", "conversation", "git"}:
-    raise ConfigError(f"AUTO_APPROVE_SOURCES may name lesson, conversation and git, got {sorted(unknown)}")
-REVIEW_QUEUE_PAGE_SIZE = env_int("REVIEW_QUEUE_PAGE_SIZE", 50, min_value=1, max_value=500)
-
-# ---- professor: readiness, parameter choice, the unattended cycle
-# A dataset with fewer examples is refused for automatic runs and warned about for manual ones.
-MIN_DATASET_EXAMPLES = env_int("MIN_DATASET_EXAMPLES", 50, min_value=1)
-# The line the unattended cycle trains and evaluates (empty: MODEL_LINE_DEFAULT).
-PROFESSOR_MODEL_LINE = env_slug("PROFESSOR_MODEL_LINE", MODEL_LINE_DEFAULT)
-# Format of the datasets the cycle builds.
-PROFESSOR_DATASET_FORMAT = env_choice("PROFESSOR_DATASET_FORMAT", "messages", ("alpaca", "sharegpt", "messages"))
-# A cycle's lease expires this long after its last heartbeat, so a killed worker cannot leave it stuck.
-PROFESSOR_LEASE_SECONDS = env_int("PROFESSOR_LEASE_SECONDS", 600, min_value=10)
-# `train --wait` and `professor cycle --wait` say so when no worker took the job for this long.
-WORKER_WAIT_WARNING_SECONDS = env_int("WORKER_WAIT_WARNING_SECONDS", 60, min_value=1)
-# A CPU worker with less RAM than this gets shorter sequences and a smaller LoRA rank.
-PROFESSOR_LOW_RAM_MB = env_int("PROFESSOR_LOW_RAM_MB", 16384, min_value=0)
-# The hourly check the data migration schedules (editable afterwards in the admin).
-PROFESSOR_CHECK_MINUTES = env_int("PROFESSOR_CHECK_MINUTES", 60, min_value=1)
+# ---- models registry: promotion, serving, Ollama
+# Line a finished run registers into when its hyperparameters name none ("model_line").
+MODEL_LINE_DEFAULT = env_slug("MODEL_LINE_DEFAULT", "default")
+# Serving re-reads the active version from the database at most this often (seconds), so a
+# promotion made in another process reaches this one within that time.
+SERVING_ACTIVE_TTL = env_float("SERVING_ACTIVE_TTL", 1.0, min_value=0.0)
+SERVING_MAX_TOKENS = env_int("SERVING_MAX_TOKENS", 256, min_value=1)
+SERVING_DEFAULT_MAX_TOKENS = env_int("SERVING_DEFAULT_MAX_TOKENS", 64, min_value=1)
+# Each generation stops after this many seconds (finish_reason "length"); requests beyond
+# one running and SERVING_QUEUE_DEPTH waiting per process get 429 with Retry-After.
+SERVING_MAX_SECONDS = env_float("SERVING_MAX_SECONDS", 30.0, min_value=0.1)
+SERVING_QUEUE_DEPTH = env_int("SERVING_QUEUE_DEPTH", 4, min_value=0)
+SERVING_MAX_CHOICES = env_int("SERVING_MAX_CHOICES", 4, min_value=1, max_value=16)
+# Empty: no Ollama. Else e.g. http://127.0.0.1:11434; promotions then create the model there.
+OLLAMA_HOST = env_str("OLLAMA_HOST", "")
+OLLAMA_STABLE_TAG = env_str("OLLAMA_STABLE_TAG", "latest")
+OLLAMA_TIMEOUT = env_float("OLLAMA_TIMEOUT", 300.0, min_value=1.0)
 
 # ---- arena: evaluations and the promotion policy
 # Relative change of a category's mean reference loss that counts as worse (default and per category,
@@ -391,65 +435,21 @@ ARENA_DEVICE = env_choice("ARENA_DEVICE", "auto", ("auto", "cpu", "cuda"))
 # Memory limit of a `python` check's child process.
 ARENA_CHECK_MEMORY_MB = env_int("ARENA_CHECK_MEMORY_MB", 512, min_value=32)
 
-# ---------------------------------------------------------------------------- logging
-LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
-LOG_LEVEL_CELERY = env_choice("LOG_LEVEL_CELERY", "WARNING", ("DEBUG", "INFO", "WARNING", "ERROR"))
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"expected_refusals": {"()": "academy_site.logging_filters.ExpectedRefusals"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
-                             "filters": ["expected_refusals"]}},
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    # Celery's own lines (task received, succeeded) at LOG_LEVEL_CELERY; see the README.
-    "loggers": {"celery": {"level": LOG_LEVEL_CELERY}, "django.db.backends": {"level": "WARNING"}},
-}
-
-if not DEBUG:
-    SECURE_CONTENT_TYPE_NOSNIFF = True
-    X_FRAME_OPTIONS = "DENY"
-
-# ---------------------------------------------------------------------------- security (docs/security.md)
-# Login throttling (django-axes): LOGIN_FAILURE_LIMIT wrong passwords lock out that user name,
-# and, separately, that client address, for LOGIN_LOCKOUT_MINUTES; a correct login resets the count.
-INSTALLED_APPS.append("axes")
-MIDDLEWARE.append("axes.middleware.AxesMiddleware")
-AUTHENTICATION_BACKENDS = ["accounts.backends.LockoutBackend", "django.contrib.auth.backends.ModelBackend"]
-AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, min_value=1, max_value=1000)
-AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, min_value=1))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
-AXES_VERBOSE = False
-# Behind TRUSTED_PROXY_COUNT reverse proxies the client address is taken from X-Forwarded-For
-# (that many hops from the right) and HTTPS from X-Forwarded-Proto; with 0 both headers are ignored.
-TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, min_value=0, max_value=10)
-if TRUSTED_PROXY_COUNT:
-    AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_COUNT
-    AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-
-# A strict Content-Security-Policy: scripts only from this site (Plotly is served locally) or
-# inline ones carrying the per-response nonce; styles may be inline (Plotly injects its own).
-MIDDLEWARE.insert(MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
-                  "csp.middleware.CSPMiddleware")
-CONTENT_SECURITY_POLICY = {"DIRECTIVES": {
-    "default-src": ["'self'"],
-    "script-src": ["'self'", NONCE],
-    "style-src": ["'self'", "'unsafe-inline'"],
-    "img-src": ["'self'", "data:"],
-    "font-src": ["'self'", "data:"],
-    "connect-src": ["'self'"],
-    "object-src": ["'none'"],
-    "base-uri": ["'self'"],
-    "form-action": ["'self'"],
-    "frame-ancestors": ["'none'"],
-}}
-SECURE_REFERRER_POLICY = env_str("SECURE_REFERRER_POLICY", "same-origin")
-SESSION_COOKIE_SAMESITE = "Lax"
-if not DEBUG:
-    # Django sends HSTS only on HTTPS responses, so a plain-HTTP localhost start is unaffected.
-    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31_536_000, min_value=0)
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
-    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+# ---- professor: readiness, parameter choice, the unattended cycle
+MIN_LESSONS_FOR_TRAINING = env_int("MIN_LESSONS_FOR_TRAINING", 100, min_value=0)
+MIN_TRAINING_INTERVAL_HOURS = env_int("MIN_TRAINING_INTERVAL_HOURS", 24, min_value=0)
+MIN_NEW_EXAMPLES_FOR_TRAINING = env_int("MIN_NEW_EXAMPLES_FOR_TRAINING", 50, min_value=0)
+# A dataset with fewer examples is refused for automatic runs and warned about for manual ones.
+MIN_DATASET_EXAMPLES = env_int("MIN_DATASET_EXAMPLES", 50, min_value=1)
+# The line the unattended cycle trains and evaluates (empty: MODEL_LINE_DEFAULT).
+PROFESSOR_MODEL_LINE = env_slug("PROFESSOR_MODEL_LINE", MODEL_LINE_DEFAULT)
+# Format of the datasets the cycle builds.
+PROFESSOR_DATASET_FORMAT = env_choice("PROFESSOR_DATASET_FORMAT", "messages", ("alpaca", "sharegpt", "messages"))
+# A cycle's lease expires this long after its last heartbeat, so a killed worker cannot leave it stuck.
+PROFESSOR_LEASE_SECONDS = env_int("PROFESSOR_LEASE_SECONDS", 600, min_value=10)
+# `train --wait` and `professor cycle --wait` say so when no worker took the job for this long.
+WORKER_WAIT_WARNING_SECONDS = env_int("WORKER_WAIT_WARNING_SECONDS", 60, min_value=1)
+# A CPU worker with less RAM than this gets shorter sequences and a smaller LoRA rank.
+PROFESSOR_LOW_RAM_MB = env_int("PROFESSOR_LOW_RAM_MB", 16384, min_value=0)
+# The hourly check the data migration schedules (editable afterwards in the admin).
+PROFESSOR_CHECK_MINUTES = env_int("PROFESSOR_CHECK_MINUTES", 60, min_value=1)
