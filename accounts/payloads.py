@@ -4,6 +4,9 @@ Every JSON endpoint that takes a body declares it as a `Payload` subclass in its
 payloads.py and reads it with `read_payload`. Errors answer 400 as
 {"error": "invalid <what>: <first problems>", "details": [{"field": "a.b", "message": "a.b: ..."}]};
 `validation_details` gives Django ValidationErrors raised by services the same shape.
+
+JSON model fields that have a shape declare it as a `Shape` subclass next to their app's model
+and are checked with `check_shape` by the service that writes them (the stored value is kept as given).
 """
 
 from __future__ import annotations
@@ -22,11 +25,19 @@ class Payload(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
 
 
+class Shape(BaseModel):
+    """The shape of a stored JSON field: unknown keys are refused, types are not coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
 def _message(error: dict) -> str:
     if error["type"] == "extra_forbidden":
         return "unknown field"
     if error["type"] == "missing":
         return "required"
+    if error["type"] == "value_error" and "error" in error.get("ctx", {}):
+        return str(error["ctx"]["error"])
     return error["msg"]
 
 
@@ -37,6 +48,18 @@ def payload_details(exc: PydanticValidationError) -> list[dict]:
         message = _message(error)
         details.append({"field": field, "message": f"{field}: {message}" if field else message})
     return details
+
+
+def check_shape(model: type[Shape], data, *, field: str) -> None:
+    """Raise a Django ValidationError unless `data` fits `model`; every error names its key as "<field>.a.b"."""
+    try:
+        model.model_validate(data)
+    except PydanticValidationError as exc:
+        errors: dict[str, list[str]] = {}
+        for error in exc.errors():
+            name = ".".join([field, *(str(part) for part in error["loc"] if part != "[key]")])
+            errors.setdefault(name, []).append(f"{name}: {_message(error)}")
+        raise DjangoValidationError(errors) from None
 
 
 def validation_details(exc: DjangoValidationError) -> list[dict]:

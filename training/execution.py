@@ -18,6 +18,7 @@ from training.models import RunStatus, TrainingRun
 from training.services import claim_run, finish_run, mark_running, touch_heartbeat
 from training.services.datasets import data_root, verify_snapshot
 from training.services.runs import RUN_ONLY_KEYS
+from training.shapes import check_artifacts
 from training.trainer.errors import OOM_MESSAGE
 
 logger = logging.getLogger(__name__)
@@ -126,6 +127,7 @@ def _conclude(run, run_dir: Path, ingestor: RunIngestor, exit_code: int, cancell
     tail = "\n".join(ingestor.tail)
     kept = {key: value for key, value in (run.artifacts or {}).items() if key == "base_model"}
     artifacts = {**kept, "checkpoints": ingestor.checkpoints, "log": f"{run.run_dir}/{LOG_FILE}"}
+    check_artifacts(artifacts)
     artifact_store.publish_file(artifacts["log"])
     if cancelled:
         finish_run(run.pk, RunStatus.CANCELLED, exit_code=exit_code, artifacts=artifacts, human_error="cancelled")
@@ -137,6 +139,7 @@ def _conclude(run, run_dir: Path, ingestor: RunIngestor, exit_code: int, cancell
         artifacts["adapter_dir"] = f"{run.run_dir}/{adapter_dir.relative_to(run_dir)}"
         # Uploaded (with a remote store) before the success is recorded: what registers it may fetch it.
         artifacts["adapter"] = artifact_store.publish_folder(artifacts["adapter_dir"])
+        check_artifacts(artifacts)
         finish_run(run.pk, RunStatus.SUCCEEDED, exit_code=exit_code, artifacts=artifacts,
                    final_metrics=done.get("metrics") or {})
         return RunStatus.SUCCEEDED

@@ -19,6 +19,7 @@ from curation.secrets import scrub_text
 from jobs import broadcast
 from training.backends.base import LogLine
 from training.models import MetricPoint, RunLogLine, TrainingRun
+from training.shapes import check_artifacts
 from training.trainer.example_losses import FILE_NAME as EXAMPLE_LOSSES_FILE
 
 PROTOCOL_EVENTS = ("metric", "eval", "checkpoint", "done", "error", "start", "progress", "example_losses")
@@ -190,6 +191,7 @@ class RunIngestor:
         if self._artifacts_dirty:
             artifacts = dict(TrainingRun.objects.get(pk=self.run.pk).artifacts or {})
             artifacts["checkpoints"] = self.checkpoints
+            check_artifacts(artifacts)
             update["artifacts"] = artifacts
         if update:
             TrainingRun.objects.filter(pk=self.run.pk).update(**update)

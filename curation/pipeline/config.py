@@ -50,6 +50,13 @@ _NUMBERS = [
 ]
 
 
+# (key, type, max) of the mix's per-source caps and weights; 0 is always allowed (none).
+_MIX_LIMITS = [("caps", int, 10**9), ("weights", float, 1000.0)]
+SECRETS_MODES = ("redact", "drop")
+# mix.min_reviewed_share: from 0 up to (not including) this.
+REVIEWED_SHARE_BELOW = 1.0
+
+
 def build_config(overrides: dict | None = None) -> dict:
     """Merge `overrides` (same shape as `defaults()`, any subset) into the defaults and check them."""
     config = defaults()
@@ -88,8 +95,8 @@ def _check(config: dict, problems: list[str]) -> None:
         config["sources"] = [s for s in SOURCES if s in sources]  # canonical order: same config, same hash
     if not isinstance(config["format"], str) or config["format"] not in EXPORTERS:
         problems.append(f"unknown format '{config['format']}'; choose from {', '.join(EXPORTERS)}")
-    if config["secrets_mode"] not in ("redact", "drop"):
-        problems.append("'secrets_mode' must be redact or drop")
+    if config["secrets_mode"] not in SECRETS_MODES:
+        problems.append(f"'secrets_mode' must be {' or '.join(SECRETS_MODES)}")
     if not isinstance(config["filters"]["drop_failed"], bool):
         problems.append("'filters.drop_failed' must be true or false")
     for section, key, kind, low, high in _NUMBERS:
@@ -107,7 +114,7 @@ def _check(config: dict, problems: list[str]) -> None:
 
 def _check_mix(config: dict, problems: list[str]) -> None:
     mix = config["mix"]
-    for key, kind, high in (("caps", int, 10**9), ("weights", float, 1000.0)):
+    for key, kind, high in _MIX_LIMITS:
         given = mix.get(key)
         if not isinstance(given, dict):
             problems.append(f"'mix.{key}' must be an object of source -> number")
@@ -126,7 +133,7 @@ def _check_mix(config: dict, problems: list[str]) -> None:
                 values[source] = kind(value)
         mix[key] = values
     share = mix.get("min_reviewed_share")
-    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share < 1:
-        problems.append("'mix.min_reviewed_share' must be a number from 0 to below 1")
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share < REVIEWED_SHARE_BELOW:
+        problems.append(f"'mix.min_reviewed_share' must be a number from 0 to below {REVIEWED_SHARE_BELOW:g}")
     else:
         mix["min_reviewed_share"] = float(share)

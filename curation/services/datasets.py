@@ -26,6 +26,7 @@ from curation.pipeline.exporters import EXPORTERS
 from curation.pipeline.isolated import run_pipeline_in_process
 from curation.pipeline.runner import EmptyDatasetError, run_pipeline
 from curation.pipeline.sources import collect
+from curation.shapes import check_build_config
 from jobs import lifecycle
 from jobs.models import JobStatus
 
@@ -57,6 +58,7 @@ def start_build(user, *, name: str, format: str, overrides: dict | None = None, 
         problems.extend(exc.problems)
     if problems:
         raise ValidationError(problems)
+    check_build_config(config)
     with transaction.atomic():
         build = DatasetBuild.objects.create(name=name, format=config["format"], config=config,
                                             created_by=user if user and user.is_authenticated else None)

@@ -15,6 +15,7 @@ from training import capabilities
 from training.models import Backend, TrainingRun
 from training.services.datasets import verify_snapshot
 from training.services.hooks import call_created_hooks
+from training.shapes import check_artifacts, check_hyperparameters
 from training.trainer.spec import DEFAULT_TARGET_MODULES, HYPERPARAMETERS, parse_hyperparameters
 
 # Keys stored with the run's hyperparameters but never passed to the trainer.
@@ -118,6 +119,8 @@ def start_run(user, *, dataset, base_model: str | None = None, hyperparameters: 
     base_model = validate_base_model(base_model)
     verify_snapshot(dataset)
     carried = _publish_base_model(base_model)
+    check_hyperparameters(hp)
+    check_artifacts(carried)
     with transaction.atomic():
         run = TrainingRun.objects.create(dataset=dataset, base_model=base_model, hyperparameters=hp,
                                          requested_backend=backend, created_by=user, requirements=needs.as_dict(),
