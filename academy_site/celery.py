@@ -4,12 +4,25 @@ Queues: "default" (mining, dataset builds, housekeeping) and "training" (one wor
 per GPU host, concurrency 1). Configuration comes from Django settings (CELERY_*).
 """
 
+import logging.config
 import os
 
 from celery import Celery
+from celery.signals import setup_logging
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "academy_site.settings")
 
 app = Celery("academy")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@setup_logging.connect
+def _use_django_logging(**kwargs):
+    """Workers log through settings.LOGGING (levels, and the filter that redacts secrets).
+
+    Connecting this signal stops Celery from replacing the root handlers with its own.
+    """
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)

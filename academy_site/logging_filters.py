@@ -15,3 +15,25 @@ class ExpectedRefusals(logging.Filter):
             record.exc_info = None
             record.exc_text = None
         return True
+
+
+class ScrubSecrets(logging.Filter):
+    """Redact credentials from every log line and traceback before a handler writes it.
+
+    Exceptions can carry what a run or a request was given (a URL with a password, a token in
+    a header); the server log is read by more people than the data, so it gets the same
+    scrubber as stored text.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from curation.secrets import scrub_text  # imported late: logging is configured before apps load
+
+        message = record.getMessage()
+        scrubbed, found = scrub_text(message)
+        if found:
+            record.msg, record.args = scrubbed, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = scrub_text(record.exc_text)[0]
+        return True

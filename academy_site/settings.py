@@ -252,9 +252,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"expected_refusals": {"()": "academy_site.logging_filters.ExpectedRefusals"}},
+    "filters": {"expected_refusals": {"()": "academy_site.logging_filters.ExpectedRefusals"},
+                "scrub_secrets": {"()": "academy_site.logging_filters.ScrubSecrets"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
-                             "filters": ["expected_refusals"]}},
+                             "filters": ["expected_refusals", "scrub_secrets"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # Celery's own lines (task received, succeeded) at LOG_LEVEL_CELERY; see the README.
     "loggers": {"celery": {"level": LOG_LEVEL_CELERY}, "django.db.backends": {"level": "WARNING"}},
