@@ -28,6 +28,9 @@ def domain_lessons(count: int) -> list:
 @pytest.fixture
 def loop_settings(settings):
     pytest.importorskip("peft", reason="needs the train extra (torch, transformers, peft)")
+    # The trainer runs as a child process here even where a Docker engine answers (CI has one,
+    # without the GPU training image), as in the other cycle tests.
+    settings.TRAINING_BACKEND = "local"
     settings.MIN_LESSONS_FOR_TRAINING = 40
     settings.MIN_NEW_EXAMPLES_FOR_TRAINING = 10
     settings.MIN_TRAINING_INTERVAL_HOURS = 1
