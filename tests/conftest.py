@@ -77,3 +77,24 @@ def sent_jobs(monkeypatch):
 
     monkeypatch.setattr("jobs.queueing.send", send)
     return sent
+
+
+@pytest.fixture(autouse=True)
+def _fresh_redis_channel_layer(settings):
+    """Each test talks to Redis through a channel layer object of its own.
+
+    channels keeps one layer object per process, and channels_redis keeps receive state on it
+    that belongs to the event loop that last received. A server has one loop for its whole
+    life; a test process makes a new loop per async test, and a receive cancelled on an old
+    loop can leave the next loop's teardown waiting forever. Redis carries the messages, so
+    a fresh object sees everything the old one would. (The in-memory layer keeps its messages
+    on the object itself, so it is left alone.)
+    """
+    from channels.layers import channel_layers
+
+    if "InMemory" in settings.CHANNEL_LAYERS["default"]["BACKEND"]:
+        yield
+        return
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()
