@@ -1,4 +1,7 @@
+import asyncio
+import asyncio.runners
 import socket
+import warnings
 from urllib.parse import urlparse
 
 import pytest
@@ -98,3 +101,26 @@ def _fresh_redis_channel_layer(settings):
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
+
+
+def _cancel_all_tasks_bounded(loop):
+    """asyncio.Runner's loop-close step, with a bound on how long cancelled tasks may take.
+
+    Each async test gets its own event loop, and closing it cancels what is left, waiting for
+    every task to finish. A task of a third-party client that does not honour cancellation
+    (seen with channels_redis receives abandoned on a closing loop) would hold the whole
+    session; this waits 20 s, then names the stuck tasks in a warning and lets the loop close.
+    """
+    tasks = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    if not tasks:
+        return
+    for task in tasks:
+        task.cancel()
+    loop.run_until_complete(asyncio.wait(tasks, timeout=20))
+    stuck = [task for task in tasks if not task.done()]
+    if stuck:
+        warnings.warn(f"{len(stuck)} task(s) ignored cancellation when the test loop closed: {stuck!r}",
+                      RuntimeWarning, stacklevel=1)
+
+
+asyncio.runners._cancel_all_tasks = _cancel_all_tasks_bounded
