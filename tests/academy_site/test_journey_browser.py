@@ -75,7 +75,7 @@ def _train(page, snapshot_url: str, steps: Steps, name: str, *, seed: int) -> st
     assert "Estimate: about" in page.inner_text("#run-estimate")
     steps.shot(f"{name}-start-form")
     page.click("button:has-text('Start run')")
-    page.wait_for_url(re.compile(r"/training/runs/\d+/$"))
+    page.wait_for_url(re.compile(r"/training/runs/\d+/$"), timeout=LONG)
     page.wait_for_function("() => /[1-9]\\d* (train|eval) points/.test("
                            "document.getElementById('points-count').textContent)", timeout=LONG)
     first = page.inner_text("#points-count")
