@@ -6,6 +6,7 @@ CSRF exposure.
 """
 
 import json
+import math
 from functools import wraps
 
 from django.contrib.auth.decorators import login_not_required
@@ -92,38 +93,65 @@ def read_json(request, max_bytes: int):
     except UnicodeDecodeError as exc:
         return None, json_error("request body is not valid UTF-8", 400, [f"byte {exc.start}: {exc.reason}"])
     try:
-        data = json.loads(text, parse_constant=_refuse_constant)
+        data = strict_loads(text)
     except json.JSONDecodeError as exc:
         return None, json_error("malformed JSON", 400, [f"line {exc.lineno} column {exc.colno}: {exc.msg}"])
-    except _NotANumber as exc:
-        return None, json_error("malformed JSON", 400, [f"{exc.args[0]} is not a JSON number (JSON has no NaN or "
-                                                        "Infinity)"])
-    except RecursionError:
-        return None, _too_deep()
-    if _depth_exceeds(data, MAX_JSON_DEPTH):
-        return None, _too_deep()
+    except JSONRefused as exc:
+        return None, json_error("malformed JSON", 400, [str(exc)])
     return data, None
 
 
 # Deeper bodies are refused: nothing the API takes nests this far, and recursive code
 # further on (validation, storage, rendering) must never meet unbounded depth.
 MAX_JSON_DEPTH = 32
+# No field Academy takes needs more than a 64-bit integer; longer digit strings are refused
+# before int() sees them (Python's own limit, 4300 digits, raises a bare ValueError and can be
+# lifted process-wide with sys.set_int_max_str_digits).
+MAX_JSON_INT_DIGITS = 30
 
 
-class _NotANumber(ValueError):
-    pass
+class JSONRefused(ValueError):
+    """Well-formed JSON text that Academy does not take; str() says why in plain words."""
+
+
+def strict_loads(text: str):
+    """json.loads for untrusted text: the one set of rules every JSON body is read by.
+
+    Refuses NaN and Infinity (not JSON), numbers that overflow a float (1e999 would become
+    inf), integers longer than MAX_JSON_INT_DIGITS digits and nesting deeper than
+    MAX_JSON_DEPTH, with JSONRefused; malformed text raises json.JSONDecodeError as usual.
+    """
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int, parse_float=_parse_float)
+    except RecursionError:
+        raise JSONRefused(_TOO_DEEP) from None
+    if depth_exceeds(data, MAX_JSON_DEPTH):
+        raise JSONRefused(_TOO_DEEP)
+    return data
+
+
+_TOO_DEEP = f"nested too deeply: at most {MAX_JSON_DEPTH} levels of arrays and objects"
 
 
 def _refuse_constant(name: str):
-    raise _NotANumber(name)
+    raise JSONRefused(f"{name} is not a JSON number (JSON has no NaN or Infinity)")
 
 
-def _too_deep():
-    return json_error("malformed JSON", 400, [f"nested too deeply: at most {MAX_JSON_DEPTH} levels of arrays "
-                                              "and objects"])
+def _parse_int(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_JSON_INT_DIGITS:
+        raise JSONRefused(f"an integer of {len(digits.lstrip('-'))} digits is too large: at most "
+                          f"{MAX_JSON_INT_DIGITS} digits")
+    return int(digits)
 
 
-def _depth_exceeds(data, limit: int) -> bool:
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise JSONRefused(f"the number {text[:40]}{'...' if len(text) > 40 else ''} is out of range")
+    return value
+
+
+def depth_exceeds(data, limit: int) -> bool:
     """Whether arrays/objects nest deeper than `limit`, checked without recursion."""
     stack = [(data, 1)]
     while stack:

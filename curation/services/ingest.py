@@ -82,6 +82,12 @@ def _store(model, source: str, validated: Validated, total: int, *, user, origin
         # ignore_conflicts: a concurrent import of the same record is a duplicate, not an error.
         model.objects.bulk_create(new, batch_size=_CHUNK, ignore_conflicts=True)
         ids = _ids_for(model, list(by_key))
+        # ignore_conflicts also silences rows the database refused for another reason (SQLite's
+        # JSON check, for one): count only what is there, and keep nothing if any record is missing.
+        lost = [record.index for key, record in by_key.items() if key not in ids]
+        if lost:
+            raise PayloadError(f"{len(lost)} {source} record(s) could not be stored; nothing was imported",
+                               [f"record {index}: refused by the database" for index in lost[:20]])
         if new:
             transaction.on_commit(broadcast.publish_overview)  # the Overview's counters follow
     result = IngestResult(created=len(new), duplicates=len(validated.records) - len(new),

@@ -10,9 +10,12 @@ the bad text can be reported against the record and field that hold it.
 
 import hashlib
 import json
+import math
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from accounts.api import MAX_JSON_DEPTH, JSONRefused, depth_exceeds, strict_loads
 
 ENVELOPE_KEYS = ("lessons", "tasks", "conversations")
 LESSON_TEXT_FIELDS = ("situation", "action", "result", "feedback")
@@ -62,9 +65,11 @@ def parse_payload(raw: bytes | str) -> list:
     if not text.strip():
         raise PayloadError("empty payload", ["expected a JSON object, a list of objects or JSONL lines"])
     try:
-        data = json.loads(text)
+        data = strict_loads(text)
     except json.JSONDecodeError as exc:
         return _parse_jsonl(text, exc)
+    except JSONRefused as exc:
+        raise PayloadError("JSON not accepted; nothing was imported", [str(exc)]) from None
     return unwrap(data)
 
 
@@ -77,9 +82,11 @@ def _parse_jsonl(text: str, whole_error: json.JSONDecodeError) -> list:
     records, problems = [], []
     for number, line in lines:
         try:
-            records.append(json.loads(line))
+            records.append(strict_loads(line))
         except json.JSONDecodeError as exc:
             problems.append(f"line {number} column {exc.colno}: {exc.msg}")
+        except JSONRefused as exc:
+            problems.append(f"line {number}: {exc}")
     if problems:
         raise PayloadError("malformed JSONL", problems)
     return records
@@ -87,8 +94,8 @@ def _parse_jsonl(text: str, whole_error: json.JSONDecodeError) -> list:
 
 def _is_json(line: str) -> bool:
     try:
-        json.loads(line)
-    except json.JSONDecodeError:
+        strict_loads(line)
+    except ValueError:  # malformed or refused: either way not a JSON line on its own
         return False
     return True
 
@@ -289,6 +296,14 @@ class _Checker:
         # Unknown top-level keys are kept rather than silently lost.
         extra = {key: item for key, item in record.items() if key not in known}
         merged = {**value, **({"extra": extra} if extra else {})}
+        # Decoded payloads (the CLI, the upload form) skip the API's reader: bound the depth here
+        # too, before any recursive check or the database's JSON encoder meets it.
+        if depth_exceeds(merged, MAX_JSON_DEPTH):
+            self.fail("metadata", f"nested too deeply: at most {MAX_JSON_DEPTH} levels of arrays and objects")
+            return {}
+        if _has_non_finite(merged):
+            self.fail("metadata", "NaN and Infinity are not JSON numbers")
+            return {}
         if _has_bad_text(merged):
             self.fail("metadata", "text is not valid UTF-8 or contains a NUL character")
             return {}
@@ -326,6 +341,17 @@ def parse_timestamp(value) -> datetime:
         except (OverflowError, OSError, ValueError):
             raise ValueError(f"{value} is out of range for epoch seconds") from None
     raise ValueError("must be ISO 8601 text or epoch seconds")
+
+
+def _has_non_finite(value) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return True
+        if isinstance(item, dict | list):
+            stack.extend(item.values() if isinstance(item, dict) else item)
+    return False
 
 
 def _has_bad_text(value) -> bool:
