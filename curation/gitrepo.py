@@ -34,7 +34,12 @@ _SEPARATOR = b"\n\x00\x00"
 _CHUNK = 1 << 16
 # "branch" names accepted from users: plain ref names, never something git could read as an option.
 _REF_RE = re.compile(r"^(?!-)(?!.*\.\.)[A-Za-z0-9._/+-]{1,200}$")
-_MAX_ALTERNATE_DEPTH = 5  # git itself follows alternates of alternates five deep
+# Git follows alternates of alternates six stores deep (the limit has moved between versions);
+# the check walks the whole graph instead, which can only see more than git reads, never less.
+_MAX_ALTERNATE_STORES = 100
+# git's unquote_c_style escapes (quote.c); octal escapes are handled apart.
+_C_ESCAPES = {ord("a"): 0x07, ord("b"): 0x08, ord("f"): 0x0C, ord("n"): 0x0A, ord("r"): 0x0D, ord("t"): 0x09,
+              ord("v"): 0x0B, ord("\\"): ord("\\"), ord('"'): ord('"')}
 
 # Keys that make git start a program (or reach out over the network, which can start one),
 # with values that start nothing. Protected keys (uploadpack.packObjectsHook, safe.directory)
@@ -250,31 +255,136 @@ def locate(path: Path | str) -> RepositoryDirs:
 
 
 def _object_dirs(objects: Path) -> tuple[Path, ...]:
-    """The object store and, transitively, the alternates it names (resolved, in order)."""
+    """The object store and, transitively, every alternate it names (resolved, in order)."""
     found = [objects]
-    frontier = [objects]
-    for _ in range(_MAX_ALTERNATE_DEPTH):
-        next_frontier = []
-        for store in frontier:
-            for line in _alternate_lines(store):
-                if line.startswith('"'):
-                    raise GitError(f"{store} names a quoted alternate object store, which is not supported")
-                alternate = Path(os.path.realpath(store / line))
-                if alternate not in found:
-                    found.append(alternate)
-                    next_frontier.append(alternate)
-        frontier = next_frontier
+    for store in found:  # grows while it is walked: breadth first over the whole graph
+        for alternate in _alternates_of(store):
+            if alternate not in found:
+                if len(found) > _MAX_ALTERNATE_STORES:
+                    raise GitError(f"{objects} borrows from more than {_MAX_ALTERNATE_STORES} alternate object stores")
+                found.append(alternate)
     return tuple(found)
 
 
-def _alternate_lines(store: Path) -> list[str]:
+def _alternates_of(store: Path) -> list[Path]:
+    """The stores named by `store`'s info/alternates, resolved as git resolves them."""
+    where = store / "info" / "alternates"
     try:
-        text = (store / "info" / "alternates").read_text("utf-8", "surrogateescape")
+        data = where.read_bytes()
     except (FileNotFoundError, NotADirectoryError):
         return []
     except OSError as exc:
         raise GitError(f"cannot read the alternates of {store}: {exc.strerror}") from None
-    return [line for line in (raw.strip() for raw in text.splitlines()) if line and not line.startswith("#")]
+    problem = alternates_problem(data)
+    if problem:
+        raise GitError(f"{where}: {problem}; git reads every entry literally, so refusing is the only safe answer")
+    base = os.fsencode(store)
+    return [Path(os.fsdecode(os.path.realpath(entry if entry.startswith(b"/") else base + b"/" + entry)))
+            for entry in alternate_entries(data)]
+
+
+@dataclass(frozen=True, slots=True)
+class _AlternateEntry:
+    path: bytes  # what git uses: unquoted, cut at a NUL like the C string it becomes
+    raw: bytes  # the entry's bytes in the file
+    line: int
+    quoted: bool
+    after: bytes  # the byte git skips after the entry (b"" at the end of the file)
+
+
+def _parse_alternates(data: bytes) -> Iterator[_AlternateEntry]:
+    """Split an alternates file exactly as git's parse_alternates (odb.c) does.
+
+    Entries end at "\n" only; no other whitespace is stripped. An entry starting with "#"
+    is a comment; one starting with '"' is a C-style quoted path when it unquotes (it may
+    then span lines, and git skips the one byte after the closing quote, whatever it is),
+    otherwise a plain path. Empty entries are skipped. Git reads the file as a C string,
+    so nothing after a NUL byte exists for it.
+    """
+    data = data.split(b"\0", 1)[0]
+    pos = 0
+    while pos < len(data):
+        start, quoted = pos, False
+        if data[pos] == ord("#"):
+            end, path = _line_end(data, pos), b""
+        elif data[pos] == ord('"') and (unquoted := _unquote_c_style(data, pos)) is not None:
+            (path, end), quoted = unquoted, True
+        else:
+            end = _line_end(data, pos)
+            path = data[pos:end]
+        pos = end + 1 if end < len(data) else end
+        if path:
+            yield _AlternateEntry(path=path.split(b"\0", 1)[0], raw=data[start:end], quoted=quoted,
+                                  line=data.count(b"\n", 0, start) + 1, after=data[end:end + 1])
+
+
+def _line_end(data: bytes, pos: int) -> int:
+    end = data.find(b"\n", pos)
+    return len(data) if end < 0 else end
+
+
+def _unquote_c_style(data: bytes, start: int) -> tuple[bytes, int] | None:
+    """git's unquote_c_style (quote.c): the unquoted bytes and the index after the closing quote,
+    or None for broken quoting (git then reads the entry as a plain path)."""
+    out = bytearray()
+    pos = start + 1
+    while True:
+        stops = [index for index in (data.find(b'"', pos), data.find(b"\\", pos)) if index >= 0]
+        if not stops:
+            return None
+        stop = min(stops)
+        out += data[pos:stop]
+        if data[stop] == ord('"'):
+            return bytes(out), stop + 1
+        escape = data[stop + 1:stop + 2]
+        if escape and escape[0] in _C_ESCAPES:
+            out.append(_C_ESCAPES[escape[0]])
+            pos = stop + 2
+        elif escape and escape in b"0123" and re.fullmatch(rb"[0-7]{2}", data[stop + 2:stop + 4]):
+            out.append(int(data[stop + 1:stop + 4], 8))
+            pos = stop + 4
+        else:
+            return None
+
+
+def alternate_entries(data: bytes) -> list[bytes]:
+    """The paths git reads from an alternates file's bytes, as written (relative ones unresolved)."""
+    return [entry.path for entry in _parse_alternates(data)]
+
+
+def alternates_problem(data: bytes) -> str | None:
+    """Why an alternates file is not plainly a list of paths, or None when it is.
+
+    Git keeps a trailing space, tab, vertical tab or carriage return as part of the path, so
+    a symbolic link named `store ` (with the space) leads git elsewhere than `store`; the
+    parse above gets that right, and any entry a reader (or an older git) could take for
+    another path is refused on top of it.
+    """
+    if b"\0" in data:
+        line = data.count(b"\n", 0, data.index(b"\0")) + 1
+        return f"line {line} holds a NUL byte"
+    for entry in _parse_alternates(data):
+        problem = _entry_problem(entry)
+        if problem:
+            return f"line {entry.line}: the entry {os.fsdecode(entry.raw)!r} {problem}"
+    return None
+
+
+def _entry_problem(entry: _AlternateEntry) -> str | None:
+    if entry.quoted and b"\n" in entry.raw:
+        return "is a quoted path that spans lines"
+    if entry.quoted and entry.after not in (b"", b"\n"):
+        return "has text after its closing quote"
+    if not entry.quoted and entry.raw.startswith(b'"'):
+        return "opens a quote that does not close"
+    if re.search(rb"[\x00-\x1f\x7f]", entry.path):
+        return "holds a control character"
+    text = os.fsdecode(entry.path)
+    if text != text.lstrip():
+        return "starts with whitespace"
+    if text != text.rstrip():
+        return "ends with whitespace"
+    return None
 
 
 def _link_targets(object_dirs: tuple[Path, ...]) -> tuple[Path, ...]:
