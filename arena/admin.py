@@ -1,19 +1,22 @@
-"""Arena admin: exams (items editable until an evaluation used them), holdouts, evaluations.
+"""Arena admin: exams (items editable by Admins until an evaluation used them), holdouts, evaluations.
 
-Carrying a verdict out is an action that calls the service, which checks the Admin role again.
+Editing an exam goes through the same gate as the exam page and the API
+(services.check_exam_edit: the Admin role, every item checked as an import checks it), because
+a python check is code that evaluations run. Carrying a verdict out is an action that calls
+the service, which checks the Admin role again.
 """
 
+from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 
-from accounts.roles import MANAGE_MODELS, OPERATE_TRAINING, VIEW_DASHBOARD
+from accounts.admin_access import RoleAccess
+from accounts.roles import MANAGE_MODELS, VIEW_DASHBOARD
 from arena import services
 from arena.models import Evaluation, EvaluationItem, Exam, ExamItem, Holdout, HoldoutItem
 
 
 class _Readable:
-    edit_permission = OPERATE_TRAINING
-
     def has_module_permission(self, request):
         return request.user.has_perm(VIEW_DASHBOARD)
 
@@ -30,14 +33,46 @@ class _Readable:
         return False
 
 
+class ExamItemForm(forms.ModelForm):
+    """One item, checked by arena.exams.check_item like an imported line; stored in canonical form."""
+
+    class Meta:
+        model = ExamItem
+        fields = ("position", "item_id", "category", "prompt", "reference", "check_spec")
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors or cleaned.get("DELETE"):
+            return cleaned
+        record = {"id": cleaned.get("item_id"), "category": cleaned.get("category"), "prompt": cleaned.get("prompt"),
+                  "reference": cleaned.get("reference")}
+        if cleaned.get("check_spec") is not None:
+            record["check"] = cleaned["check_spec"]
+        try:
+            [item] = services.check_exam_edit(self.actor, [record])
+        except services.ExamImportError as exc:
+            raise ValidationError([problem.removeprefix("item 1: ") for problem in exc.problems]) from None
+        except PermissionDenied as exc:
+            raise ValidationError(str(exc)) from None
+        cleaned.update(item_id=item["id"], category=item["category"], prompt=item["prompt"],
+                       reference=item["reference"], check_spec=item.get("check"))
+        return cleaned
+
+
 class ExamItemInline(admin.TabularInline):
     model = ExamItem
+    form = ExamItemForm
     fields = ("position", "item_id", "category", "prompt", "reference", "check_spec")
     extra = 0
 
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form = type("ExamItemFormFor", (formset.form,), {"actor": request.user})
+        return formset
+
     def _editable(self, request, obj):
         # An exam an evaluation has used is frozen: comparisons must stay on the same questions.
-        return request.user.has_perm(OPERATE_TRAINING) and obj is not None and not obj.is_used
+        return services.can_edit_exams(request.user) and obj is not None and not obj.is_used
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm(VIEW_DASHBOARD)
@@ -53,26 +88,26 @@ class ExamItemInline(admin.TabularInline):
 
 
 @admin.register(Exam)
-class ExamAdmin(admin.ModelAdmin):
+class ExamAdmin(RoleAccess, admin.ModelAdmin):
+    change_permission = MANAGE_MODELS
     list_display = ("__str__", "line", "version", "item_count", "used", "source", "created_at")
     list_filter = ("line",)
     readonly_fields = ("line", "version", "content_sha256", "source", "created_by", "created_at")
     inlines = [ExamItemInline]
 
-    def has_module_permission(self, request):
-        return request.user.has_perm(VIEW_DASHBOARD)
-
-    def has_view_permission(self, request, obj=None):
-        return request.user.has_perm(VIEW_DASHBOARD)
-
     def has_add_permission(self, request):
         return False  # new versions come from an import or the exam page
 
     def has_change_permission(self, request, obj=None):
-        return request.user.has_perm(OPERATE_TRAINING) and (obj is None or not obj.is_used)
+        return (super().has_change_permission(request, obj) and services.can_edit_exams(request.user)
+                and (obj is None or not obj.is_used))
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_formset(self, request, form, formset, change):
+        services.check_exam_edit(request.user)  # the forms were checked; refuse again rather than trust that
+        super().save_formset(request, form, formset, change)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

@@ -1,4 +1,5 @@
-"""Arena JSON API: start an evaluation, read it, carry its verdict out, compare two versions."""
+"""Arena JSON API: a line's exam (read; replace: Admins), start an evaluation, read it, carry its verdict out,
+compare two versions."""
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -8,8 +9,42 @@ from django.shortcuts import get_object_or_404
 from accounts.api import api_view, json_error, read_json
 from accounts.roles import MANAGE_MODELS, OPERATE_TRAINING, VIEW_DASHBOARD
 from arena import results, services
+from arena.exams import exam_records, to_jsonl
 from arena.models import Evaluation
 from models_registry.models import ModelLine, ModelVersion
+
+
+def _exam_dict(line, exam) -> dict:
+    records = exam_records(exam) if exam else []
+    return {"line": line.name, "version": exam.version if exam else None, "items": records,
+            "jsonl": to_jsonl(records)}
+
+
+@api_view(VIEW_DASHBOARD, methods=("GET", "POST"))
+def exam(request, name):
+    """GET: the line's latest exam. POST {"jsonl": "..."}: save it as a new version (Admin role)."""
+    line = get_object_or_404(ModelLine, name=name)
+    if request.method == "GET":
+        return JsonResponse(_exam_dict(line, line.exams.order_by("-version").first()))
+    try:
+        services.check_exam_edit(request.principal)  # before the body is read
+    except PermissionDenied as exc:
+        return json_error(f"permission denied: {exc}", 403)
+    data, error = read_json(request, settings.API_MAX_BODY_BYTES)
+    if error:
+        return error
+    if not isinstance(data, dict) or set(data) != {"jsonl"} or not isinstance(data["jsonl"], str):
+        return json_error("invalid exam", 400, ['send {"jsonl": "<one exam item a line>"}'])
+    latest = line.exams.order_by("-version").first()
+    try:
+        saved = services.import_exam(data["jsonl"].splitlines(), line, user=request.user,
+                                     principal=request.principal)
+    except PermissionDenied as exc:
+        return json_error(f"permission denied: {exc}", 403)
+    except services.ExamImportError as exc:
+        return json_error("invalid exam: nothing was saved", 400, exc.problems)
+    created = latest is None or saved.pk != latest.pk
+    return JsonResponse({**_exam_dict(line, saved), "created": created}, status=201 if created else 200)
 
 
 @api_view(OPERATE_TRAINING, methods=("POST",))

@@ -14,7 +14,7 @@ from django.utils import timezone
 from accounts.roles import MANAGE_MODELS, OPERATE_TRAINING
 from arena import evaluation as scoring
 from arena import policy
-from arena.exams import DEFAULT_EXAM_PATH, ExamImportError, parse_items, read_lines, save_exam
+from arena.exams import DEFAULT_EXAM_PATH, ExamImportError, check_item, parse_items, read_lines, save_exam
 from arena.holdouts import HoldoutError, freeze_holdout, latest_holdout
 from arena.models import Decision, Evaluation, EvaluationItem, Exam
 from curation.services.feedback import record_holdout_results
@@ -25,7 +25,8 @@ from models_registry.models import ModelLine, ModelVersion, VersionStatus
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_EXAM_PATH", "ArenaError", "ExamImportError", "HoldoutError", "apply_verdict", "ensure_exam",
+__all__ = ["DEFAULT_EXAM_PATH", "ArenaError", "ExamImportError", "HoldoutError", "apply_verdict", "can_edit_exams",
+           "check_exam_edit", "ensure_exam",
            "freeze_holdout", "import_exam", "latest_holdout", "override_verdict", "run_evaluation",
            "start_evaluation"]
 
@@ -55,11 +56,43 @@ def _version(line: ModelLine, version) -> ModelVersion:
 
 
 # ---------------------------------------------------------------------------- exams
-def import_exam(path_or_lines, line, user=None) -> Exam:
+def can_edit_exams(actor) -> bool:
+    """Whether `actor` (a user or an API principal) may change an exam: the Admin role.
+
+    An exam's python checks are code that every evaluation runs, so writing one is trusted
+    like promotion (manage_models), not like starting a run.
+    """
+    return actor is not None and actor.has_perm(MANAGE_MODELS)
+
+
+def check_exam_edit(actor, records: list | None = None) -> list[dict]:
+    """The one gate for every way an exam changes (page, API, admin): the Admin role, then each item.
+
+    Raises PermissionDenied without the role and ExamImportError naming every bad item
+    (checked by arena.exams.check_item, as an import is); returns the items in canonical form.
+    """
+    if not can_edit_exams(actor):
+        raise PermissionDenied(f"changing an exam requires {MANAGE_MODELS} (Admin role): its checks run as code")
+    items, problems = [], []
+    for number, record in enumerate(records or [], start=1):
+        try:
+            items.append(check_item(record))
+        except ValueError as exc:
+            problems.append(f"item {number}: {exc}")
+    if problems:
+        raise ExamImportError(problems)
+    return items
+
+
+def import_exam(path_or_lines, line, user=None, *, principal=None, system: bool = False) -> Exam:
     """Import a JSONL exam for `line`: a new exam version, or the latest one if nothing changed.
 
-    Raises ExamImportError naming every bad line; nothing is imported then.
+    Only an Admin may (check_exam_edit; `principal` is the API token's holder when there is
+    one), or the system itself (system=True: the default exam, `manage.py import_exam` run by
+    the server's owner). Raises ExamImportError naming every bad line; nothing is imported then.
     """
+    if not system:
+        check_exam_edit(principal or user)
     line = _line(line)
     lines, source = read_lines(path_or_lines)
     exam, _ = save_exam(line, parse_items(lines), source=source, user=user)
@@ -69,7 +102,7 @@ def import_exam(path_or_lines, line, user=None) -> Exam:
 def ensure_exam(line) -> Exam:
     """The line's latest exam; the default coding exam is imported when it has none."""
     line = _line(line)
-    return line.exams.order_by("-version").first() or import_exam(DEFAULT_EXAM_PATH, line)
+    return line.exams.order_by("-version").first() or import_exam(DEFAULT_EXAM_PATH, line, system=True)
 
 
 # ---------------------------------------------------------------------------- evaluations

@@ -40,8 +40,7 @@ def exam_detail(request, name):
     exam = line.exams.order_by("-version").first()
     form = ExamForm(request.POST or None, initial={"jsonl": to_jsonl(exam_records(exam)) if exam else ""})
     if request.method == "POST":
-        if not request.user.has_perm(OPERATE_TRAINING):
-            raise PermissionDenied
+        services.check_exam_edit(request.user)  # Admins only: PermissionDenied (403) before reading the form
         if form.is_valid():
             try:
                 saved = services.import_exam(form.cleaned_data["jsonl"].splitlines(), line, user=request.user)
@@ -57,7 +56,7 @@ def exam_detail(request, name):
     return render(request, "arena/exam.html", {
         "line": line, "exam": exam, "items": exam.items.all() if exam else [], "form": form,
         "exams": line.exams.all(), "holdouts": line.holdouts.all(), "holdout_form": HoldoutForm(
-            initial={"size": 50, "seed": 0}), "can_edit": request.user.has_perm(OPERATE_TRAINING),
+            initial={"size": 50, "seed": 0}), "can_edit": services.can_edit_exams(request.user),
         "can_manage": request.user.has_perm(MANAGE_MODELS)})
 
 

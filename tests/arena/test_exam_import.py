@@ -53,9 +53,9 @@ def test_importing_the_same_file_again_changes_nothing(tmp_path, capsys):
 
 def test_a_changed_file_becomes_a_new_version_and_the_old_one_stays(tmp_path):
     line = make_line()
-    services.import_exam(_write(tmp_path, GOOD), line)
+    services.import_exam(_write(tmp_path, GOOD), line, system=True)
     changed = [*GOOD[:2], {**GOOD[2], "reference": "git reset HEAD~1"}]
-    exam = services.import_exam(_write(tmp_path, changed, "b.jsonl"), line)
+    exam = services.import_exam(_write(tmp_path, changed, "b.jsonl"), line, system=True)
     assert exam.version == 2
     assert Exam.objects.get(line=line, version=1).items.get(item_id="q3").reference == "git reset --soft HEAD~1"
 
@@ -86,7 +86,7 @@ def test_an_unknown_line_is_refused(tmp_path):
 
 def test_the_default_exam_has_at_least_ten_coding_questions_with_references_and_checks():
     line = make_line()
-    exam = services.import_exam(DEFAULT_EXAM_PATH, line)
+    exam = services.import_exam(DEFAULT_EXAM_PATH, line, system=True)
     items = list(exam.items.all())
     assert len(items) >= 10
     assert all(i.reference.strip() and i.check_spec for i in items)

@@ -99,12 +99,12 @@ def test_compare_shows_categories_side_by_side_and_each_questions_answers(client
     assert api["arena"]["questions"][0]["candidate_answer"] == "use ls"
 
 
-def test_the_exam_page_saves_edits_as_a_new_version_and_names_bad_lines(client, bob, viewer):
+def test_the_exam_page_saves_edits_as_a_new_version_and_names_bad_lines(client, alice, viewer):
     line = make_line()
     make_exam(line)
     client.force_login(viewer)
     assert client.post(f"/arena/{line.name}/exam/", {"jsonl": "{}"}).status_code == 403
-    client.force_login(bob)
+    client.force_login(alice)
     bad = client.post(f"/arena/{line.name}/exam/", {"jsonl": '{"id": "x", "prompt": "p", "reference": "r"}\nnope'})
     assert "line 2: not valid JSON" in bad.content.decode()
     assert Exam.objects.filter(line=line).count() == 1

@@ -20,7 +20,8 @@ class Command(BaseCommand):
             raise CommandError(f"no model line {options['line']!r}")
         latest = line.exams.order_by("-version").first()
         try:
-            exam = services.import_exam(options["file"], line)
+            # The server's owner runs this: trusted as the system, checked item by item all the same.
+            exam = services.import_exam(options["file"], line, system=True)
         except services.ExamImportError as exc:
             raise CommandError("nothing imported:\n  " + "\n  ".join(exc.problems)) from None
         if latest is not None and exam.pk == latest.pk:
