@@ -412,6 +412,8 @@ SERVING_DEFAULT_MAX_TOKENS = env_int("SERVING_DEFAULT_MAX_TOKENS", 64, min_value
 SERVING_MAX_SECONDS = env_float("SERVING_MAX_SECONDS", 30.0, min_value=0.1)
 SERVING_QUEUE_DEPTH = env_int("SERVING_QUEUE_DEPTH", 4, min_value=0)
 SERVING_MAX_CHOICES = env_int("SERVING_MAX_CHOICES", 4, min_value=1, max_value=16)
+# Messages per chat request: rendering and tokenizing cost grows with each, even an empty one.
+SERVING_MAX_MESSAGES = env_int("SERVING_MAX_MESSAGES", 1000, min_value=1)
 # Empty: no Ollama. Else e.g. http://127.0.0.1:11434; promotions then create the model there.
 OLLAMA_HOST = env_str("OLLAMA_HOST", "")
 OLLAMA_STABLE_TAG = env_str("OLLAMA_STABLE_TAG", "latest")

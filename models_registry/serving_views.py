@@ -46,20 +46,19 @@ def chat_completions(request):
         return openai_error(f"The model {chat.model!r} does not exist (GET /v1/models lists the lines served)",
                             404, param="model", code="model_not_found")
     try:
-        prepared = prepare(chat.model, chat.messages, max_tokens=chat.max_tokens)
-    except runtime.NoActiveVersion:
-        return openai_error(f"model line {chat.model!r} has no active version: promote a version to serve it",
-                            503, code="no_active_version", Retry_After="30")
-    except PromptError as exc:
-        return openai_error(f"messages do not fit the model's prompt format: {exc}", 400, param="messages")
-    except ContextLengthExceeded as exc:
-        return openai_error(str(exc), 400, param="messages", code="context_length_exceeded")
-    try:
         admission.enter()
     except admission.QueueFull as exc:
-        prepared.close()
         return openai_error(f"{exc}; retry after {exc.retry_after} s", 429, code="queue_full",
                             Retry_After=str(exc.retry_after))
+    # Rendering and tokenizing happen inside the admission slot, so the queue bounds them too.
+    try:
+        prepared = prepare(chat.model, chat.messages, max_tokens=chat.max_tokens)
+    except (runtime.NoActiveVersion, PromptError, ContextLengthExceeded) as exc:
+        admission.leave()
+        return _refusal(chat, exc)
+    except BaseException:
+        admission.leave()
+        raise
     if chat.stream:
         response = StreamingHttpResponse(_events(chat, prepared), content_type="text/event-stream")
         response["Cache-Control"] = "no-cache"
@@ -72,6 +71,16 @@ def chat_completions(request):
             admission.leave()
     response["X-Academy-Version"] = f"{chat.model}:{prepared.served.label}"
     return response
+
+
+def _refusal(chat, exc: Exception):
+    """The OpenAI-shaped answer to a request prepare() refused."""
+    if isinstance(exc, runtime.NoActiveVersion):
+        return openai_error(f"model line {chat.model!r} has no active version: promote a version to serve it",
+                            503, code="no_active_version", Retry_After="30")
+    if isinstance(exc, PromptError):
+        return openai_error(f"messages do not fit the model's prompt format: {exc}", 400, param="messages")
+    return openai_error(str(exc), 400, param="messages", code="context_length_exceeded")
 
 
 def _options(chat) -> dict:

@@ -63,6 +63,10 @@ def prepare(line: str, messages: list[dict], *, max_tokens: int) -> Prepared:
         if fewest + max_tokens > engine.context_length:
             raise ContextLengthExceeded(engine.context_length, fewest, max_tokens, at_least=True)
         prompt = render_chat(served.prompt, messages)
+        # The same bound on the rendered prompt, whose template text the check above did not see.
+        fewest = len(prompt) // engine.max_token_chars
+        if fewest + max_tokens > engine.context_length:
+            raise ContextLengthExceeded(engine.context_length, fewest, max_tokens, at_least=True)
         ids = engine.encode(prompt, add_bos=bool(served.prompt.get("add_bos_token")))
         if len(ids) + max_tokens > engine.context_length:
             raise ContextLengthExceeded(engine.context_length, len(ids), max_tokens)

@@ -75,6 +75,11 @@ def _model(value) -> str:
 def _messages(value) -> list[dict]:
     if not isinstance(value, list) or not value:
         raise InvalidRequest("messages: a non-empty list is required", "messages")
+    # Rendering and tokenizing cost grows with every message, even an empty one: bounded
+    # here, before any of it is done.
+    if len(value) > settings.SERVING_MAX_MESSAGES:
+        raise InvalidRequest(f"messages: at most {settings.SERVING_MAX_MESSAGES} messages (got {len(value)})",
+                             "messages", "too_many_messages")
     for i, message in enumerate(value):
         if not isinstance(message, dict) or message.get("role") not in ROLES:
             raise InvalidRequest(f"messages[{i}].role: one of {', '.join(ROLES)}", f"messages[{i}].role")
