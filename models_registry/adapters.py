@@ -1,6 +1,7 @@
 """Adapter folders on disk: where they are, what they hold, whether they are intact."""
 
 import json
+import os
 from pathlib import Path
 
 from django.conf import settings
@@ -25,10 +26,25 @@ def data_path(relative: str) -> Path:
 
 
 def hash_folder(folder: Path) -> dict[str, str]:
-    """{file name: sha256} of the adapter folder's files (artifacts.hashing's one shape)."""
+    """{file name: sha256} of the adapter folder's files (artifacts.hashing's one shape).
+
+    A folder holding any symbolic link is refused: a link would let a registered adapter
+    read (and later serve or copy out) any file the server can read.
+    """
     if not folder.is_dir():
         raise AdapterError(f"adapter folder {folder.name!r} does not exist")
+    refuse_links(folder)
     return folder_hashes(folder)
+
+
+def refuse_links(folder: Path) -> None:
+    """Raise AdapterError naming the first symbolic link found anywhere in `folder` (links are not followed)."""
+    for top, dirs, files in os.walk(folder, followlinks=False):
+        for name in sorted(dirs + files):
+            path = Path(top) / name
+            if path.is_symlink():
+                raise AdapterError(f"adapter folder holds a symbolic link, {path.relative_to(folder).as_posix()}: "
+                                   "links are refused; copy the file into the folder instead")
 
 
 def verify(adapter_dir: str, expected: dict[str, str]) -> None:
@@ -46,6 +62,8 @@ def verify(adapter_dir: str, expected: dict[str, str]) -> None:
             raise AdapterError(str(exc)) from None
     for name, sha in sorted(expected.items()):
         path = folder / name
+        if path.is_symlink():
+            raise AdapterError(f"adapter file {name} in {adapter_dir} was replaced by a symbolic link")
         if not path.is_file():
             raise AdapterError(f"adapter file {name} is missing from {adapter_dir}")
         if file_sha256(path) != sha:
@@ -54,6 +72,8 @@ def verify(adapter_dir: str, expected: dict[str, str]) -> None:
 
 def read_metadata(folder: Path) -> dict:
     path = folder / METADATA_FILE
+    if path.is_symlink():
+        raise AdapterError(f"{METADATA_FILE} is a symbolic link: links are refused")
     try:
         return json.loads(path.read_text())
     except FileNotFoundError:
