@@ -8,6 +8,7 @@ kept and inserted. Each example costs one query and at most one insert, so the s
 linearly with the number of examples. Only kept signatures are stored.
 """
 
+import functools
 import hashlib
 
 import numpy as np
@@ -54,9 +55,31 @@ def _band_key(data: bytes) -> int:
     return hash(data)
 
 
+@functools.cache
+def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows per band) minimising false positives plus false negatives, with at least 2 bands.
+
+    datasketch's own search picks a single band for high thresholds (0.99 at 128 permutations,
+    any threshold at 16) and then refuses it (b < 2). Every LSH candidate is checked against
+    the threshold afterwards, so LSH only has to find them: the best split into two or more
+    bands serves every threshold up to 1.0.
+    """
+    grid = np.linspace(0.0, 1.0, 2001)
+    below, above = grid <= threshold, grid >= threshold
+    best, best_error = (2, num_perm // 2), float("inf")
+    for bands in range(2, num_perm + 1):
+        for rows in range(1, num_perm // bands + 1):
+            found = 1 - (1 - grid ** rows) ** bands  # probability a pair of similarity s becomes a candidate
+            error = (np.trapezoid(found[below], grid[below]) if below.sum() > 1 else 0.0) + \
+                (np.trapezoid(1 - found[above], grid[above]) if above.sum() > 1 else 0.0)
+            if error < best_error:
+                best, best_error = (bands, rows), error
+    return best
+
+
 def near_dedup(examples: list, *, threshold: float, num_perm: int, shingle_words: int) -> tuple[list, list]:
     """Return (kept, dropped) after MinHash-LSH near-duplicate removal (see module docstring)."""
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm, hashfunc=_band_key)
+    lsh = MinHashLSH(num_perm=num_perm, params=lsh_params(threshold, num_perm), hashfunc=_band_key)
     signatures: dict[int, np.ndarray] = {}
     kept, dropped = [], []
     ordered = newest_first(examples)

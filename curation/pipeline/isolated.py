@@ -21,7 +21,11 @@ CHUNK = 200
 
 
 class PipelineProcessError(RuntimeError):
-    """The child process failed; the message carries its error."""
+    """The child process failed; the message says why in one line, `child_traceback` is for the log only."""
+
+    def __init__(self, message: str, child_traceback: str = ""):
+        super().__init__(message)
+        self.child_traceback = child_traceback
 
 
 def run_pipeline_in_process(examples: list, config: dict, *, max_samples: int = 3,
@@ -71,7 +75,7 @@ def _receive_result(conn, child, progress) -> PipelineResult:
         elif kind == "empty":
             raise EmptyDatasetError(*payload)
         else:
-            raise PipelineProcessError(payload[0])
+            raise PipelineProcessError(*payload)
 
 
 def _context():
@@ -98,8 +102,8 @@ def _child(conn, config: dict, max_samples: int) -> None:
                               progress=lambda fraction: conn.send(("progress", fraction)))
     except EmptyDatasetError as exc:
         conn.send(("empty", exc.stage, str(exc), exc.funnel))
-    except Exception as exc:  # the parent records it as the build's error
-        conn.send(("error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"))
+    except Exception as exc:  # the parent records the message as the build's error and logs the traceback
+        conn.send(("error", f"{type(exc).__name__}: {exc}", traceback.format_exc(limit=5)))
     else:
         conn.send(("result", result.funnel, result.stats))
         for start in range(0, len(result.examples), CHUNK):

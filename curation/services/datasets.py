@@ -23,7 +23,7 @@ from artifacts import store as artifact_store
 from curation.models import DatasetBuild, DatasetSnapshot
 from curation.pipeline.config import ConfigProblem, build_config
 from curation.pipeline.exporters import EXPORTERS
-from curation.pipeline.isolated import run_pipeline_in_process
+from curation.pipeline.isolated import PipelineProcessError, run_pipeline_in_process
 from curation.pipeline.runner import EmptyDatasetError, run_pipeline
 from curation.pipeline.sources import collect
 from curation.shapes import check_build_config
@@ -79,7 +79,9 @@ def run_build(build_id: int, worker: str = "") -> DatasetBuild | None:
     except BuildCancelled:
         lifecycle.finish(DatasetBuild, build_id, status=JobStatus.CANCELLED, human_error="cancelled")
     except Exception as exc:  # a bug must still end the build; the traceback goes to the log only
-        logger.exception("dataset build %s crashed", build_id)
+        # Users read the build's error: one line there; tracebacks (the child's too) go to the log only.
+        logger.exception("dataset build %s crashed%s", build_id, f"; in the pipeline process:\n{exc.child_traceback}"
+                         if isinstance(exc, PipelineProcessError) and exc.child_traceback else "")
         lifecycle.fail(DatasetBuild, build_id, error=f"internal error: {type(exc).__name__}: {exc}",
                        human_error="the build failed on an internal error; see the error details")
     build.refresh_from_db()
