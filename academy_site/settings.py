@@ -420,23 +420,48 @@ OLLAMA_STABLE_TAG = env_str("OLLAMA_STABLE_TAG", "latest")
 OLLAMA_TIMEOUT = env_float("OLLAMA_TIMEOUT", 300.0, min_value=1.0)
 
 # ---- arena: evaluations and the promotion policy
-# Relative change of a category's mean reference loss that counts as worse (default and per category,
-# e.g. ARENA_CATEGORY_TOLERANCES="python=0.1,sql=0.2"); a category's check pass rate may drop by at
-# most the same amount (absolute).
+# Relative rise of a category's mean reference loss that its guard tolerates (default and per category,
+# e.g. ARENA_CATEGORY_TOLERANCES="python=0.1,sql=0.2").
 ARENA_TOLERANCE = env_float("ARENA_TOLERANCE", 0.05, min_value=0.0, max_value=10.0)
 ARENA_CATEGORY_TOLERANCES = env_float_map("ARENA_CATEGORY_TOLERANCES", {}, min_value=0.0, max_value=10.0)
+# How far a category's check pass rate may fall (absolute) before its guard holds a promotion: the
+# guard must show the drop is smaller, which a few items can only do for a wide tolerance.
+ARENA_CATEGORY_PASS_TOLERANCE = env_float("ARENA_CATEGORY_PASS_TOLERANCE", 0.25, min_value=0.0, max_value=1.0)
 # true: a verdict that would promote is a hold, so a person approves every promotion.
 ARENA_REQUIRE_APPROVAL = env_bool("ARENA_REQUIRE_APPROVAL", False)
 ARENA_BOOTSTRAP_SAMPLES = env_int("ARENA_BOOTSTRAP_SAMPLES", 2000, min_value=100, max_value=100_000)
 ARENA_BOOTSTRAP_SEED = env_int("ARENA_BOOTSTRAP_SEED", 0, min_value=0)
+# Level of the verdict's two-sided t intervals (each one-sided test runs at half of 1 - this).
+ARENA_CONFIDENCE = env_float("ARENA_CONFIDENCE", 0.95, min_value=0.5, max_value=0.999)
+# Smallest loss change that counts (relative to the compared model's loss) and smallest pass-rate
+# change (absolute); a measured seed noise of the recipe raises either margin.
+ARENA_MIN_EFFECT = env_float("ARENA_MIN_EFFECT", 0.01, min_value=0.0, max_value=1.0)
+ARENA_PASS_MARGIN = env_float("ARENA_PASS_MARGIN", 0.05, min_value=0.0, max_value=1.0)
+# A known between-seed SD of a model's mean reference loss (nats/token; 0: unknown), used when fewer
+# than ARENA_MIN_REPLICAS versions of the candidate's recipe (same data and settings, other seeds)
+# were evaluated on the same questions.
+ARENA_SEED_SD = env_float("ARENA_SEED_SD", 0.0, min_value=0.0, max_value=10.0)
+ARENA_MIN_REPLICAS = env_int("ARENA_MIN_REPLICAS", 3, min_value=2, max_value=100)
+# Below these a verdict is "insufficient evidence": exam items, holdout examples, checked exam items,
+# items of each guarded category (ARENA_GUARDED_CATEGORIES, empty: every exam category).
+ARENA_MIN_EXAM_ITEMS = env_int("ARENA_MIN_EXAM_ITEMS", 20, min_value=2)
+ARENA_MIN_HOLDOUT_ITEMS = env_int("ARENA_MIN_HOLDOUT_ITEMS", 10, min_value=2)
+ARENA_MIN_CHECKED_ITEMS = env_int("ARENA_MIN_CHECKED_ITEMS", 10, min_value=2)
+ARENA_MIN_CATEGORY_ITEMS = env_int("ARENA_MIN_CATEGORY_ITEMS", 5, min_value=2)
+ARENA_GUARDED_CATEGORIES = env_list("ARENA_GUARDED_CATEGORIES", [])
+# A training row whose normalised prompt and answer reach this word-shingle Jaccard with a held-out
+# record's (MinHash) is a twin of it and left out of dataset builds and evaluations.
+ARENA_HOLDOUT_TWIN_JACCARD = env_float("ARENA_HOLDOUT_TWIN_JACCARD", 0.8, min_value=0.1, max_value=1.0)
 # Approved records a new holdout takes; items per batch; tokens generated per answer.
 ARENA_HOLDOUT_SIZE = env_int("ARENA_HOLDOUT_SIZE", 50, min_value=1, max_value=10_000)
 ARENA_BATCH_SIZE = env_int("ARENA_BATCH_SIZE", 8, min_value=1, max_value=512)
 ARENA_MAX_NEW_TOKENS = env_int("ARENA_MAX_NEW_TOKENS", 128, min_value=1, max_value=4096)
 ARENA_MAX_SEQ_LENGTH = env_int("ARENA_MAX_SEQ_LENGTH", 1024, min_value=8, max_value=131072)
 ARENA_DEVICE = env_choice("ARENA_DEVICE", "auto", ("auto", "cpu", "cuda"))
-# Memory limit of a `python` check's child process.
+# Memory limit of a `python` check: all its processes together.
 ARENA_CHECK_MEMORY_MB = env_int("ARENA_CHECK_MEMORY_MB", 512, min_value=32)
+# Characters of a model's answer that a check looks at (the rest is ignored).
+ARENA_CHECK_MAX_ANSWER_CHARS = env_int("ARENA_CHECK_MAX_ANSWER_CHARS", 20000, min_value=100, max_value=1_000_000)
 
 # ---- professor: readiness, parameter choice, the unattended cycle
 MIN_LESSONS_FOR_TRAINING = env_int("MIN_LESSONS_FOR_TRAINING", 100, min_value=0)
@@ -456,3 +481,11 @@ WORKER_WAIT_WARNING_SECONDS = env_int("WORKER_WAIT_WARNING_SECONDS", 60, min_val
 PROFESSOR_LOW_RAM_MB = env_int("PROFESSOR_LOW_RAM_MB", 16384, min_value=0)
 # The hourly check the data migration schedules (editable afterwards in the admin).
 PROFESSOR_CHECK_MINUTES = env_int("PROFESSOR_CHECK_MINUTES", 60, min_value=1)
+# The cycle leaves a promote verdict for a person to approve when it would be the line's first promotion
+# over the base model, or when the candidate's training data differs from the active version's by more
+# than this share of source records (1 - Jaccard; 1.0: never for data changes).
+PROFESSOR_APPROVE_FIRST_PROMOTION = env_bool("PROFESSOR_APPROVE_FIRST_PROMOTION", True)
+PROFESSOR_APPROVE_DATA_CHANGE = env_float("PROFESSOR_APPROVE_DATA_CHANGE", 0.5, min_value=0.0, max_value=1.0)
+# The cycle trains the candidate with the active version's settings (only the data changes), so the
+# Arena compares data, not settings; false: the size-band suggestion every time.
+PROFESSOR_KEEP_RECIPE = env_bool("PROFESSOR_KEEP_RECIPE", True)

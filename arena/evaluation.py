@@ -4,8 +4,11 @@ Per side (candidate, then the version or base model it is compared against):
 1. reference loss of each item's reference answer given its prompt, rendered with the
    candidate's saved prompt block exactly as in training;
 2. greedy answers to the same prompts (rendered as serving renders them);
-3. each exam item's check and token F1 against the reference.
-Holdout examples that either side's training snapshot contains are left out and counted,
+3. each exam item's check and token F1 against the reference. Checks run here, in the worker
+   process that runs the evaluation job (never in the web process); a python check runs in the
+   sandbox child, or is skipped with its reason (passed None: no pass, no fail) where the worker
+   has no sandbox. A skipped item still counts for the reference loss.
+Holdout examples that either side's training snapshot contains (by source or by content) are left out and counted,
 so a contaminated comparison cannot happen silently.
 """
 
@@ -15,9 +18,10 @@ from collections.abc import Callable
 
 from django.conf import settings
 
-from arena.holdouts import HoldoutError, snapshot_sources
+from arena.holdouts import trained_holdout_items
 from arena.prompts import generation_prompt, training_texts
 from arena.scoring.checks import run_check, token_f1
+from arena.scoring.sandbox import sandbox_status
 from models_registry.adapters import data_path
 from models_registry.prompting import stop_sequences
 
@@ -44,20 +48,26 @@ def questions(evaluation) -> tuple[list[Question], dict]:
              for i in evaluation.exam.items.all()]
     context = {"exam": {"version": evaluation.exam.version, "items": len(items)}, "holdout": None}
     if evaluation.holdout_id:
-        trained = set()
-        for version in (evaluation.candidate, evaluation.against):
-            if version is not None and version.dataset_id:
-                try:
-                    trained |= snapshot_sources(version.dataset)
-                except HoldoutError:
-                    pass  # a snapshot file no longer on disk: nothing to exclude from it
         held = list(evaluation.holdout.items.all())
-        kept = [h for h in held if (h.source_kind, h.source_id) not in trained]
+        # The same record or a twin of it by content (arena.holdouts.TwinIndex) in either side's snapshot.
+        trained = trained_holdout_items(held, [evaluation.candidate, evaluation.against])
+        kept = [h for h in held if h.pk not in trained]
         items += [Question("holdout", h.item_key, "holdout", h.messages, h.answer, None, h.source_kind, h.source_id)
                   for h in kept]
         context["holdout"] = {"version": evaluation.holdout.version, "items": len(kept),
                               "excluded_as_trained_on": len(held) - len(kept)}
+    context["python_checks"] = python_checks(items)
     return items, context
+
+
+def python_checks(items: list[Question]) -> dict | None:
+    """How this worker runs the items' python checks: the sandbox and its limits, or why they are skipped."""
+    count = sum(1 for q in items if q.check and q.check.get("type") == "python")
+    if not count:
+        return None
+    status = sandbox_status()
+    return {"items": count, "sandboxed": status.available, "skipped_reason": status.reason or None,
+            "limits": status.limits or None}
 
 
 def score(evaluation, items: list[Question], *, progress: Callable[[float, float | None], bool],

@@ -6,11 +6,20 @@ Only records that no dataset snapshot of the line's versions contains are eligib
 every held-out content key is excluded from every later dataset build through curation's
 exclusion hook (`held_out_content_keys`). Dataset builds are not tied to a line, so a
 record held out by any line stays out of every build: stricter than needed, never leaky.
+
+Records are matched by content, not only by identity: a record whose normalised prompt and
+answer hash like a held-out record's, or whose word shingles reach ARENA_HOLDOUT_TWIN_JACCARD
+with one (MinHash LSH, then checked exactly), is its twin (a lesson sent again with another
+`result`, a re-worded copy) and is left out of builds and of evaluations like the record itself.
 """
 
+import hashlib
 import json
 import random
+import re
+import unicodedata
 
+from datasketch import MinHash, MinHashLSH
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
@@ -18,7 +27,7 @@ from django.db.models import Max
 from arena.models import Holdout, HoldoutItem
 from curation.models import CommitExample, Conversation, Lesson
 from curation.pipeline import secrets
-from curation.pipeline.sources import collect
+from curation.pipeline.sources import SOURCES, collect
 from models_registry.adapters import AdapterError, data_path
 
 RECORD_MODELS = {"lesson": Lesson, "commit": CommitExample, "conversation": Conversation}
@@ -30,8 +39,122 @@ class HoldoutError(ValueError):
 
 
 def held_out_content_keys() -> set[str]:
-    """Every content key in any holdout of any line (curation's exclusion hook)."""
-    return set(HoldoutItem.objects.values_list("content_key", flat=True).distinct())
+    """Content keys of every held-out record of any line and of every approved twin of one (curation's hook)."""
+    keys = set(HoldoutItem.objects.values_list("content_key", flat=True).distinct())
+    items = list(HoldoutItem.objects.values_list("id", "messages", "answer"))
+    if not items:
+        return keys
+    index = TwinIndex((pk, _prompt(messages), answer) for pk, messages, answer in items)
+    twins: dict[str, set[int]] = {}
+    for function in SOURCES.values():
+        for example in function(sorted(keys)):
+            turns = example.chat_turns()
+            if turns and index.find(_prompt(turns[:-1]), turns[-1]["content"]) is not None:
+                twins.setdefault(example.kind, set()).add(example.id)
+    for kind, ids in twins.items():
+        keys |= set(RECORD_MODELS[kind].objects.filter(id__in=ids).values_list("content_key", flat=True))
+    return keys
+
+
+# ---------------------------------------------------------------------------- matching by content
+def normalise(text: str) -> str:
+    """Case, width, punctuation and spacing folded away: what makes two texts the same content."""
+    return " ".join(re.findall(r"\w+", unicodedata.normalize("NFKC", text or "").casefold()))
+
+
+def _prompt(turns: list[dict]) -> str:
+    """The user turns of a conversation (a system prompt added by a build does not make a record different)."""
+    return "\n".join(t.get("content") or "" for t in turns if t.get("role") == "user")
+
+
+def _shingles(prompt: str, answer: str) -> set[str]:
+    words = f"{normalise(prompt)} | {normalise(answer)}".split()
+    return {" ".join(words[i:i + 3]) for i in range(max(1, len(words) - 2))}
+
+
+def _digest(prompt: str, answer: str) -> str:
+    return hashlib.sha256(f"{normalise(prompt)}\x1f{normalise(answer)}".encode()).hexdigest()
+
+
+class TwinIndex:
+    """Held-out texts indexed by exact normalised hash and by MinHash LSH; find() names the one a text twins."""
+
+    NUM_PERM = 128
+
+    def __init__(self, entries):
+        self.threshold = settings.ARENA_HOLDOUT_TWIN_JACCARD
+        self.exact: dict[str, object] = {}
+        self.shingles: dict[str, tuple[object, set[str]]] = {}
+        self.lsh = MinHashLSH(threshold=self.threshold, num_perm=self.NUM_PERM)
+        for ref, prompt, answer in entries:
+            self.exact.setdefault(_digest(prompt, answer), ref)
+            name = str(len(self.shingles))
+            shingles = _shingles(prompt, answer)
+            self.shingles[name] = (ref, shingles)
+            self.lsh.insert(name, self._signature(shingles))
+
+    def _signature(self, shingles: set[str]) -> MinHash:
+        signature = MinHash(num_perm=self.NUM_PERM, seed=1)
+        signature.update_batch([s.encode() for s in sorted(shingles)])
+        return signature
+
+    def find(self, prompt: str, answer: str):
+        """The reference of the held-out entry this text is a copy or near copy of, else None."""
+        found = self.exact.get(_digest(prompt, answer))
+        if found is not None:
+            return found
+        shingles = _shingles(prompt, answer)
+        for name in sorted(self.lsh.query(self._signature(shingles))):
+            ref, held = self.shingles[name]
+            if len(shingles & held) / len(shingles | held) >= self.threshold:
+                return ref
+        return None
+
+
+def trained_holdout_items(items: list, versions: list) -> set[int]:
+    """Ids of holdout `items` that a version's dataset snapshot contains: the same record, or a twin by content."""
+    snapshots = {v.dataset for v in versions if v is not None and v.dataset_id}
+    if not items or not snapshots:
+        return set()
+    index = TwinIndex((item.pk, _prompt(item.messages), item.answer) for item in items)
+    by_source = {(item.source_kind, int(item.source_id)): item.pk for item in items}
+    trained: set[int] = set()
+    for snapshot in snapshots:
+        try:
+            rows = _snapshot_rows(snapshot)
+        except HoldoutError:
+            continue  # a snapshot file no longer on disk: nothing to exclude from it
+        for source, messages in rows:
+            if source in by_source:
+                trained.add(by_source[source])
+            if messages:
+                found = index.find(_prompt(messages[:-1]), messages[-1]["content"])
+                if found is not None:
+                    trained.add(found)
+    return trained
+
+
+def _snapshot_rows(snapshot) -> list[tuple[tuple[str, int] | None, list[dict] | None]]:
+    """((kind, id) or None, chat messages or None) of each row of a snapshot file."""
+    from training.trainer.data import to_messages
+
+    rows = []
+    try:
+        with data_path(snapshot.path).open(encoding="utf-8") as handle:
+            for line in handle:
+                if not line.strip():
+                    continue
+                record = json.loads(line)
+                source = record.get("source") or {}
+                ref = (str(source.get("kind")), int(source["id"])) if source.get("id") is not None else None
+                try:
+                    messages = to_messages(record)[1]
+                except (ValueError, KeyError, TypeError):
+                    messages = None
+                rows.append((ref, messages))
+    except (OSError, AdapterError, ValueError) as exc:
+        raise HoldoutError(f"cannot read dataset snapshot {snapshot}: {exc}") from exc
+    return rows
 
 
 def trained_sources(line) -> set[tuple[str, int]]:

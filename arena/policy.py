@@ -1,21 +1,30 @@
-"""The promotion policy: turn per-item results into a verdict with reasons.
+"""The promotion policy: per-item results in, a verdict with reasons out.
 
-Primary metric: the mean per-token reference loss (lower is better). Each item's paired
-difference is against_loss - candidate_loss, so a positive mean favours the candidate.
+Each item's paired loss difference is against_loss - candidate_loss (positive favours the
+candidate); each checked item's pass difference is candidate_passed - against_passed. The
+exam and the holdout are separate parts, each with its own t interval (arena.stats), whose
+standard error includes the measured between-seed variance of the recipe when it is known;
+pass-rate differences get the Agresti-Min interval for paired proportions.
 
-- promote: the 95% interval of the overall difference lies above zero, and no category is
-  worse by more than its tolerance (relative change of its mean loss, or a drop of its
-  check pass rate);
-- reject: the interval lies below zero;
-- hold: anything else, and every promote when ARENA_REQUIRE_APPROVAL is on.
+- margins: a loss part's margin is delta = max(ARENA_MIN_EFFECT x the compared model's loss, the
+  seed SD); the pass rate's is max(ARENA_PASS_MARGIN, its seed SD). Both are recorded with where
+  they came from.
+- promote: enough evidence (ARENA_MIN_* items), no primary metric (exam loss, holdout loss, pass
+  rate when the checks can tell the models apart) worse beyond its margin (interval low > -margin),
+  one improved beyond it (loss: low > delta on the exam and on the holdout; or pass rate low > its
+  margin), and every guarded category shown not worse than its tolerance (non-inferiority tests,
+  Holm-corrected across categories);
+- reject: a primary metric's whole interval lies below -margin;
+- hold: anything else, "insufficient evidence" naming what is missing, and every promote when
+  ARENA_REQUIRE_APPROVAL is on.
 """
 
-import statistics
+import math
 from collections import defaultdict
 
 from django.conf import settings
 
-from arena.stats import paired_bootstrap
+from arena.stats import holm, mean_interval, p_above, paired_proportion_interval
 
 PRIMARY = "reference_loss"
 
@@ -31,78 +40,236 @@ def _rate(values: list) -> float | None:
 
 def _mean(values: list) -> float | None:
     values = [v for v in values if v is not None]
-    return statistics.fmean(values) if values else None
+    return math.fsum(values) / len(values) if values else None
 
 
-def summarize(rows: list[dict]) -> dict:
-    """Numbers of one group of items: losses, paired difference with its interval, pass rates, F1."""
+def _sorted(rows: list[dict]) -> list[dict]:
+    """Rows in a fixed order (kind, key, then the numbers), so the verdict never depends on how items came."""
+    return sorted(rows, key=lambda r: (str(r.get("kind") or "exam"), str(r.get("key") or ""), str(r["category"]),
+                                       r["against_loss"], r["candidate_loss"]))
+
+
+def _checked(rows: list[dict]) -> list[dict]:
+    """Rows whose check both models ran (None: no check, or skipped)."""
+    return [r for r in rows if r.get("candidate_passed") is not None and r.get("against_passed") is not None]
+
+
+def summarize(rows: list[dict], *, seed_variance: float = 0.0, pass_seed_variance: float = 0.0) -> dict:
+    """Numbers of one group of items: losses, the paired loss and pass-rate differences with their intervals."""
+    confidence = settings.ARENA_CONFIDENCE
     cand = [r["candidate_loss"] for r in rows]
     against = [r["against_loss"] for r in rows]
-    interval = paired_bootstrap([a - c for a, c in zip(against, cand, strict=True)],
-                                samples=settings.ARENA_BOOTSTRAP_SAMPLES, seed=settings.ARENA_BOOTSTRAP_SEED)
-    cand_loss, against_loss = statistics.fmean(cand), statistics.fmean(against)
+    checked = _checked(rows)
+    cand_loss, against_loss = _mean(cand), _mean(against)
     return {
         "n": len(rows),
         "candidate_loss": cand_loss,
         "against_loss": against_loss,
         "relative_change": (cand_loss - against_loss) / against_loss if against_loss else None,
-        "difference": interval,
-        "candidate_pass_rate": _rate([r.get("candidate_passed") for r in rows]),
-        "against_pass_rate": _rate([r.get("against_passed") for r in rows]),
-        "checked": sum(1 for r in rows if r.get("candidate_passed") is not None),
+        "difference": mean_interval([a - c for a, c in zip(against, cand, strict=True)], confidence=confidence,
+                                    extra_variance=2 * seed_variance),
+        "candidate_pass_rate": _rate([r["candidate_passed"] for r in checked]),
+        "against_pass_rate": _rate([r["against_passed"] for r in checked]),
+        "checked": len(checked),
+        "passes": sum(1 for r in checked if r["candidate_passed"] or r["against_passed"]),
+        "pass_difference": paired_proportion_interval(
+            [(bool(r["candidate_passed"]), bool(r["against_passed"])) for r in checked], confidence=confidence,
+            extra_variance=2 * pass_seed_variance),
         "candidate_f1": _mean([r.get("candidate_f1") for r in rows]),
         "against_f1": _mean([r.get("against_f1") for r in rows]),
     }
 
 
-def decide(rows: list[dict], *, candidate: str, against: str, context: dict | None = None) -> dict:
-    """The verdict object for `rows` (dicts with candidate_loss, against_loss, category, passed, f1)."""
+# ---------------------------------------------------------------------------- margins and seed noise
+def _noise(seed_noise: dict | None) -> dict:
+    """Per-model seed SDs of the mean (exam loss, holdout loss, pass rate) and where they came from."""
+    seed_noise = dict(seed_noise or {})
+    fixed = settings.ARENA_SEED_SD
+    if seed_noise.get("exam") is None and fixed:
+        seed_noise.update(exam=fixed, holdout=fixed, source=f"ARENA_SEED_SD {fixed:g} nats/token")
+    seed_noise.setdefault("source", "unknown: no replica of this recipe was evaluated on these questions")
+    return seed_noise
+
+
+def _loss_margin(part: str, numbers: dict, noise: dict, against: str) -> dict:
+    minimum = settings.ARENA_MIN_EFFECT * (numbers["against_loss"] or 0.0)
+    seed = noise.get(part) or 0.0
+    if seed > minimum:
+        return {"delta": seed, "source": f"seed noise: {noise['source']}"}
+    return {"delta": minimum, "source": f"ARENA_MIN_EFFECT {settings.ARENA_MIN_EFFECT:.1%} of {against}'s "
+                                        f"{part} loss {numbers['against_loss']:.4f}"}
+
+
+def _pass_margin(noise: dict) -> dict:
+    seed = noise.get("pass_rate") or 0.0
+    if seed > settings.ARENA_PASS_MARGIN:
+        return {"delta": seed, "source": f"seed noise: {noise['source']}"}
+    return {"delta": settings.ARENA_PASS_MARGIN, "source": f"ARENA_PASS_MARGIN {settings.ARENA_PASS_MARGIN:.0%}"}
+
+
+def _status(interval: dict, delta: float) -> str:
+    """better / worse / not worse / unclear against a margin of delta either way."""
+    low, high = interval.get("low"), interval.get("high")
+    if low is None:
+        return "unclear"
+    if low > delta:
+        return "better"
+    if high < -delta:
+        return "worse"
+    return "not worse" if low > -delta else "unclear"
+
+
+# ---------------------------------------------------------------------------- the verdict
+def decide(rows: list[dict], *, candidate: str, against: str, context: dict | None = None,
+           seed_noise: dict | None = None) -> dict:
+    """The verdict for `rows` (dicts with kind, key, category, candidate_loss, against_loss, *_passed, *_f1).
+
+    seed_noise: {"exam", "holdout", "pass_rate": per-model SDs of the mean, "source": words, ...} measured
+    from replicas of the candidate's recipe (arena.replicas), or None (ARENA_SEED_SD, else unknown).
+    """
+    context = dict(context or {})
+    rows = _sorted(rows)
+    noise = _noise(seed_noise)
+    base = {"candidate": candidate, "against": against, "seed_noise": noise, **context}
     if not rows:
-        return {"decision": "hold", "candidate": candidate, "against": against, "metrics": {}, "categories": {},
-                "reasons": ["no exam item or holdout example to compare on"], **(context or {})}
-    overall = summarize(rows)
+        return {"decision": "hold", "metrics": {}, "categories": {}, "insufficient": ["no exam item or holdout "
+                "example to compare on"], "reasons": ["no exam item or holdout example to compare on"], **base}
+    exam = [r for r in rows if (r.get("kind") or "exam") == "exam"]
+    held = [r for r in rows if r.get("kind") == "holdout"]
+    square = lambda value: (value or 0.0) ** 2  # noqa: E731
+    parts = {"exam": summarize(exam, seed_variance=square(noise.get("exam")),
+                               pass_seed_variance=square(noise.get("pass_rate")))}
+    holdout_context = context.get("holdout")
+    if held or holdout_context:
+        parts["holdout"] = summarize(held, seed_variance=square(noise.get("holdout")))
+    margins = {f"{part}_loss": _loss_margin(part, numbers, noise, against)
+               for part, numbers in parts.items() if numbers["n"]}
+    margins["pass_rate"] = _pass_margin(noise)
+    categories, guards = _categories(exam, noise)
+    if "holdout" in parts:
+        categories["holdout"] = {**parts["holdout"], "guarded": False, "worse": False,
+                                 "tolerance": None, "note": "a primary part, tested on its own"}
+    missing = _missing(parts, categories, holdout_context)
+    decision, reasons = _decision(parts, margins, guards, missing, holdout_context, candidate, against)
+    return {"decision": decision, "metrics": {"primary": PRIMARY, **parts["exam"]},
+            "holdout_metrics": parts.get("holdout"), "margins": margins, "categories": categories,
+            "insufficient": missing, "reasons": reasons, **base}
+
+
+def _categories(exam: list[dict], noise: dict) -> tuple[dict, dict]:
+    """Per exam category: numbers, non-inferiority p-values, and (Holm-corrected) whether each is shown not worse."""
     by_category = defaultdict(list)
-    for row in rows:
+    for row in exam:
         by_category[row["category"]].append(row)
-    categories = {}
-    worse = []
+    guarded_names = settings.ARENA_GUARDED_CATEGORIES
+    categories, p_values = {}, {}
     for name in sorted(by_category):
-        numbers = summarize(by_category[name])
+        numbers = summarize(by_category[name], seed_variance=(noise.get("exam") or 0.0) ** 2,
+                            pass_seed_variance=(noise.get("pass_rate") or 0.0) ** 2)
         tolerance = tolerance_for(name)
-        problems = _category_problems(name, numbers, tolerance)
-        categories[name] = {**numbers, "tolerance": tolerance, "worse": bool(problems)}
-        worse.extend(problems)
-    decision, reasons = _decision(overall, worse, candidate, against)
-    return {"decision": decision, "candidate": candidate, "against": against,
-            "metrics": {"primary": PRIMARY, **overall}, "categories": categories, "reasons": reasons,
-            **(context or {})}
+        guarded = not guarded_names or name in guarded_names
+        entry = {**numbers, "tolerance": tolerance, "guarded": guarded, "worse": False,
+                 "loss_margin": tolerance * (numbers["against_loss"] or 0.0)}
+        if guarded and numbers["n"] >= 2:
+            entry["p_loss"] = p_values[f"{name}: loss"] = p_above(numbers["difference"], -entry["loss_margin"])
+            if numbers["checked"] >= 2 and numbers["passes"]:
+                entry["pass_tolerance"] = settings.ARENA_CATEGORY_PASS_TOLERANCE
+                entry["p_pass"] = p_values[f"{name}: checks"] = p_above(numbers["pass_difference"],
+                                                                        -entry["pass_tolerance"])
+        categories[name] = entry
+    shown = holm(p_values, (1 - settings.ARENA_CONFIDENCE) / 2)
+    failures = []
+    for test, ok in sorted(shown.items()):
+        if ok:
+            continue
+        name, metric = test.split(": ", 1)
+        entry = categories[name]
+        entry["worse"] = True
+        entry.setdefault("not_shown", []).append(metric)
+        if metric == "loss":
+            margin, interval, unit = entry["loss_margin"], entry["difference"], "per token"
+            limit = f"{entry['tolerance']:.0%} of its loss ({margin:.4f})"
+        else:
+            margin, interval, unit = entry["pass_tolerance"], entry["pass_difference"], "of checks passed"
+            limit = f"{margin:.0%} of checks"
+        failures.append(f"category {name}: {metric} not shown within its tolerance of {limit} "
+                        f"(Holm-corrected across {len(shown)} category tests): {_shown(interval, unit)}")
+    return categories, failures
 
 
-def _category_problems(name: str, numbers: dict, tolerance: float) -> list[str]:
-    problems = []
-    change = numbers["relative_change"]
-    if change is not None and change > tolerance:
-        problems.append(f"category {name}: reference loss {change:+.1%} worse ({numbers['against_loss']:.3f} -> "
-                        f"{numbers['candidate_loss']:.3f}), tolerance {tolerance:.0%}")
-    cand_rate, against_rate = numbers["candidate_pass_rate"], numbers["against_pass_rate"]
-    if cand_rate is not None and against_rate is not None and against_rate - cand_rate > tolerance:
-        problems.append(f"category {name}: checks passed dropped from {against_rate:.0%} to {cand_rate:.0%}, "
-                        f"tolerance {tolerance:.0%}")
-    return problems
+def _missing(parts: dict, categories: dict, holdout_context: dict | None) -> list[str]:
+    """What the evidence lacks for a promotion, in plain words (empty: enough)."""
+    missing = []
+    exam = parts["exam"]
+    if exam["n"] < settings.ARENA_MIN_EXAM_ITEMS:
+        missing.append(f"the exam has {exam['n']} items (minimum {settings.ARENA_MIN_EXAM_ITEMS}, "
+                       f"ARENA_MIN_EXAM_ITEMS)")
+    if "holdout" in parts:
+        n, excluded = parts["holdout"]["n"], (holdout_context or {}).get("excluded_as_trained_on") or 0
+        if n == 0 and excluded:
+            missing.append(f"the holdout is empty: all {excluded} of its examples were left out because a compared "
+                           f"version was trained on them; take a new holdout")
+        elif n < settings.ARENA_MIN_HOLDOUT_ITEMS:
+            missing.append(f"the holdout has {n} examples (minimum {settings.ARENA_MIN_HOLDOUT_ITEMS}, "
+                           f"ARENA_MIN_HOLDOUT_ITEMS)" + (f"; {excluded} left out as trained on" if excluded else ""))
+    if exam["passes"] and exam["checked"] < settings.ARENA_MIN_CHECKED_ITEMS:
+        missing.append(f"{exam['checked']} exam items have checks both models ran (minimum "
+                       f"{settings.ARENA_MIN_CHECKED_ITEMS}, ARENA_MIN_CHECKED_ITEMS)")
+    small = [f"{name} ({numbers['n']})" for name, numbers in categories.items()
+             if numbers.get("guarded") and numbers["n"] < settings.ARENA_MIN_CATEGORY_ITEMS]
+    if small:
+        missing.append(f"guarded categories with fewer than {settings.ARENA_MIN_CATEGORY_ITEMS} items "
+                       f"(ARENA_MIN_CATEGORY_ITEMS; or name the guarded ones in ARENA_GUARDED_CATEGORIES): "
+                       + ", ".join(small))
+    return missing
 
 
-def _decision(overall: dict, worse: list[str], candidate: str, against: str) -> tuple[str, list[str]]:
-    diff = overall["difference"]
-    shown = (f"mean loss difference {diff['mean']:+.4f} per token, 95% interval [{diff['low']:+.4f}, "
-             f"{diff['high']:+.4f}] over {diff['n']} items (positive: {candidate} is better)")
-    if diff["high"] < 0:
-        return "reject", [f"{candidate} is worse than {against}: {shown}", *worse]
-    if diff["low"] > 0 and not worse:
-        reasons = [f"{candidate} is better than {against}: {shown}; no category worse than its tolerance"]
-        if settings.ARENA_REQUIRE_APPROVAL:
-            return "hold", [*reasons, "the policy requires a person to approve every promotion "
-                                      "(ARENA_REQUIRE_APPROVAL)"]
-        return "promote", reasons
-    if diff["low"] > 0:
-        return "hold", [f"{candidate} is better overall than {against} ({shown}) but a category is worse", *worse]
-    return "hold", [f"no clear difference between {candidate} and {against}: {shown}", *worse]
+def _shown(interval: dict, unit: str = "per token") -> str:
+    if interval.get("low") is None:
+        return f"mean {interval['mean']:+.4f} {unit} over {interval['n']} item(s), too few for an interval" \
+            if interval.get("mean") is not None else "no items"
+    level = f"{settings.ARENA_CONFIDENCE:.0%}"
+    return (f"mean {interval['mean']:+.4f} {unit}, {level} interval [{interval['low']:+.4f}, {interval['high']:+.4f}] "
+            f"over {interval['n']} items")
+
+
+def _decision(parts, margins, guards, missing, holdout_context, candidate, against) -> tuple[str, list[str]]:
+    metrics, notes = {}, []
+    for part, numbers in parts.items():
+        if numbers["n"]:
+            delta = margins[f"{part}_loss"]["delta"]
+            metrics[f"{part} loss"] = (_status(numbers["difference"], delta), numbers["difference"], delta,
+                                       "per token")
+    exam = parts["exam"]
+    if exam["checked"] and exam["passes"]:
+        metrics["pass rate"] = (_status(exam["pass_difference"], margins["pass_rate"]["delta"]),
+                                exam["pass_difference"], margins["pass_rate"]["delta"], "of checks passed")
+    elif exam["checked"]:
+        notes.append(f"the checks cannot tell the models apart: neither {candidate} nor {against} passed any of "
+                     f"the {exam['checked']} checks, so the reference loss decides alone")
+    else:
+        notes.append("no exam item has a check both models ran; the reference loss decides alone")
+    if holdout_context is None and "holdout" not in parts:
+        notes.append("no holdout: the exam decides alone")
+    described = {name: f"{name}: {_shown(interval, unit)} (positive favours {candidate}; margin {delta:.4f})"
+                 for name, (_status_, interval, delta, unit) in metrics.items()}
+    worse = [described[name] for name, (status, *_rest) in metrics.items() if status == "worse"]
+    if worse:
+        return "reject", [f"{candidate} is worse than {against} beyond the margin: " + "; ".join(worse), *notes]
+    if missing:
+        return "hold", ["insufficient evidence: " + "; ".join(missing), *described.values(), *notes]
+    unclear = [described[name] for name, (status, *_rest) in metrics.items() if status == "unclear"]
+    loss_better = all(metrics[name][0] == "better" for name in metrics if name.endswith("loss"))
+    pass_better = metrics.get("pass rate", ("",))[0] == "better"
+    categories = list(guards)
+    if unclear or categories or not (loss_better or pass_better):
+        why = (["could be worse than " + against + " by more than the margin: " + "; ".join(unclear)] if unclear
+               else [] if categories else
+               [f"no improvement beyond the margin over {against}: " + "; ".join(described.values())])
+        return "hold", [*why, *categories, *(d for d in described.values() if categories), *notes]
+    reasons = [f"{candidate} is better than {against} beyond the margin and no metric or guarded category is "
+               "worse: " + "; ".join(described.values()), *notes]
+    if settings.ARENA_REQUIRE_APPROVAL:
+        return "hold", [*reasons, "the policy requires a person to approve every promotion (ARENA_REQUIRE_APPROVAL)"]
+    return "promote", reasons
+

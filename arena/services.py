@@ -17,6 +17,7 @@ from arena import policy
 from arena.exams import DEFAULT_EXAM_PATH, ExamImportError, check_item, parse_items, read_lines, save_exam
 from arena.holdouts import HoldoutError, freeze_holdout, latest_holdout
 from arena.models import Decision, Evaluation, EvaluationItem, Exam
+from arena.replicas import seed_noise
 from curation.services.feedback import record_holdout_results
 from jobs import lifecycle
 from jobs.models import JobStatus
@@ -175,7 +176,8 @@ def _score(job: Evaluation) -> tuple[dict, list[dict]]:
         row.update(messages=question.messages, reference=question.reference, source_kind=question.source_kind,
                    source_id=question.source_id)
     verdict = policy.decide(rows, candidate=job.candidate.label, against=job.against_label, context={
-        **context, "evaluation": job.pk, "line": job.line.name, "evaluated_at": timezone.now().isoformat()})
+        **context, "evaluation": job.pk, "line": job.line.name, "evaluated_at": timezone.now().isoformat()},
+        seed_noise=seed_noise(job, rows))
     return verdict, rows
 
 

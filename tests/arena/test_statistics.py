@@ -1,12 +1,11 @@
-"""Paired bootstrap on data whose answer is known, and the policy's decisions with their reasons."""
+"""Paired statistics on data whose answer is known: t intervals, one-sided tests, Holm, the bootstrap baseline."""
 
 import random
 import statistics
 
 import pytest
 
-from arena.policy import decide
-from arena.stats import paired_bootstrap, percentile
+from arena.stats import holm, mean_interval, p_above, paired_bootstrap, percentile, t_cdf, t_quantile
 
 
 def test_percentile_interpolates_like_numpy():
@@ -14,77 +13,68 @@ def test_percentile_interpolates_like_numpy():
     assert percentile([0.0, 10.0], 0.025) == pytest.approx(0.25)
 
 
-def test_constant_differences_give_a_zero_width_interval():
-    result = paired_bootstrap([0.3] * 20, samples=500, seed=1)
-    assert result["mean"] == pytest.approx(0.3)
-    assert result["low"] == pytest.approx(0.3) and result["high"] == pytest.approx(0.3)
+def test_t_quantiles_match_the_printed_table():
+    # Student's t table, two-sided 95%: df 1, 4, 19, 79 and (nearly) the normal value.
+    for df, value in ((1, 12.706), (4, 2.776), (19, 2.093), (79, 1.990), (10_000, 1.960)):
+        assert t_quantile(0.975, df) == pytest.approx(value, abs=1e-3)
+    assert t_cdf(0.0, 7) == pytest.approx(0.5)
+    assert t_cdf(-2.093, 19) == pytest.approx(0.025, abs=1e-4)
 
 
-def test_the_interval_matches_the_normal_approximation_on_a_large_sample():
-    rng = random.Random(42)
-    diffs = [rng.gauss(0.5, 2.0) for _ in range(400)]
-    result = paired_bootstrap(diffs, samples=4000, seed=0)
-    half = 1.96 * statistics.stdev(diffs) / len(diffs) ** 0.5
-    mean = statistics.fmean(diffs)
-    assert result["low"] == pytest.approx(mean - half, abs=0.04)
-    assert result["high"] == pytest.approx(mean + half, abs=0.04)
-    assert result["low"] > 0  # a true effect of 0.5 with n=400 is detected
+def test_the_t_interval_is_the_textbook_one():
+    diffs = [1.0, 2.0, 3.0, 4.5]
+    result = mean_interval(diffs)
+    half = 3.182446 * statistics.stdev(diffs) / 2
+    assert result["mean"] == pytest.approx(2.625)
+    assert result["low"] == pytest.approx(2.625 - half, abs=1e-5)
+    assert result["high"] == pytest.approx(2.625 + half, abs=1e-5)
 
 
-def test_symmetric_differences_around_zero_give_an_interval_containing_zero():
-    result = paired_bootstrap([1.0, -1.0] * 15, samples=2000, seed=0)
-    assert result["low"] < 0 < result["high"]
+def test_one_item_gives_no_interval_and_no_items_give_nothing():
+    assert mean_interval([0.3])["low"] is None and mean_interval([0.3])["mean"] == pytest.approx(0.3)
+    assert mean_interval([])["mean"] is None
 
 
-def test_the_same_seed_gives_the_same_interval_and_another_seed_may_not():
+def test_a_95_percent_interval_covers_the_true_mean_about_95_percent_of_the_time_even_for_10_items():
+    rng = random.Random(5)
+    covered = sum(1 for _ in range(2000) if (r := mean_interval([rng.gauss(0.2, 1.0) for _ in range(10)]))["low"]
+                  <= 0.2 <= r["high"])
+    assert 0.93 <= covered / 2000 <= 0.97
+
+
+def test_the_percentile_bootstrap_is_too_narrow_for_10_items_where_the_t_interval_is_not():
+    rng = random.Random(5)
+    samples = [[rng.gauss(0.0, 1.0) for _ in range(10)] for _ in range(300)]
+    boot = sum(1 for s in samples if (r := paired_bootstrap(s, samples=400))["low"] <= 0 <= r["high"])
+    t = sum(1 for s in samples if (r := mean_interval(s))["low"] <= 0 <= r["high"])
+    assert t > boot and boot / 300 < 0.93
+
+
+def test_between_seed_variance_widens_the_interval_however_many_items_there_are():
+    rng = random.Random(1)
+    diffs = [rng.gauss(0.02, 0.1) for _ in range(2000)]
+    plain, noisy = mean_interval(diffs), mean_interval(diffs, extra_variance=2 * 0.01 ** 2)
+    assert noisy["high"] - noisy["low"] > plain["high"] - plain["low"]
+    assert noisy["high"] - noisy["low"] > 2 * 1.96 * 0.01 * 2 ** 0.5  # at least the seed part alone
+
+
+def test_the_verdict_statistics_do_not_depend_on_item_order():
+    rng = random.Random(3)
+    diffs = [rng.gauss(0.1, 0.5) for _ in range(50)]
+    shuffled = diffs[:]
+    rng.shuffle(shuffled)
+    assert mean_interval(diffs) == mean_interval(shuffled)
+
+
+def test_one_sided_p_values_and_holm():
+    interval = mean_interval([0.5, 0.6, 0.4, 0.55, 0.45] * 4)
+    assert p_above(interval, 0.0) < 0.001 and p_above(interval, 1.0) > 0.999
+    assert p_above({"mean": 0.2, "se": 0.0, "df": 3}, 0.1) == 0.0  # no spread: the sign decides
+    assert holm({"a": 0.01, "b": 0.04, "c": 0.03}, 0.05) == {"a": True, "c": False, "b": False}
+    assert holm({"a": 0.01, "b": 0.02}, 0.05) == {"a": True, "b": True}
+
+
+def test_the_bootstrap_baseline_is_reproducible():
     diffs = [0.1, -0.4, 0.9, 0.3, -0.2, 0.5, 0.05, 0.7]
     assert paired_bootstrap(diffs, seed=7) == paired_bootstrap(diffs, seed=7)
-    assert paired_bootstrap(diffs, seed=7)["low"] != paired_bootstrap(diffs, seed=8)["low"]
-
-
-def _rows(spec):
-    """spec: [(category, against_loss, candidate_loss, against_passed, candidate_passed)]"""
-    return [{"category": c, "against_loss": a, "candidate_loss": b, "against_passed": ap, "candidate_passed": bp,
-             "candidate_f1": 0.5, "against_f1": 0.5} for c, a, b, ap, bp in spec]
-
-
-def test_a_clearly_better_candidate_is_promoted(settings):
-    verdict = decide(_rows([("x", 2.0, 1.0, None, None)] * 6 + [("y", 2.0, 1.5, None, None)] * 6),
-                     candidate="v2", against="v1")
-    assert verdict["decision"] == "promote"
-    assert set(verdict) >= {"decision", "candidate", "against", "metrics", "categories", "reasons"}
-    assert verdict["categories"]["x"]["difference"]["mean"] == pytest.approx(1.0)
-
-
-def test_a_clearly_worse_candidate_is_rejected():
-    verdict = decide(_rows([("x", 1.0, 2.0, None, None)] * 8), candidate="v2", against="v1")
-    assert verdict["decision"] == "reject" and "worse" in verdict["reasons"][0]
-
-
-def test_better_overall_but_a_category_worse_than_its_tolerance_is_held(settings):
-    settings.ARENA_CATEGORY_TOLERANCES = {"sql": 0.5}
-    rows = _rows([("python", 3.0, 1.0, None, None)] * 8 + [("shell", 1.0, 1.2, None, None)] * 2)
-    verdict = decide(rows, candidate="v2", against="v1")
-    assert verdict["decision"] == "hold"
-    assert verdict["categories"]["shell"]["worse"] and not verdict["categories"]["python"]["worse"]
-    assert any("category shell" in r for r in verdict["reasons"])
-    settings.ARENA_CATEGORY_TOLERANCES = {"shell": 0.5}
-    assert decide(rows, candidate="v2", against="v1")["decision"] == "promote"
-
-
-def test_a_drop_in_checks_passed_holds_the_candidate():
-    rows = _rows([("python", 2.0, 1.0, True, False)] * 4 + [("python", 2.0, 1.0, True, True)] * 4)
-    verdict = decide(rows, candidate="v2", against="v1")
-    assert verdict["decision"] == "hold" and any("checks passed dropped" in r for r in verdict["reasons"])
-
-
-def test_no_clear_difference_is_a_hold():
-    verdict = decide(_rows([("x", 1.0, 1.5, None, None), ("x", 1.5, 1.0, None, None)] * 5),
-                     candidate="v2", against="v1")
-    assert verdict["decision"] == "hold" and "no clear difference" in verdict["reasons"][0]
-
-
-def test_the_approval_setting_turns_every_promote_into_a_hold(settings):
-    settings.ARENA_REQUIRE_APPROVAL = True
-    verdict = decide(_rows([("x", 2.0, 1.0, None, None)] * 6), candidate="v2", against="v1")
-    assert verdict["decision"] == "hold" and "ARENA_REQUIRE_APPROVAL" in verdict["reasons"][-1]
+    assert paired_bootstrap([0.3] * 20, samples=500, seed=1)["low"] == pytest.approx(0.3)
