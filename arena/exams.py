@@ -2,12 +2,14 @@
 
 Every line is checked before anything is written, and every problem is reported with its
 line number; a file with any bad line imports nothing. Importing content identical to the
-line's latest exam creates nothing.
+line's latest exam creates nothing. Prompts and references pass the secret scrubber here, in
+`check_item`, so every way in (page, API, management command, admin) stores them redacted.
+A regex check must compile with RE2 and a python check's test is bounded, so no exam can make a
+check slow by its pattern or size.
 """
 
 import hashlib
 import json
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -15,11 +17,15 @@ from django.db import transaction
 from django.db.models import Max
 
 from arena.models import CheckType, Exam, ExamItem
+from arena.scoring.checks import PatternError, compile_pattern
+from curation.secrets import scrub_text
 
 DEFAULT_EXAM_PATH = Path(__file__).resolve().parent / "exams" / "default_coding.jsonl"
 ROLES = ("system", "user", "assistant")
 ITEM_KEYS = {"id", "category", "prompt", "reference", "check"}
 MAX_PYTHON_TIMEOUT = 60
+MAX_PYTHON_TEST_CHARS = 20_000
+MAX_PATTERN_CHARS = 2_000
 
 
 class ExamImportError(ValueError):
@@ -87,11 +93,20 @@ def check_item(record) -> dict:
     reference = record.get("reference")
     if not isinstance(reference, str) or not reference.strip():
         raise ValueError("'reference' must be a non-empty string")
-    item = {"id": str(item_id).strip(), "category": category.strip(), "prompt": _check_prompt(record.get("prompt")),
-            "reference": reference}
+    item = {"id": str(item_id).strip(), "category": category.strip(),
+            "prompt": _scrubbed_prompt(_check_prompt(record.get("prompt"))), "reference": scrub_text(reference)[0]}
     if record.get("check") is not None:
-        item["check"] = _check_check(record["check"])
+        try:
+            item["check"] = _check_check(record["check"])
+        except ValueError as exc:
+            raise ValueError(f"item {item['id']!r}: {exc}") from None
     return item
+
+
+def _scrubbed_prompt(prompt):
+    if isinstance(prompt, str):
+        return scrub_text(prompt)[0]
+    return [{**message, "content": scrub_text(message["content"])[0]} for message in prompt]
 
 
 def _check_prompt(prompt):
@@ -126,12 +141,17 @@ def _check_check(check) -> dict:
             raise ValueError("'check.value' of a contains check must be a string or a list of strings")
     elif kind == CheckType.REGEX:
         _want(check, "pattern", str)
+        if len(check["pattern"]) > MAX_PATTERN_CHARS:
+            raise ValueError(f"'check.pattern' must be at most {MAX_PATTERN_CHARS} characters")
         try:
-            re.compile(check["pattern"])
-        except re.error as exc:
-            raise ValueError(f"'check.pattern' is not a valid regular expression: {exc}") from None
+            compile_pattern(check["pattern"])
+        except PatternError as exc:
+            raise ValueError(f"'check.pattern' is not a regular expression RE2 accepts ({exc}); RE2 has no "
+                             "backreferences or lookaround, and runs in time linear in the answer") from None
     else:
         _want(check, "test", str)
+        if len(check["test"]) > MAX_PYTHON_TEST_CHARS:
+            raise ValueError(f"'check.test' must be at most {MAX_PYTHON_TEST_CHARS} characters")
         try:
             compile(check["test"], "<check>", "exec")
         except SyntaxError as exc:

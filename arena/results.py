@@ -42,7 +42,8 @@ def question_rows(evaluation, limit: int = 500) -> list[dict]:
              "candidate_answer": i.candidate_answer, "against_answer": i.against_answer,
              "candidate_loss": i.candidate_loss, "against_loss": i.against_loss,
              "candidate_passed": i.candidate_passed, "against_passed": i.against_passed,
-             "candidate_f1": i.candidate_f1, "against_f1": i.against_f1, "difference": i.difference}
+             "candidate_f1": i.candidate_f1, "against_f1": i.against_f1, "difference": i.difference,
+             "check_detail": i.check_detail}
             for i in items]
 
 

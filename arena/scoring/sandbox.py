@@ -1,39 +1,60 @@
-"""Run untrusted Python (an exam's `python` check against a model's answer) in a child process.
+"""Run untrusted Python (an exam's `python` check against a model's answer) in a bubblewrap sandbox.
 
-Never in the worker: the code runs in a fresh `python -I` child in an empty temporary
-folder, with
-- no network: a new network namespace (`unshare -rn`, where the kernel allows it) holding
-  only a downed loopback, plus an audit hook in the child refusing every socket operation;
-- limits: RLIMIT_AS (memory), RLIMIT_CPU, RLIMIT_FSIZE, RLIMIT_NOFILE, set before exec;
-- a wall-clock timeout after which the whole process group is killed.
+Who writes what: an exam's `test` comes from an Admin, the answer from the model; both are
+treated as hostile. The program runs as `python -I -S` under `bwrap` with
+- new user, mount, PID, network, IPC, UTS and cgroup namespaces; no further user namespaces;
+- a read-only root holding only the interpreter, its standard library and the shared libraries
+  they load (`arena/scoring/sandbox_root.py`): no /etc, no home, no data folder, no sockets,
+  the new PID namespace's own /proc, a minimal read-only /dev, and a size-limited tmpfs /tmp
+  as the working folder; the program itself is a read-only file (stdin is /dev/null);
+- no environment from the server;
+- the unprivileged user 65534 outside the namespace when the server runs as root, so that
+  RLIMIT_NPROC counts (root is exempt);
+- limits for the whole check (`arena/scoring/sandbox_limits.py`): a cgroup with memory and pids
+  limits where the host allows one, a supervisor summing CPU time (and resident memory where no
+  cgroup holds it) over every process of the check, and per-process rlimits as a backstop;
+- an end: at the timeout, or when over a limit, the PID namespace's init is killed and the
+  kernel kills every process in the namespace; the call returns within timeout + a few seconds
+  even if something holds the output pipe, and reads at most a bounded tail of the output.
+
+Where no working bwrap exists, `sandbox_status()` says why and no python check runs at all.
 """
 
 import dataclasses
 import functools
+import json
+import math
 import os
-import resource
+import selectors
 import shutil
-import signal
 import subprocess
 import sys
-import tempfile
+import time
+from pathlib import Path
 
-# Runs first inside the child: block sockets for good, then execute the program from stdin.
-_BOOTSTRAP = r"""
-import sys
-def _no_network(event, args):
-    if event.startswith("socket.") or event in ("urllib.Request",):
-        raise PermissionError("network access is not allowed in an exam check")
-sys.addaudithook(_no_network)
-del _no_network
-_source = sys.stdin.read()
-exec(compile(_source, "<check>", "exec"), {"__name__": "__main__"})
-"""
+from arena.scoring import sandbox_limits
+from arena.scoring.sandbox_launch import FAILED as LAUNCH_FAILED
+from arena.scoring.sandbox_root import Root, RootError, build_root, choose_interpreter, unreadable_by_others
+
+MAX_PROCESSES = 32  # every process and thread of the check, bwrap's own two included
+WORK_BYTES = 16 << 20  # the tmpfs /tmp
+MAX_FILE_BYTES = 16 << 20
+KEEP_OUTPUT = 64 << 10  # bytes of output kept while reading (the tail)
+SHOWN_OUTPUT = 2000  # characters of the tail in the result
+GRACE = 2.0  # seconds to collect the exit and the last output after the end
+POLL = 0.05
+UNPRIVILEGED_UID = 65534
+PROGRAM = "/check/program.py"
+_LAUNCHER = str(Path(__file__).with_name("sandbox_launch.py"))
+
+
+class SandboxUnavailable(RuntimeError):
+    """No sandbox can run a check on this host; the message says why."""
 
 
 @dataclasses.dataclass(frozen=True)
 class SandboxResult:
-    status: str  # "passed" | "failed" | "timeout"
+    status: str  # "passed" | "failed" | "timeout" | "memory" | "cpu"
     output: str  # the tail of stdout + stderr
 
     @property
@@ -41,56 +62,217 @@ class SandboxResult:
         return self.status == "passed"
 
 
+@dataclasses.dataclass(frozen=True)
+class Availability:
+    available: bool
+    reason: str  # why not ("" when available)
+    limits: str  # how the whole-check limits are enforced on this host
+
+
+@dataclasses.dataclass(frozen=True)
+class _Setup:
+    bwrap: str
+    root: Root
+    uid: int | None
+    flags: tuple[str, ...]
+
+
 @functools.cache
-def network_namespace_available() -> bool:
-    """True when `unshare -rn` can create a user + network namespace here."""
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        return False
+def _setup() -> _Setup:
+    bwrap = shutil.which("bwrap")
+    if bwrap is None:
+        raise SandboxUnavailable("bubblewrap (bwrap) is not installed on the worker")
     try:
-        return subprocess.run([unshare, "-rn", "true"], capture_output=True, timeout=10).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
+        root = build_root(choose_interpreter())
+    except RootError as exc:
+        raise SandboxUnavailable(str(exc)) from None
+    uid = UNPRIVILEGED_UID if os.geteuid() == 0 else None
+    if uid is not None:
+        refused = unreadable_by_others(root.paths())
+        if refused:
+            raise SandboxUnavailable(f"the check interpreter is not readable by uid {uid}: {', '.join(refused[:3])}")
+    try:
+        usage = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise SandboxUnavailable(f"bwrap does not run: {exc}") from None
+    flags = ("--disable-userns",) if "--disable-userns" in usage else ()
+    return _Setup(bwrap, root, uid, flags)
 
 
-def _limits(memory_bytes: int, cpu_seconds: int):
-    def apply():
-        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (16 << 20, 16 << 20))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+@functools.cache
+def sandbox_status() -> Availability:
+    """Whether python checks can run on this host (probed once per process by running one)."""
+    probe = "import os\nprint('sandbox', 'ok', os.getpid())\n"
+    try:
+        setup = _setup()
+        result, limits = _run(setup, probe, timeout=20.0, memory_bytes=256 << 20)
+    except SandboxUnavailable as exc:
+        return Availability(False, str(exc), "")
+    if not result.passed or "sandbox ok" not in result.output:
+        return Availability(False, f"bwrap could not start a check here: {result.output.strip()[-300:]}", "")
+    return Availability(True, "", limits)
 
-    return apply
+
+def sandbox_available() -> bool:
+    return sandbox_status().available
 
 
 def run_python(source: str, *, timeout: float = 10.0, memory_mb: int = 512) -> SandboxResult:
-    """Execute `source`; passed when it exits 0 within `timeout` seconds."""
-    command = [sys.executable, "-I", "-S", "-c", _BOOTSTRAP]
-    if network_namespace_available():
-        command = [shutil.which("unshare"), "-rn", *command]
-    with tempfile.TemporaryDirectory(prefix="arena-check-") as folder:
-        proc = subprocess.Popen(
-            command, cwd=folder, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            env={"PATH": "/usr/bin:/bin", "HOME": folder, "PYTHONDONTWRITEBYTECODE": "1"},
-            start_new_session=True, preexec_fn=_limits(memory_mb << 20, max(1, int(timeout) + 1)))
-        try:
-            output, _ = proc.communicate(source.encode(), timeout=timeout)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            output, _ = proc.communicate()
-            return SandboxResult("timeout", _tail(output) + f"\n(stopped after {timeout:g} s)")
-        finally:
-            _kill_group(proc)  # nothing the check started may outlive it
-    return SandboxResult("passed" if proc.returncode == 0 else "failed", _tail(output))
+    """Execute `source`; passed when it exits 0 within `timeout` seconds and its limits."""
+    status = sandbox_status()
+    if not status.available:
+        raise SandboxUnavailable(status.reason)
+    return _run(_setup(), source, timeout=timeout, memory_bytes=memory_mb << 20)[0]
 
 
-def _kill_group(proc) -> None:
+def _run(setup: _Setup, source: str, *, timeout: float, memory_bytes: int) -> tuple[SandboxResult, str]:
+    cgroup = sandbox_limits.make_cgroup(memory_bytes, MAX_PROCESSES)
+    program = os.memfd_create("arena-check", 0)
+    info_read, info_write = os.pipe()
     try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+        os.write(program, source.encode("utf-8", errors="surrogateescape"))
+        os.lseek(program, 0, os.SEEK_SET)
+        spec = {"cgroup_procs": cgroup.procs_files if cgroup else [], "uid": setup.uid,
+                "limits": _rlimits(setup.uid, memory_bytes, timeout),
+                "argv": _bwrap_argv(setup, program_fd=program, info_fd=info_write)}
+        proc = subprocess.Popen([sys.executable, "-I", "-S", _LAUNCHER, json.dumps(spec)], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={},
+                                pass_fds=(program, info_write))
+    except BaseException:
+        os.close(info_read)
+        if cgroup:
+            cgroup.remove()
+        raise
+    finally:
+        os.close(program)
+        os.close(info_write)
+    try:
+        ended, output, started = _supervise(proc, info_read, cgroup, timeout, memory_bytes)
+        if ended in (None, "timeout") and cgroup is not None and cgroup.out_of_memory():
+            ended = "memory"  # the kernel killed a process for memory: that, not the clock, ended it
+    finally:
+        os.close(info_read)
+        if cgroup:
+            cgroup.remove()
+    limits = (f"cgroup {cgroup.kind} (memory, pids) + CPU supervisor" if cgroup else
+              "process-tree supervisor (CPU, resident memory) + RLIMIT_NPROC")
+    text = output.decode("utf-8", errors="replace")
+    if not started:
+        if proc.returncode == LAUNCH_FAILED:
+            raise SandboxUnavailable(text.strip()[-300:] or "the sandbox launcher failed")
+        return SandboxResult("failed", text[-SHOWN_OUTPUT:]), limits
+    notes = {"timeout": f"(stopped after {timeout:g} s)",
+             "memory": f"(stopped: the check used more than {memory_bytes >> 20} MB)",
+             "cpu": f"(stopped: the check used more than {timeout:g} s of CPU time)"}
+    if ended:
+        return SandboxResult(ended, text[-SHOWN_OUTPUT:] + "\n" + notes[ended]), limits
+    return SandboxResult("passed" if proc.returncode == 0 else "failed", text[-SHOWN_OUTPUT:]), limits
 
 
-def _tail(output: bytes | None, limit: int = 2000) -> str:
-    return (output or b"").decode("utf-8", errors="replace")[-limit:]
+def _bwrap_argv(setup: _Setup, *, program_fd: int, info_fd: int) -> list[str]:
+    root = setup.root
+    argv = [setup.bwrap, "--unshare-all", "--unshare-user", *setup.flags, "--die-with-parent", "--new-session",
+            "--clearenv", "--hostname", "check"]
+    for source, destination in root.binds:
+        argv += ["--ro-bind", source, destination]
+    for folder in root.masked:
+        argv += ["--tmpfs", folder, "--remount-ro", folder]
+    argv += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev",
+             "--size", str(WORK_BYTES), "--tmpfs", "/tmp",
+             "--ro-bind-data", str(program_fd), PROGRAM,
+             "--remount-ro", "/", "--chdir", "/tmp",
+             "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp",
+             "--setenv", "LD_LIBRARY_PATH", root.library_path,
+             "--info-fd", str(info_fd),
+             root.executable, "-I", "-S", "-B", "-X", "utf8", PROGRAM]
+    return argv
+
+
+def _rlimits(uid: int | None, memory_bytes: int, timeout: float) -> dict[str, int]:
+    # Without dropping root, RLIMIT_NPROC would count the server user's own threads too.
+    processes = MAX_PROCESSES if uid is not None else MAX_PROCESSES + _threads_of(os.getuid())
+    return {"RLIMIT_AS": memory_bytes, "RLIMIT_CPU": math.ceil(timeout) + 1, "RLIMIT_FSIZE": MAX_FILE_BYTES,
+            "RLIMIT_NOFILE": 64, "RLIMIT_CORE": 0, "RLIMIT_NPROC": processes}
+
+
+def _threads_of(uid: int) -> int:
+    count = 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if entry.stat().st_uid == uid:
+                    count += len(os.listdir(f"/proc/{entry.name}/task"))
+            except OSError:
+                continue
+    return count
+
+
+def _supervise(proc, info_read: int, cgroup, timeout: float, memory_bytes: int) -> tuple[str | None, bytes, bool]:
+    """Read output and watch limits until the check exits or must stop; then kill all of it.
+
+    (why it stopped or None, the output's tail, whether bwrap started the namespace)
+    """
+    started_at = time.monotonic()
+    deadline = started_at + timeout
+    output, info = bytearray(), bytearray()
+    selector = selectors.DefaultSelector()
+    out_fd = proc.stdout.fileno()
+    os.set_blocking(out_fd, False)
+    os.set_blocking(info_read, False)
+    selector.register(out_fd, selectors.EVENT_READ)
+    selector.register(info_read, selectors.EVENT_READ)
+    ended, namespace_init, next_look = None, None, 0.0
+    try:
+        while proc.poll() is None:
+            now = time.monotonic()
+            if now >= deadline:
+                ended = "timeout"
+                break
+            _read_ready(selector, min(POLL, deadline - now), out_fd, output, info)
+            if namespace_init is None:
+                namespace_init = _child_pid(info)
+            if now >= next_look:
+                next_look = now + 0.1
+                cpu, resident = sandbox_limits.usage(sandbox_limits.process_tree(proc.pid))
+                if cpu > timeout:
+                    ended = "cpu"
+                    break
+                if resident > memory_bytes if cgroup is None else cgroup.out_of_memory():
+                    ended = "memory"
+                    break
+    finally:
+        sandbox_limits.kill_tree(proc.pid, namespace_init)  # nothing the check started outlives it
+        try:
+            proc.wait(GRACE)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(GRACE)
+        drain_until = time.monotonic() + GRACE
+        while selector.get_map() and time.monotonic() < drain_until:
+            _read_ready(selector, POLL, out_fd, output, info)
+        selector.close()
+        proc.stdout.close()
+    namespace_init = namespace_init or _child_pid(info)
+    return ended, bytes(output), namespace_init is not None
+
+
+def _read_ready(selector, wait: float, out_fd: int, output: bytearray, info: bytearray) -> None:
+    for key, _ in selector.select(max(wait, 0)):
+        try:
+            chunk = os.read(key.fd, 65536)
+        except BlockingIOError:
+            continue
+        if not chunk:
+            selector.unregister(key.fd)
+            continue
+        target = output if key.fd == out_fd else info
+        target += chunk
+        if len(target) > KEEP_OUTPUT:
+            del target[:-KEEP_OUTPUT]
+
+
+def _child_pid(info: bytearray) -> int | None:
+    try:
+        return int(json.loads(bytes(info).decode())["child-pid"])
+    except (ValueError, KeyError, TypeError):
+        return None
