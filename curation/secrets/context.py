@@ -88,9 +88,34 @@ _STOP_VALUES = frozenset("""
 _PLACEHOLDER_START = ("$", "%", "{{", "${", "<", "@", "[REDACTED", "os.", "env.", "process.env", "settings.",
                       "config.", "vault:", "secret:", "!", "&", "*", "(", "#")
 _SECRET_NAMES = frozenset({"password", "passwd", "pass", "pwd", "secret", "token", "key", "apikey", "api_key"})
-_PLACEHOLDER_WORDS = ("your", "here", "example", "placeholder", "insecure", "dummy", "fake", "-only", "changeme")
+# Words that make a value a stand-in when they are one of its tokens (your-api-key, YOUR_TOKEN_HERE,
+# fake-token, dev-only-secret), never as a part of a word: Sphere$Moon42, Everywhere#2024 are passwords.
+_PLACEHOLDER_WORDS = frozenset({"your", "here", "example", "placeholder", "insecure", "dummy", "fake", "changeme"})
+# "only" marks a stand-in after another word (test-only, dev-only), not at the start (Only4Me!).
+_PLACEHOLDER_AFTER = frozenset({"only"})
+_DJANGO_INSECURE = "django-insecure-"
 _TRAILING = ".,;:)]}>"
 _IDENT = string.ascii_letters + string.digits + "_"
+
+
+def value_tokens(value: str) -> list[str]:
+    """`value` cut into lower-case tokens: at every non-alphanumeric, at lower-to-upper case
+    changes and between letters and digits (YOUR_API_KEY, yourApiKey -> your, api, key)."""
+    tokens, current, previous = [], "", ""
+    for char in value:
+        if not char.isalnum():
+            if current:
+                tokens.append(current)
+            current = previous = ""
+            continue
+        if current and ((char.isupper() and previous.islower()) or (char.isdigit() != previous.isdigit())):
+            tokens.append(current)
+            current = ""
+        current += char
+        previous = char
+    if current:
+        tokens.append(current)
+    return [token.lower() for token in tokens]
 
 
 def is_placeholder(value: str) -> bool:
@@ -100,15 +125,33 @@ def is_placeholder(value: str) -> bool:
         return True
     if len(set(lowered)) <= 2:  # xxxx, ****, ...., aaaa
         return True
-    if any(word in lowered for word in _PLACEHOLDER_WORDS):
+    if lowered.startswith(_DJANGO_INSECURE) and is_django_secret_key(value):
+        return False  # "insecure" is part of the name Django gives every generated key
+    tokens = value_tokens(value)
+    if any(token in _PLACEHOLDER_WORDS for token in tokens):
+        return True
+    if any(token in _PLACEHOLDER_AFTER for token in tokens[1:]):
         return True
     return lowered.startswith("<") and lowered.endswith(">")
+
+
+def is_django_secret_key(value: str) -> bool:
+    """`django-insecure-` and a generated tail (startproject draws 50 characters from 50 symbols),
+    not `django-insecure-change-me-in-production`."""
+    tail = value[len(_DJANGO_INSECURE):]
+    # Words joined by hyphens stay under 4 bits per character and hold few digits or symbols.
+    others = sum(1 for char in tail if not (char.isalpha() or char == "-"))
+    return len(tail) >= 30 and shannon_entropy(tail) >= 4.0 and others >= 5
 
 
 def _is_code(value: str, text: str, end: int) -> bool:
     """A bare value that is an expression: a call, an attribute path, a subscript or a type."""
     nxt = text[end:end + 1]
-    if nxt in ("(", "[", ".") and value[-1:] in _IDENT:
+    if nxt in ("(", "[") and value[-1:] in _IDENT:
+        return True
+    # obj.attr is code; a full stop that ends the sentence ("... is Xy7#kLm2q.") is not.
+    after = text[end + 1:end + 2]
+    if nxt == "." and value[-1:] in _IDENT and after and after in _IDENT:
         return True
     parts = value.split(".")
     if len(parts) > 1 and all(part and part[0].isalpha() and all(c in _IDENT for c in part) for part in parts):
@@ -367,6 +410,50 @@ RULES: list[Rule] = [
     _rule("secret", r"(?i)\b(?:with|using|use|the|my|our|your|new)[ \t]+(?:api[ _-]?key|token|secret|"
                     r"access[ _-]?key)[ \t]+" + _QUOTED_OR_BARE, ("token", "secret", "key"), _strict_check),
 ]
+
+# ---------------------------------------------------------------------------- netrc, other languages
+def _netrc_check(text: str, match):
+    return _value_span(match, text)
+
+
+# `machine host login user password x` on one line or several (.netrc, _netrc, git credentials).
+RULES.append(_rule("password", r"(?i)\b(?:machine[ \t]+\S{1,200}|default)(?:\s+(?:login|account|port)[ \t]+\S{1,200})"
+                               r"{0,3}\s+password[ \t]+" + _QUOTED_OR_BARE, ("machine", "default"), _netrc_check))
+
+# Prose in other languages: "das Passwort ist X", "le mot de passe est X", "la contraseña es X",
+# "пароль: X", "密码是 X". Without these languages' lists of ordinary words, the value must look
+# generated (strict), so "das Passwort ist falsch" stays a description.
+_OPEN_QUOTE = r"[«„“‚‹「『]?[ \t]?"
+_PROSE_VALUE = (_OPEN_QUOTE + r"(?:\"(?P<dq>[^\"\n]{1,300})\"|'(?P<sq>[^'\n]{1,300})'|`(?P<bq>[^`\n]{1,300})`"
+                r"|(?P<bare>[^\s\"'`,;(){}\[\]<>«»“”„‚‘’‹›]{1,300}))")
+# Chinese and Japanese run words together: the value is taken as far as it stays ASCII.
+_CJK_VALUE = _OPEN_QUOTE + r"(?P<bare>[^\s\"'`,;(){}\[\]<>\x{80}-\x{10FFFF}]{1,300})"
+_WORD = r"[^\s:=—–]{1,40}"
+_NOT_AFTER_LETTER = r"(?:^|[^\pL\pN_])"  # RE2's \b knows ASCII letters only
+
+
+def _prose_rule(before: str, words: str, connectors: str, verbs: str, keywords: tuple[str, ...]) -> Rule:
+    """<word> [<connector> up to 4 words | one word] <verb or : = —> <value>, case-insensitive."""
+    qualifier = r"(?:[ \t]+(?:" + connectors + r")(?:[ \t]+" + _WORD + r"){1,4}|[ \t]+" + _WORD + r")?"
+    link = r"(?:[ \t]+(?:" + verbs + r")(?:[ \t]*:)?|[ \t]*[:=]|[ \t]+[—–-])[ \t]*"
+    return _rule("password", r"(?i)" + before + r"(?:" + words + r")" + qualifier + link + _PROSE_VALUE, keywords,
+                 _strict_check)
+
+
+RULES += [
+    # German compounds (Datenbankpasswort, WLAN-Passwort) end in the word: no boundary before it.
+    _prose_rule("", r"passwort|kennwort", r"für|fuer|fürs|von|vom|zum|zur|des|der|auf|am|beim|bei|im|in",
+                r"ist|lautet|lautete|war|heißt|heisst|bleibt|wäre", ("passwort", "kennwort")),
+    _prose_rule(_NOT_AFTER_LETTER, r"mot[ \t]+de[ \t]+passe", r"de|du|des|pour|sur|à|au|d'\S{1,40}",
+                r"est|était|etait|sera|reste|devient", ("mot de passe",)),
+    _prose_rule(_NOT_AFTER_LETTER, r"contraseña|contrasena|clave[ \t]+de[ \t]+acceso", r"de|del|para|en|a",
+                r"es|era|será|sera|sigue[ \t]+siendo", ("contraseña", "contrasena", "clave de acceso")),
+    _prose_rule(_NOT_AFTER_LETTER, r"пароль|пароля|паролем", r"от|для|к|на|в|с",
+                r"это|был|была|будет|есть|теперь", ("парол",)),
+    _rule("password", r"(?:密码|密碼|口令|パスワード)(?:[ \t]*(?:是|为|為|：|:|=|は|が)){1,2}[ \t]*" + _CJK_VALUE,
+          ("密码", "密碼", "口令", "パスワード"), _strict_check),
+]
+
 
 # ---------------------------------------------------------------------------- entropy next to a word
 _NEAR_WORD = compile(r"(?i)\b(?:pass(?:word|wd|phrase)?|pwd|secrets?|tokens?|keys?|credentials?|creds|auth|"

@@ -12,7 +12,7 @@ import functools
 import tomllib
 from pathlib import Path
 
-from curation.secrets.context import is_placeholder
+from curation.secrets.context import is_django_secret_key, is_placeholder
 from curation.secrets.rules import Rule, char_classes, compile, shannon_entropy
 
 GITLEAKS_FILE = Path(__file__).with_name("gitleaks.toml")
@@ -45,6 +45,14 @@ def _mixed(min_classes: int = 2, min_entropy: float = 0.0):
             return None
         return start, end
     return check
+
+
+def _webhook_token(text: str, start: int, end: int):
+    """A webhook URL whose last segment (the token) is generated, not `your-webhook-token-here`."""
+    token = text[start:end].rsplit("/", 1)[-1]
+    if is_placeholder(token) or char_classes(token) < 3 or shannon_entropy(token) < 4.0:
+        return None
+    return start, end
 
 
 def _own(kind: str, pattern: str, keywords: tuple[str, ...], **options) -> Rule:
@@ -83,6 +91,11 @@ OWN_RULES: list[Rule] = [
          ("accountkey", "sharedaccesskey", "sig="), group="secret"),
     _own("jwt", r"\beyJ[A-Za-z0-9_-]{5,}\.eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}", ("eyj",)),
     _own("academy_token", r"\baca_[A-Za-z0-9_-]{16,200}", ("aca_",)),
+    # Django's startproject key: "insecure" is in its name, the random tail is a real secret.
+    _own("django_secret_key", r"\bdjango-insecure-[A-Za-z0-9!@#$%^&*(\-_=+)]{30,100}", ("django-insecure-",),
+         check=lambda text, s, e: (s, e) if is_django_secret_key(text[s:e]) else None),
+    _own("discord_webhook", r"\bhttps?://(?:(?:ptb|canary)\.)?discord(?:app)?\.com/api(?:/v[0-9]{1,2})?/webhooks/"
+                            r"[0-9]{15,25}/[A-Za-z0-9_-]{40,120}", ("discord",), check=_webhook_token),
 ]
 
 
