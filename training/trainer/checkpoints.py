@@ -14,6 +14,8 @@ import random
 import re
 import shutil
 
+from training.trainer.errors import TrainerError
+
 STATE_FILE = "trainer_state.json"
 KEEP_LAST = 2
 _STEP_DIR = re.compile(r"^step-(\d+)$")
@@ -68,14 +70,37 @@ def restore(path: pathlib.Path, model, optimizer, scheduler) -> LoopState:
     import torch
 
     load_adapter_weights(path, model)
-    optimizer.load_state_dict(torch.load(path / "optimizer.pt", weights_only=False))
-    scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=False))
-    rng = torch.load(path / "rng.pt", weights_only=False)
+    optimizer.load_state_dict(_load(path / "optimizer.pt"))
+    scheduler.load_state_dict(_load(path / "scheduler.pt"))
+    rng = _load(path / "rng.pt")
     random.setstate(rng["python"])
     torch.set_rng_state(rng["torch"])
     if "cuda" in rng and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(rng["cuda"])
     return LoopState(**json.loads((path / STATE_FILE).read_text()))
+
+
+def _load(file: pathlib.Path):
+    """torch.load of tensors and plain values only: a checkpoint can never run code when resumed.
+
+    The optimizer (AdamW), LambdaLR scheduler and RNG states hold nothing else (the schedule's
+    lambda is a function and is stored as None); a pickled object of any other class is refused.
+    """
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(file, weights_only=True, map_location="cpu")
+    except pickle.UnpicklingError as exc:
+        raise CheckpointRefused(f"checkpoint file {file.parent.name}/{file.name} holds more than tensors and plain "
+                                f"values; it is not loaded ({str(exc).splitlines()[0][:200]})") from None
+
+
+class CheckpointRefused(TrainerError):
+    """A checkpoint file holds pickled objects that are not tensors or plain values."""
+
+    kind = "spec"
 
 
 def read_state(path: pathlib.Path) -> LoopState:
