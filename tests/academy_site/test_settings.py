@@ -1,3 +1,5 @@
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -70,9 +72,41 @@ def test_start_without_secret_key_stops_with_one_clear_line(tmp_path):
     result = _manage({}, tmp_path, "check")
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [
-        "academy: configuration error: SECRET_KEY is not set "
-        "(set SECRET_KEY or SECRET_KEY_FILE; only DEBUG=true may run without)"
+        "academy: configuration error: SECRET_KEY is not set: set SECRET_KEY or SECRET_KEY_FILE, or write a key to "
+        f"{tmp_path / 'var' / 'secret_key'} (`make run` does); only DEBUG=true may run without"
     ]
+
+
+def test_every_manage_command_finds_the_key_in_the_data_root(tmp_path):
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "secret_key").write_text("key-written-by-make-run\n")
+    code = "from django.conf import settings; print(settings.SECRET_KEY)"
+    result = _manage({}, tmp_path, "shell", "--no-imports", "-c", code)
+    assert result.stdout.strip() == "key-written-by-make-run", result.stderr
+    # An explicit key still wins over the file.
+    result = _manage({"SECRET_KEY": "from-the-environment"}, tmp_path, "shell", "--no-imports", "-c", code)
+    assert result.stdout.strip() == "from-the-environment", result.stderr
+
+
+def test_an_empty_key_file_in_the_data_root_is_no_key(tmp_path):
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "secret_key").write_text("\n")
+    result = _manage({}, tmp_path, "check")
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_run_writes_the_key_where_settings_look(tmp_path):
+    data = tmp_path / "data"
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "ACADEMY_DATA_DIR": str(data)}
+    target = ["make", "--no-print-directory", f"BIN={Path(sys.executable).parent}", str(data / "secret_key")]
+    made = subprocess.run(target, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert made.returncode == 0, made.stderr
+    assert (data / "secret_key").stat().st_mode & 0o077 == 0  # only its owner reads it
+    result = _manage({"ACADEMY_DATA_DIR": str(data)}, tmp_path, "shell", "--no-imports", "-c",
+                     "from django.conf import settings; print(settings.SECRET_KEY)")
+    assert result.stdout.strip() == (data / "secret_key").read_text().strip() != "", result.stderr
 
 
 def test_start_with_bad_value_names_the_variable(tmp_path):
