@@ -9,9 +9,22 @@ def _url(name: str) -> str:
         return ""
 
 
+def _scrub_job_text(text: str) -> str:
+    from curation.secrets import scrub_text
+
+    return scrub_text(text)[0]
+
+
 class CurationConfig(AppConfig):
     name = "curation"
     verbose_name = "Curation"
+
+    def ready(self):
+        from jobs import lifecycle
+
+        # Every job's stored error passes the scrubber (jobs sits below curation and cannot import it).
+        if _scrub_job_text not in lifecycle.text_scrubbers:
+            lifecycle.text_scrubbers.append(_scrub_job_text)
 
     def overview_counts(self):
         from curation.models import CommitExample, Conversation, DatasetSnapshot, Lesson

@@ -12,6 +12,7 @@ needs a fresh instance to report progress.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.db import transaction
@@ -26,6 +27,20 @@ logger = logging.getLogger(__name__)
 
 class JobRefused(Exception):
     """A state change that does not apply to the job's current status."""
+
+
+# Functions that redact credentials from the text a job stores about how it ended (`error`,
+# `human_error`): an exception's message can carry what the job was given (a URL with a
+# password, a token). The scrubber belongs to curation, above this app, so curation's
+# AppConfig.ready() appends it here.
+text_scrubbers: list[Callable[[str], str]] = []
+
+
+def scrub(text: str) -> str:
+    """`text` passed through every registered scrubber."""
+    for scrubber in text_scrubbers:
+        text = scrubber(text)
+    return text
 
 
 # ---------------------------------------------------------------------------- broadcasting
@@ -105,6 +120,9 @@ def heartbeat(model: type[Job], pk: int) -> bool:
 def finish(model: type[Job], pk: int, *, status: str = JobStatus.SUCCEEDED, **fields) -> bool:
     """A claimed (or queued) job ends with `status` and its outcome fields; success sets progress to 1."""
     now = timezone.now()
+    for name in ("error", "human_error"):
+        if fields.get(name):
+            fields[name] = scrub(fields[name])
     if status == JobStatus.SUCCEEDED:
         fields.setdefault("progress", 1.0)
         fields.setdefault("eta_seconds", 0)
@@ -120,6 +138,7 @@ def finish(model: type[Job], pk: int, *, status: str = JobStatus.SUCCEEDED, **fi
 
 def fail(model: type[Job], pk: int, *, error: str, human_error: str = "", **fields) -> bool:
     """End an active job as failed; `human_error` says what went wrong in plain words."""
+    error, human_error = scrub(error or ""), scrub(human_error or "")  # before cutting: a cut secret escapes
     human_error = human_error or (error.splitlines()[0] if error else "failed")
     return finish(model, pk, status=JobStatus.FAILED, error=error[:20000], human_error=human_error[:500], **fields)
 

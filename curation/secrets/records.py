@@ -35,14 +35,34 @@ class Findings:
                 for i, m in enumerate(messages)]
 
     def nested(self, field: str, value):
-        """Strings anywhere inside JSON-like metadata or tags, redacted; positions name the dotted path."""
+        """Strings anywhere inside JSON-like metadata or tags, keys included, redacted; positions
+        name the dotted path (through the redacted keys)."""
         if isinstance(value, str):
             return self.text(field, value)
         if isinstance(value, dict):
-            return {key: self.nested(f"{field}.{key}", item) for key, item in value.items()}
+            redacted = {}
+            for key, item in value.items():
+                key = self._key(field, key, redacted)
+                redacted[key] = self.nested(f"{field}.{key}", item)
+            return redacted
         if isinstance(value, list):
             return [self.nested(f"{field}.{i}", item) for i, item in enumerate(value)]
         return value
+
+    def _key(self, field: str, key, taken: dict):
+        """A mapping key redacted like a value; its findings are marked `"part": "key"`. Two keys that
+        redact alike stay apart (`[REDACTED:password]`, `[REDACTED:password] 2`), so no value is lost."""
+        if not isinstance(key, str) or not key:
+            return key
+        result = scrub(key)
+        for finding in result.findings:
+            self.counts[finding.kind] += 1
+            self.spans.append({"field": f"{field}.{result.text}", "part": "key", "kind": finding.kind,
+                               "start": finding.start, "end": finding.end})
+        redacted, number = result.text, 2
+        while result.findings and redacted in taken:
+            redacted, number = f"{result.text} {number}", number + 1
+        return redacted
 
     def as_json(self, **extra) -> dict:
         if not self.counts:

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from curation import git_rules, gitrepo
 from curation.models import CommitExample, GitRepository, MiningJob, ReviewStatus
+from curation.secrets import scrub_text
 from curation.secrets.policy import action_for
 from curation.secrets.records import Findings
 from curation.services.review import initial_review_status
@@ -73,8 +74,9 @@ def register_repository(path: str, *, user=None, name: str = "", branch: str = "
         raise ValidationError({"branch" if branch else "path": str(exc)}) from None
     if GitRepository.objects.filter(path=str(top)).exists():
         raise ValidationError({"path": f"{top} is already registered"})
-    return GitRepository.objects.create(name=(name or "").strip() or top.name, path=str(top), branch=branch,
-                                        created_by=user)
+    # The name is shown on every page and in the API: a token pasted into it must not be stored.
+    name = scrub_text((name or "").strip() or top.name)[0][:200]
+    return GitRepository.objects.create(name=name, path=str(top), branch=branch, created_by=user)
 
 
 def find_repository(path: str) -> GitRepository | None:

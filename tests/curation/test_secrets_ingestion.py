@@ -207,3 +207,28 @@ def test_a_secret_pasted_by_a_reviewer_is_redacted_and_counted(client, carol):
     assert lesson.secret_findings["counts"] == {"openai_key": 1}
     assert lesson.secret_findings["spans"] == [{"field": "action", "kind": "openai_key", "start": 24, "end": 45}]
     _assert_nothing_raw()
+
+
+def test_metadata_keys_are_redacted_like_values(bob):
+    lesson = {"situation": "A plain situation", "action": "A plain action",
+              "metadata": {f"OPENAI_API_KEY={OPENAI}": "set", "nested": {f"Bearer {BEARER}": 1},
+                           "tokens": [{f"auth_token={BEARER}": "a", f"api_token={BEARER}": "b"}]}}
+    ingest_lessons(json.dumps(lesson), user=bob)
+    _assert_nothing_raw()
+    stored = Lesson.objects.get()
+    assert stored.metadata["OPENAI_API_KEY=[REDACTED:openai_key]"] == "set"
+    assert list(stored.metadata["nested"].values()) == [1]
+    assert sorted(stored.metadata["tokens"][0].values()) == ["a", "b"]  # keys that redact alike stay apart
+    key_spans = [span for span in stored.secret_findings["spans"] if span.get("part") == "key"]
+    assert len(key_spans) == 4 and all(secret not in json.dumps(stored.secret_findings) for secret in RAW)
+
+
+def test_a_repository_name_is_stored_redacted(client, bob, settings, tmp_path):
+    settings.GIT_ALLOWED_ROOTS = [tmp_path]
+    path = init_repo(tmp_path / "project")
+    commit(path, "feat: add the greeting module", {"greet.py": "X = 1\n"})
+    response = client.post("/api/v1/git/repositories", {"path": str(path), "name": f"deploy with {OPENAI}"},
+                           content_type="application/json", **bearer(make_token(bob, "Operator")))
+    assert response.status_code == 201
+    assert GitRepository.objects.get().name == "deploy with [REDACTED:openai_key]"
+    assert OPENAI not in response.content.decode()
