@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import Max, ProtectedError
 
 from accounts.roles import MANAGE_MODELS
+from curation.secrets import scrub_text
 from models_registry import adapters, ollama
 from models_registry.events import publish_activated, publish_overview
 from models_registry.models import Activation, ActivationKind, ModelLine, ModelVersion, PromptStyle, VersionStatus
@@ -146,7 +147,7 @@ def reject_version(version: ModelVersion, user, reason: str = "") -> ModelVersio
         raise RegistryError(f"{version} is {status}; only a candidate can be rejected")
     if reason:
         ModelVersion.objects.filter(pk=version.pk).update(notes=(f"{version.notes}\n" if version.notes else "")
-                                                          + f"rejected: {reason}")
+                                                          + f"rejected: {scrub_text(reason)[0]}")
     version.status = VersionStatus.REJECTED
     return version
 
@@ -212,6 +213,7 @@ def delete_line(line: ModelLine, user) -> str:
 
 def _activate(line_id: int, version_id: int, user, reason: str, kind: str, *, arena: dict | None = None,
               override: bool = False) -> Activation:
+    reason = scrub_text(reason)[0]  # an admin may paste a credential into the reason; the history is shown to all
     moved_tag = []  # set once Ollama's stable tag points at the new version
     try:
         with transaction.atomic():
