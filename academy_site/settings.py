@@ -446,7 +446,7 @@ ARENA_CONFIDENCE = env_float("ARENA_CONFIDENCE", 0.95, min_value=0.5, max_value=
 # Smallest loss change that counts (relative to the compared model's loss) and smallest pass-rate
 # change (absolute); a measured seed noise of the recipe raises either margin.
 ARENA_MIN_EFFECT = env_float("ARENA_MIN_EFFECT", 0.01, min_value=0.0, max_value=1.0)
-ARENA_PASS_MARGIN = env_float("ARENA_PASS_MARGIN", 0.05, min_value=0.0, max_value=1.0)
+ARENA_PASS_MARGIN = env_float("ARENA_PASS_MARGIN", 0.10, min_value=0.0, max_value=1.0)
 # A known between-seed SD of a model's mean reference loss (nats/token; 0: unknown), used when fewer
 # than ARENA_MIN_REPLICAS versions of the candidate's recipe (same data and settings, other seeds)
 # were evaluated on the same questions.

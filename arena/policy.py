@@ -12,9 +12,9 @@ pass-rate differences get the Agresti-Min interval for paired proportions.
 - promote: enough evidence (ARENA_MIN_* items), no primary metric (exam loss, holdout loss, pass
   rate when the checks can tell the models apart) worse beyond its margin (interval low > -margin),
   one improved beyond it (loss: low > delta on the exam and on the holdout; or pass rate low > its
-  margin), and every guarded category shown not worse than its tolerance (non-inferiority tests,
-  Holm-corrected across categories);
-- reject: a primary metric's whole interval lies below -margin;
+  margin), and every guarded category shown not worse than its tolerance (non-inferiority tests);
+- reject: a primary metric's whole interval lies below -margin, or a guarded category is shown worse
+  than its tolerance (Holm-corrected across categories);
 - hold: anything else, "insufficient evidence" naming what is missing, and every promote when
   ARENA_REQUIRE_APPROVAL is on.
 """
@@ -24,7 +24,7 @@ from collections import defaultdict
 
 from django.conf import settings
 
-from arena.stats import holm, mean_interval, p_above, paired_proportion_interval
+from arena.stats import holm, mean_interval, p_above, p_below, paired_proportion_interval
 
 PRIMARY = "reference_loss"
 
@@ -145,56 +145,73 @@ def decide(rows: list[dict], *, candidate: str, against: str, context: dict | No
     margins = {f"{part}_loss": _loss_margin(part, numbers, noise, against)
                for part, numbers in parts.items() if numbers["n"]}
     margins["pass_rate"] = _pass_margin(noise)
-    categories, guards = _categories(exam, noise)
+    categories, shown_worse, not_shown = _categories(exam, noise)
     if "holdout" in parts:
         categories["holdout"] = {**parts["holdout"], "guarded": False, "worse": False,
                                  "tolerance": None, "note": "a primary part, tested on its own"}
     missing = _missing(parts, categories, holdout_context)
-    decision, reasons = _decision(parts, margins, guards, missing, holdout_context, candidate, against)
+    decision, reasons = _decision(parts, margins, (shown_worse, not_shown), missing, holdout_context, candidate,
+                                  against)
     return {"decision": decision, "metrics": {"primary": PRIMARY, **parts["exam"]},
             "holdout_metrics": parts.get("holdout"), "margins": margins, "categories": categories,
             "insufficient": missing, "reasons": reasons, **base}
 
 
-def _categories(exam: list[dict], noise: dict) -> tuple[dict, dict]:
-    """Per exam category: numbers, non-inferiority p-values, and (Holm-corrected) whether each is shown not worse."""
+def _categories(exam: list[dict], noise: dict) -> tuple[dict, list[str], list[str]]:
+    """Per exam category: numbers and its guards. Returns (categories, shown worse, not shown within tolerance).
+
+    A guard is a non-inferiority test: the category must be shown no worse than its tolerance, at the
+    one-sided level of the verdict's intervals. Promotion needs every guard to pass, an intersection-union
+    test, which needs no multiplicity correction (a correction would only make guards fire more on noise).
+    The other direction, a category shown worse than its tolerance, is a claim about some category among
+    many: those tests are Holm-corrected across the categories, and such a category rejects the candidate.
+    """
     by_category = defaultdict(list)
     for row in exam:
         by_category[row["category"]].append(row)
     guarded_names = settings.ARENA_GUARDED_CATEGORIES
-    categories, p_values = {}, {}
+    alpha = (1 - settings.ARENA_CONFIDENCE) / 2
+    categories, harm, tests = {}, {}, {}
     for name in sorted(by_category):
         numbers = summarize(by_category[name], seed_variance=(noise.get("exam") or 0.0) ** 2,
                             pass_seed_variance=(noise.get("pass_rate") or 0.0) ** 2)
         tolerance = tolerance_for(name)
         guarded = not guarded_names or name in guarded_names
-        entry = {**numbers, "tolerance": tolerance, "guarded": guarded, "worse": False,
+        entry = {**numbers, "tolerance": tolerance, "guarded": guarded, "worse": False, "shown_worse": False,
                  "loss_margin": tolerance * (numbers["against_loss"] or 0.0)}
         if guarded and numbers["n"] >= 2:
-            entry["p_loss"] = p_values[f"{name}: loss"] = p_above(numbers["difference"], -entry["loss_margin"])
-            if numbers["checked"] >= 2 and numbers["passes"]:
+            tests[f"{name}: loss"] = (entry["loss_margin"], numbers["difference"], "per token",
+                                      f"{tolerance:.0%} of its loss ({entry['loss_margin']:.4f})")
+            if numbers["checked"] >= settings.ARENA_MIN_CHECKED_ITEMS and numbers["passes"]:
                 entry["pass_tolerance"] = settings.ARENA_CATEGORY_PASS_TOLERANCE
-                entry["p_pass"] = p_values[f"{name}: checks"] = p_above(numbers["pass_difference"],
-                                                                        -entry["pass_tolerance"])
+                tests[f"{name}: checks"] = (entry["pass_tolerance"], numbers["pass_difference"], "of checks passed",
+                                            f"{entry['pass_tolerance']:.0%} of checks")
+            elif numbers["checked"] and numbers["passes"]:
+                entry["note"] = (f"{numbers['checked']} checked items: too few for its checks guard "
+                                 f"(ARENA_MIN_CHECKED_ITEMS {settings.ARENA_MIN_CHECKED_ITEMS}); the exam's pass rate "
+                                 "still counts")
         categories[name] = entry
-    shown = holm(p_values, (1 - settings.ARENA_CONFIDENCE) / 2)
-    failures = []
-    for test, ok in sorted(shown.items()):
-        if ok:
-            continue
+    not_shown = []
+    for test, (margin, interval, _unit, _limit) in tests.items():
         name, metric = test.split(": ", 1)
-        entry = categories[name]
-        entry["worse"] = True
-        entry.setdefault("not_shown", []).append(metric)
-        if metric == "loss":
-            margin, interval, unit = entry["loss_margin"], entry["difference"], "per token"
-            limit = f"{entry['tolerance']:.0%} of its loss ({margin:.4f})"
-        else:
-            margin, interval, unit = entry["pass_tolerance"], entry["pass_difference"], "of checks passed"
-            limit = f"{margin:.0%} of checks"
-        failures.append(f"category {name}: {metric} not shown within its tolerance of {limit} "
-                        f"(Holm-corrected across {len(shown)} category tests): {_shown(interval, unit)}")
-    return categories, failures
+        p_ok = p_above(interval, -margin)
+        categories[name][f"p_{metric}"] = p_ok
+        harm[test] = p_below(interval, -margin)
+        if p_ok > alpha:
+            categories[name]["worse"] = True
+            categories[name].setdefault("not_shown", []).append(metric)
+    shown_worse = holm(harm, alpha)
+    worse_reasons = []
+    for test, (_margin, interval, unit, limit) in sorted(tests.items()):
+        name, metric = test.split(": ", 1)
+        text = f"{_shown(interval, unit)}, tolerance {limit}"
+        if shown_worse[test]:
+            categories[name]["shown_worse"] = True
+            worse_reasons.append(f"category {name}: {metric} shown worse than its tolerance (Holm-corrected "
+                                 f"across {len(tests)} category tests): {text}")
+        elif metric in categories[name].get("not_shown", []):
+            not_shown.append(f"category {name}: {metric} not shown within its tolerance: {text}")
+    return categories, worse_reasons, not_shown
 
 
 def _missing(parts: dict, categories: dict, holdout_context: dict | None) -> list[str]:
@@ -253,15 +270,19 @@ def _decision(parts, margins, guards, missing, holdout_context, candidate, again
         notes.append("no holdout: the exam decides alone")
     described = {name: f"{name}: {_shown(interval, unit)} (positive favours {candidate}; margin {delta:.4f})"
                  for name, (_status_, interval, delta, unit) in metrics.items()}
+    shown_worse, not_shown = guards
     worse = [described[name] for name, (status, *_rest) in metrics.items() if status == "worse"]
     if worse:
-        return "reject", [f"{candidate} is worse than {against} beyond the margin: " + "; ".join(worse), *notes]
+        return "reject", [f"{candidate} is worse than {against} beyond the margin: " + "; ".join(worse),
+                          *shown_worse, *notes]
+    if shown_worse:
+        return "reject", [*shown_worse, *described.values(), *notes]
     if missing:
         return "hold", ["insufficient evidence: " + "; ".join(missing), *described.values(), *notes]
     unclear = [described[name] for name, (status, *_rest) in metrics.items() if status == "unclear"]
     loss_better = all(metrics[name][0] == "better" for name in metrics if name.endswith("loss"))
     pass_better = metrics.get("pass rate", ("",))[0] == "better"
-    categories = list(guards)
+    categories = list(not_shown)
     if unclear or categories or not (loss_better or pass_better):
         why = (["could be worse than " + against + " by more than the margin: " + "; ".join(unclear)] if unclear
                else [] if categories else

@@ -9,6 +9,7 @@ items, so a measured between-seed variance is added to the item variance (`extra
 `paired_bootstrap` stays for benchmarks that compare with the old policy.
 """
 
+import functools
 import math
 import random
 import statistics
@@ -77,6 +78,7 @@ def t_cdf(t: float, df: float) -> float:
     return 1.0 - tail if t > 0 else tail
 
 
+@functools.lru_cache(maxsize=4096)
 def t_quantile(probability: float, df: float) -> float:
     """The t value with P(T <= t) = probability (bisection on t_cdf; exact to ~1e-10)."""
     if not 0.0 < probability < 1.0:
@@ -144,6 +146,16 @@ def p_above(interval: dict, bound: float) -> float:
     if not se:
         return 0.0 if mean > bound else 1.0
     return 1.0 - t_cdf((mean - bound) / se, df)
+
+
+def p_below(interval: dict, bound: float) -> float:
+    """One-sided p-value of H0 "true mean >= bound" against "true mean < bound"."""
+    mean, se, df = interval.get("center", interval.get("mean")), interval.get("se"), interval.get("df")
+    if mean is None or df is None:
+        return 1.0
+    if not se:
+        return 0.0 if mean < bound else 1.0
+    return t_cdf((mean - bound) / se, df)
 
 
 def holm(p_values: dict, alpha: float) -> dict:

@@ -112,7 +112,7 @@ def test_one_flipped_check_in_a_category_is_noise_not_a_regression():
     [r for r in items if r["category"] == "sql"][0]["candidate_passed"] = False
     verdict = verdict_of(items)
     assert verdict["decision"] == "promote", verdict["reasons"]
-    assert not verdict["categories"]["sql"]["worse"] and verdict["categories"]["sql"]["p_pass"] < 0.025
+    assert not verdict["categories"]["sql"]["worse"] and verdict["categories"]["sql"]["p_checks"] < 0.025
 
 
 def test_one_flipped_check_in_a_large_category_is_within_its_tolerance():
