@@ -152,13 +152,13 @@ def _parse_float(text: str) -> float:
 
 
 def depth_exceeds(data, limit: int) -> bool:
-    """Whether arrays/objects nest deeper than `limit`, checked without recursion."""
-    stack = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict | list):
-            if depth > limit:
-                return True
-            children = value.values() if isinstance(value, dict) else value
-            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    """Whether arrays/objects nest deeper than `limit`, checked level by level without recursion."""
+    level = [data] if isinstance(data, dict | list) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        level = [child for value in level for child in (value.values() if isinstance(value, dict) else value)
+                 if isinstance(child, dict | list)]
     return False
