@@ -25,6 +25,7 @@ _QUALIFIERS = frozenset("""
     authored author authors authority authorize authorized authorization authenticate authenticated
     authentication public publishable findings found kinds bos eos pad unk cls sep mask special add
     startswith endswith contains icontains exact iexact isnull regex iregex
+    rate rates ratio score scores percent percentage threshold
 """.split())
 _PASS_WORDS = ("password", "passwd", "passphrase")
 _EXACT_PASS = frozenset({"pass", "pwd", "pw", "psw", "passcode", "pin"})

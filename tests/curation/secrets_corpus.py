@@ -228,6 +228,7 @@ BENIGN: list[str] = [
     "machine api.example.com login deploy password $NETRC_PASSWORD",
     "The machine learning login page has a password reset button.",
     "Webhook URLs look like https://discord.com/api/webhooks/<id>/<token>.",
+    "seed_noise: {\"exam\", \"holdout\", \"pass_rate\": per-model SDs of the mean, \"source\": words}",
 ]
 
 
