@@ -126,11 +126,17 @@ STATICFILES_FINDERS = [
     # Plotly.js comes from the installed plotly package: no CDN, works offline.
     "academy_site.staticfinders.PlotlyFinder",
 ]
+# `collectstatic` (make run runs it) writes each file under a content-hashed name with a gzip copy beside it;
+# WhiteNoise serves those compressed, cached for a year. Without collected files (the tests, a checkout
+# that never ran collectstatic) STATIC_MANIFEST=false serves the source files straight from the finders.
+STATIC_MANIFEST = env_bool("STATIC_MANIFEST", True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage" if STATIC_MANIFEST
+                    else "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", True)
+# Finders would shadow the collected files (and their compressed copies) with the uncompressed sources.
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", DEBUG or not STATIC_MANIFEST)
 
 # ---------------------------------------------------------------------------- mode
 DATABASE_URL = env_secret("DATABASE_URL")
