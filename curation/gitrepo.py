@@ -277,7 +277,8 @@ def _alternates_of(store: Path) -> list[Path]:
         raise GitError(f"cannot read the alternates of {store}: {exc.strerror}") from None
     problem = alternates_problem(data)
     if problem:
-        raise GitError(f"{where}: {problem}; git reads every entry literally, so refusing is the only safe answer")
+        raise GitError(f"{where}: {problem}; git reads each entry literally, so it may lead elsewhere than it "
+                       "looks: write each alternate as a plain path")
     base = os.fsencode(store)
     return [Path(os.fsdecode(os.path.realpath(entry if entry.startswith(b"/") else base + b"/" + entry)))
             for entry in alternate_entries(data)]
