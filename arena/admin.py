@@ -36,6 +36,8 @@ class _Readable:
 class ExamItemForm(forms.ModelForm):
     """One item, checked by arena.exams.check_item like an imported line; stored in canonical form."""
 
+    actor = None  # the signed-in user, set per request by ExamItemInline.get_formset
+
     class Meta:
         model = ExamItem
         fields = ("position", "item_id", "category", "prompt", "reference", "check_spec")
