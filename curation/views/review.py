@@ -7,8 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.http import Http404, JsonResponse
+from django.http import Http404, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -20,31 +19,34 @@ from curation.models import ReviewStatus
 from curation.services import review as review_service
 from curation.services.ingest import PayloadError, ingest_conversations, ingest_lessons
 from curation.views.review_common import FilterError, _get_record_for_user, filtered_records
+from curation.views.review_paging import queue_order, queue_page
 
 _SOURCES = {"lesson": "Lessons", "conversation": "Conversations", "commit": "Git commits"}
 _QUEUE_KEYS = ("source", "status", "tag", "q", "since", "until", "signal", "sort")
+_CURSORS = ("after", "before")
 
 
 @permission_required(VIEW_DASHBOARD, raise_exception=True)
 def lesson_list(request):
     source = request.GET.get("source") or "lesson"
-    params = request.GET.copy()
-    params.setdefault("status", ReviewStatus.PENDING)  # the queue opens on what needs a decision
+    params = _queue_params(request.GET)
     error, status_code = "", 200
     if source not in _SOURCES:
         source, error, status_code = "lesson", f"unknown source {request.GET['source'][:40]!r}", 400
     try:
         records, filters = filtered_records(source, params)
+        cursors = {name: _cursor(params, name) for name in _CURSORS}
     except FilterError as exc:
-        records, filters = review_service.model_for(source).objects.none(), {}
+        records, filters, cursors = review_service.model_for(source).objects.none(), {}, {}
         error, status_code = str(exc), 400
-    page = Paginator(records, settings.REVIEW_QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
-    queue_query = _queue_query(params, source, page.number)
-    items = _items(list(page.object_list), request.GET.get("item"), queue_query)
+    page = queue_page(records, queue_order(params), size=settings.REVIEW_QUEUE_PAGE_SIZE, **cursors)
+    base_query = _queue_query(params, source)
+    queue_query = _queue_query(params, source, cursors)
+    items = _items(page, request.GET.get("item"), queue_query, base_query)
     pending = _pending_counts()
     return render(request, "curation/review/lesson_list.html", {
         "source": source, "sources": _SOURCES, "filters": {**filters, "status": params["status"]},
-        "page": page, "items": items, "error": error, "queue_query": queue_query,
+        "page": page, "items": items, "error": error, "queue_query": queue_query, "base_query": base_query,
         "statuses": ReviewStatus.choices, "pending_counts": pending, "queue_finished": _queue_finished(pending),
         "sampled": params.get("sampled") == "auto", "unreviewed_auto": _unreviewed_auto(source),
     }, status=status_code)
@@ -64,24 +66,42 @@ def _queue_finished(pending: dict) -> dict | None:
     return {"approved": approved}
 
 
-def _queue_query(params, source: str, page_number: int) -> str:
+def _queue_params(query: QueryDict) -> QueryDict:
+    params = query.copy()
+    params.setdefault("status", ReviewStatus.PENDING)  # the queue opens on what needs a decision
+    return params
+
+
+def _cursor(params, name: str) -> int | None:
+    raw = (params.get(name) or "").strip()
+    if raw and not raw.isdigit():
+        raise FilterError(f"{name} must be a record id, got {raw[:40]!r}")
+    return int(raw) if raw else None
+
+
+def _queue_query(params, source: str, cursors: dict | None = None) -> str:
+    """The queue's filters (and, with `cursors`, the page) as a query string."""
     query = {key: params.get(key, "") for key in _QUEUE_KEYS + ("sampled",)} | {"source": source}
-    if page_number > 1:
-        query["page"] = page_number
+    query |= {name: value for name, value in (cursors or {}).items() if value is not None}
     return urlencode(query)
 
 
-def _items(records: list, selected_raw, queue_query: str) -> list[dict]:
-    """Each record with whether it is selected and where a decision on it goes next."""
+def _items(page, selected_raw, queue_query: str, base_query: str) -> list[dict]:
+    """Each record with whether it is selected and where a decision on it goes next (without JS)."""
+    records = page.records
     selected = int(selected_raw) if (selected_raw or "").isdigit() else None
     if records and selected not in {r.pk for r in records}:
         selected = records[0].pk
+    queue_url = reverse("lesson_list") + "?"
     items = []
     for position, record in enumerate(records):
         after = records[position + 1] if position + 1 < len(records) else None
         before = records[position - 1] if position else None
-        follow = after or before
-        next_url = reverse("lesson_list") + "?" + queue_query + (f"&item={follow.pk}" if follow else "")
+        if after is None and page.has_next:  # the last of the page goes on to the next page
+            next_url = queue_url + base_query + f"&after={record.pk}"
+        else:
+            follow = after or before
+            next_url = queue_url + queue_query + (f"&item={follow.pk}" if follow else "")
         items.append({"record": record, "selected": record.pk == selected, "next_url": next_url})
     return items
 
@@ -104,9 +124,21 @@ def review_decide(request, source: str, pk: int):
     except review_service.ReviewConflict as exc:
         return _decision_error(request, wants_json, str(exc), 409)
     if wants_json:
-        return JsonResponse({"id": record.pk, "source": source, "review_status": record.review_status})
+        return JsonResponse({"id": record.pk, "source": source, "review_status": record.review_status,
+                             **_counts_after_decision(source, request.POST.get("queue"))})
     messages.success(request, f"{record} {record.get_review_status_display().lower()}.")
     return redirect(_next_url(request))
+
+
+def _counts_after_decision(source: str, queue: str | None) -> dict:
+    """What the keyboard queue shows as counts: pending per source and, given its query, the queue's length."""
+    counts = {"pending": _pending_counts()}
+    if queue is not None:
+        try:
+            counts["queue_count"] = filtered_records(source, _queue_params(QueryDict(queue[:4000])))[0].count()
+        except FilterError:
+            pass
+    return counts
 
 
 def _decision_error(request, wants_json: bool, message: str, status: int):

@@ -60,3 +60,36 @@ def test_keyboard_moves_approves_and_rejects_in_place(page):
 
 def _pk(label, *lessons):
     return next(lesson.pk for lesson in lessons if str(lesson) == label)
+
+
+def test_keys_flow_past_the_end_of_a_page_and_counts_follow_each_decision(page):
+    for number in range(55):  # a page holds REVIEW_QUEUE_PAGE_SIZE (50)
+        make_lesson(f"Queued lesson {number:02d}", status=ReviewStatus.PENDING)
+    order = list(Lesson.objects.order_by("-occurred_at", "-id").values_list("pk", flat=True))
+    page.goto("/lessons/")
+    assert page.locator("li.review-item").count() == 50
+    for _ in range(49):
+        page.keyboard.press("j")
+    page.wait_for_selector(f"li.review-item.selected[data-id='{order[49]}']")
+    # Approving the page's last lesson goes on to the first of the next page, loaded in place.
+    page.keyboard.press("a")
+    page.wait_for_selector(f"li.review-item.selected[data-id='{order[50]}']")
+    assert page.locator("article.review-record:not([hidden])").get_attribute("data-id") == str(order[50])
+    page.wait_for_function("document.querySelector('.review-tabs a[data-source=\"lesson\"] [data-field=\"pending\"]')"
+                           ".textContent === '54 pending'")
+    assert page.inner_text("#queue-count") == "54 lessons"
+    assert Lesson.objects.get(pk=order[49]).review_status == ReviewStatus.APPROVED
+    page.keyboard.press("r")
+    page.wait_for_selector(f"li.review-item.selected[data-id='{order[51]}']")
+    page.wait_for_function("document.getElementById('queue-count').textContent === '53 lessons'")
+    for _ in range(3):
+        page.keyboard.press("j")
+    page.wait_for_selector(f"li.review-item.selected[data-id='{order[54]}']")
+    assert not page.is_visible("#queue-end")
+    page.keyboard.press("j")  # past the last lesson: the queue says so instead of stopping silently
+    page.wait_for_selector("#queue-end", state="visible")
+    assert page.locator("li.review-item").count() == 55
+    # A reload opens the page the selected lesson came from, with it selected.
+    page.reload()
+    assert page.locator("li.review-item.selected").get_attribute("data-id") == str(order[54])
+    assert Lesson.objects.get(pk=order[50]).review_status == ReviewStatus.REJECTED

@@ -69,9 +69,14 @@ def test_reviewer_approves_without_js_and_lands_on_the_next_item(client, carol):
 def test_decision_answers_json_for_the_keyboard_queue(client, carol):
     conversation = make_conversation(status=ReviewStatus.PENDING)
     client.force_login(carol)
-    response = client.post(f"/lessons/conversation/{conversation.pk}/review", {"decision": "reject"},
+    make_conversation(status=ReviewStatus.PENDING)
+    make_lesson(status=ReviewStatus.PENDING)
+    response = client.post(f"/lessons/conversation/{conversation.pk}/review",
+                           {"decision": "reject", "queue": "source=conversation&status=pending&item=1"},
                            HTTP_ACCEPT="application/json")
-    assert response.json() == {"id": conversation.pk, "source": "conversation", "review_status": "rejected"}
+    # The counts the queue shows come with the answer: the tabs' pending badges and this queue's length.
+    assert response.json() == {"id": conversation.pk, "source": "conversation", "review_status": "rejected",
+                                "pending": {"lesson": 1, "conversation": 1, "commit": 0}, "queue_count": 1}
 
 
 def test_decision_refuses_an_offsite_next_url(client, carol):
