@@ -30,7 +30,7 @@ from professor import journal, lease
 from professor.journal import link
 from professor.memory import import_memory
 from professor.models import Cycle, Outcome, Step, StepOutcome, Trigger
-from professor.parameters import mark_automatic, suggest_parameters, values
+from professor.parameters import keep_recipe, mark_automatic, suggest_parameters, values
 from professor.readiness import line_name, readiness
 
 logger = logging.getLogger(__name__)
@@ -231,11 +231,12 @@ class _Runner:
 
     def train(self, snapshot):
         self.step = Step.TRAINING
-        from models_registry.models import ModelVersion
+        from models_registry.models import ModelLine, ModelVersion
         from training import services as training
         from training.models import RunStatus, TrainingRun
 
-        suggestion = suggest_parameters(snapshot)
+        line = ModelLine.objects.filter(name=self.line).first()
+        suggestion = keep_recipe(suggest_parameters(snapshot), line.active_version() if line else None, snapshot)
         hp = {**values(suggestion), "model_line": self.line}
         try:
             run = training.start_run(None, dataset=snapshot, hyperparameters=hp)
@@ -311,7 +312,15 @@ class _Runner:
     def apply(self, evaluation, version) -> tuple[str, str]:
         self.step = Step.POLICY
         from arena import services as arena
+        from professor.approval import approval_needed
 
+        line_link = link(f"{version.line.name}", f"/models/{version.line.name}/")
+        why = approval_needed(evaluation) if evaluation.verdict.get("decision") == "promote" else ""
+        if why:
+            text = f"{version.label} is held for a person to approve its promotion: {why}"
+            self.note(Step.POLICY, StepOutcome.OK, text, links=[line_link],
+                      numbers={"decision": "promote", "applied": "awaiting approval"})
+            return Outcome.HELD, text
         try:
             applied = arena.apply_verdict(evaluation, system=True)
         except arena.ArenaError as exc:
@@ -321,8 +330,7 @@ class _Runner:
                 Outcome.REJECTED: f"{version.label} was rejected; the active version stays",
                 Outcome.HELD: f"{version.label} is held for a person to decide"}[outcome]
         self.note(Step.POLICY, StepOutcome.OK, text, numbers={"decision": evaluation.verdict.get("decision"),
-                                                              "applied": applied},
-                  links=[link(f"{version.line.name}", f"/models/{version.line.name}/")])
+                                                              "applied": applied}, links=[line_link])
         return outcome, text
 
     # -- waiting for another worker

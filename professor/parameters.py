@@ -67,6 +67,32 @@ def fit(snapshot, memory: dict, *, base_model: str | None = None) -> dict[str, t
     return chosen
 
 
+# What a run learns with (everything but how it reports): kept from the active version by keep_recipe.
+RECIPE = ("batch_size", "num_epochs", "gradient_accumulation", "learning_rate", "lora_rank", "lora_alpha",
+          "lora_dropout", "max_seq_length", "target_modules", "warmup_ratio", "weight_decay", "packing", "seed")
+
+
+def keep_recipe(suggestion: dict[str, tuple], active, snapshot) -> dict[str, tuple]:
+    """The suggestion with the active version's training settings, so a new candidate differs only in its data.
+
+    Without it the size band moves with the data (89 -> 149 rows: batch 2 x 5 epochs -> batch 4 x 3
+    epochs) and the Arena would judge the settings and the data at once. Nothing changes when
+    PROFESSOR_KEEP_RECIPE is off or the active version was not trained here (no run).
+    """
+    run = getattr(active, "training_run", None)
+    if not settings.PROFESSOR_KEEP_RECIPE or run is None:
+        return suggestion
+    hp = run.hyperparameters or {}
+    kept = dict(suggestion)
+    for name in RECIPE:
+        if name in hp:
+            kept[name] = (hp[name], f"kept from the active version {active.label} (run {run.pk}), so the Arena "
+                                    "compares the data, not the settings")
+    steps = _total_steps(snapshot.train_count or snapshot.row_count, kept)
+    kept["eval_every_steps"] = (max(1, steps // TARGET_EVALS), f"about {TARGET_EVALS} evaluations over ~{steps} steps")
+    return kept
+
+
 def values(suggestion: dict[str, tuple]) -> dict:
     return {name: value for name, (value, _reason) in suggestion.items()}
 

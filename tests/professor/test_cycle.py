@@ -35,7 +35,11 @@ def loop_settings(settings):
     settings.MIN_NEW_EXAMPLES_FOR_TRAINING = 10
     settings.MIN_TRAINING_INTERVAL_HOURS = 1
     settings.MIN_DATASET_EXAMPLES = 20
-    settings.ARENA_HOLDOUT_SIZE = 8
+    # Enough holdout examples and exam items for the policy's minimum evidence (10 and 20 by default).
+    settings.ARENA_HOLDOUT_SIZE = 12
+    # The first promotion over the base model waits for a person by default; these tests show the loop
+    # carrying a verdict out (tests/professor/test_fair_promotion.py covers the approval rule).
+    settings.PROFESSOR_APPROVE_FIRST_PROMOTION = False
     settings.ARENA_MAX_NEW_TOKENS = 12
     settings.ARENA_BATCH_SIZE = 4
     settings.ARENA_BOOTSTRAP_SAMPLES = 500
@@ -46,7 +50,7 @@ def loop_settings(settings):
 def domain_exam(line):
     from tests.arena.factories import make_exam
 
-    return make_exam(line)
+    return make_exam(line, count=24)
 
 
 @pytest.mark.django_db

@@ -33,8 +33,8 @@ def worker(redis_url, settings, tmp_path):
                ACADEMY_DATA_DIR=str(settings.DATA_DIR), MEMORY_ROOT=str(tmp_path / "memory"),
                ACADEMY_EMBEDDED_WORKER="false", TRAINING_BACKEND="local", ENABLE_GPU="false",
                MIN_LESSONS_FOR_TRAINING="40", MIN_NEW_EXAMPLES_FOR_TRAINING="10", MIN_DATASET_EXAMPLES="20",
-               ARENA_HOLDOUT_SIZE="8", ARENA_MAX_NEW_TOKENS="12", ARENA_BATCH_SIZE="4",
-               ARENA_BOOTSTRAP_SAMPLES="500")
+               ARENA_HOLDOUT_SIZE="12", PROFESSOR_APPROVE_FIRST_PROMOTION="false", ARENA_MAX_NEW_TOKENS="12",
+               ARENA_BATCH_SIZE="4", ARENA_BOOTSTRAP_SAMPLES="500")
     log = tmp_path / "worker.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
