@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.api import JSONRefused, strict_loads
 from accounts.roles import MANAGE_MODELS, OPERATE_TRAINING
 from arena import evaluation as scoring
 from arena import policy
@@ -96,8 +97,24 @@ def import_exam(path_or_lines, line, user=None, *, principal=None, system: bool 
         check_exam_edit(principal or user)
     line = _line(line)
     lines, source = read_lines(path_or_lines)
+    _refuse_unsafe_json(lines)
     exam, _ = save_exam(line, parse_items(lines), source=source, user=user)
     return exam
+
+
+def _refuse_unsafe_json(lines: list[str]) -> None:
+    """The API's JSON rules for each exam line (NaN, huge integers, deep nesting), named by line number."""
+    problems = []
+    for number, text in enumerate(lines, start=1):
+        if text.strip():
+            try:
+                strict_loads(text)
+            except JSONRefused as exc:
+                problems.append(f"line {number}: {exc}")
+            except ValueError:
+                pass  # malformed: parse_items names it
+    if problems:
+        raise ExamImportError(problems)
 
 
 def ensure_exam(line) -> Exam:

@@ -143,3 +143,13 @@ def test_the_import_command_still_runs_as_the_system_and_still_checks_every_item
     path.write_text(json.dumps(PYTHON_ITEM) + "\n")
     call_command("import_exam", str(path), "--line", line.name)
     assert line.exams.get().items.get().check_spec["type"] == "python"
+
+
+@pytest.mark.parametrize("value, named", [("9" * 5000, "5000 digits"), ("NaN", "NaN")])
+def test_an_exam_line_with_a_huge_integer_or_nan_is_named_and_nothing_is_saved(client, alice, value, named):
+    line = make_line()
+    jsonl = json.dumps(PYTHON_ITEM) + "\n" + '{"id": ' + value + ', "prompt": "p", "reference": "r"}'
+    response = client.post(f"/api/v1/lines/{line.name}/exam", json.dumps({"jsonl": jsonl}),
+                           content_type="application/json", **bearer(make_token(alice, "Admin")))
+    assert response.status_code == 400 and response.json()["details"][0].startswith("line 2: ")
+    assert named in response.json()["details"][0] and not Exam.objects.filter(line=line).exists()
