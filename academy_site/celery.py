@@ -8,13 +8,21 @@ import logging.config
 import os
 
 from celery import Celery
-from celery.signals import setup_logging
+from celery.signals import setup_logging, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "academy_site.settings")
 
 app = Celery("academy")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_process_init.connect
+def _own_database_pool(**kwargs):
+    """A forked worker process opens its own connection pool (academy_site.database)."""
+    from academy_site.database import forget_inherited_pool
+
+    forget_inherited_pool()
 
 
 @setup_logging.connect

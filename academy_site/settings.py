@@ -13,6 +13,7 @@ from pathlib import Path
 import dj_database_url
 from csp.constants import NONCE
 
+from academy_site.database import postgres_options
 from academy_site.env import (
     ConfigError,
     env_bool,
@@ -147,11 +148,26 @@ EMBEDDED_WORKER = env_bool("ACADEMY_EMBEDDED_WORKER", REDIS_URL is None)
 EMBEDDED_WORKER_CONCURRENCY = env_int("ACADEMY_EMBEDDED_WORKER_CONCURRENCY", 2, min_value=1, max_value=32)
 
 # ---------------------------------------------------------------------------- database
+# Each process keeps at most DB_POOL_MAX PostgreSQL connections (psycopg's pool, shared by its
+# threads; 0: no pool, a connection per thread closed after DB_CONN_MAX_AGE seconds). A request
+# that waits DB_POOL_TIMEOUT seconds for one gets 503. Connecting gives up after DB_CONNECT_TIMEOUT
+# seconds and a statement after DB_STATEMENT_TIMEOUT_MS (0: none; `migrate` runs without one).
+DB_POOL_MIN = env_int("DB_POOL_MIN", 0, min_value=0, max_value=1000)
+DB_POOL_MAX = env_int("DB_POOL_MAX", 10, min_value=0, max_value=1000)
+DB_POOL_TIMEOUT = env_float("DB_POOL_TIMEOUT", 10.0, min_value=0.1, max_value=3600.0)
+DB_CONN_MAX_AGE = env_int("DB_CONN_MAX_AGE", 0, min_value=0)
+DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 5, min_value=1, max_value=600)
+DB_STATEMENT_TIMEOUT_MS = env_int("DB_STATEMENT_TIMEOUT_MS", 30_000, min_value=0)
 if DATABASE_URL:
     try:
-        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+        DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_health_checks=True)}
     except ValueError as exc:
         raise ConfigError(f"DATABASE_URL is not a database URL we understand: {exc}") from None
+    if DB_POOL_MAX and DB_POOL_MIN > DB_POOL_MAX:
+        raise ConfigError(f"DB_POOL_MIN ({DB_POOL_MIN}) must not be above DB_POOL_MAX ({DB_POOL_MAX})")
+    DATABASES["default"].update(postgres_options(
+        DATABASES["default"], pool_min=DB_POOL_MIN, pool_max=DB_POOL_MAX, pool_timeout=DB_POOL_TIMEOUT,
+        conn_max_age=DB_CONN_MAX_AGE, connect_timeout=DB_CONNECT_TIMEOUT, statement_timeout_ms=DB_STATEMENT_TIMEOUT_MS))
 else:
     DATABASES = {
         "default": {
