@@ -50,6 +50,13 @@ ROLE_ADMIN_PERMISSIONS = {
 }
 
 
+def needs_role(permission: str) -> str:
+    """In plain words, the least role that grants `permission` ("accounts.<codename>"): for people, not codenames."""
+    codename = permission.split(".", 1)[-1]
+    role = next((role for role in Role if codename in ROLE_CAPABILITIES[role]), Role.ADMIN)
+    return f"this needs the {role.label} role"
+
+
 def role_permissions(role: str) -> set[str]:
     """Full permission names ("accounts.<codename>") a role grants."""
     return {f"accounts.{codename}" for codename in ROLE_CAPABILITIES[Role(role)]}

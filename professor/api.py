@@ -5,7 +5,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 
 from accounts.api import api_view, json_error, read_json
-from accounts.roles import OPERATE_TRAINING, VIEW_DASHBOARD
+from accounts.roles import OPERATE_TRAINING, VIEW_DASHBOARD, needs_role
 from curation.models import DatasetSnapshot
 from professor import services
 from professor.models import Cycle, Trigger
@@ -39,7 +39,7 @@ def ask(request):
 def cycles(request):
     if request.method == "POST":
         if not request.principal.has_perm(OPERATE_TRAINING):
-            return json_error(f"permission denied: requires {OPERATE_TRAINING}", 403)
+            return json_error(f"permission denied: {needs_role(OPERATE_TRAINING)}", 403)
         try:
             cycle = services.start_cycle(request.user, trigger=Trigger.API)
         except services.LeaseBusy as exc:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from accounts.roles import BUILD_DATASETS, OPERATE_TRAINING, VIEW_DASHBOARD
+from accounts.roles import BUILD_DATASETS, OPERATE_TRAINING, VIEW_DASHBOARD, needs_role
 
 PREPARE, START, PROGRESS, EVALUATE, READINESS, HELP = (
     "prepare_materials", "start_training", "check_progress", "evaluate_model", "readiness", "help")
@@ -127,7 +127,7 @@ def help_answer(*, unknown: bool = True, words: str = "") -> Answer:
 
 def _require(actor, permission: str) -> None:
     if actor is not None and not actor.has_perm(permission):
-        raise PermissionDenied(f"requires {permission}")
+        raise PermissionDenied(needs_role(permission))
 
 
 # ---------------------------------------------------------------------------- handlers
@@ -173,9 +173,9 @@ def _start(user, actor, *, in_process: bool) -> Answer:
     _require(actor, OPERATE_TRAINING)
     holder = lease.holder()
     if holder is not None:
-        since = holder.acquired_at.strftime("%Y-%m-%d %H:%M:%S")
-        return Answer(START, f"Not starting: cycle {holder.cycle_id} is already running since {since} UTC.",
-                      data={"cycle": holder.cycle_id}, ok=False)
+        status, since = lease.holder_state(holder.cycle_id, holder.acquired_at)
+        return Answer(START, f"Not starting: {lease.describe_holder(holder.cycle_id, since, status)}.",
+                      data={"cycle": holder.cycle_id, "status": status}, ok=False)
     decision = readiness()
     if not decision.ready:
         return Answer(START, "Not starting: " + "; ".join(decision.blocking) + ".", data=decision.as_dict(), ok=False)

@@ -23,7 +23,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.roles import OPERATE_TRAINING
+from accounts.roles import OPERATE_TRAINING, needs_role
 from jobs import lifecycle
 from jobs.models import JobStatus
 from professor import journal, lease
@@ -64,7 +64,7 @@ def start_cycle(user=None, *, trigger: str = Trigger.CLI, line: str | None = Non
     Raises lease.LeaseBusy ("a cycle is already running since ...") when another holds the lease.
     """
     if user is not None and not user.has_perm(OPERATE_TRAINING):
-        raise PermissionDenied(f"requires {OPERATE_TRAINING}")
+        raise PermissionDenied(needs_role(OPERATE_TRAINING))
     with transaction.atomic():
         cycle = Cycle.objects.create(trigger=trigger, line=line_name(line),
                                      created_by=user if user is not None and user.is_authenticated else None)

@@ -121,3 +121,12 @@ def test_migrate_makes_the_role_groups_match_roles_py_again():
     assert {f"accounts.{p.codename}" for p in reviewer.permissions.all()} == role_permissions(Role.REVIEWER)
     assert REVIEW_EXAMPLES in role_permissions(Role.REVIEWER)
     assert Group.objects.get(name=Role.VIEWER).permissions.count() == len(role_permissions(Role.VIEWER))
+
+
+def test_a_missing_permission_is_named_by_the_least_role_that_grants_it():
+    from accounts.roles import MANAGE_MODELS, OPERATE_TRAINING, REVIEW_EXAMPLES, VIEW_DASHBOARD, needs_role
+
+    assert needs_role(VIEW_DASHBOARD) == "this needs the Viewer role"
+    assert needs_role(REVIEW_EXAMPLES) == "this needs the Reviewer role"
+    assert needs_role(OPERATE_TRAINING) == "this needs the Operator role"
+    assert needs_role(MANAGE_MODELS) == "this needs the Admin role"
