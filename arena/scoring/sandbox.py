@@ -33,7 +33,6 @@ import time
 from pathlib import Path
 
 from arena.scoring import sandbox_limits
-from arena.scoring.sandbox_launch import FAILED as LAUNCH_FAILED
 from arena.scoring.sandbox_root import Root, RootError, build_root, choose_interpreter, unreadable_by_others
 
 MAX_PROCESSES = 32  # every process and thread of the check, bwrap's own two included
@@ -130,7 +129,7 @@ def _run(setup: _Setup, source: str, *, timeout: float, memory_bytes: int) -> tu
     program = os.memfd_create("arena-check", 0)
     info_read, info_write = os.pipe()
     try:
-        os.write(program, source.encode("utf-8", errors="surrogateescape"))
+        os.write(program, source.encode("utf-8", errors="replace"))
         os.lseek(program, 0, os.SEEK_SET)
         spec = {"cgroup_procs": cgroup.procs_files if cgroup else [], "uid": setup.uid,
                 "limits": _rlimits(setup.uid, memory_bytes, timeout),
@@ -157,10 +156,8 @@ def _run(setup: _Setup, source: str, *, timeout: float, memory_bytes: int) -> tu
     limits = (f"cgroup {cgroup.kind} (memory, pids) + CPU supervisor" if cgroup else
               "process-tree supervisor (CPU, resident memory) + RLIMIT_NPROC")
     text = output.decode("utf-8", errors="replace")
-    if not started:
-        if proc.returncode == LAUNCH_FAILED:
-            raise SandboxUnavailable(text.strip()[-300:] or "the sandbox launcher failed")
-        return SandboxResult("failed", text[-SHOWN_OUTPUT:]), limits
+    if not started:  # bwrap made no namespace: the program never ran, so this says nothing about the answer
+        raise SandboxUnavailable(text.strip()[-300:] or f"bwrap exited with {proc.returncode} before starting")
     notes = {"timeout": f"(stopped after {timeout:g} s)",
              "memory": f"(stopped: the check used more than {memory_bytes >> 20} MB)",
              "cpu": f"(stopped: the check used more than {timeout:g} s of CPU time)"}

@@ -1,5 +1,7 @@
 """Without a sandbox a python check never runs: it is skipped with the reason, shown, and counted as no check."""
 
+import dataclasses
+
 import pytest
 from django.urls import reverse
 
@@ -10,6 +12,7 @@ from arena.scoring import checks, sandbox
 from arena.scoring.sandbox import Availability, SandboxUnavailable
 from jobs.models import JobStatus
 from tests.arena.factories import exam_items
+from tests.arena.sandbox_support import require_sandbox
 from tests.models_registry.factories import make_line, make_version
 
 REASON = "bubblewrap (bwrap) is not installed on the worker"
@@ -87,3 +90,14 @@ def test_an_evaluation_without_a_sandbox_shows_why_its_python_checks_were_skippe
     client.force_login(alice)
     page = client.get(reverse("arena_evaluation", args=[done.pk])).content.decode()
     assert "Python checks skipped" in page and REASON in page
+
+
+def test_a_sandbox_that_fails_to_start_skips_the_check_instead_of_failing_the_answer(monkeypatch):
+    require_sandbox()
+    broken = dataclasses.replace(sandbox._setup(), flags=("--no-such-option",))
+    monkeypatch.setattr(sandbox, "_setup", lambda: broken)
+
+    result = checks.run_check({"type": "python", "test": "assert True"}, "x = 1", "")
+
+    assert result["passed"] is None and result["status"] == "skipped"
+    assert "the sandbox did not start" in result["detail"] and "--no-such-option" in result["detail"]
