@@ -177,11 +177,14 @@ def requeue(model: type[Job], pk: int, *, from_statuses=RETRYABLE_STATUSES, **fi
 
 # ---------------------------------------------------------------------------- reaper side
 def mark_lost(model: type[Job], pk: int, *, before) -> bool:
-    """A claimed job whose last sign of life is older than `before` becomes lost."""
+    """A claimed job whose last sign of life is older than `before` becomes lost (with the model's
+    `lost_fields()`; its `after_lost(pk)` runs in the same transaction)."""
     with transaction.atomic():
         changed = model.objects.filter(pk=pk).stale(before).update(
-            status=JobStatus.LOST, finished_at=timezone.now(), human_error=model.lost_message[:500])
+            status=JobStatus.LOST, finished_at=timezone.now(), human_error=model.lost_message[:500],
+            **model.lost_fields())
         if changed == 1:
+            model.after_lost(pk)
             announce(model, pk)
     return changed == 1
 

@@ -145,6 +145,15 @@ class Job(models.Model):
                 "progress_label": self.progress_label, **self.status_extra()}
 
     @classmethod
+    def lost_fields(cls) -> dict:
+        """More fields a job of this kind is given when the reaper marks it lost (override)."""
+        return {}
+
+    @classmethod
+    def after_lost(cls, pk: int) -> None:
+        """Called inside the reaper's transaction once job `pk` was marked lost, e.g. to journal it (override)."""
+
+    @classmethod
     def reap_leftovers(cls, keep: set) -> list:
         """Remove what jobs not in `keep` (the active ones) left behind; returns what was removed (override)."""
         return []

@@ -16,7 +16,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from professor.models import Lease
+from jobs.models import JobStatus
+from professor.models import Cycle, Lease
 
 CYCLE_LEASE = "cycle"
 
@@ -30,12 +31,27 @@ class Taken:
 
 
 class LeaseBusy(Exception):
-    """Another cycle holds the lease; str() says since when."""
+    """Another cycle holds the lease; str() says whether it runs or still waits for a worker, and since when."""
 
-    def __init__(self, cycle_id: int | None, since):
-        self.cycle_id, self.since = cycle_id, since
-        when = timezone.localtime(since).strftime("%Y-%m-%d %H:%M:%S %Z") if since else "a moment ago"
-        super().__init__(f"a cycle is already running since {when} (cycle {cycle_id})")
+    def __init__(self, cycle_id: int | None, since, status: str = "running"):
+        self.cycle_id, self.since, self.status = cycle_id, since, status
+        super().__init__(describe_holder(cycle_id, since, status))
+
+
+def describe_holder(cycle_id: int | None, since, status: str) -> str:
+    """"a cycle is already running since ... (cycle 7)", or "already queued since ..." while no worker took it."""
+    when = timezone.localtime(since).strftime("%Y-%m-%d %H:%M:%S %Z") if since else "a moment ago"
+    if status == "queued":
+        return f"a cycle is already queued since {when}, waiting for a worker (cycle {cycle_id})"
+    return f"a cycle is already running since {when} (cycle {cycle_id})"
+
+
+def holder_state(cycle_id: int | None, acquired_at) -> tuple[str, object]:
+    """The holding cycle's state and since when: queued since the lease was taken, or running since its claim."""
+    row = Cycle.objects.filter(pk=cycle_id).values("status", "started_at").first() if cycle_id else None
+    if row is not None and row["status"] == JobStatus.QUEUED:
+        return "queued", acquired_at
+    return "running", (row or {}).get("started_at") or acquired_at
 
 
 def _expiry(now):
@@ -62,7 +78,8 @@ def acquire(cycle_id: int, *, now=None) -> Taken:
         cycle_id=cycle_id, acquired_at=now, heartbeat_at=now, expires_at=_expiry(now))
     if changed != 1:
         holder = Lease.objects.filter(name=CYCLE_LEASE).values("cycle_id", "acquired_at").first() or {}
-        raise LeaseBusy(holder.get("cycle_id"), holder.get("acquired_at"))
+        status, since = holder_state(holder.get("cycle_id"), holder.get("acquired_at"))
+        raise LeaseBusy(holder.get("cycle_id"), since, status)
     expired = before and before["cycle_id"] and before["cycle_id"] != cycle_id
     return Taken(before["cycle_id"] if expired else None, before["heartbeat_at"] if expired else None)
 

@@ -30,6 +30,9 @@ class CycleQuerySet(JobQuerySet):
         return self.order_by("-created_at", "-id")[:limit]
 
 
+LOST_SUMMARY = "lost: its worker stopped reporting before the cycle finished; nothing of it was promoted"
+
+
 class Cycle(Job):
     """One turn of the unattended loop: memory import -> readiness -> dataset -> training -> Arena -> policy."""
 
@@ -62,6 +65,18 @@ class Cycle(Job):
     @classmethod
     def stale_after_seconds(cls) -> float:
         return settings.PROFESSOR_LEASE_SECONDS
+
+    @classmethod
+    def lost_fields(cls) -> dict:
+        """A cycle the reaper ends is over: failed, and it says why, instead of staying "in progress"."""
+        return {"outcome": Outcome.FAILED, "summary": LOST_SUMMARY}
+
+    @classmethod
+    def after_lost(cls, pk: int) -> None:
+        """Journal where it stopped and hand the lease on, so the next trigger need not wait for it to expire."""
+        from professor.journal import record_lost
+
+        record_lost(pk)
 
     def status_extra(self) -> dict:
         return {"outcome": self.outcome, "summary": self.summary}

@@ -15,7 +15,7 @@ def test_an_operator_starts_a_cycle_and_a_second_start_is_a_conflict(client, bob
     assert first.status_code == 202 and first.json()["status"] == "queued" and first.json()["trigger"] == "api"
     second = client.post("/api/v1/professor/cycles", {}, content_type="application/json", **auth)
     assert second.status_code == 409
-    assert second.json()["error"].startswith("a cycle is already running since ")
+    assert second.json()["error"].startswith("a cycle is already queued since ")
     assert Cycle.objects.count() == 1
 
 

@@ -18,21 +18,21 @@ POSTGRES = "postgresql" in django_settings.DATABASES["default"]["ENGINE"]
 
 
 @pytest.mark.django_db
-def test_a_second_trigger_answers_already_running_since():
+def test_a_second_trigger_answers_already_queued_since():
     first = start_cycle(None, queue=False)
     with pytest.raises(LeaseBusy) as refused:
         start_cycle(None, queue=False)
-    assert str(refused.value).startswith("a cycle is already running since ")
+    assert str(refused.value).startswith("a cycle is already queued since ")
     assert str(refused.value).endswith(f"(cycle {first.pk})")
     assert list(Cycle.objects.values_list("pk", flat=True)) == [first.pk]  # the refused one left nothing behind
 
 
 @pytest.mark.django_db
-def test_the_command_line_says_already_running(capsys):
+def test_the_command_line_says_already_queued(capsys):
     from django.core.management import CommandError, call_command
 
     start_cycle(None, queue=False)
-    with pytest.raises(CommandError, match="not started: a cycle is already running since"):
+    with pytest.raises(CommandError, match="not started: a cycle is already queued since"):
         call_command("professor", "cycle")
 
 

@@ -26,7 +26,7 @@ def test_the_periodic_check_is_scheduled_hourly_and_editable_in_the_admin(alice,
 def test_the_periodic_check_starts_a_cycle_or_says_one_is_running():
     assert check() == f"cycle {Cycle.objects.get().pk} queued"
     assert Cycle.objects.get().trigger == "schedule"
-    assert check().startswith("a cycle is already running since ")
+    assert check().startswith("a cycle is already queued since ")
     assert Cycle.objects.count() == 1
 
 
