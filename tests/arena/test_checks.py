@@ -2,6 +2,7 @@
 
 import pytest
 
+from arena.exams import DEFAULT_EXAM_PATH, parse_items, read_lines
 from arena.scoring.checks import extract_code, run_check, token_f1
 from tests.arena.sandbox_support import RETURN_BOUND, Timed, require_sandbox
 
@@ -61,3 +62,11 @@ def test_a_python_check_that_runs_too_long_fails_with_its_reason():
     require_sandbox()
     result = run_check({"type": "python", "test": "import time\ntime.sleep(60)", "timeout": 1}, "x = 1", "")
     assert result["passed"] is False and result["status"] == "timeout" and "stopped after 1 s" in result["detail"]
+
+
+def test_every_default_exam_reference_passes_its_own_check_in_the_sandbox():
+    require_sandbox()
+    lines, _ = read_lines(DEFAULT_EXAM_PATH)
+    results = {item["id"]: run_check(item["check"], item["reference"], item["reference"])["status"]
+               for item in parse_items(lines) if item.get("check")}
+    assert results and set(results.values()) == {"passed"}, results
