@@ -19,6 +19,7 @@ repository's config and overridden one by one as well.
 import functools
 import os
 import re
+import stat
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -37,6 +38,7 @@ _REF_RE = re.compile(r"^(?!-)(?!.*\.\.)[A-Za-z0-9._/+-]{1,200}$")
 # Git follows alternates of alternates six stores deep (the limit has moved between versions);
 # the check walks the whole graph instead, which can only see more than git reads, never less.
 _MAX_ALTERNATE_STORES = 100
+_MAX_ALTERNATES_BYTES = 64 * 1024
 # git's unquote_c_style escapes (quote.c); octal escapes are handled apart.
 _C_ESCAPES = {ord("a"): 0x07, ord("b"): 0x08, ord("f"): 0x0C, ord("n"): 0x0A, ord("r"): 0x0D, ord("t"): 0x09,
               ord("v"): 0x0B, ord("\\"): ord("\\"), ord('"'): ord('"')}
@@ -270,11 +272,16 @@ def _alternates_of(store: Path) -> list[Path]:
     """The stores named by `store`'s info/alternates, resolved as git resolves them."""
     where = store / "info" / "alternates"
     try:
-        data = where.read_bytes()
+        data = _read_small_file(where, _MAX_ALTERNATES_BYTES + 1)
     except (FileNotFoundError, NotADirectoryError):
         return []
     except OSError as exc:
         raise GitError(f"cannot read the alternates of {store}: {exc.strerror}") from None
+    if data is None:
+        raise GitError(f"{where} is not a regular file")
+    if len(data) > _MAX_ALTERNATES_BYTES:
+        raise GitError(f"{where} is larger than {_MAX_ALTERNATES_BYTES // 1024} KiB; an alternates file "
+                       "lists a few paths")
     problem = alternates_problem(data)
     if problem:
         raise GitError(f"{where}: {problem}; git reads each entry literally, so it may lead elsewhere than it "
@@ -282,6 +289,18 @@ def _alternates_of(store: Path) -> list[Path]:
     base = os.fsencode(store)
     return [Path(os.fsdecode(os.path.realpath(entry if entry.startswith(b"/") else base + b"/" + entry)))
             for entry in alternate_entries(data)]
+
+
+def _read_small_file(path: Path, limit: int) -> bytes | None:
+    """Up to `limit` bytes of a regular file; None for anything else (a FIFO would block the read)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(limit)
+    finally:
+        os.close(fd)
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,9 +322,12 @@ def _parse_alternates(data: bytes) -> Iterator[_AlternateEntry]:
     so nothing after a NUL byte exists for it.
     """
     data = data.split(b"\0", 1)[0]
-    pos = 0
+    pos = counted = 0
+    line = 1
     while pos < len(data):
         start, quoted = pos, False
+        line += data.count(b"\n", counted, start)  # counted once over the whole file
+        counted = start
         if data[pos] == ord("#"):
             end, path = _line_end(data, pos), b""
         elif data[pos] == ord('"') and (unquoted := _unquote_c_style(data, pos)) is not None:
@@ -316,7 +338,7 @@ def _parse_alternates(data: bytes) -> Iterator[_AlternateEntry]:
         pos = end + 1 if end < len(data) else end
         if path:
             yield _AlternateEntry(path=path.split(b"\0", 1)[0], raw=data[start:end], quoted=quoted,
-                                  line=data.count(b"\n", 0, start) + 1, after=data[end:end + 1])
+                                  line=line, after=data[end:end + 1])
 
 
 def _line_end(data: bytes, pos: int) -> int:
@@ -329,14 +351,17 @@ def _unquote_c_style(data: bytes, start: int) -> tuple[bytes, int] | None:
     or None for broken quoting (git then reads the entry as a plain path)."""
     out = bytearray()
     pos = start + 1
+    quote = -1
     while True:
-        stops = [index for index in (data.find(b'"', pos), data.find(b"\\", pos)) if index >= 0]
-        if not stops:
-            return None
-        stop = min(stops)
+        if quote < pos:  # searched again only once an escaped quote has been passed: linear overall
+            quote = data.find(b'"', pos)
+            if quote < 0:
+                return None  # no closing quote: git's strcspn runs into the end of the string
+        stop = data.find(b"\\", pos, quote)
+        if stop < 0:
+            out += data[pos:quote]
+            return bytes(out), quote + 1
         out += data[pos:stop]
-        if data[stop] == ord('"'):
-            return bytes(out), stop + 1
         escape = data[stop + 1:stop + 2]
         if escape and escape[0] in _C_ESCAPES:
             out.append(_C_ESCAPES[escape[0]])

@@ -187,3 +187,23 @@ def test_an_entry_that_is_not_plainly_a_path_is_named(data, problem):
                                   b"/a/b", b"/srv/caf\xc3\xa9/objects\n"])
 def test_plain_entries_are_accepted(data):
     assert gitrepo.alternates_problem(data) is None
+
+
+def test_an_alternates_fifo_is_refused_without_waiting_on_it(root):
+    project = init_repo(root / "project")
+    os.mkfifo(project / ".git" / "objects" / "info" / "alternates")
+    with pytest.raises(ValidationError, match="not a regular file"):
+        register_repository(str(project))
+
+
+def test_an_oversized_alternates_file_is_refused(root, decoy):
+    project = init_repo(root / "project")
+    (project / ".git" / "objects" / "info" / "alternates").write_text(f"{decoy}\n" * 5000)
+    with pytest.raises(ValidationError, match="larger than 64 KiB"):
+        register_repository(str(project))
+
+
+def test_a_long_run_of_escapes_in_a_quoted_entry_is_parsed(root):
+    data = b'"/a' + b"\\040" * 20000 + b'"\n'
+    assert gitrepo.alternate_entries(data) == [b"/a" + b" " * 20000]
+    assert "ends with whitespace" in gitrepo.alternates_problem(data)
