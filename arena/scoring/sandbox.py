@@ -132,7 +132,7 @@ def _run(setup: _Setup, source: str, *, timeout: float, memory_bytes: int) -> tu
         os.write(program, source.encode("utf-8", errors="replace"))
         os.lseek(program, 0, os.SEEK_SET)
         spec = {"cgroup_procs": cgroup.procs_files if cgroup else [], "uid": setup.uid,
-                "limits": _rlimits(setup.uid, memory_bytes, timeout),
+                "limits": _rlimits(setup.uid, memory_bytes, timeout, pids_cgroup=cgroup is not None),
                 "argv": _bwrap_argv(setup, program_fd=program, info_fd=info_write)}
         proc = subprocess.Popen([sys.executable, "-I", "-S", _LAUNCHER, json.dumps(spec)], stdin=subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={},
@@ -185,9 +185,13 @@ def _bwrap_argv(setup: _Setup, *, program_fd: int, info_fd: int) -> list[str]:
     return argv
 
 
-def _rlimits(uid: int | None, memory_bytes: int, timeout: float) -> dict[str, int]:
-    # Without dropping root, RLIMIT_NPROC would count the server user's own threads too.
-    processes = MAX_PROCESSES if uid is not None else MAX_PROCESSES + _threads_of(os.getuid())
+def _rlimits(uid: int | None, memory_bytes: int, timeout: float, *, pids_cgroup: bool) -> dict[str, int]:
+    # RLIMIT_NPROC also counts uid 65534's processes on the whole host (concurrent checks included),
+    # and without dropping root the server user's own threads: with a pids cgroup bounding each
+    # check alone, it is only a loose backstop.
+    processes = MAX_PROCESSES * (16 if pids_cgroup else 1)
+    if uid is None:
+        processes += _threads_of(os.getuid())
     return {"RLIMIT_AS": memory_bytes, "RLIMIT_CPU": math.ceil(timeout) + 1, "RLIMIT_FSIZE": MAX_FILE_BYTES,
             "RLIMIT_NOFILE": 64, "RLIMIT_CORE": 0, "RLIMIT_NPROC": processes}
 
