@@ -126,7 +126,7 @@ def run_python(source: str, *, timeout: float = 10.0, memory_mb: int = 512) -> S
 
 def _run(setup: _Setup, source: str, *, timeout: float, memory_bytes: int) -> tuple[SandboxResult, str]:
     cgroup = sandbox_limits.make_cgroup(memory_bytes, MAX_PROCESSES)
-    program = os.memfd_create("arena-check", 0)
+    program = os.memfd_create("arena-check")  # close-on-exec; pass_fds hands it to the launcher alone
     info_read, info_write = os.pipe()
     try:
         os.write(program, source.encode("utf-8", errors="replace"))
