@@ -16,6 +16,7 @@ from pathlib import Path
 from django.db import transaction
 from django.db.models import Max
 
+from accounts.api import JSONRefused, strict_loads
 from arena.models import CheckType, Exam, ExamItem
 from arena.scoring.checks import PatternError, compile_pattern
 from curation.secrets import scrub_text
@@ -54,9 +55,12 @@ def parse_items(lines: Iterable[str]) -> list[dict]:
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-        except ValueError as exc:
+            record = strict_loads(line)
+        except json.JSONDecodeError as exc:
             problems.append(f"line {number}: not valid JSON ({exc.msg})")
+            continue
+        except JSONRefused as exc:
+            problems.append(f"line {number}: {exc}")
             continue
         try:
             item = check_item(record)

@@ -92,3 +92,17 @@ def test_the_default_exam_has_at_least_ten_coding_questions_with_references_and_
     assert all(i.reference.strip() and i.check_spec for i in items)
     assert {"python", "shell", "git"} <= {i.category for i in items}
     assert services.ensure_exam(line).pk == exam.pk
+
+
+def test_numbers_json_has_not_and_huge_integers_are_named_by_line_not_crashed():
+    from arena.exams import ExamImportError, parse_items
+
+    good = json.dumps({"id": "q1", "prompt": "p", "reference": "r"})
+    lines = [good, '{"id": "q2", "prompt": "p", "reference": "r", "category": NaN}',
+             '{"id": ' + "9" * 5000 + ', "prompt": "p", "reference": "r"}']
+    with pytest.raises(ExamImportError) as caught:
+        parse_items(lines)
+    problems = caught.value.problems
+    assert len(problems) == 2
+    assert problems[0].startswith("line 2:") and "NaN" in problems[0]
+    assert problems[1].startswith("line 3:") and "5000 digits" in problems[1]
