@@ -201,6 +201,8 @@ def sweep_queued(model: type[Job], *, older_than: float, now=None) -> list[int]:
 
     The broker may have lost the message (a Redis restart without persistence, the embedded
     in-memory broker after a server restart, or a send that failed while the broker was down).
+    A job whose message still waits in the broker is not sent again (one outstanding message per
+    job), nor one the model holds back (`hold_reason`: no registered worker could ever take it).
     """
     now = now or timezone.now()
     cutoff = now - timedelta(seconds=older_than)
@@ -212,6 +214,8 @@ def sweep_queued(model: type[Job], *, older_than: float, now=None) -> list[int]:
         if model.objects.filter(pk=pk, status=JobStatus.QUEUED).filter(
                 heartbeat_at__lt=cutoff).update(heartbeat_at=now) or model.objects.filter(
                 pk=pk, status=JobStatus.QUEUED, heartbeat_at__isnull=True).update(heartbeat_at=now):
+            if model.hold_reason(pk) or queueing.waiting_in_broker(model, pk):
+                continue
             if queueing.send(model, pk):
                 sent.append(pk)
     return sent

@@ -145,6 +145,11 @@ class Job(models.Model):
                 "progress_label": self.progress_label, **self.status_extra()}
 
     @classmethod
+    def hold_reason(cls, pk: int) -> str:
+        """Why the sweep should not send queued job `pk` again now, in plain words ("": send it) (override)."""
+        return ""
+
+    @classmethod
     def lost_fields(cls) -> dict:
         """More fields a job of this kind is given when the reaper marks it lost (override)."""
         return {}

@@ -12,6 +12,13 @@ class TrainingConfig(AppConfig):
 
         if record_example_losses not in hooks.on_run_succeeded:
             hooks.on_run_succeeded.append(record_example_losses)
+        # A run no worker could take says so from the start, on its page and in the API.
+        from training.workers import on_run_created, waiting_panel
+
+        if on_run_created not in hooks.on_run_created:
+            hooks.on_run_created.append(on_run_created)
+        if waiting_panel not in hooks.run_page_panels:
+            hooks.run_page_panels.insert(0, waiting_panel)
 
     def overview_counts(self):
         from training.models import RunStatus, TrainingRun

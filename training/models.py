@@ -56,6 +56,8 @@ class TrainingRun(Job):
                                     help_text="What it needs: gpu, gpu_memory_gb, memory_gb, backend.")
     queue_name = models.CharField(max_length=100, default="training",
                                   help_text="Celery queue of its capability class (training.capabilities).")
+    wait_note = models.CharField(max_length=500, blank=True,
+                                 help_text="Why it still waits for a worker, in plain words (shown while queued).")
 
     objects = TrainingRunQuerySet.as_manager()
 
@@ -77,6 +79,7 @@ class TrainingRun(Job):
             "current_step": self.current_step, "total_steps": self.total_steps, "exit_code": self.exit_code,
             "run_dir": self.run_dir, "artifacts": self.artifacts, "final_metrics": self.final_metrics,
             "requirements": self.requirements, "queue": self.queue_name, "url": self.get_absolute_url(),
+            "wait_note": self.wait_note if self.status == RunStatus.QUEUED else "",
         }
 
     @classmethod
@@ -87,6 +90,14 @@ class TrainingRun(Job):
     def queue_for(cls, pk: int) -> str:
         """The run's own capability queue, so a CPU-only worker never receives a GPU-sized run."""
         return cls.objects.filter(pk=pk).values_list("queue_name", flat=True).first() or cls.queue
+
+    @classmethod
+    def hold_reason(cls, pk: int) -> str:
+        """While no registered worker could ever take the run, the sweep keeps it queued without sending it
+        again (a worker would only refuse it); the reason is stored as its wait note."""
+        from training.workers import note_waiting
+
+        return note_waiting(pk)
 
     @classmethod
     def reap_leftovers(cls, keep: set) -> list:

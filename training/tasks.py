@@ -22,6 +22,7 @@ def execute_run(self, run_id: int) -> str | None:
     if reason := worker_host.refusal(run_id):
         # Another worker of the run's queue can take it; the sweep sends it again meanwhile.
         logger.warning("worker %s leaves run %s queued: %s", hostname, run_id, reason)
+        workers.note_refusal(run_id, hostname, reason)
         return None
     workers.set_current_run(hostname, run_id)
     try:

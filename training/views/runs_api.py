@@ -10,6 +10,7 @@ from curation.models import DatasetSnapshot
 from training import services
 from training.models import MetricPoint, TrainingRun
 from training.payloads import StartRun
+from training.workers import online_warning
 
 
 def _get_run(run_id: int):
@@ -45,7 +46,8 @@ def _start(request):
         return error_response("run", validation_details(exc))
     except PermissionDenied as exc:
         return json_error(str(exc), 403)
-    return JsonResponse({**run.to_dict(), "warnings": services.dataset_warnings(dataset)}, status=201)
+    warnings = [*services.dataset_warnings(dataset), *filter(None, [online_warning(run)])]
+    return JsonResponse({**run.to_dict(), "warnings": warnings}, status=201)
 
 
 @api_view(VIEW_DASHBOARD)
