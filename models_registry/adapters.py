@@ -80,3 +80,21 @@ def read_metadata(folder: Path) -> dict:
         raise AdapterError(f"{METADATA_FILE} is missing from the adapter folder") from None
     except ValueError as exc:
         raise AdapterError(f"{METADATA_FILE} is not valid JSON: {exc}") from None
+
+
+def base_model_identity(meta: dict, fallback: str) -> dict:
+    """{"name", "digest"} of the base model an adapter was trained on, as registration records it.
+
+    The trainer writes a stored model's short name and snapshot digest; a host path in older
+    metadata (or in a folder made elsewhere) gives way to the run's own base model, which is
+    the name the operator chose. The digest is kept only with the trainer's name.
+    """
+    name = meta.get("base_model")
+    digest = meta.get("base_model_digest")
+    if not isinstance(name, str) or not name or _is_host_path(name):
+        return {"name": fallback, "digest": None}
+    return {"name": name, "digest": digest if isinstance(digest, str) and digest else None}
+
+
+def _is_host_path(value: str) -> bool:
+    return value.startswith(("/", "./", "../", "~")) or "\\" in value

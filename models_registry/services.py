@@ -54,18 +54,19 @@ def register_run_version(run, user=None) -> ModelVersion:
         raise RegistryError(f"run {run.pk} names model line {line_name!r}, which is not a slug; "
                             "correct the run's model_line before registering it")
     prompt = meta.get("prompt") or {}
+    base = adapters.base_model_identity(meta, run.base_model)
     with transaction.atomic():
         line, _ = ModelLine.objects.get_or_create(name=line_name, defaults={
-            "base_model": meta.get("base_model") or run.base_model,
+            "base_model": base["name"],
             "prompt_style": prompt.get("style") or PromptStyle.CHAT_TEMPLATE})
         line = ModelLine.objects.select_for_update().get(pk=line.pk)
         number = (line.versions.aggregate(n=Max("number"))["n"] or 0) + 1
         transaction.on_commit(publish_overview)  # a new candidate: the Overview's counters follow
         return ModelVersion.objects.create(
-            line=line, number=number, label=f"v{number}", base_model=meta.get("base_model") or run.base_model,
+            line=line, number=number, label=f"v{number}", base_model=base["name"],
             adapter_dir=adapter_dir, adapter_files=files, prompt=prompt,
             parent=line.version_active_at(run.started_at or run.created_at),
-            training_run=run, dataset=run.dataset, metrics=_split_metrics(meta, run),
+            training_run=run, dataset=run.dataset, metrics={**_split_metrics(meta, run), "base_model": base},
             created_by=user or run.created_by)
 
 

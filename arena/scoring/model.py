@@ -12,6 +12,8 @@ import torch
 from peft import PeftModel
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+from training import model_store
+
 IGNORE_INDEX = -100
 
 
@@ -23,10 +25,12 @@ class ScoringModel:
     def __init__(self, base_model: str, *, device: str = "auto"):
         self.device = pick_device(device)
         dtype = torch.bfloat16 if self.device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
-        self.tokenizer = AutoTokenizer.from_pretrained(base_model)
+        # A stored short name (smollm2-135m-instruct) loads from its folder under the models root.
+        source = str(model_store.resolve(base_model) or base_model)
+        self.tokenizer = AutoTokenizer.from_pretrained(source)
         self.pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None \
             else self.tokenizer.eos_token_id
-        self.model = AutoModelForCausalLM.from_pretrained(base_model, dtype=dtype).to(self.device)
+        self.model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype).to(self.device)
         self.model.eval()
         self.adapters: set[str] = set()
 
@@ -110,13 +114,22 @@ class ScoringModel:
             for start in range(0, len(order), batch_size):
                 batch = order[start:start + batch_size]
                 for index, text in zip(batch, self._batch_generate(model, [prompts[i] for i in batch],
-                                                                   max_new_tokens), strict=True):
+                                                                   max_new_tokens, stop), strict=True):
                     results[index] = _cut(text, stop)
                 if on_batch:
                     on_batch(start + len(batch), len(order))
         return results
 
-    def _batch_generate(self, model, prompts, max_new_tokens) -> list[str]:
+    def stop_token_ids(self, stop: list[str]) -> list[int]:
+        """EOS and every stop marker that is one special token (ChatML's <|im_end|>): decoding skips
+        special tokens, so such a marker ends generation as a token or not at all."""
+        added = self.tokenizer.get_added_vocab()
+        configured = getattr(self.model.generation_config, "eos_token_id", None)
+        ids = list(configured) if isinstance(configured, list | tuple) else [configured]
+        ids += [self.tokenizer.eos_token_id, *(added.get(marker) for marker in stop)]
+        return sorted({i for i in ids if isinstance(i, int)})
+
+    def _batch_generate(self, model, prompts, max_new_tokens, stop=()) -> list[str]:
         width = max(len(p) for p in prompts)
         ids = torch.full((len(prompts), width), self.pad_id, dtype=torch.long)
         mask = torch.zeros((len(prompts), width), dtype=torch.long)
@@ -124,7 +137,8 @@ class ScoringModel:
             ids[row, width - len(prompt):] = torch.tensor(prompt)
             mask[row, width - len(prompt):] = 1
         output = model.generate(input_ids=ids.to(self.device), attention_mask=mask.to(self.device),
-                                max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=self.pad_id)
+                                max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=self.pad_id,
+                                eos_token_id=self.stop_token_ids(list(stop)) or None)
         return [self.tokenizer.decode(row[width:], skip_special_tokens=True) for row in output]
 
 

@@ -72,6 +72,23 @@ class Engine:
         vocabulary = self.tokenizer.get_vocab()
         return max((len(piece) for piece in vocabulary), default=1) or 1
 
+    def stop_token_ids(self, stop) -> list[int]:
+        """Token ids that end generation: the model's own EOS and every stop marker that is one token.
+
+        The streamer decodes without special tokens, so a marker like ChatML's <|im_end|> never
+        reaches the text scanner: it must stop generation as a token instead.
+        """
+        configured = getattr(getattr(self._base, "generation_config", None), "eos_token_id", None)
+        ids = list(configured) if isinstance(configured, list | tuple) else [configured]
+        ids.append(self.tokenizer.eos_token_id)
+        ids.extend(self._single_tokens.get(marker) for marker in stop)
+        return sorted({i for i in ids if isinstance(i, int)})
+
+    @functools.cached_property
+    def _single_tokens(self) -> dict[str, int]:
+        # Special and added tokens (<|im_end|>, </s>...): the markers a chat template ends a turn with.
+        return {str(token): index for token, index in self.tokenizer.get_added_vocab().items()}
+
     def encode(self, prompt: str, *, add_bos: bool) -> list[int]:
         """Tokenize as in training: no special tokens added, BOS prepended when the prompt block says so."""
         ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
@@ -111,7 +128,8 @@ class Engine:
                 input_ids=input_ids, attention_mask=torch.ones_like(input_ids), max_new_tokens=max_tokens,
                 max_time=max_seconds, streamer=pieces,
                 stopping_criteria=StoppingCriteriaList([_Until(lambda: cancel.is_set() or scanner.stopped)]),
-                pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id, **options)
+                pad_token_id=self.tokenizer.pad_token_id or self.tokenizer.eos_token_id,
+                eos_token_id=self.stop_token_ids(stop) or None, **options)
         timed_out = max_seconds is not None and time.monotonic() - started >= max_seconds
         finish = "stop" if scanner.stopped else (
             "length" if pieces.count >= max_tokens or timed_out else "stop")

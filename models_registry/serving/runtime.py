@@ -17,6 +17,7 @@ from django.conf import settings
 
 from models_registry.adapters import data_path
 from models_registry.models import ModelVersion
+from training import model_store
 
 
 class NoActiveVersion(LookupError):
@@ -63,6 +64,10 @@ def engine_for(base_model: str):
 
 
 def _base_path(base_model: str) -> str:
+    """The folder to load: a stored model by its short name, a local folder, else the id as given."""
+    stored = model_store.resolve(base_model)
+    if stored is not None:
+        return str(stored)
     local = Path(settings.DATA_DIR) / base_model
     return str(local) if not Path(base_model).is_absolute() and local.exists() else base_model
 
@@ -89,6 +94,31 @@ def acquire(line: str):
         served = _current[line]
         _leases[served.adapter_name] += 1
         return served, _served_engines[served.adapter_name]
+
+
+def acquire_version(version: ModelVersion):
+    """Lease `version`'s adapter whether or not it is active (the dashboard's playground tries candidates).
+
+    The active version goes through acquire(); any other is loaded beside the served one and
+    unloaded again when its last lease ends.
+    """
+    if _active_id(version.line.name) == version.pk:
+        return acquire(version.line.name)
+    engine = engine_for(version.base_model)
+    served = Served(version.pk, version.label, version.line.name, version.adapter_name, version.prompt)
+    with _state_lock:
+        _retired.pop(served.adapter_name, None)
+        _leases[served.adapter_name] += 1
+    try:
+        engine.load_adapter(served.adapter_name, str(data_path(version.adapter_dir)))
+    except BaseException:
+        release(served)
+        raise
+    with _state_lock:
+        _served_engines[served.adapter_name] = engine
+        if not any(s.adapter_name == served.adapter_name for s in _current.values()):
+            _retired[served.adapter_name] = engine  # unloaded by the release of its last lease
+    return served, engine
 
 
 def release(served: Served) -> None:

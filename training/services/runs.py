@@ -77,7 +77,10 @@ def validate_hyperparameters(raw: dict | None) -> dict:
 
 
 def validate_base_model(base_model: str) -> str:
-    """A Hugging Face id, or a local folder under TRAINING_MODEL_ROOTS (or the configured default)."""
+    """A stored model's short name, a Hugging Face id, or a local folder under TRAINING_MODEL_ROOTS
+    (or the configured default). A stored model's folder given as a path becomes its short name."""
+    from training import model_store
+
     base_model = (base_model or "").strip()
     if not base_model:
         raise ValidationError({"base_model": "base_model: required (a Hugging Face id or a local folder)"})
@@ -85,6 +88,8 @@ def validate_base_model(base_model: str) -> str:
         raise ValidationError({"base_model": "base_model: at most 500 characters"})
     if base_model == settings.DEFAULT_BASE_MODEL:
         return base_model
+    if model_store.NAME.match(base_model) and model_store.resolve(base_model) is not None:
+        return base_model  # stored under the models root (fetch_base_model): runs name it, never its path
     looks_like_path = base_model.startswith(("/", ".", "~")) or "\\" in base_model or ".." in base_model
     if not looks_like_path and _HF_ID.match(base_model):
         return base_model
@@ -93,7 +98,19 @@ def validate_base_model(base_model: str) -> str:
     if not any(path.is_relative_to(root) for root in roots):
         raise ValidationError({"base_model": "base_model: a local model must be a folder under "
                                              + ", ".join(sorted({str(r) for r in roots}))})
-    return str(path)
+    return _stored_name(path) or str(path)
+
+
+def _stored_name(path: Path) -> str | None:
+    """The short name of a stored model's folder (one with a manifest under the models root)."""
+    from training import model_store
+
+    data = model_store.manifest(str(path)) or {}
+    name = data.get("model_id")
+    if path.parent == model_store.models_root().resolve() and isinstance(name, str) \
+            and (model_store.resolve(name) or Path("/nonexistent")).resolve() == path:
+        return name
+    return None
 
 
 def start_run(user, *, dataset, base_model: str | None = None, hyperparameters: dict | None = None,

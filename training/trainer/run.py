@@ -18,6 +18,8 @@ from training.trainer.spec import Spec
 
 METADATA_FILE = "academy_adapter.json"
 FORMAT_VERSION = 1
+# The store's manifest in a stored base model's folder (training.model_store.MANIFEST).
+BASE_MANIFEST = "academy_manifest.json"
 
 
 def execute(spec: Spec) -> dict:
@@ -75,9 +77,11 @@ def _write_adapter(spec: Spec, loaded, fmt: PromptFormat, dataset_sha256: str, m
     shutil.rmtree(tmp, ignore_errors=True)
     loaded.model.save_pretrained(tmp)
     loaded.tokenizer.save_pretrained(tmp)
+    name, digest = base_identity(spec.base_model)
     metadata = {
         "format_version": FORMAT_VERSION,
-        "base_model": spec.base_model,
+        "base_model": name,
+        "base_model_digest": digest,
         "base_architecture": base_architecture(loaded.model),
         "dataset_sha256": dataset_sha256,
         "hyperparameters": spec.hyperparameters.as_dict(),
@@ -88,6 +92,25 @@ def _write_adapter(spec: Spec, loaded, fmt: PromptFormat, dataset_sha256: str, m
     (tmp / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True) + "\n")
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
+
+
+def base_identity(base_model: str) -> tuple[str, str | None]:
+    """(name, digest) of the base model: a stored model's manifest names it, never the folder it was read from.
+
+    The spec gives the trainer a folder (a host path, or a mount point inside a container);
+    a model stored under the models root carries its short name and snapshot digest in its
+    manifest. Anything else (a Hugging Face id, an unstored folder) keeps the spec's string.
+    """
+    manifest = pathlib.Path(base_model) / BASE_MANIFEST
+    try:
+        data = json.loads(manifest.read_text()) if manifest.is_file() else {}
+    except (OSError, ValueError):
+        data = {}
+    name = data.get("model_id") if isinstance(data, dict) else None
+    if not isinstance(name, str) or not name:
+        return base_model, None
+    digest = data.get("digest")
+    return name, digest if isinstance(digest, str) and digest else None
 
 
 def base_architecture(model) -> str | None:

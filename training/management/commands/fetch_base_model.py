@@ -33,12 +33,17 @@ class Command(BaseCommand):
     def _store(self, model_id: str, options) -> tuple[pathlib.Path, str]:
         if model_id in model_store.PACKAGED_GGUF:
             return model_store.import_packaged(model_id), model_id
-        if model_id.endswith(".gguf"):
-            path = pathlib.Path(model_id).expanduser()
+        path = pathlib.Path(model_id).expanduser()
+        if model_id.endswith(".gguf") or model_store.is_local_path(model_id) or path.is_file():
+            # A file is stored only as a GGUF model: anything else is refused by its first bytes.
             name = options["name"] or path.stem.lower()
             if not model_store.NAME.match(name):
                 raise CommandError(f"--name {name!r}: use letters, digits, '.', '_' and '-' only")
             return model_store.import_gguf(path, name=name), name
+        if "/" not in model_id:
+            raise CommandError(f"unknown base model {model_id!r}: not a packaged model "
+                               f"({', '.join(sorted(model_store.PACKAGED_GGUF))}), not a .gguf file and not a "
+                               "Hugging Face id (org/name)")
         try:
             return model_store.fetch(model_id, revision=options["revision"]), model_id
         except ImportError as exc:

@@ -16,7 +16,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--dataset", required=True, help="sha256 of the snapshot (a unique prefix will do)")
-        parser.add_argument("--base", default=None, help="base model: Hugging Face id or local folder")
+        parser.add_argument("--base", default=None, help="base model: a stored short name (smollm2-135m-instruct), "
+                                                         "a Hugging Face id or a local folder")
         parser.add_argument("--backend", default="auto", choices=("auto", "docker", "local"))
         parser.add_argument("--gpu", action="store_true", help="the run needs a GPU (it goes to a GPU queue)")
         parser.add_argument("--gpu-memory-gb", type=int, default=0, metavar="GB",
