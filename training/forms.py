@@ -4,7 +4,8 @@ from django import forms
 from django.conf import settings
 
 from curation.models import DatasetSnapshot
-from training import services
+from training import model_store, services
+from training.base_models import is_toy, toy_base_path
 from training.models import Backend
 from training.presets import FIELD_HELP, PRESETS, preset_values, seconds_per_step
 from training.services import hooks
@@ -15,8 +16,10 @@ HP_FIELDS = ("lora_rank", "lora_alpha", "lora_dropout", "target_modules", "learn
 
 class RunForm(forms.Form):
     dataset = forms.ModelChoiceField(queryset=DatasetSnapshot.objects.all(), empty_label=None)
-    base_model = forms.CharField(max_length=500, required=False,
-                                 help_text="Hugging Face id or local folder; empty: the default base model.")
+    stored_base = forms.ChoiceField(required=False, label="Base model",
+                                    help_text="A base model stored here (python manage.py fetch_base_model NAME).")
+    base_model = forms.CharField(max_length=500, required=False, label="Other base model",
+                                 help_text="A Hugging Face id or local folder instead; empty: the base model above.")
     backend = forms.ChoiceField(choices=Backend.choices, initial=Backend.AUTO)
     gpu = forms.BooleanField(required=False, label="Needs a GPU")
     gpu_memory_gb = forms.IntegerField(required=False, min_value=0, max_value=4096, label="GPU memory (GB)",
@@ -43,12 +46,17 @@ class RunForm(forms.Form):
         for name, value in (defaults or {}).items():
             if name in self.fields:
                 self.fields[name].initial = ",".join(value) if isinstance(value, list) else value
+        self.fields["stored_base"].choices = base_model_choices()
         self.fields["base_model"].widget.attrs["placeholder"] = settings.DEFAULT_BASE_MODEL or "toy model (offline)"
         self.fields["dataset"].label_from_instance = lambda d: f"{d.name} · {d.short_hash} · {d.row_count} rows"
         for name, explanation in FIELD_HELP.items():
             if name in self.fields:
                 extra = self.fields[name].help_text if name == "target_modules" else ""
                 self.fields[name].help_text = f"{explanation} {extra}".strip()
+
+    def chosen_base_model(self) -> str:
+        """The typed base model when given, else the stored one picked (empty: the default)."""
+        return (self.cleaned_data.get("base_model") or "").strip() or self.cleaned_data.get("stored_base") or ""
 
     def hyperparameters(self) -> dict:
         data = self.cleaned_data
@@ -73,6 +81,20 @@ class RunForm(forms.Form):
             self.add_error(field if field in self.fields else None, messages)
 
 
+def base_model_choices() -> list[tuple[str, str]]:
+    """("", the default) then every base model stored under the models root, by display name.
+
+    The toy model's value is its folder (the name every toy run and the demo line use);
+    every other stored model is chosen by its short name, never a host path.
+    """
+    default = settings.DEFAULT_BASE_MODEL
+    choices = [("", f"Default: {model_store.display_name(default) if default else 'toy model (offline)'}")]
+    for stored in model_store.stored_models():
+        value = str(toy_base_path()) if is_toy(stored["name"]) else stored["name"]
+        choices.append((value, model_store.display_name(stored["name"])))
+    return choices
+
+
 def start_form_guide(query) -> dict:
     """Presets (and the Professor's suggestion for the chosen dataset), the values to start from, and
     what the estimate needs: train rows per dataset and the measured seconds per step."""
@@ -94,4 +116,6 @@ def start_form_guide(query) -> dict:
     values = dict(presets[preset]["values"])
     return {"presets": presets, "preset": preset, "values": values, "dataset_id": dataset_id,
             "train_rows": {str(s["pk"]): s["train_count"] for s in snapshots},
-            "seconds_per_step": seconds_per_step()}
+            "seconds_per_step": seconds_per_step(),
+            "seconds_per_step_by_base": {value: seconds_per_step(value)
+                                         for value, _label in base_model_choices() if value}}

@@ -48,9 +48,22 @@ def estimate_steps(train_rows: int, hyperparameters: dict) -> int:
     return math.ceil(max(0, train_rows) / per_step) * max(1, int(hyperparameters.get("num_epochs") or 1))
 
 
-def seconds_per_step() -> float | None:
-    """Measured on the most recent finished runs here (None before the first one)."""
+# Seconds per step of a short real run before any run on the model here, measured on 2 CPU cores
+# with the Standard preset (batch 4, 128-token lessons, LoRA r16; docs/benchmarks.md).
+MEASURED_SECONDS_PER_STEP = {"smollm2-135m-instruct": 5.0}
+
+
+def seconds_per_step(base_model: str | None = None) -> float | None:
+    """Measured on the most recent finished runs here, on base_model when given (None before the first one).
+
+    A base model with no finished run here falls back to its figure in MEASURED_SECONDS_PER_STEP.
+    """
     runs = TrainingRun.objects.filter(status=JobStatus.SUCCEEDED, total_steps__gt=0, started_at__isnull=False,
-                                      finished_at__isnull=False).order_by("-finished_at")[:5]
-    rates = [(run.finished_at - run.started_at).total_seconds() / run.total_steps for run in runs]
-    return round(sum(rates) / len(rates), 3) if rates else None
+                                      finished_at__isnull=False)
+    if base_model:
+        runs = runs.filter(base_model=base_model)
+    rates = [(run.finished_at - run.started_at).total_seconds() / run.total_steps
+             for run in runs.order_by("-finished_at")[:5]]
+    if rates:
+        return round(sum(rates) / len(rates), 3)
+    return MEASURED_SECONDS_PER_STEP.get(base_model or "")

@@ -5,7 +5,8 @@
   const presets = JSON.parse(document.getElementById("run-presets-data").textContent);
   const trainRows = JSON.parse(document.getElementById("run-train-rows").textContent);
   const estimate = document.getElementById("run-estimate");
-  const perStep = parseFloat(estimate.dataset.secondsPerStep);
+  const recentPace = parseFloat(estimate.dataset.secondsPerStep);
+  const basePace = JSON.parse((document.getElementById("run-base-pace") || {}).textContent || "{}");
   const field = (name) => form.elements.namedItem(name);
 
   function fill(key) {
@@ -34,7 +35,12 @@
     const steps = Math.ceil(rows / perUpdate) * number("num_epochs");
     let text = `Estimate: about ${steps} step${steps === 1 ? "" : "s"} (${rows} training rows, ` +
       `${perUpdate} per step, ${number("num_epochs")} epoch${number("num_epochs") === 1 ? "" : "s"})`;
-    text += Number.isFinite(perStep) ? `, about ${duration(steps * perStep)} at the pace of recent runs here.`
+    // The chosen stored base model's own pace (its runs here, else its measured figure) when known.
+    const typed = ((field("base_model") || {}).value || "").trim();
+    const chosen = typed ? undefined : basePace[(field("stored_base") || {}).value];
+    const perStep = chosen === undefined || chosen === null ? recentPace : chosen;
+    const pace = chosen === undefined || chosen === null ? "recent runs here" : "this base model here";
+    text += Number.isFinite(perStep) ? `, about ${duration(steps * perStep)} at the pace of ${pace}.`
       : "; the time is measured after the first run here.";
     estimate.textContent = text;
   }

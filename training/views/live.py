@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, render
 
 from accounts.roles import OPERATE_TRAINING, VIEW_DASHBOARD
+from training import model_store
 from training.live_snapshot import lttb
 from training.models import MetricPoint, TrainingRun
 from training.services import hooks
@@ -70,8 +71,8 @@ def _parse_ids(values: list[str]) -> tuple[list[int], list[str]]:
 
 def _hyperparameter_rows(runs: list[TrainingRun]) -> list[dict]:
     """One row per setting: its value in each run and whether the runs differ."""
-    settings_per_run = [{"base model": run.base_model, "dataset": str(run.dataset_id), **(run.hyperparameters or {})}
-                        for run in runs]
+    settings_per_run = [{"base model": model_store.display_name(run.base_model), "dataset": str(run.dataset_id),
+                         **(run.hyperparameters or {})} for run in runs]
     keys = sorted({key for values in settings_per_run for key in values})
     rows = []
     for key in keys:
@@ -81,7 +82,7 @@ def _hyperparameter_rows(runs: list[TrainingRun]) -> list[dict]:
 
 
 def _series(run: TrainingRun) -> dict:
-    series = {"id": run.pk, "label": f"#{run.pk} {run.base_model}"[:60], "status": run.status}
+    series = {"id": run.pk, "label": f"#{run.pk} {model_store.display_name(run.base_model)}"[:60], "status": run.status}
     for kind in (MetricPoint.Kind.TRAIN, MetricPoint.Kind.EVAL):
         rows = list(MetricPoint.objects.filter(run=run, kind=kind).order_by("step")
                     .values_list("step", "epoch", "loss"))

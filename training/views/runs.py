@@ -10,7 +10,6 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import OPERATE_TRAINING, VIEW_DASHBOARD
 from training import services
-from training.base_models import is_toy
 from training.capabilities import Requirements, capable_workers, refusal, requirements_of
 from training.forms import RunForm, start_form_guide
 from training.models import RunStatus, TrainingRun
@@ -30,8 +29,6 @@ def _get_run_for_user(user, run_id: int) -> TrainingRun:
 @permission_required(VIEW_DASHBOARD, raise_exception=True)
 def run_list(request):
     runs = list(TrainingRun.objects.select_related("dataset").with_latest_loss()[:100])
-    for run in runs:
-        run.is_toy_model = is_toy(run.base_model)
     return render(request, "training/runs/run_list.html", {
         "runs": runs, "workers": online_workers(),
         "queue_depth": TrainingRun.objects.filter(status=RunStatus.QUEUED).count(),
@@ -48,7 +45,7 @@ def run_new(request):
     if request.method == "POST" and form.is_valid():
         try:
             run = services.start_run(request.user, dataset=form.cleaned_data["dataset"],
-                                     base_model=form.cleaned_data["base_model"], backend=form.cleaned_data["backend"],
+                                     base_model=form.chosen_base_model(), backend=form.cleaned_data["backend"],
                                      hyperparameters=form.hyperparameters(), requirements=form.requirements())
         except ValidationError as exc:
             form.add_service_errors(exc)
