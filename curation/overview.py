@@ -19,7 +19,8 @@ def steps() -> list[dict]:
 
 def waiting() -> list[dict]:
     url = reverse("lesson_list")
-    items = [("Lessons awaiting review", Lesson.objects.pending().count()),
-             ("Task conversations awaiting review", Conversation.objects.pending().count()),
-             ("Commit examples awaiting review", CommitExample.objects.pending().count())]
-    return [{"label": label, "value": value, "url": url} for label, value in items if value]
+    items = [("Lessons", "Lesson", Lesson.objects.pending().count()),
+             ("Task conversations", "Task conversation", Conversation.objects.pending().count()),
+             ("Commit examples", "Commit example", CommitExample.objects.pending().count())]
+    return [{"label": f"{many} awaiting review", "label_one": f"{one} awaiting review", "value": value, "url": url}
+            for many, one, value in items if value]

@@ -25,8 +25,8 @@ def steps() -> list[dict]:
 
 def waiting() -> list[dict]:
     count = ModelVersion.objects.candidates().count()
-    return [{"label": "Candidate versions awaiting a decision", "value": count, "url": reverse("line_list")}] \
-        if count else []
+    return [{"label": "Candidate versions awaiting a decision", "label_one": "Candidate version awaiting a decision",
+             "value": count, "url": reverse("line_list")}] if count else []
 
 
 def panel(request) -> str | None:

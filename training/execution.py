@@ -130,7 +130,8 @@ def _conclude(run, run_dir: Path, ingestor: RunIngestor, exit_code: int, cancell
     check_artifacts(artifacts)
     artifact_store.publish_file(artifacts["log"])
     if cancelled:
-        finish_run(run.pk, RunStatus.CANCELLED, exit_code=exit_code, artifacts=artifacts, human_error="cancelled")
+        # The status says it: an error line repeating "cancelled" would show it twice on the run's page.
+        finish_run(run.pk, RunStatus.CANCELLED, exit_code=exit_code, artifacts=artifacts)
         return RunStatus.CANCELLED
     done = ingestor.done
     adapter_dir = run_dir / str((done or {}).get("adapter_dir") or "adapter")

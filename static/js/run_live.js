@@ -109,9 +109,10 @@
       xaxis: { title: { text: "step" }, visible: !empty },
       yaxis: { title: { text: "loss" }, type: logScale ? "log" : "linear", uirevision: "y-" + logScale,
                visible: !empty, tickformat: ".3~f" },
-      // A learning rate is never negative: with one point Plotly would centre the axis on it.
-      yaxis2: { title: { text: "learning rate" }, overlaying: "y", side: "right", showgrid: false, exponentformat: "e",
-                rangemode: "nonnegative", visible: !empty },
+      // A learning rate is never negative: with one point Plotly would centre the axis on it. Its own round
+      // ticks (not synced to the loss grid) in plain scientific notation: "1.5e−5", never "0.225e−4".
+      yaxis2: { title: { text: "learning rate" }, overlaying: "y", side: "right", showgrid: false,
+                tickmode: "auto", tickformat: ".2~e", rangemode: "nonnegative", visible: !empty },
       legend: { orientation: "h", y: 1.08 },
       hovermode: "closest",
     };

@@ -47,7 +47,9 @@ def test_steps_are_marked_done_as_the_loop_advances(client, viewer, alice):
     states = _states(html)
     assert states["review"] == "done" and states["dataset"] == "done" and states["train"] == "next"
     assert f"/datasets/{snapshot.sha256}/" in html
-    assert "Waiting for a person" in html and "1</strong> lessons awaiting review" in html
+    assert "Waiting for a person" in html and "1</strong> lesson awaiting review" in html
+    make_lesson(status=ReviewStatus.PENDING)
+    assert "2</strong> lessons awaiting review" in _page(client, viewer)
 
 
 def _finished_run(snapshot, alice) -> TrainingRun:
@@ -72,5 +74,5 @@ def test_after_the_loop_it_shows_active_versions_and_the_last_loss_curve(client,
     assert 'id="overview-active-versions"' in html and '/models/venom-coder/v1/' in html
     assert 'id="overview-last-run"' in html and f"run #{run.pk}" in html
     assert "1.9877" in html and "1.9876543219876" not in html  # losses rounded for the chart
-    assert "1</strong> candidate versions awaiting a decision" in html
+    assert "1</strong> candidate version awaiting a decision" in html  # one, not "1 candidate versions"
     assert ModelVersion.objects.candidates().count() == 1

@@ -83,6 +83,7 @@ def test_cancel_stops_the_trainer_process_group(bob, fake_trainer):
     assert execute(run.pk, "w@host") == RunStatus.CANCELLED
     run.refresh_from_db()
     assert run.exit_code == 143
+    assert run.human_error == ""  # the Cancelled status alone says it, once
     assert wait_gone(run.pid, 5)
 
 
