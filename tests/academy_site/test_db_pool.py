@@ -161,3 +161,43 @@ def test_a_request_that_waits_past_the_pool_timeout_gets_503(tmp_path):
     assert 500 not in codes, log[-3000:]
     assert 503 in codes
     assert set(codes) <= {201, 503}, sorted(set(codes))
+
+
+FORK = """
+import os, sys, django
+django.setup()
+from django.db import connection
+from academy_site.database import forget_inherited_pool
+from academy_site.celery import app  # noqa: F401  (connects the worker_process_init receiver)
+from celery.signals import worker_process_init
+
+def backend_pid():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+parent = backend_pid()  # the parent's pool now holds this session (checked out, as a worker's would be)
+child = os.fork()
+if child == 0:
+    worker_process_init.send(sender=None)  # what Celery's prefork pool sends in every new child
+    mine = backend_pid()
+    connection.close()
+    os._exit(0 if mine != parent else 3)
+_, status = os.waitpid(child, 0)
+print("RESULT", os.waitstatus_to_exitcode(status), backend_pid() == parent, flush=True)
+"""
+
+
+@pytest.mark.services
+def test_a_forked_worker_process_opens_its_own_pool_and_leaves_the_parents_session_alone(tmp_path):
+    import subprocess
+    import sys
+
+    _postgres_or_skip()
+    root = Path(__file__).resolve().parents[2]
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    env.update({"DATABASE_URL": postgres_admin_url(), "DJANGO_SETTINGS_MODULE": "academy_site.settings",
+                "SECRET_KEY": "fork-test", "ACADEMY_DATA_DIR": str(tmp_path), "PYTHONPATH": str(root)})
+    done = subprocess.run([sys.executable, "-c", FORK], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert "RESULT 0 True" in done.stdout, done.stdout[-2000:] + done.stderr[-3000:]
