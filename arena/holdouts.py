@@ -85,7 +85,9 @@ class TwinIndex:
         self.threshold = settings.ARENA_HOLDOUT_TWIN_JACCARD
         self.exact: dict[str, object] = {}
         self.shingles: dict[str, tuple[object, set[str]]] = {}
-        self.lsh = MinHashLSH(threshold=self.threshold, num_perm=self.NUM_PERM)
+        # LSH only proposes candidates (each is checked exactly): a threshold below the real one keeps
+        # pairs just above it from slipping through the bands.
+        self.lsh = MinHashLSH(threshold=max(0.1, self.threshold - 0.3), num_perm=self.NUM_PERM)
         for ref, prompt, answer in entries:
             self.exact.setdefault(_digest(prompt, answer), ref)
             name = str(len(self.shingles))

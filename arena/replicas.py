@@ -34,7 +34,7 @@ def replica_versions(candidate) -> list:
     if key is None:
         return []
     others = (type(candidate).objects.filter(line_id=candidate.line_id, training_run__dataset_id=key[0])
-              .exclude(pk=candidate.pk).select_related("training_run"))
+              .exclude(pk=candidate.pk).select_related("training_run").order_by("number"))
     return [v for v in others if recipe(v) == key]
 
 
