@@ -142,3 +142,27 @@ def test_a_database_that_cannot_serve_now_is_a_503_with_retry_after(client, bob,
     assert page.status_code == 503
     assert page["Retry-After"] == "5"
     assert b"try again" in page.content
+
+
+@pytest.mark.django_db
+def test_migrate_runs_without_the_statement_timeout_and_restores_it_after(monkeypatch):
+    from django.core.management import call_command
+    from django.core.management.commands.migrate import Command as DjangoMigrate
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the statement timeout is a PostgreSQL setting (the services pass runs this)")
+    seen = []
+
+    def record(self, *args, **options):
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW statement_timeout")
+            seen.append(cursor.fetchone()[0])
+
+    monkeypatch.setattr(DjangoMigrate, "handle", record)
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        after = cursor.fetchone()[0]
+    assert seen == ["0"]
+    assert after == "30s"

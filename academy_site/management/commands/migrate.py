@@ -12,7 +12,13 @@ from django.db import connections
 class Command(DjangoMigrate):
     def handle(self, *args, **options):
         connection = connections[options["database"]]
-        if connection.vendor == "postgresql":
+        if connection.vendor != "postgresql":
+            return super().handle(*args, **options)
+        with connection.cursor() as cursor:
+            cursor.execute("SET statement_timeout = 0")  # this session only
+        try:
+            return super().handle(*args, **options)
+        finally:
+            # Back to the session's configured timeout before the connection returns to a pool.
             with connection.cursor() as cursor:
-                cursor.execute("SET statement_timeout = 0")  # this session only
-        return super().handle(*args, **options)
+                cursor.execute("RESET statement_timeout")
