@@ -48,6 +48,8 @@ class AcademyServer:
         self.username = username
         # Embedded mode unless the caller passes REDIS_URL: the server must not inherit the test run's services.
         self.env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
+        # Static files straight from their sources: no collectstatic before each start (bench/ runs it too).
+        self.env.setdefault("STATIC_MANIFEST", "false")
         self.env.update({"ACADEMY_DATA_DIR": str(self.data_dir), "SECRET_KEY": "server-harness-only",
                          "ACADEMY_EMBEDDED_WORKER": "true", "ACADEMY_ADMIN_PASSWORD": password,
                          "TRAINING_BACKEND": "local", "LOG_LEVEL": "WARNING", **(env or {})})
