@@ -45,6 +45,15 @@ def chat_completions(request):
     if not ModelLine.objects.filter(name=chat.model).exists():
         return openai_error(f"The model {chat.model!r} does not exist (GET /v1/models lists the lines served)",
                             404, param="model", code="model_not_found")
+    return respond(chat)
+
+
+def respond(chat, *, version=None):
+    """Answer a checked request: the admission queue, prepare, then a completion or an event stream.
+
+    With `version` (a ModelVersion of the line `chat.model`) that version answers instead of the
+    active one: the dashboard's playground calls this with the same queue and limits as /v1.
+    """
     try:
         admission.enter()
     except admission.QueueFull as exc:
@@ -52,7 +61,7 @@ def chat_completions(request):
                             Retry_After=str(exc.retry_after))
     # Rendering and tokenizing happen inside the admission slot, so the queue bounds them too.
     try:
-        prepared = prepare(chat.model, chat.messages, max_tokens=chat.max_tokens)
+        prepared = prepare(chat.model, chat.messages, max_tokens=chat.max_tokens, version=version)
     except (runtime.NoActiveVersion, PromptError, ContextLengthExceeded) as exc:
         admission.leave()
         return _refusal(chat, exc)

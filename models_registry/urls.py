@@ -9,6 +9,7 @@ urlpatterns = [
     path("<slug:name>/rollback/", views.rollback, name="line_rollback"),
     path("<slug:name>/<slug:label>/", views.version_detail, name="version_detail"),
     path("<slug:name>/<slug:label>/Modelfile", views.version_modelfile, name="version_modelfile"),
+    path("<slug:name>/<slug:label>/chat", views.version_chat, name="version_chat"),
     path("<slug:name>/<slug:label>/promote/", views.promote, name="version_promote"),
     path("<slug:name>/<slug:label>/archive/", views.archive, name="version_archive"),
 ]

@@ -1,21 +1,25 @@
 """Registry pages: lines, versions, genealogy, comparison, and the Admin-only actions."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.api import read_json
 from accounts.roles import MANAGE_MODELS, VIEW_DASHBOARD
-from models_registry import ollama, panels, services
+from models_registry import ollama, panels, playground, services, serving_views
 from models_registry.adapters import AdapterError, data_path
 from models_registry.compare import compare_versions
 from models_registry.forms import CompareForm, ReasonForm, RollbackForm, default_pair
 from models_registry.genealogy import overlay, tree_layout
 from models_registry.models import ModelLine, ModelVersion
+from models_registry.serving.errors import openai_error
+from models_registry.serving.params import InvalidRequest, parse_chat_request
 
 
 def _get_line_for_user(user, name: str) -> ModelLine:
@@ -44,8 +48,9 @@ def line_list(request):
 def line_detail(request, name):
     line = _get_line_for_user(request.user, name)
     versions = list(line.versions.select_related("training_run", "dataset", "parent"))
+    active = next((v for v in versions if v.is_active), None)
     return render(request, "models_registry/line_detail.html", {
-        "line": line, "versions": versions, "active": next((v for v in versions if v.is_active), None),
+        "line": line, "versions": versions, "active": active, "use_it": playground.use_it(request, line, active),
         "activations": line.activations.select_related("from_version", "to_version", "created_by")[:100],
         "tree": tree_layout(versions), "can_manage": request.user.has_perm(MANAGE_MODELS),
         "previous": services.previous_version(line)})
@@ -58,7 +63,30 @@ def version_detail(request, name, label):
     return render(request, "models_registry/version_detail.html", {
         "version": version, "line": version.line, "can_manage": request.user.has_perm(MANAGE_MODELS),
         "metric_groups": [(g, (version.metrics or {}).get(g) or {}) for g in groups],
-        "panels": panels.render(panels.version_panels, request, version)})
+        "panels": panels.render(panels.version_panels, request, version),
+        "use_it": playground.use_it(request, version.line, version.line.active_version(), version),
+        "playground": playground.playground(version.line, version)})
+
+
+@permission_required(VIEW_DASHBOARD, raise_exception=True)
+@require_POST
+def version_chat(request, name, label):
+    """The playground's chat: /v1's body (the URL names the model) answered by this version.
+
+    A session endpoint, so Django's CSRF check applies; the answer (OpenAI's JSON or chunks,
+    and X-Academy-Version naming the version that answered) comes from the /v1 serving code.
+    """
+    version = _get_version_for_user(request.user, name, label)
+    data, error = read_json(request, settings.API_MAX_BODY_BYTES)
+    if error:
+        return error
+    if not isinstance(data, dict):
+        return openai_error("the body must be a JSON object", 400)
+    try:
+        chat = parse_chat_request({"stream": True, **data, "model": version.line.name})
+    except InvalidRequest as exc:
+        return openai_error(str(exc), 400, param=exc.param, code=exc.code)
+    return serving_views.respond(chat, version=version)
 
 
 @permission_required(VIEW_DASHBOARD, raise_exception=True)

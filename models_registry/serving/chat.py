@@ -50,12 +50,13 @@ class Prepared:
             runtime.release(self.served)
 
 
-def prepare(line: str, messages: list[dict], *, max_tokens: int) -> Prepared:
-    """Lease the active adapter and tokenize the prompt; refuse what cannot fit.
+def prepare(line: str, messages: list[dict], *, max_tokens: int, version=None) -> Prepared:
+    """Lease the active adapter (or `version`'s, any version of the line) and tokenize the prompt;
+    refuse what cannot fit.
 
     Raises runtime.NoActiveVersion, prompting.PromptError and ContextLengthExceeded.
     """
-    served, engine = runtime.acquire(line)
+    served, engine = runtime.acquire(line) if version is None else runtime.acquire_version(version)
     try:
         # No token stands for more than max_token_chars characters: messages that cannot fit
         # even at that density are refused before rendering or tokenizing them.
