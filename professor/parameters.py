@@ -56,7 +56,7 @@ def fit(snapshot, memory: dict, *, base_model: str | None = None) -> dict[str, t
         "lora_alpha": (defaults["lora_alpha"], "the deployment's default"),
         "learning_rate": (defaults["learning_rate"], "the deployment's default"),
     }
-    base = base_model or settings.DEFAULT_BASE_MODEL or str(toy_base_path())
+    base = base_model or settings.DEFAULT_BASE_MODEL or _stored_default() or str(toy_base_path())
     if is_toy(base):
         for name, value in TOY.items():
             chosen[name] = (value, "toy base model: settings that make its loss fall visibly")
@@ -101,6 +101,13 @@ def keep_recipe(suggestion: dict[str, tuple], active, snapshot) -> dict[str, tup
 SMALL_MODEL = {"learning_rate": 1e-3, "lora_rank": 16, "lora_alpha": 32.0, "max_seq_length": 512,
                "target_modules": "all-linear"}
 SMALL_MODEL_PARAMETERS = (50_000_000, 500_000_000)
+
+
+def _stored_default() -> str | None:
+    """The base model a run without one gets when a packaged real model is stored (training.base_models)."""
+    from training import model_store
+
+    return model_store.preferred_stored()
 
 
 def _small_model_band(chosen: dict, base: str) -> None:

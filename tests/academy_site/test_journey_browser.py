@@ -31,7 +31,7 @@ def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("journey")
     # The embedded worker runs builds, trainings and evaluations in the server process, as `make run` does.
     with AcademyServer(data, username="admin", password=PASSWORD, demo=True, start_timeout=120,
-                       env={"SERVING_ACTIVE_TTL": "0"}) as running:
+                       env={"SERVING_ACTIVE_TTL": "0", "SEED_DEMO_REAL_MODEL": "false"}) as running:
         yield running
 
 

