@@ -2,7 +2,9 @@
 
 The trainer writes <run_dir>/example_losses.jsonl with the snapshot line number of each
 example; the snapshot row on that line names its source record (the lineage), which is
-where curation keeps the loss and the "hard" / "likely mislabelled" flags.
+where curation keeps the loss and the "hard" / "likely mislabelled" flags. Only train-split
+losses count: an eval example was never trained on, so its loss says nothing about a label the
+model "could not fit after training on it", and pooling both would mix two distributions.
 """
 
 import json
@@ -32,7 +34,7 @@ def record_example_losses(run) -> int:
     rows, texts = [], {}
     for entry in (json.loads(line) for line in losses_path.read_text().splitlines() if line.strip()):
         number = entry.get("line") or 0
-        if not 1 <= number <= len(lines):
+        if not 1 <= number <= len(lines) or entry.get("split", "train") != "train":
             continue
         record = json.loads(lines[number - 1])
         source = record.get("source") or {}

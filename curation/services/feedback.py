@@ -2,12 +2,16 @@
 
 - hard: among the examples of one run (or one evaluation's holdout), its loss is in the top
   HARD_SHARE: the model finds it hard.
-- likely mislabelled: its loss stays an outlier (above mean + OUTLIER_SIGMAS standard
-  deviations) even after the model trained on it, or its answer disagrees with its
-  neighbours (a near-identical prompt elsewhere in the same run got a different answer).
+- likely mislabelled: its loss stays an outlier (above the median + OUTLIER_MADS robust
+  standard deviations, 1.4826 x the median absolute deviation: the outliers themselves do not
+  inflate the limit as they inflate a mean + 2 SD) even after the model trained on it, or its
+  answer disagrees with its neighbours (a near-identical prompt elsewhere in the same run got a
+  different answer; numbers and dates are masked first, so templated rows that differ only in a
+  date or a count agree).
 Each record keeps its latest numbers and the reasons in plain words.
 """
 
+import re
 import statistics
 
 from datasketch import MinHash, MinHashLSH
@@ -17,7 +21,8 @@ from curation.models import CommitExample, Conversation, ExampleFeedback, Lesson
 from curation.pipeline.dedup import shingles
 
 HARD_SHARE = 0.1
-OUTLIER_SIGMAS = 2.0
+OUTLIER_MADS = 3.0
+MAD_TO_SD = 1.4826  # the median absolute deviation of a normal sample times this is its SD
 NEIGHBOUR_PROMPT_JACCARD = 0.6
 NEIGHBOUR_ANSWER_JACCARD = 0.2
 MIN_EXAMPLES = 5  # fewer than this: no statistics, no flags
@@ -33,9 +38,14 @@ def _percentiles(losses: list[float]) -> list[float]:
 
 
 def _outlier_limit(losses: list[float]) -> float | None:
+    """median + OUTLIER_MADS robust SDs; None for too few losses or no spread at all."""
     if len(losses) < MIN_EXAMPLES:
         return None
-    return statistics.fmean(losses) + OUTLIER_SIGMAS * statistics.pstdev(losses)
+    median = statistics.median(losses)
+    deviations = [abs(loss - median) for loss in losses]
+    # Over half the losses equal: the MAD is 0, so fall back to the mean absolute deviation (x1.2533 ~ SD).
+    scale = MAD_TO_SD * statistics.median(deviations) or 1.2533 * statistics.fmean(deviations)
+    return median + OUTLIER_MADS * scale if scale else None
 
 
 def record_training_losses(run_id: int, rows: list[dict], texts: dict | None = None) -> int:
@@ -90,8 +100,18 @@ def record_holdout_results(evaluation_id: int, rows: list[dict]) -> int:
     return len(rows)
 
 
+_DATE = re.compile(r"\b\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?\b")
+_TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
+_NUMBER = re.compile(r"[-+]?\b\d+(?:[.,]\d+)*\b")
+
+
+def mask(text: str) -> str:
+    """Dates, times and numbers replaced by placeholders: rows of one template differ only in those."""
+    return _NUMBER.sub(" <num> ", _TIME.sub(" <time> ", _DATE.sub(" <date> ", text)))
+
+
 def _words(text: str) -> set[str]:
-    return set(text.lower().split())
+    return set(mask(text).lower().split())
 
 
 def _jaccard(a: set, b: set) -> float:
@@ -111,7 +131,7 @@ def disagreeing_neighbours(texts: dict, *, num_perm: int = 64) -> dict:
     signatures = {}
     for index, key in enumerate(keys):
         signature = MinHash(num_perm=num_perm, seed=1)
-        for shingle in shingles(texts[key][0], 2) or {b""}:
+        for shingle in shingles(mask(texts[key][0]), 2) or {b""}:
             signature.update(shingle)
         signatures[key] = signature
         lsh.insert(str(index), signature)
