@@ -23,7 +23,8 @@ def category_rows(verdict: dict) -> list[dict]:
                      "against_loss": numbers.get("against_loss"), "mean": diff.get("mean"), "low": diff.get("low"),
                      "high": diff.get("high"), "candidate_pass_rate": numbers.get("candidate_pass_rate"),
                      "against_pass_rate": numbers.get("against_pass_rate"), "worse": numbers.get("worse"),
-                     "tolerance": numbers.get("tolerance")})
+                     "tolerance": numbers.get("tolerance"), "shown_worse": numbers.get("shown_worse"),
+                     "guarded": numbers.get("guarded"), "note": numbers.get("note")})
     return rows
 
 
