@@ -1,12 +1,14 @@
 """Judge one generated answer: the item's check (exact, contains, regex, python) and token F1.
 
 Every check looks at most at ARENA_CHECK_MAX_ANSWER_CHARS characters of the answer. A regex is
-matched by RE2 (time linear in the answer, whatever the pattern); a python check runs only in
-the sandbox (arena/scoring/sandbox.py) and is skipped, with the reason, where none can run.
+matched by RE2 (time linear in the answer, whatever the pattern) and its compiled program is
+bounded (RE2's time is linear in the answer times the program's size); a python check runs only
+in the sandbox (arena/scoring/sandbox.py) and is skipped, with the reason, where none can run.
 """
 
 import functools
 import re
+import secrets
 from collections import Counter
 
 import re2
@@ -18,6 +20,12 @@ _CODE_BLOCK = re.compile(r"```[ \t]*(?:python|py)?[ \t]*\n(.*?)(?:```|\Z)", re.S
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False  # a refused pattern is reported to the importer, not logged by RE2
+# RE2 searches in time proportional to the answer times the program's size: a 421-character
+# pattern of 300,000 instructions took 130 s on a 20,000-character answer here. At most 2,000
+# instructions (a Unicode class like \pL is 1,200) keeps a search under a second; 1 MB (not 8)
+# bounds what each of the 256 cached patterns may hold, DFA cache included.
+MAX_PROGRAM_SIZE = 2_000
+_RE2_OPTIONS.max_mem = 1 << 20
 
 
 class PatternError(ValueError):
@@ -28,10 +36,15 @@ class PatternError(ValueError):
 def compile_pattern(pattern: str):
     """The one way a regex check's pattern is compiled: RE2, `^`/`$` at line ends (like re.M)."""
     try:
-        return re2.compile(f"(?m){pattern}", _RE2_OPTIONS)
+        compiled = re2.compile(f"(?m){pattern}", _RE2_OPTIONS)
     except re2.error as exc:
         message = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
         raise PatternError(message) from None
+    size = max(compiled.programsize, compiled.reverseprogramsize)
+    if size > MAX_PROGRAM_SIZE:
+        raise PatternError(f"the pattern compiles to {size:,} RE2 instructions, more than {MAX_PROGRAM_SIZE:,}: "
+                           "RE2's time grows with the answer times that size")
+    return compiled
 
 
 def tokens(text: str) -> list[str]:
@@ -93,14 +106,47 @@ def run_check(check: dict | None, answer: str, reference: str) -> dict | None:
     return _python_check(check, answer)
 
 
+# The answer runs first, as the module `answer` (not `__main__`: its `if __name__ == "__main__":`
+# block is a demo, and `unittest.main()` or `sys.exit()` there would end the program before the
+# test). An exit from the answer fails the check; a pass needs the test to run to its end, shown
+# by a line the program prints last with a fresh nonce, so `os._exit(0)` in the answer fails too.
+_PROGRAM = """import os as _os, sys as _sys, types as _types
+_module = _types.ModuleType("answer")
+_sys.modules["answer"] = _module
+try:
+    exec(compile({answer!r}, "<answer>", "exec", dont_inherit=True), _module.__dict__)
+except SystemExit as _exit:
+    print(f"the answer exited ({{_exit.code!r}}) before the test ran", file=_sys.stderr)
+    _os._exit(1)
+try:
+    exec(compile({test!r}, "<test>", "exec", dont_inherit=True), _module.__dict__)
+except SystemExit as _exit:
+    if _exit.code not in (None, 0):
+        raise
+_sys.stdout.flush()
+_sys.stderr.flush()
+_os.write(1, b"\\n{marker}\\n")
+"""
+
+
+def check_program(code: str, test: str) -> tuple[str, str]:
+    """(the program a python check runs, the line it prints when the test ran to its end)."""
+    marker = f"arena-check-completed-{secrets.token_hex(16)}"
+    return _PROGRAM.format(answer=code, test=test, marker=marker), marker
+
+
 def _python_check(check: dict, answer: str) -> dict:
     status = sandbox_status()
     if not status.available:
         return skipped(f"no sandbox for python checks on this worker ({status.reason})")
+    program, marker = check_program(extract_code(answer), check["test"])
     try:
-        result = run_python(f"{extract_code(answer)}\n\n{check['test']}\n", timeout=float(check.get("timeout", 10)),
-                            memory_mb=settings.ARENA_CHECK_MEMORY_MB)
+        result = run_python(program, timeout=float(check.get("timeout", 10)), memory_mb=settings.ARENA_CHECK_MEMORY_MB)
     except SandboxUnavailable as exc:
         return skipped(f"the sandbox did not start ({exc})")
+    output = result.output.replace(f"\n{marker}\n", "\n")
+    if result.passed and marker not in result.output:
+        return {"passed": False, "status": "failed",
+                "detail": f"failed: the program exited 0 before the test ran to its end: {output[-250:]}"}
     return {"passed": result.passed, "status": result.status,
-            "detail": result.status if result.passed else f"{result.status}: {result.output[-300:]}"}
+            "detail": result.status if result.passed else f"{result.status}: {output[-300:]}"}

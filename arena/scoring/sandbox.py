@@ -32,7 +32,7 @@ import sys
 import time
 from pathlib import Path
 
-from arena.scoring import sandbox_limits
+from arena.scoring import sandbox_limits, sandbox_seccomp
 from arena.scoring.sandbox_root import Root, RootError, build_root, choose_interpreter, unreadable_by_others
 
 MAX_PROCESSES = 32  # every process and thread of the check, bwrap's own two included
@@ -74,6 +74,8 @@ class _Setup:
     root: Root
     uid: int | None
     flags: tuple[str, ...]
+    seccomp: bytes | None  # the compiled syscall filter (sandbox_seccomp), None on an architecture it does not know
+    keyctl: int | None  # keyctl's syscall number, for the launcher's fresh session keyring
 
 
 @functools.cache
@@ -95,7 +97,7 @@ def _setup() -> _Setup:
     except (OSError, subprocess.SubprocessError) as exc:
         raise SandboxUnavailable(f"bwrap does not run: {exc}") from None
     flags = ("--disable-userns",) if "--disable-userns" in usage else ()
-    return _Setup(bwrap, root, uid, flags)
+    return _Setup(bwrap, root, uid, flags, sandbox_seccomp.filter_program(), sandbox_seccomp.keyctl_number())
 
 
 @functools.cache
@@ -126,25 +128,25 @@ def run_python(source: str, *, timeout: float = 10.0, memory_mb: int = 512) -> S
 
 def _run(setup: _Setup, source: str, *, timeout: float, memory_bytes: int) -> tuple[SandboxResult, str]:
     cgroup = sandbox_limits.make_cgroup(memory_bytes, MAX_PROCESSES)
-    program = os.memfd_create("arena-check")  # close-on-exec; pass_fds hands it to the launcher alone
+    # memfds are close-on-exec; pass_fds hands them to the launcher alone, and bwrap reads and closes them.
+    program = _memory_file("arena-check", source.encode("utf-8", errors="replace"))
+    seccomp = _memory_file("arena-check-seccomp", setup.seccomp) if setup.seccomp else None
     info_read, info_write = os.pipe()
+    passed = tuple(fd for fd in (program, seccomp, info_write) if fd is not None)
     try:
-        os.write(program, source.encode("utf-8", errors="replace"))
-        os.lseek(program, 0, os.SEEK_SET)
-        spec = {"cgroup_procs": cgroup.procs_files if cgroup else [], "uid": setup.uid,
+        spec = {"cgroup_procs": cgroup.procs_files if cgroup else [], "uid": setup.uid, "keyctl": setup.keyctl,
                 "limits": _rlimits(setup.uid, memory_bytes, timeout, pids_cgroup=cgroup is not None),
-                "argv": _bwrap_argv(setup, program_fd=program, info_fd=info_write)}
+                "argv": _bwrap_argv(setup, program_fd=program, info_fd=info_write, seccomp_fd=seccomp)}
         proc = subprocess.Popen([sys.executable, "-I", "-S", _LAUNCHER, json.dumps(spec)], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={},
-                                pass_fds=(program, info_write))
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={}, pass_fds=passed)
     except BaseException:
         os.close(info_read)
         if cgroup:
             cgroup.remove()
         raise
     finally:
-        os.close(program)
-        os.close(info_write)
+        for fd in passed:
+            os.close(fd)
     try:
         ended, output, started = _supervise(proc, info_read, cgroup, timeout, memory_bytes)
         if ended in (None, "timeout") and cgroup is not None and cgroup.out_of_memory():
@@ -155,6 +157,7 @@ def _run(setup: _Setup, source: str, *, timeout: float, memory_bytes: int) -> tu
             cgroup.remove()
     limits = (f"cgroup {cgroup.kind} (memory, pids) + CPU supervisor" if cgroup else
               "process-tree supervisor (CPU, resident memory) + RLIMIT_NPROC")
+    limits += " + syscall filter" if setup.seccomp else " (no syscall filter for this architecture)"
     text = output.decode("utf-8", errors="replace")
     if not started:  # bwrap made no namespace: the program never ran, so this says nothing about the answer
         raise SandboxUnavailable(text.strip()[-300:] or f"bwrap exited with {proc.returncode} before starting")
@@ -166,10 +169,19 @@ def _run(setup: _Setup, source: str, *, timeout: float, memory_bytes: int) -> tu
     return SandboxResult("passed" if proc.returncode == 0 else "failed", text[-SHOWN_OUTPUT:]), limits
 
 
-def _bwrap_argv(setup: _Setup, *, program_fd: int, info_fd: int) -> list[str]:
+def _memory_file(name: str, data: bytes) -> int:
+    fd = os.memfd_create(name)
+    os.write(fd, data)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+def _bwrap_argv(setup: _Setup, *, program_fd: int, info_fd: int, seccomp_fd: int | None) -> list[str]:
     root = setup.root
     argv = [setup.bwrap, "--unshare-all", "--unshare-user", *setup.flags, "--die-with-parent", "--new-session",
             "--clearenv", "--hostname", "check"]
+    if seccomp_fd is not None:
+        argv += ["--seccomp", str(seccomp_fd)]
     for source, destination in root.binds:
         argv += ["--ro-bind", source, destination]
     for folder in root.masked:

@@ -1,0 +1,253 @@
+"""Attacks on the python check sandbox and the checks around it, each a real payload.
+
+Holes these payloads found, now closed: a check read the worker's session keyring, held memory
+in memfds that no resident-memory sum sees, hid CPU time in children the kernel reaps, traced
+the namespace's init, reached io_uring/bpf/perf; an answer that exits before the test passed
+its check; a short RE2 pattern took minutes per answer. The rest are guards on what held.
+"""
+
+import ctypes
+import dataclasses
+import platform
+import threading
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from arena.exams import check_item
+from arena.scoring import sandbox, sandbox_limits, sandbox_seccomp
+from arena.scoring.checks import PatternError, compile_pattern, run_check
+from arena.scoring.sandbox import run_python
+from tests.arena.sandbox_support import RETURN_BOUND, Timed, require_sandbox
+
+KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_REVOKE, KEY_SPEC_SESSION_KEYRING = 1, 3, -3
+needs_filter = pytest.mark.skipif(sandbox_seccomp.filter_program() is None,
+                                  reason=f"no syscall filter for {platform.machine()}")
+
+
+def _run(code: str, timeout: float = 10, memory_mb: int = 256):
+    with Timed() as timed:
+        result = run_python(code, timeout=timeout, memory_mb=memory_mb)
+    assert timed.seconds < timeout + RETURN_BOUND
+    return result
+
+
+def _syscall_payload(body: str) -> str:
+    return ("import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\nlibc.syscall.restype = ctypes.c_long\n"
+            "def call(number, *args):\n"
+            "    ctypes.set_errno(0)\n"
+            "    rc = libc.syscall(number, *args)\n"
+            "    return rc, ctypes.get_errno()\n" + body)
+
+
+@pytest.fixture
+def worker_key():
+    """A secret in a fresh session keyring of this process, as a worker under systemd or pam has one."""
+    if sandbox_seccomp.syscall_number("keyctl") is None:
+        pytest.skip(f"no syscall table for {platform.machine()}")
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    keyctl, add_key = sandbox_seccomp.syscall_number("keyctl"), sandbox_seccomp.syscall_number("add_key")
+    if libc.syscall(keyctl, KEYCTL_JOIN_SESSION_KEYRING, None) < 0:
+        pytest.skip("this host has no kernel keyrings")
+    key = libc.syscall(add_key, b"user", b"academy-test-key", b"keyring-secret-value", 20, KEY_SPEC_SESSION_KEYRING)
+    assert key > 0
+    yield
+    libc.syscall(keyctl, KEYCTL_REVOKE, key)
+
+
+_READ_SESSION_KEYRING = """
+buffer = ctypes.create_string_buffer(4096)
+rc, err = call({keyctl}, 11, -3, buffer, 4096)  # KEYCTL_READ of the session keyring: the ids of its keys
+print('list', rc, err)
+for i in range(0, max(rc, 0), 4):
+    key = int.from_bytes(buffer.raw[i:i + 4], 'little')
+    payload = ctypes.create_string_buffer(4096)
+    size, err = call({keyctl}, 11, key, payload, 4096)
+    print('KEY', key, payload.raw[:max(size, 0)])
+"""
+
+
+@pytest.mark.parametrize("syscall_filter", [True, False], ids=["filtered", "launcher-alone"])
+def test_a_check_cannot_read_the_workers_session_keyring(worker_key, syscall_filter, monkeypatch):
+    require_sandbox()
+    if not syscall_filter:  # where no filter exists, the launcher's fresh keyring must hold alone
+        unfiltered = dataclasses.replace(sandbox._setup(), seccomp=None)
+        monkeypatch.setattr(sandbox, "_setup", lambda: unfiltered)
+    code = _syscall_payload(_READ_SESSION_KEYRING.format(keyctl=sandbox_seccomp.syscall_number("keyctl")))
+
+    result = _run(code)
+
+    assert result.passed, result.output
+    assert "keyring-secret-value" not in result.output and "KEY" not in result.output
+
+
+@pytest.fixture(params=["cgroup", "supervisor"])
+def limits_mode(request, monkeypatch):
+    if request.param == "supervisor":
+        monkeypatch.setattr(sandbox_limits, "make_cgroup", lambda *args: None)
+    return request.param
+
+
+@needs_filter
+def test_memory_a_process_does_not_map_cannot_be_held(limits_mode):
+    # 40 memfds of 10 MB: 400 MB against a 256 MB bound, none of it resident in any process.
+    numbers = {name: sandbox_seccomp.syscall_number(name) for name in ("shmget", "msgget")}
+    code = _syscall_payload(
+        "held = 0\nfds = []\n"
+        "try:\n"
+        "    for i in range(40):\n"
+        "        fd = os.memfd_create(f'm{i}')\n"
+        "        os.write(fd, b'x' * (10 << 20))\n"
+        "        fds.append(fd)\n"
+        "        held += 10\n"
+        "except OSError as exc:\n    print('memfd refused', type(exc).__name__)\n"
+        f"print('shmget', *call({numbers['shmget']}, 0, 200 << 20, 0o1600))\n"  # IPC_PRIVATE, IPC_CREAT
+        f"print('msgget', *call({numbers['msgget']}, 0, 0o1600))\n"
+        "print('HELD MB', held)\n")
+
+    result = _run(code, memory_mb=256)
+
+    assert "memfd refused PermissionError" in result.output, result.output
+    assert "HELD MB 0" in result.output
+    assert "shmget -1 1" in result.output and "msgget -1 1" in result.output  # EPERM
+
+
+@needs_filter
+def test_children_cannot_hide_their_cpu_time_by_being_reaped_by_the_kernel():
+    # With SIGCHLD ignored the kernel reaps children without adding their CPU time to any live
+    # process, so the supervisor's sum would never see it: setting a SIGCHLD disposition is refused.
+    code = ("import signal\nprint('disposition', signal.getsignal(signal.SIGCHLD))\n"
+            "for handler in (signal.SIG_IGN, lambda *a: None, signal.SIG_DFL):\n"
+            "    try:\n        signal.signal(signal.SIGCHLD, handler); print('SET', handler)\n"
+            "    except OSError as exc:\n        print('refused', type(exc).__name__)\n"
+            "signal.signal(signal.SIGUSR1, signal.SIG_IGN)\nprint('other signals still fine')\n")
+
+    result = _run(code)
+
+    assert result.passed, result.output
+    assert "SET" not in result.output and result.output.count("refused PermissionError") == 3
+    assert "other signals still fine" in result.output
+
+
+@needs_filter
+def test_kernel_interfaces_a_check_has_no_use_for_are_refused():
+    names = ("ptrace", "process_vm_readv", "io_uring_setup", "bpf", "perf_event_open", "userfaultfd", "unshare",
+             "mount", "keyctl", "add_key", "fanotify_init", "open_by_handle_at")
+    calls = {name: sandbox_seccomp.syscall_number(name) for name in names}
+    code = _syscall_payload(
+        f"calls = {calls!r}\n"
+        "params = ctypes.create_string_buffer(256)\n"
+        "args = {'ptrace': (16, 1, 0, 0), 'io_uring_setup': (8, params), 'perf_event_open': (params, 0, -1, -1, 0),"
+        " 'unshare': (0x10000000,), 'mount': (b'none', b'/tmp', b'tmpfs', 0, None)}\n"
+        "for name, number in calls.items():\n"
+        "    print(name, *call(number, *args.get(name, (0, 0, 0))))\n")
+    if platform.machine() == "x86_64":  # the x32 ABI (same arch, other numbers): getpid with the x32 bit
+        code += "print('x32', *call(0x40000000 | 39))\n"
+
+    result = _run(code)
+
+    assert result.passed, result.output
+    for name in names:
+        assert f"{name} -1 1\n" in result.output, result.output  # -1 with EPERM: the filter, not the kernel
+    if platform.machine() == "x86_64":
+        assert "x32 -1 1\n" in result.output
+
+
+_WRONG_ADD = "def add(a, b):\n    return a - b\n"
+_TEST = {"type": "python", "test": "assert add(2, 3) == 5, 'wrong sum'", "timeout": 10}
+
+
+@pytest.mark.parametrize("ending", [
+    "import sys\nsys.exit(0)\n",
+    "import unittest\nif __name__ == '__main__':\n    unittest.main()\n",
+    "import os\nos._exit(0)\n",
+    "import atexit, os\natexit.register(os._exit, 0)\n",
+], ids=["sys.exit", "unittest.main", "os._exit", "atexit"])
+def test_an_answer_that_exits_before_the_test_does_not_pass(ending):
+    require_sandbox()
+    result = run_check(_TEST, f"```python\n{_WRONG_ADD}{ending}```", "")
+    assert result["passed"] is False and result["status"] == "failed", result
+
+
+def test_a_right_answer_with_a_main_block_still_passes_and_the_marker_stays_hidden():
+    require_sandbox()
+    answer = ("```python\nimport sys, unittest\nfrom dataclasses import dataclass\n\n@dataclass\nclass Pair:\n"
+              "    a: int\n    b: int\n\ndef add(a, b):\n    return a + b\n\n"
+              "if __name__ == '__main__':\n    unittest.main()\n    sys.exit(3)\n```")
+    test = {**_TEST, "test": "assert add(2, 3) == 5\nassert Pair(1, 2).b == 2\nimport sys\nsys.exit(0)"}
+
+    result = run_check(test, answer, "")
+
+    assert result["passed"] is True and result["status"] == "passed", result
+    failing = run_check({**test, "test": "print('seen')\nassert add(2, 3) == 6"}, answer, "")
+    assert failing["status"] == "failed" and "seen" in failing["detail"] and "AssertionError" in failing["detail"]
+    assert "arena-check-completed" not in failing["detail"]
+
+
+def test_a_regex_with_a_huge_program_is_refused_at_import_and_skipped_if_stored():
+    pattern = r"(\w+\s*){1000}" * 3 + "Z"  # 43 characters, 30,005 RE2 instructions: 10 s per search measured here
+    with pytest.raises(PatternError, match="RE2 instructions"):
+        compile_pattern(pattern)
+    with pytest.raises(ValueError, match="RE2 instructions"):
+        check_item({"id": "q1", "prompt": "p", "reference": "r", "check": {"type": "regex", "pattern": pattern}})
+    answer = "\n".join("abcdefghij " * 10 for _ in range(200))
+    with Timed() as timed:
+        result = run_check({"type": "regex", "pattern": pattern}, answer, "")
+    assert result["status"] == "skipped" and "RE2 instructions" in result["detail"]
+    assert timed.seconds < RETURN_BOUND
+    assert compile_pattern(r"^\pL+ \d{1,3}$").search("été 12")  # a Unicode class is well within the bound
+
+
+def test_a_check_cannot_kill_a_concurrent_check():
+    require_sandbox()
+    killer = ("import os, signal, time\nkilled = []\nstarted = time.monotonic()\n"
+              "while time.monotonic() - started < 2:\n"
+              "    for pid in set(range(2, 4096)) - {os.getpid()}:\n"
+              "        try:\n            os.kill(pid, signal.SIGKILL); killed.append(pid)\n"
+              "        except OSError:\n            pass\n"
+              "print('killed', sorted(set(killed)))\n")
+    victim = "import time\ntime.sleep(3)\nprint('victim survived')\n"
+    results = {}
+
+    def run(name, code):
+        results[name] = run_python(code, timeout=15, memory_mb=256)
+
+    threads = [threading.Thread(target=run, args=(name, code)) for name, code in (("victim", victim),
+                                                                                    ("killer", killer))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(15 + RETURN_BOUND)
+
+    assert results["victim"].passed and "victim survived" in results["victim"].output, results["victim"].output
+    assert results["killer"].passed and "killed []" in results["killer"].output, results["killer"].output
+
+
+def test_host_paths_through_proc_sys_dev_and_links_are_out_of_reach():
+    require_sandbox()
+    secret = Path(settings.DATA_DIR) / "redteam-secret.txt"
+    secret.write_text("redteam-secret-value")
+    reads = ["/proc/1/root/etc/shadow", "/proc/self/root/etc/shadow", "/proc/1/cwd/etc/passwd", "/etc/shadow",
+             "/root/.bashrc", "/sys/kernel/notes", f"/proc/1/root{secret}", str(secret),
+             "/usr/lib/python3/../../../etc/shadow", "/proc/kmsg"]
+    writes = ["/dev/shm/x", "/proc/sys/kernel/hostname", "/proc/sysrq-trigger", "/proc/self/root/usr/x"]
+    code = (f"import os\nfor path in {reads!r}:\n"
+            "    try:\n        print('READ', path, open(path, 'rb').read(40))\n"
+            "    except OSError as exc:\n        print('refused', type(exc).__name__)\n"
+            f"for path in {writes!r}:\n"
+            "    try:\n        open(path, 'w').write('x'); print('WROTE', path)\n"
+            "    except OSError as exc:\n        print('refused', type(exc).__name__)\n"
+            "written = 0\n"
+            "try:\n    with open('/tmp/fill', 'wb') as f:\n"
+            "        while written < (64 << 20):\n"
+            "            f.write(b'x' * (1 << 20)); f.flush(); written += 1 << 20\n"
+            "except OSError as exc:\n    print('tmp full at MB', written >> 20, type(exc).__name__)\n")
+
+    result = _run(code)
+
+    assert "READ" not in result.output and "WROTE" not in result.output, result.output
+    assert result.output.count("refused") == len(reads) + len(writes)
+    full_at = int(result.output.split("tmp full at MB", 1)[1].split()[0])
+    assert full_at <= sandbox.WORK_BYTES >> 20
