@@ -23,7 +23,7 @@ _RE2_OPTIONS.log_errors = False  # a refused pattern is reported to the importer
 # RE2 searches in time proportional to the answer times the program's size: a 421-character
 # pattern of 300,000 instructions took 130 s on a 20,000-character answer here. At most 2,000
 # instructions (a Unicode class like \pL is 1,200) keeps a search under a second; 1 MB (not 8)
-# bounds what each of the 256 cached patterns may hold, DFA cache included.
+# bounds what each of the 64 cached patterns may hold, DFA cache included.
 MAX_PROGRAM_SIZE = 2_000
 _RE2_OPTIONS.max_mem = 1 << 20
 
@@ -32,7 +32,7 @@ class PatternError(ValueError):
     """RE2 cannot compile the pattern (it has no backreferences or lookaround)."""
 
 
-@functools.lru_cache(maxsize=256)
+@functools.lru_cache(maxsize=64)
 def compile_pattern(pattern: str):
     """The one way a regex check's pattern is compiled: RE2, `^`/`$` at line ends (like re.M)."""
     try:

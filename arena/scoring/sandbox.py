@@ -186,7 +186,10 @@ def _bwrap_argv(setup: _Setup, *, program_fd: int, info_fd: int, seccomp_fd: int
         argv += ["--ro-bind", source, destination]
     for folder in root.masked:
         argv += ["--tmpfs", folder, "--remount-ro", folder]
-    argv += ["--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev",
+    # bwrap's /dev has its own devpts: an empty read-only tmpfs over it leaves no pseudo-terminal to open
+    # (ptys are counted host-wide, kernel.pty.max, and a check has no use for one).
+    argv += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/pts", "--remount-ro", "/dev/pts",
+             "--remount-ro", "/dev",
              "--size", str(WORK_BYTES), "--tmpfs", "/tmp",
              "--ro-bind-data", str(program_fd), PROGRAM,
              "--remount-ro", "/", "--chdir", "/tmp",

@@ -66,6 +66,7 @@ for i in range(0, max(rc, 0), 4):
     payload = ctypes.create_string_buffer(4096)
     size, err = call({keyctl}, 11, key, payload, 4096)
     print('KEY', key, payload.raw[:max(size, 0)])
+print(open('/proc/keys').read())
 """
 
 
@@ -81,6 +82,7 @@ def test_a_check_cannot_read_the_workers_session_keyring(worker_key, syscall_fil
 
     assert result.passed, result.output
     assert "keyring-secret-value" not in result.output and "KEY" not in result.output
+    assert "academy-test-key" not in result.output  # not even listed in /proc/keys
 
 
 @pytest.fixture(params=["cgroup", "supervisor"])
@@ -251,3 +253,19 @@ def test_host_paths_through_proc_sys_dev_and_links_are_out_of_reach():
     assert result.output.count("refused") == len(reads) + len(writes)
     full_at = int(result.output.split("tmp full at MB", 1)[1].split()[0])
     assert full_at <= sandbox.WORK_BYTES >> 20
+
+
+def test_a_check_cannot_take_the_hosts_pseudo_terminals():
+    # kernel.pty.max counts every devpts instance on the host: 32 processes holding 60 each would
+    # take most of what containers and terminals share.
+    require_sandbox()
+    code = ("import os, pty\nheld = []\n"
+            "for opener in (lambda: os.open('/dev/ptmx', os.O_RDWR | os.O_NOCTTY), lambda: pty.openpty()[0]):\n"
+            "    try:\n        held.append(opener()); print('PTY')\n"
+            "    except OSError as exc:\n        print('refused', type(exc).__name__)\n"
+            "print(os.listdir('/dev/pts'))\n")
+
+    result = _run(code)
+
+    assert result.passed and "PTY" not in result.output and result.output.count("refused") == 2, result.output
+    assert "[]" in result.output
