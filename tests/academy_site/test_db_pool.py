@@ -120,7 +120,11 @@ def serve(database: PostgresDatabase, data_dir: Path, env: dict) -> AcademyServe
 
 
 def _postgres_or_skip():
+    """Runs in the services pass (DATABASE_URL names PostgreSQL): the embedded pass would repeat a minute of bursts."""
     import psycopg
+
+    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        pytest.skip("a PostgreSQL connection-pool test; runs in the services CI pass (DATABASE_URL=postgres://...)")
 
     try:
         psycopg.connect(postgres_admin_url(), connect_timeout=2).close()
@@ -136,11 +140,9 @@ def test_a_burst_of_200_requests_stays_inside_the_pool_and_never_gets_500(tmp_pa
             serve(database, tmp_path / "data", {"DB_POOL_MAX": str(bound), "DB_POOL_TIMEOUT": "60"}) as server:
         token = (tmp_path / "data" / TOKEN_FILE).read_text().strip()
         with Sampler(database) as sampler:
-            first = burst(server.base, token, 200)
-            second = burst(server.base, token, 200)
+            codes = burst(server.base, token, 200)
             time.sleep(0.5)
         after = database.connections()
-    codes = first + second
     assert sampler.samples > 0
     assert sampler.peak <= bound, f"{sampler.peak} sessions on the database with DB_POOL_MAX={bound}"
     assert after <= bound
