@@ -74,7 +74,7 @@ class _Setup:
     root: Root
     uid: int | None
     flags: tuple[str, ...]
-    seccomp: bytes | None  # the compiled syscall filter (sandbox_seccomp), None on an architecture it does not know
+    seccomp: bool  # whether sandbox_seccomp has a syscall filter for this architecture
     keyctl: int | None  # keyctl's syscall number, for the launcher's fresh session keyring
 
 
@@ -97,7 +97,8 @@ def _setup() -> _Setup:
     except (OSError, subprocess.SubprocessError) as exc:
         raise SandboxUnavailable(f"bwrap does not run: {exc}") from None
     flags = ("--disable-userns",) if "--disable-userns" in usage else ()
-    return _Setup(bwrap, root, uid, flags, sandbox_seccomp.filter_program(), sandbox_seccomp.keyctl_number())
+    return _Setup(bwrap, root, uid, flags, sandbox_seccomp.filter_program() is not None,
+                  sandbox_seccomp.keyctl_number())
 
 
 @functools.cache
@@ -130,7 +131,9 @@ def _run(setup: _Setup, source: str, *, timeout: float, memory_bytes: int) -> tu
     cgroup = sandbox_limits.make_cgroup(memory_bytes, MAX_PROCESSES)
     # memfds are close-on-exec; pass_fds hands them to the launcher alone, and bwrap reads and closes them.
     program = _memory_file("arena-check", source.encode("utf-8", errors="replace"))
-    seccomp = _memory_file("arena-check-seccomp", setup.seccomp) if setup.seccomp else None
+    # Without a cgroup nothing counts socket buffers: the filter then refuses IP sockets (sandbox_seccomp).
+    syscall_filter = sandbox_seccomp.filter_program(ip_sockets=cgroup is not None) if setup.seccomp else None
+    seccomp = _memory_file("arena-check-seccomp", syscall_filter) if syscall_filter else None
     info_read, info_write = os.pipe()
     passed = tuple(fd for fd in (program, seccomp, info_write) if fd is not None)
     try:
@@ -157,7 +160,10 @@ def _run(setup: _Setup, source: str, *, timeout: float, memory_bytes: int) -> tu
             cgroup.remove()
     limits = (f"cgroup {cgroup.kind} (memory, pids) + CPU supervisor" if cgroup else
               "process-tree supervisor (CPU, resident memory) + RLIMIT_NPROC")
-    limits += " + syscall filter" if setup.seccomp else " (no syscall filter for this architecture)"
+    if not setup.seccomp:
+        limits += " (no syscall filter for this architecture)"
+    else:
+        limits += " + syscall filter" if cgroup else " + syscall filter (no IP sockets)"
     text = output.decode("utf-8", errors="replace")
     if not started:  # bwrap made no namespace: the program never ran, so this says nothing about the answer
         raise SandboxUnavailable(text.strip()[-300:] or f"bwrap exited with {proc.returncode} before starting")

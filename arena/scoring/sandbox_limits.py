@@ -146,6 +146,11 @@ def _make_v1(memory: Path, pids: Path, memory_bytes: int, max_processes: int) ->
         swap = memory / "memory.memsw.limit_in_bytes"
         if swap.exists():
             swap.write_text(str(memory_bytes))
+        # v1 counts TCP buffers apart from memory.limit_in_bytes, and by default not at all (v2 counts them
+        # in memory.max): without this, one check held 2 GB of loopback TCP buffers against a 256 MB bound.
+        tcp = memory / "memory.kmem.tcp.limit_in_bytes"
+        if tcp.exists():
+            tcp.write_text(str(memory_bytes // 4))
         (pids / "pids.max").write_text(str(max_processes))
     except OSError:
         group.remove()

@@ -269,3 +269,55 @@ def test_a_check_cannot_take_the_hosts_pseudo_terminals():
 
     assert result.passed and "PTY" not in result.output and result.output.count("refused") == 2, result.output
     assert "[]" in result.output
+
+
+_TCP_BUFFERS = """
+import os, socket, time
+try:
+    server = socket.socket()
+except OSError as exc:
+    print('socket refused', type(exc).__name__)
+    raise SystemExit(0)
+server.bind(('127.0.0.1', 0))
+server.listen(128)
+read, write = os.pipe()
+for _ in range(8):
+    if os.fork() == 0:
+        queued, held = 0, []
+        try:
+            for _ in range(14):
+                client = socket.create_connection(server.getsockname())
+                accepted, _ = server.accept()
+                for end in (client, accepted):
+                    end.setblocking(False)
+                    try:
+                        while True:
+                            queued += end.send(b'x' * 262144)
+                    except OSError:
+                        pass
+                held += [client, accepted]
+        except OSError:
+            pass
+        os.write(write, b'%d\\n' % (queued >> 20))
+        time.sleep(30)
+        os._exit(0)
+done = b''
+while done.count(b'\\n') < 8:
+    done += os.read(read, 4096)
+print('QUEUED MB', sum(int(n) for n in done.split()))
+"""
+
+
+def test_loopback_tcp_buffers_count_against_the_memory_bound(limits_mode):
+    # Measured before: 2.1 GB queued on the sandbox's own loopback against a 256 MB bound, in both
+    # modes (cgroup v1 does not count TCP buffers in memory.limit_in_bytes), squeezing the host's TCP.
+    require_sandbox()
+    result = _run(_TCP_BUFFERS, timeout=20, memory_mb=256)
+
+    if limits_mode == "supervisor" and sandbox_seccomp.filter_program() is not None:
+        assert result.passed and "socket refused PermissionError" in result.output, result.output
+        return
+    if "QUEUED MB" in result.output:
+        assert int(result.output.split("QUEUED MB", 1)[1].split()[0]) < 256, result.output
+    else:
+        assert result.status == "memory", result.output
