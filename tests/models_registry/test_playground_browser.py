@@ -42,7 +42,9 @@ def page(server):
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_context(base_url=server.base, viewport={"width": 1400, "height": 900}).new_page()
+        context = browser.new_context(base_url=server.base, viewport={"width": 1400, "height": 900})
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.base)
+        page = context.new_page()
         page.set_default_timeout(120_000)
         page.goto("/")
         page.fill("input[name='username']", "admin")
@@ -96,3 +98,13 @@ def test_a_follow_up_keeps_each_columns_conversation(page):
                                arg=2 if question.startswith("And") else 1)
     assert page.locator('[data-column="2"] .playground-entry').count() == 0
     assert page.locator('[data-column="1"] .question').all_inner_texts() == ["What is a lesson?", "And a dataset?"]
+
+
+def test_the_copy_button_copies_the_snippet_as_shown(page):
+    page.goto("/models/venom-coder/")
+    page.click("button[data-copy='use-it-python']")
+    page.wait_for_function("() => document.querySelector(\"button[data-copy='use-it-python']\")"
+                           ".textContent === 'Copied'")
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert copied == page.inner_text("#use-it-python code")
+    assert 'model="venom-coder"' in copied and "/v1" in copied
