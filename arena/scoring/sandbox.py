@@ -259,6 +259,8 @@ def _supervise(proc, info_read: int, cgroup, timeout: float, memory_bytes: int) 
                 if cpu > timeout:
                     ended = "cpu"
                     break
+                if cgroup is None:
+                    resident += sandbox_limits.work_folder_bytes(namespace_init)
                 if resident > memory_bytes if cgroup is None else cgroup.out_of_memory():
                     ended = "memory"
                     break

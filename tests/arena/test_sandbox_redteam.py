@@ -321,3 +321,13 @@ def test_loopback_tcp_buffers_count_against_the_memory_bound(limits_mode):
         assert int(result.output.split("QUEUED MB", 1)[1].split()[0]) < 256, result.output
     else:
         assert result.status == "memory", result.output
+
+
+def test_empty_files_in_the_working_folder_count_against_the_memory_bound(limits_mode):
+    # The tmpfs size bounds data, not files: each empty one still costs the kernel an inode and a dentry.
+    require_sandbox()
+    code = "import os\nfor n in range(300_000):\n    os.mknod(f'/tmp/{n}')\nprint('ALL MADE', flush=True)\n"
+
+    result = _run(code, timeout=30, memory_mb=96)
+
+    assert "ALL MADE" not in result.output and result.status in ("memory", "failed"), result.output
