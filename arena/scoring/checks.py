@@ -16,7 +16,9 @@ from django.conf import settings
 
 from arena.scoring.sandbox import SandboxUnavailable, run_python, sandbox_status
 
-_CODE_BLOCK = re.compile(r"```[ \t]*(?:python|py)?[ \t]*\n(.*?)(?:```|\Z)", re.S | re.I)
+# One run of blanks before the newline: `[ \t]*(?:python|py)?[ \t]*` split a run of spaces between two
+# stars, quadratic in its length (1 s for "```" and 20,000 spaces; the answer limit may be 1,000,000).
+_CODE_BLOCK = re.compile(r"```[ \t]*(?:(?:python|py)[ \t]*)?\n(.*?)(?:```|\Z)", re.S | re.I)
 _TOKEN = re.compile(r"\w+|[^\w\s]")
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False  # a refused pattern is reported to the importer, not logged by RE2

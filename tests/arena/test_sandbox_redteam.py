@@ -17,7 +17,7 @@ from django.conf import settings
 
 from arena.exams import check_item
 from arena.scoring import sandbox, sandbox_limits, sandbox_seccomp
-from arena.scoring.checks import PatternError, compile_pattern, run_check
+from arena.scoring.checks import PatternError, compile_pattern, extract_code, run_check
 from arena.scoring.sandbox import run_python
 from tests.arena.sandbox_support import RETURN_BOUND, Timed, require_sandbox
 
@@ -331,3 +331,13 @@ def test_empty_files_in_the_working_folder_count_against_the_memory_bound(limits
     result = _run(code, timeout=30, memory_mb=96)
 
     assert "ALL MADE" not in result.output and result.status in ("memory", "failed"), result.output
+
+
+def test_finding_the_code_block_is_linear_in_a_run_of_blanks():
+    # "```" then blanks and no newline: the old pattern split the run between two stars (quadratic,
+    # 1 s at 20,000 characters; ARENA_CHECK_MAX_ANSWER_CHARS may be 1,000,000).
+    with Timed() as timed:
+        assert extract_code("```" + " " * 200_000) == "```" + " " * 200_000
+        assert extract_code(("```" + " \t" * 100) * 1000).startswith("```")
+    assert timed.seconds < RETURN_BOUND
+    assert extract_code("text\n``` py \t\nx = 1\n```\nmore") == "x = 1\n"
