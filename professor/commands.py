@@ -108,7 +108,20 @@ def _intent(tokens: list[str]) -> str | None:
 
 
 def ask(user, words: str, *, principal=None, in_process: bool = False) -> Answer:
-    """Understand `words` and act on them; `principal` (a token's role) decides what is allowed."""
+    """Understand `words` and act on them; `principal` (a token's role) decides what is allowed.
+
+    Every answer, and every refusal, is kept in the journal with who asked and the words.
+    """
+    try:
+        answer = _answer(user, words, principal=principal, in_process=in_process)
+    except PermissionDenied as exc:
+        _keep(user, principal, words, Answer(route(words) or HELP, f"Not allowed: {exc}", ok=False), refused=True)
+        raise
+    _keep(user, principal, words, answer)
+    return answer
+
+
+def _answer(user, words: str, *, principal, in_process: bool) -> Answer:
     intent = route(words)
     if intent is None or intent == HELP:
         return help_answer(unknown=intent is None, words=words)
@@ -116,6 +129,38 @@ def ask(user, words: str, *, principal=None, in_process: bool = False) -> Answer
     handler = {PREPARE: _prepare, START: _start, PROGRESS: _progress, EVALUATE: _evaluate,
                READINESS: _readiness}[intent]
     return handler(user, actor, in_process=in_process)
+
+
+def asker_name(user, principal=None) -> str:
+    """Who asked, as the journal says it: "token <name>" for an API token, else the user name."""
+    token = getattr(principal, "token", None)
+    if token is not None:
+        return f"token {token.name}"
+    if user is not None and user.is_authenticated:
+        return user.get_username()
+    return "command line"
+
+
+# answer.data key -> (the job model's kind, the link's label)
+_ANSWER_JOBS = {"run": ("run", "run"), "build": ("build", "build"), "evaluation": ("evaluation", "evaluation")}
+
+
+def _keep(user, principal, words: str, answer: Answer, *, refused: bool = False) -> None:
+    from professor.journal import record_ask
+    from professor.models import StepOutcome, job_model
+
+    links, job = [], None
+    for key, (kind, label) in _ANSWER_JOBS.items():
+        pk = answer.data.get(key) if isinstance(answer.data.get(key), int) else None
+        model = job_model(kind) if pk is not None else None
+        found = model.objects.filter(pk=pk).first() if model is not None else None
+        if found is not None:
+            links.append({"label": f"{label} {pk}", "url": found.get_absolute_url()})
+            job = job or found
+    outcome = StepOutcome.FAILED if refused else StepOutcome.OK if answer.ok else StepOutcome.STOPPED
+    record_ask(words, answer.text, outcome=outcome, user=user, asker=asker_name(user, principal),
+               numbers={"intent": answer.intent, **answer.data}, links=links,
+               job=job if answer.intent in (PREPARE, START, EVALUATE) else None)
 
 
 def help_answer(*, unknown: bool = True, words: str = "") -> Answer:

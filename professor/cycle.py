@@ -111,9 +111,9 @@ class _Runner:
         self._beat_at = 0.0
 
     # -- plumbing
-    def note(self, step: str, outcome: str, message: str, *, numbers=None, links=None) -> None:
+    def note(self, step: str, outcome: str, message: str, *, numbers=None, links=None, job=None) -> None:
         self.step = step
-        entry = journal.write(self.cycle.pk, step, outcome, message, numbers=numbers, links=links)
+        entry = journal.write(self.cycle.pk, step, outcome, message, numbers=numbers, links=links, job=job)
         if self.on_entry is not None:
             self.on_entry(entry)
 
@@ -174,6 +174,7 @@ class _Runner:
         if not decision.ready:
             why = "; ".join(decision.blocking)
             self.note(Step.READINESS, StepOutcome.STOPPED, f"not ready to train: {why}", numbers=decision.numbers)
+            Cycle.objects.filter(pk=self.cycle.pk).update(outcome_reason=why[:500])
             raise Stopped(Outcome.NOT_READY, f"not ready to train: {why}")
         self.note(Step.READINESS, StepOutcome.OK, "ready to train: " + "; ".join(decision.reasons),
                   numbers=decision.numbers)
@@ -187,6 +188,8 @@ class _Runner:
         self._ensure_holdout()
         build = start_build(None, name=f"professor-cycle-{self.cycle.pk}", format=settings.PROFESSOR_DATASET_FORMAT,
                             queue=False)
+        self.note(Step.DATASET, StepOutcome.STARTED, f"building dataset {build.name} (build {build.pk})",
+                  links=[link(f"build {build.pk}", build.get_absolute_url())], job=build)
         build = run_build(build.pk)
         self.heartbeat(force=True)
         if build is None or build.status != BuildStatus.SUCCEEDED or build.snapshot is None:
@@ -246,8 +249,8 @@ class _Runner:
         Cycle.objects.filter(pk=self.cycle.pk).update(run=run)
         run_link = link(f"run {run.pk}", f"/training/runs/{run.pk}/")
         chosen = ", ".join(f"{name} {value}" for name, value in values(suggestion).items())
-        self.note(Step.TRAINING, StepOutcome.OK, f"started run {run.pk}: {chosen}",
-                  numbers={"run": run.pk, **values(suggestion)}, links=[run_link])
+        self.note(Step.TRAINING, StepOutcome.STARTED, f"started run {run.pk}: {chosen}",
+                  numbers={"run": run.pk, **values(suggestion)}, links=[run_link], job=run)
         if self.in_process:
             from training.execution import execute
 
@@ -289,8 +292,9 @@ class _Runner:
         Cycle.objects.filter(pk=self.cycle.pk).update(evaluation_ref=evaluation.pk)
         ev_link = link(f"evaluation {evaluation.pk}", f"/models/{version.line.name}/{version.label}/")
         against = evaluation.against.label if evaluation.against_id else "the base model"
-        self.note(Step.EVALUATION, StepOutcome.OK, f"evaluating {version.label} against {against} "
-                                                   f"(evaluation {evaluation.pk})", links=[ev_link])
+        self.note(Step.EVALUATION, StepOutcome.STARTED, f"evaluating {version.label} against {against} "
+                                                        f"(evaluation {evaluation.pk})", links=[ev_link],
+                  job=evaluation)
         if self.in_process:
             self.heartbeat(force=True)
             with background_heartbeat(self.cycle.pk):

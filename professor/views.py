@@ -9,9 +9,10 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import OPERATE_TRAINING, VIEW_DASHBOARD
 from professor import services
-from professor.models import Cycle, Trigger
+from professor.models import Cycle, JournalEntry, Trigger, attach_job_states
 
 RECENT_CYCLES = 20
+RECENT_ASKS = 20
 
 
 def _back(request, fallback: str = "professor"):
@@ -23,16 +24,22 @@ def _back(request, fallback: str = "professor"):
 
 @permission_required(VIEW_DASHBOARD, raise_exception=True)
 def professor(request):
-    cycles = Cycle.objects.prefetch_related("journal").order_by("-created_at", "-id")[:RECENT_CYCLES]
+    cycles = list(Cycle.objects.prefetch_related("journal").order_by("-created_at", "-id")[:RECENT_CYCLES])
+    asks = list(JournalEntry.objects.asks()[:RECENT_ASKS])
+    attach_job_states([entry for cycle in cycles for entry in cycle.journal.all()] + asks)
+    for cycle in cycles:
+        cycle.step_now = cycle.step_job() if cycle.is_active else None
     return render(request, "professor/professor.html", {
-        "readiness": services.readiness(), "cycles": cycles,
+        "readiness": services.readiness(), "cycles": cycles, "asks": asks,
         "can_operate": request.user.has_perm(OPERATE_TRAINING)})
 
 
 @permission_required(VIEW_DASHBOARD, raise_exception=True)
 def cycle_detail(request, cycle_id: int):
     cycle = get_object_or_404(Cycle.objects.prefetch_related("journal"), pk=cycle_id)
-    return render(request, "professor/cycle_detail.html", {"cycle": cycle, "cycle_pk_str": str(cycle.pk)})
+    attach_job_states(cycle.journal.all())
+    cycle.step_now = cycle.step_job()
+    return render(request, "professor/cycle_detail.html", {"cycle": cycle})
 
 
 @require_POST
