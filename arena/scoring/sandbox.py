@@ -255,12 +255,13 @@ def _supervise(proc, info_read: int, cgroup, timeout: float, memory_bytes: int) 
                 namespace_init = _child_pid(info)
             if now >= next_look:
                 next_look = now + 0.1
-                cpu, resident = sandbox_limits.usage(sandbox_limits.process_tree(proc.pid))
+                tree = sandbox_limits.process_tree(proc.pid)
+                cpu, resident = sandbox_limits.usage(tree)
                 if cpu > timeout:
                     ended = "cpu"
                     break
-                if cgroup is None:
-                    resident += sandbox_limits.work_folder_bytes(namespace_init)
+                if cgroup is None:  # kernel memory no process maps, which a cgroup would count
+                    resident += sandbox_limits.work_folder_bytes(namespace_init) + sandbox_limits.socket_bytes(tree)
                 if resident > memory_bytes if cgroup is None else cgroup.out_of_memory():
                     ended = "memory"
                     break

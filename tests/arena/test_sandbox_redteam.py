@@ -341,3 +341,30 @@ def test_finding_the_code_block_is_linear_in_a_run_of_blanks():
         assert extract_code(("```" + " \t" * 100) * 1000).startswith("```")
     assert timed.seconds < RETURN_BOUND
     assert extract_code("text\n``` py \t\nx = 1\n```\nmore") == "x = 1\n"
+
+
+def test_unix_socket_queues_count_against_the_memory_bound_without_a_cgroup(monkeypatch):
+    # Six processes of 29 filled socket pairs each: about 70 MB that no process maps, against 64 MB.
+    require_sandbox()
+    monkeypatch.setattr(sandbox_limits, "make_cgroup", lambda *args: None)
+    code = ("import os, socket, time\nread, write = os.pipe()\n"
+            "for _ in range(6):\n"
+            "    if os.fork() == 0:\n"
+            "        held = []\n"
+            "        for _ in range(29):\n"
+            "            pair = socket.socketpair()\n"
+            "            for end in pair:\n"
+            "                end.setblocking(False)\n"
+            "                try:\n"
+            "                    while True:\n                        end.send(b'x' * 65536)\n"
+            "                except OSError:\n                    pass\n"
+            "            held += pair\n"
+            "        os.write(write, b'1')\n"
+            "        time.sleep(30)\n"
+            "        os._exit(0)\n"
+            "done = 0\nwhile done < 6:\n    done += len(os.read(read, 6))\n"
+            "time.sleep(1)\nprint('ALL HELD', flush=True)\n")
+
+    result = _run(code, timeout=20, memory_mb=64)
+
+    assert result.status == "memory" and "ALL HELD" not in result.output, result.output
