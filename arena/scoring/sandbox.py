@@ -5,14 +5,19 @@ treated as hostile. The program runs as `python -I -S` under `bwrap` with
 - new user, mount, PID, network, IPC, UTS and cgroup namespaces; no further user namespaces;
 - a read-only root holding only the interpreter, its standard library and the shared libraries
   they load (`arena/scoring/sandbox_root.py`): no /etc, no home, no data folder, no sockets,
-  the new PID namespace's own /proc, a minimal read-only /dev, and a size-limited tmpfs /tmp
-  as the working folder; the program itself is a read-only file (stdin is /dev/null);
-- no environment from the server;
+  the new PID namespace's own /proc, a minimal read-only /dev without pseudo-terminals, and a
+  size-limited tmpfs /tmp as the working folder; the program itself is a read-only file (stdin
+  is /dev/null);
+- a syscall filter (`arena/scoring/sandbox_seccomp.py`): no memfds, System V shared memory,
+  ptrace, keyrings, io_uring, bpf, perf, mounts or SIGCHLD dispositions; no IP sockets where no
+  cgroup counts their buffers;
+- no environment from the server, and a new empty session keyring (the launcher's);
 - the unprivileged user 65534 outside the namespace when the server runs as root, so that
   RLIMIT_NPROC counts (root is exempt);
 - limits for the whole check (`arena/scoring/sandbox_limits.py`): a cgroup with memory and pids
-  limits where the host allows one, a supervisor summing CPU time (and resident memory where no
-  cgroup holds it) over every process of the check, and per-process rlimits as a backstop;
+  limits where the host allows one, a supervisor summing CPU time (and resident memory, the
+  tmpfs and open sockets where no cgroup holds them) over every process of the check, and
+  per-process rlimits as a backstop;
 - an end: at the timeout, or when over a limit, the PID namespace's init is killed and the
   kernel kills every process in the namespace; the call returns within timeout + a few seconds
   even if something holds the output pipe, and reads at most a bounded tail of the output.
