@@ -1,6 +1,6 @@
 """Feedback to curation on the demo data: are planted bad rows found first?
 
-    .venv/bin/python bench/arena_feedback.py [--planted 12] [--epochs 8]
+    .venv/bin/python bench/arena_feedback.py [--planted 15] [--epochs 8]
 
 Takes the demo lessons (academy_site/demo/lessons.jsonl), plants bad rows among them (half
 with the answer of another lesson, half with unrelated text), trains the toy model on all of
@@ -9,7 +9,10 @@ snapshot lineage (training.feedback.record_example_losses) and compares how many
 a reviewer meets in the first K records:
 - baseline: the review queue in its default order (newest first), and the expected share
   when the planted rows are spread evenly;
-- "highest loss first", and the "likely mislabelled" filter.
+- "highest loss first", and the "likely mislabelled" filter;
+- the filter's precision and recall on the planted rows, as it stands (train-split losses only,
+  median + 3 robust SDs, numbers and dates masked before the neighbour check) and as it was (eval
+  losses pooled in, mean + 2 SD, raw text), on the same losses. Every 10th clean row is an eval row.
 A throwaway SQLite database; nothing else is touched.
 """
 
@@ -46,7 +49,7 @@ def _setup(data_dir: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--planted", type=int, default=12)
+    parser.add_argument("--planted", type=int, default=15)
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--lr", type=float, default=0.02)
     parser.add_argument("--rank", type=int, default=64)
@@ -77,8 +80,9 @@ def main() -> None:
         if i in planted_at:
             kinds[lesson.pk] = "swapped answer" if swap else "unrelated text"
         lessons.append(lesson)
-    rows = [{"instruction": le.situation, "output": le.action, "split": "train",
-             "source": {"kind": "lesson", "id": le.pk, "ref": str(le.pk)}} for le in lessons]
+    rows = [{"instruction": le.situation, "output": le.action,
+             "split": "eval" if i % 10 == 9 and le.pk not in kinds else "train",
+             "source": {"kind": "lesson", "id": le.pk, "ref": str(le.pk)}} for i, le in enumerate(lessons)]
     data = scratch / "data"
     (data / "snap.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     run_dir = data / "runs" / "1"
@@ -122,8 +126,56 @@ def main() -> None:
     for kind in ("swapped answer", "unrelated text"):
         mean = sum(loss[pk] for pk in planted if kinds[pk] == kind) / max(1, sum(v == kind for v in kinds.values()))
         print(f"mean final loss, {kind}: {mean:.3f}")
-    clean = [loss[le.pk] for le in lessons if le.pk not in planted]
+    _compare_filters(run_dir, rows, planted, set(mislabelled))
+    clean = [loss[le.pk] for le in lessons if le.pk not in planted and le.pk in loss]
     print(f"mean final loss, clean rows: {sum(clean) / len(clean):.3f}")
+
+
+def _old_flags(run_dir: Path, rows: list[dict]) -> set[int]:
+    """The filter before this change, on the same losses: every split pooled, mean + 2 SD, raw-text neighbours."""
+    import statistics
+
+    from datasketch import MinHash, MinHashLSH
+
+    from curation.pipeline.dedup import shingles
+
+    entries = [json.loads(line) for line in (run_dir / "example_losses.jsonl").read_text().splitlines() if line]
+    losses = {rows[e["line"] - 1]["source"]["id"]: e["loss"] for e in entries}
+    values = list(losses.values())
+    limit = statistics.fmean(values) + 2 * statistics.pstdev(values)
+    flagged = {pk for pk, loss in losses.items() if loss > limit}
+    texts = {r["source"]["id"]: (r["instruction"], r["output"]) for r in rows}
+    words = {pk: (set(p.lower().split()), set(a.lower().split())) for pk, (p, a) in texts.items()}
+    jaccard = lambda a, b: len(a & b) / len(a | b) if a or b else 1.0  # noqa: E731
+    lsh, signatures = MinHashLSH(threshold=0.6, num_perm=64), {}
+    for pk, (prompt, _answer) in texts.items():
+        signature = MinHash(num_perm=64, seed=1)
+        for shingle in shingles(prompt, 2) or {b""}:
+            signature.update(shingle)
+        signatures[pk] = signature
+        lsh.insert(str(pk), signature)
+    for pk in texts:
+        agree = disagree = 0
+        for other in map(int, lsh.query(signatures[pk])):
+            if other == pk or jaccard(words[pk][0], words[other][0]) < 0.6:
+                continue
+            if jaccard(words[pk][1], words[other][1]) < 0.2:
+                disagree += 1
+            else:
+                agree += 1
+        if disagree > agree:
+            flagged.add(pk)
+    return flagged
+
+
+def _compare_filters(run_dir: Path, rows: list[dict], planted: set[int], current: set[int]) -> None:
+    print("| 'likely mislabelled' filter | flagged | planted among them | precision | recall |")
+    print("|---|---|---|---|---|")
+    for name, flagged in (("before (all splits, mean + 2 SD, raw text)", _old_flags(run_dir, rows)),
+                          ("now (train split, median + 3 robust SD, masked)", current)):
+        found = planted & flagged
+        print(f"| {name} | {len(flagged)} | {len(found)} | {len(found) / max(len(flagged), 1):.0%} | "
+              f"{len(found) / len(planted):.0%} |")
 
 
 def _train(spec_path: Path) -> tuple[int, str]:
