@@ -332,7 +332,7 @@ class _Runner:
         outcome = {"promoted": Outcome.PROMOTED, "rejected": Outcome.REJECTED}.get(applied, Outcome.HELD)
         text = {Outcome.PROMOTED: f"{version.label} is now the active version of {version.line.name}",
                 Outcome.REJECTED: f"{version.label} was rejected; the active version stays",
-                Outcome.HELD: f"{version.label} is held for a person to decide"}[outcome]
+                Outcome.HELD: f"{version.label} is held for a person to decide{_replica_hint(evaluation)}"}[outcome]
         self.note(Step.POLICY, StepOutcome.OK, text, numbers={"decision": evaluation.verdict.get("decision"),
                                                               "applied": applied}, links=[line_link])
         return outcome, text
@@ -410,6 +410,15 @@ def background_heartbeat(cycle_id: int):
 
 def no_worker_message(name: str, waited: float, queue: str) -> str:
     return f"no worker has taken {name} after {waited:.0f} s: is a worker running for queue {queue}?"
+
+
+def _replica_hint(evaluation) -> str:
+    """A held verdict whose margin did not know the recipe's seed noise: say how to measure it."""
+    verdict = evaluation.verdict or {}
+    if verdict.get("insufficient") or (verdict.get("seed_noise") or {}).get("exam") is not None:
+        return ""
+    return ("; the training noise of this recipe is not measured: train replicas (the same dataset and "
+            f"settings, other seeds; {settings.ARENA_MIN_REPLICAS} in all) and evaluate them, or set ARENA_SEED_SD")
 
 
 def _verdict_numbers(verdict: dict) -> dict:

@@ -69,3 +69,15 @@ def test_a_promotion_after_a_large_change_in_the_data_waits_for_a_person(setting
     assert approval_needed(make_evaluation(grown, active, decision=Decision.PROMOTE)) == ""
     why = approval_needed(make_evaluation(replaced, active, decision=Decision.PROMOTE))
     assert why == "v3's training data differs from v1's in 80% of source records (PROFESSOR_APPROVE_DATA_CHANGE 50%)"
+
+
+def test_a_held_verdict_without_measured_noise_says_how_to_measure_it():
+    from professor.cycle import _replica_hint
+
+    evaluation = make_evaluation(make_version(make_line()), None, decision=Decision.HOLD)
+    evaluation.verdict.update(insufficient=[], seed_noise={"source": "unknown"})
+    assert "train replicas (the same dataset and settings, other seeds; 3 in all)" in _replica_hint(evaluation)
+    evaluation.verdict["seed_noise"] = {"exam": 0.01, "source": "SD across 3 replicas"}
+    assert _replica_hint(evaluation) == ""
+    evaluation.verdict.update(seed_noise={}, insufficient=["the exam has 6 items"])
+    assert _replica_hint(evaluation) == ""
