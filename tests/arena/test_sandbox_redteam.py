@@ -368,3 +368,19 @@ def test_unix_socket_queues_count_against_the_memory_bound_without_a_cgroup(monk
     result = _run(code, timeout=20, memory_mb=64)
 
     assert result.status == "memory" and "ALL HELD" not in result.output, result.output
+
+
+
+@needs_filter
+def test_every_process_a_check_can_reach_runs_under_the_syscall_filter():
+    # bwrap's reaper (pid 1 of the namespace) runs as the check's uid and its memory is writable
+    # through /proc/1/mem: code put there must meet the same filter.
+    code = ("import os\nfor pid in sorted(int(p) for p in os.listdir('/proc') if p.isdigit()):\n"
+            "    status = dict(l.split(':', 1) for l in open(f'/proc/{pid}/status'))\n"
+            "    print('pid', pid, 'seccomp', status['Seccomp'].strip(), status['Seccomp_filters'].strip())\n")
+
+    result = _run(code)
+
+    assert result.passed, result.output
+    modes = [line.split()[3:] for line in result.output.splitlines() if line.startswith("pid ")]
+    assert len(modes) == 2 and all(mode == ["2", "1"] for mode in modes), result.output  # 2: a filter
