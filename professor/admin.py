@@ -8,14 +8,16 @@ class JournalInline(admin.TabularInline):
     model = JournalEntry
     extra = 0
     can_delete = False
-    readonly_fields = ("at", "step", "outcome", "message", "numbers", "links")
+    readonly_fields = ("at", "step", "outcome", "message", "numbers", "links", "job_kind", "job_id")
+    exclude = ("asked_by", "asker", "words")
 
 
 @admin.register(Cycle)
 class CycleAdmin(admin.ModelAdmin):
     list_display = ("id", "created_at", "trigger", "line", "status", "outcome", "summary")
     list_filter = ("status", "outcome", "trigger")
-    readonly_fields = ("status", "progress", "outcome", "summary", "error", "human_error", "heartbeat_at", "worker",
+    readonly_fields = ("status", "progress", "outcome", "outcome_reason", "summary", "error", "human_error",
+                       "heartbeat_at", "worker",
                        "attempt", "dataset", "run", "version", "evaluation_ref", "started_at", "finished_at")
     inlines = [JournalInline]
     actions = ["start_cycle"]
