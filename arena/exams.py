@@ -18,7 +18,7 @@ from django.db.models import Max
 
 from accounts.api import JSONRefused, strict_loads
 from arena.models import CheckType, Exam, ExamItem
-from arena.scoring.checks import PatternError, compile_pattern
+from arena.scoring.checks import PatternError, PatternTooLarge, compile_pattern
 from curation.secrets import scrub_text
 
 DEFAULT_EXAM_PATH = Path(__file__).resolve().parent / "exams" / "default_coding.jsonl"
@@ -149,6 +149,9 @@ def _check_check(check) -> dict:
             raise ValueError(f"'check.pattern' must be at most {MAX_PATTERN_CHARS} characters")
         try:
             compile_pattern(check["pattern"])
+        except PatternTooLarge as exc:
+            raise ValueError(f"'check.pattern' is too large ({exc}); write a shorter or less repetitive "
+                             "pattern") from None
         except PatternError as exc:
             raise ValueError(f"'check.pattern' is not a regular expression RE2 accepts ({exc}); RE2 has no "
                              "backreferences or lookaround, and runs in time linear in the answer") from None

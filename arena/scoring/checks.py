@@ -34,6 +34,10 @@ class PatternError(ValueError):
     """RE2 cannot compile the pattern (it has no backreferences or lookaround)."""
 
 
+class PatternTooLarge(PatternError):
+    """RE2 compiles the pattern to more than MAX_PROGRAM_SIZE instructions."""
+
+
 @functools.lru_cache(maxsize=64)
 def compile_pattern(pattern: str):
     """The one way a regex check's pattern is compiled: RE2, `^`/`$` at line ends (like re.M)."""
@@ -44,8 +48,8 @@ def compile_pattern(pattern: str):
         raise PatternError(message) from None
     size = max(compiled.programsize, compiled.reverseprogramsize)
     if size > MAX_PROGRAM_SIZE:
-        raise PatternError(f"the pattern compiles to {size:,} RE2 instructions, more than {MAX_PROGRAM_SIZE:,}: "
-                           "RE2's time grows with the answer times that size")
+        raise PatternTooLarge(f"it compiles to {size:,} RE2 instructions, more than {MAX_PROGRAM_SIZE:,}: "
+                              "RE2's time grows with the answer times that size")
     return compiled
 
 
@@ -103,8 +107,8 @@ def run_check(check: dict | None, answer: str, reference: str) -> dict | None:
     if kind == "regex":
         try:
             return _judged(compile_pattern(check["pattern"]).search(answer) is not None)
-        except PatternError as exc:  # stored before patterns were checked with RE2 at import
-            return skipped(f"RE2 cannot compile the pattern ({exc})")
+        except PatternError as exc:  # stored before the import checked patterns (RE2, then its size)
+            return skipped(f"RE2 refuses the pattern ({exc})")
     return _python_check(check, answer)
 
 
