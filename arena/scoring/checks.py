@@ -118,6 +118,7 @@ def run_check(check: dict | None, answer: str, reference: str) -> dict | None:
 # by a line the program prints last with a fresh nonce, so `os._exit(0)` in the answer fails too.
 _PROGRAM = """import os as _os, sys as _sys, types as _types
 _module = _types.ModuleType("answer")
+_module.__file__ = __file__
 _sys.modules["answer"] = _module
 try:
     exec(compile({answer!r}, "<answer>", "exec", dont_inherit=True), _module.__dict__)

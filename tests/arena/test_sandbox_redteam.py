@@ -178,7 +178,7 @@ def test_a_right_answer_with_a_main_block_still_passes_and_the_marker_stays_hidd
     answer = ("```python\nimport sys, unittest\nfrom dataclasses import dataclass\n\n@dataclass\nclass Pair:\n"
               "    a: int\n    b: int\n\ndef add(a, b):\n    return a + b\n\n"
               "if __name__ == '__main__':\n    unittest.main()\n    sys.exit(3)\n```")
-    test = {**_TEST, "test": "assert add(2, 3) == 5\nassert Pair(1, 2).b == 2\nimport sys\nsys.exit(0)"}
+    test = {**_TEST, "test": "assert add(2, 3) == 5\nassert Pair(1, 2).b == 2 and __file__\nimport sys\nsys.exit(0)"}
 
     result = run_check(test, answer, "")
 
