@@ -14,6 +14,7 @@ from accounts.admin_access import RoleAccess
 from accounts.roles import MANAGE_MODELS
 from models_registry import services
 from models_registry.models import Activation, ModelLine, ModelVersion
+from models_registry.promotion_checks import promotion_warning
 
 
 class ReadableByRoles(RoleAccess):
@@ -70,9 +71,9 @@ def promote(modeladmin, request, queryset):
     changes = [f"{version} becomes the active version of {version.line.name}.",
                f"{current} is archived." if current else "The line has no active version today.",
                "Serving swaps to the new adapter; agents are notified."]
-    if version.arena_decision in ("hold", "reject") or version.status == "rejected":
-        changes.append(f"The Arena said {version.arena_decision or 'reject'}: this overrides the promotion policy "
-                       "and is recorded as such; a reason is required.")
+    warning = promotion_warning(version, current)
+    if warning:
+        changes.append(f"Warning: {warning}")
     return _confirm(modeladmin, request, queryset, action="promote", title=f"Promote {version}?", changes=changes,
                     run=lambda reason: _promote(version, request.user, reason))
 

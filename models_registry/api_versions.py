@@ -9,6 +9,7 @@ from accounts.api import api_view, json_error, read_json
 from accounts.roles import MANAGE_MODELS, VIEW_DASHBOARD
 from models_registry import adapters, services
 from models_registry.models import ModelLine, ModelVersion
+from models_registry.promotion_checks import promotion_warning
 
 
 def _body(request):
@@ -36,9 +37,12 @@ def promote(request, name, label):
     if error:
         return error
 
+    warning = promotion_warning(version)  # read before the promotion changes the active version
+
     def action():
         activation = services.promote_version(version, request.user, str(data.get("reason") or ""))
-        return JsonResponse({"activation": activation.to_dict(), "version": version.to_dict()})
+        answer = {"activation": activation.to_dict(), "version": version.to_dict()}
+        return JsonResponse({**answer, "warning": warning} if warning else answer)
 
     return _act(action)
 

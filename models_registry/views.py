@@ -18,6 +18,7 @@ from models_registry.compare import compare_versions
 from models_registry.forms import CompareForm, ReasonForm, RollbackForm, default_pair
 from models_registry.genealogy import overlay, tree_layout
 from models_registry.models import ModelLine, ModelVersion
+from models_registry.promotion_checks import promotion_warning
 from models_registry.serving.errors import openai_error
 from models_registry.serving.params import InvalidRequest, parse_chat_request
 
@@ -119,9 +120,9 @@ def compare(request, name):
     return render(request, "models_registry/compare.html", context)
 
 
-def _act(request, template: str, context: dict, form, action):
-    """Confirmation page on GET; on a valid POST call the service and go back to the line."""
-    if request.method == "POST" and form.is_valid():
+def _act(request, template: str, context: dict, form, action, *, confirmed: bool = True):
+    """Confirmation page on GET; on a valid, confirmed POST call the service and go back to the line."""
+    if request.method == "POST" and confirmed and form.is_valid():
         try:
             message = action(form.cleaned_data)
         except services.RegistryError as exc:
@@ -142,9 +143,12 @@ def promote(request, name, label):
         services.promote_version(version, request.user, data["reason"])
         return f"{version} is now active" + (f" (was {current.label})" if current else "")
 
+    # Only the confirmation page's own button carries confirm=yes: any other POST gets the page first.
+    confirmed = request.POST.get("confirm") == "yes"
     return _act(request, "models_registry/confirm_promote.html",
-                {"line": version.line, "version": version, "current": current},
-                ReasonForm(request.POST or None), action)
+                {"line": version.line, "version": version, "current": current,
+                 "warning": promotion_warning(version, current)},
+                ReasonForm(request.POST if confirmed else None), action, confirmed=confirmed)
 
 
 @permission_required(MANAGE_MODELS, raise_exception=True)

@@ -137,7 +137,7 @@ def test_promotion_refused_for_ollama_says_why_and_leaves_the_line_unchanged(lin
 def test_the_promote_page_shows_the_refusal_instead_of_failing(client, line, alice, ollama_server):
     version = make_version(line, prompt=chat(MISTRAL_V3_SYSTEM_LAST, bos="<s>", eos="</s>"))
     client.force_login(alice)
-    response = client.post(f"/models/{line.name}/{version.label}/promote/", {"reason": "try"})
+    response = client.post(f"/models/{line.name}/{version.label}/promote/", {"reason": "try", "confirm": "yes"})
     assert response.status_code == 200
     assert "cannot export venom-coder:v1 to Ollama" in response.content.decode()
     assert line.active_version() is None

@@ -57,7 +57,7 @@ def test_admin_promotes_after_a_confirmation_page_stating_the_change(client, ver
     page = client.get("/models/venom-coder/v2/promote/").content.decode()
     assert "becomes the active version" in page and "<strong>v1</strong> is archived" in page
     assert ModelVersion.objects.get(pk=v2.pk).status == VersionStatus.CANDIDATE  # GET changes nothing
-    response = client.post("/models/venom-coder/v2/promote/", {"reason": "better"})
+    response = client.post("/models/venom-coder/v2/promote/", {"reason": "better", "confirm": "yes"})
     assert response.status_code == 302
     assert ModelVersion.objects.get(pk=v2.pk).status == VersionStatus.ACTIVE
 

@@ -1,3 +1,4 @@
+import json
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -10,7 +11,7 @@ from django.utils import timezone
 
 from models_registry import services
 from models_registry.models import Activation, ActivationKind, ModelVersion, VersionStatus
-from tests.factories import make_user
+from tests.factories import bearer, make_token, make_user
 from tests.models_registry.factories import make_line, make_version
 
 
@@ -168,3 +169,88 @@ def test_concurrent_promotions_are_serialized_and_history_stays_consistent():
     for earlier, later in zip(chain, chain[1:], strict=False):
         assert later.from_version_id == earlier.to_version_id  # no lost or forked history
     assert line.active_version() == chain[-1].to_version
+
+
+def _with_verdict(version, decision, against):
+    """The version's metrics["arena"] as the Arena writes it: a decision against a version label."""
+    metrics = dict(version.metrics or {})
+    metrics["arena"] = {"decision": decision, "against": against, "reasons": [f"planted {decision}"]}
+    ModelVersion.objects.filter(pk=version.pk).update(metrics=metrics)
+    version.refresh_from_db()
+    return version
+
+
+@pytest.mark.parametrize(("decision", "against", "expected"), [
+    (None, None, "was never evaluated in the Arena against v1"),
+    ("reject", "v1", "The Arena said reject for v2 against v1"),
+    ("hold", "v1", "The Arena said hold for v2 against v1"),
+    ("promote", "v0", "judged v2 against v0, which is no longer the active version"),
+])
+def test_the_promote_page_warns_when_no_promote_verdict_backs_the_version(client, line, alice, decision,
+                                                                        against, expected):
+    v1 = make_version(line, status=VersionStatus.ACTIVE)
+    v2 = make_version(line)
+    if decision:
+        _with_verdict(v2, decision, against)
+    client.force_login(alice)
+    page = client.get(f"/models/{line.name}/v2/promote/").content.decode()
+    assert "promotion-warning" in page and expected in page
+    assert ModelVersion.objects.get(pk=v2.pk).status == VersionStatus.CANDIDATE and v1.is_active
+
+
+def test_the_promote_page_has_no_warning_for_a_promote_verdict_against_the_active_version(client, line, alice):
+    make_version(line, status=VersionStatus.ACTIVE)
+    _with_verdict(make_version(line), "promote", "v1")
+    client.force_login(alice)
+    page = client.get(f"/models/{line.name}/v2/promote/").content.decode()
+    assert "promotion-warning" not in page and "Yes, promote v2" in page
+
+
+def test_a_promote_post_without_the_confirmation_answers_with_the_confirmation_form(client, line, alice):
+    make_version(line, status=VersionStatus.ACTIVE)
+    v2 = make_version(line)
+    client.force_login(alice)
+    response = client.post(f"/models/{line.name}/v2/promote/", {"reason": "looks fine"})
+    page = response.content.decode()
+    assert response.status_code == 200 and "Yes, promote v2" in page and 'name="confirm" value="yes"' in page
+    assert "never evaluated" in page
+    assert ModelVersion.objects.get(pk=v2.pk).status == VersionStatus.CANDIDATE
+    no_reason = client.post(f"/models/{line.name}/v2/promote/", {"confirm": "yes", "reason": ""})
+    assert no_reason.status_code == 200 and "This field is required" in no_reason.content.decode()
+    assert ModelVersion.objects.get(pk=v2.pk).status == VersionStatus.CANDIDATE
+    done = client.post(f"/models/{line.name}/v2/promote/", {"confirm": "yes", "reason": "looks fine"})
+    assert done.status_code == 302 and ModelVersion.objects.get(pk=v2.pk).status == VersionStatus.ACTIVE
+    assert Activation.objects.filter(to_version=v2).get().reason == "looks fine"
+
+
+def test_the_line_page_promote_button_leads_to_the_confirmation_page(client, line, alice):
+    make_version(line, status=VersionStatus.ACTIVE)
+    make_version(line)
+    client.force_login(alice)
+    page = client.get(f"/models/{line.name}/").content.decode()
+    assert f'href="/models/{line.name}/v2/promote/"' in page
+
+
+def test_the_admin_promote_action_confirms_first_with_the_same_warning(client, line, alice):
+    make_version(line, status=VersionStatus.ACTIVE)
+    v2 = _with_verdict(make_version(line), "promote", "v0")
+    client.force_login(alice)
+    url = "/admin/models_registry/modelversion/"
+    page = client.post(url, {"action": "promote", "_selected_action": [v2.pk]}).content.decode()
+    assert "Promote" in page and "which is no longer the active version" in page
+    assert ModelVersion.objects.get(pk=v2.pk).status == VersionStatus.CANDIDATE
+    client.post(url, {"action": "promote", "_selected_action": [v2.pk], "post": "yes", "reason": "by hand"})
+    assert ModelVersion.objects.get(pk=v2.pk).status == VersionStatus.ACTIVE
+
+
+def test_the_api_promotes_at_once_and_its_answer_carries_the_warning(client, line, alice):
+    make_version(line, status=VersionStatus.ACTIVE)
+    make_version(line)
+    warned = client.post(f"/api/v1/lines/{line.name}/versions/v2/promote", json.dumps({"reason": "x"}),
+                         content_type="application/json", **bearer(make_token(alice, "Admin")))
+    assert warned.status_code == 200 and warned.json()["activation"]["to"] == "v2"
+    assert "v2 was never evaluated in the Arena against v1" in warned.json()["warning"]
+    _with_verdict(make_version(line), "promote", "v2")
+    clean = client.post(f"/api/v1/lines/{line.name}/versions/v3/promote", json.dumps({"reason": "x"}),
+                        content_type="application/json", **bearer(make_token(alice, "Admin", "b")))
+    assert clean.status_code == 200 and "warning" not in clean.json()
