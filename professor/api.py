@@ -8,7 +8,7 @@ from accounts.api import api_view, json_error, read_json
 from accounts.roles import OPERATE_TRAINING, VIEW_DASHBOARD, needs_role
 from curation.models import DatasetSnapshot
 from professor import services
-from professor.models import Cycle, Trigger
+from professor.models import Cycle, Trigger, with_job_states
 from professor.parameters import suggestion_dict
 
 MAX_WORDS = 500
@@ -46,7 +46,9 @@ def cycles(request):
             return json_error(str(exc), 409, [{"cycle": exc.cycle_id}])
         return JsonResponse(cycle.to_dict(), status=202)
     recent = Cycle.objects.prefetch_related("journal").select_related("dataset", "version")[:50]
-    return JsonResponse({"cycles": [cycle.to_dict() for cycle in recent]})
+    cycles = [cycle.to_dict(job_states=False) for cycle in recent]
+    with_job_states([entry for cycle in cycles for entry in cycle["journal"]])
+    return JsonResponse({"cycles": cycles})
 
 
 @api_view(VIEW_DASHBOARD)

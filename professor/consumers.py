@@ -66,6 +66,8 @@ class CycleConsumer(JobConsumer):
         if step is None or step == self.step:
             return
         model = job_model(step["kind"])
+        if not await self._may_watch(model):
+            return
         group = model.group_for(step["id"])
         if self.step_group and self.step_group != group:
             await self.channel_layer.group_discard(self.step_group, self.channel_name)
@@ -74,6 +76,14 @@ class CycleConsumer(JobConsumer):
         state = await self._step_state(step)
         if state is not None:
             await self._send_step(state)
+
+    async def _may_watch(self, model) -> bool:
+        """The step's job is shown only to whom its own socket would show it."""
+        permission = getattr(model, "view_permission", self.permission)
+        if permission == self.permission:
+            return True
+        token, user = self.scope.get("api_token"), self.scope.get("user")
+        return await database_sync_to_async((token or user).has_perm)(permission)
 
     async def _relay(self, payload: dict) -> None:
         kind = payload.get("type")

@@ -21,7 +21,7 @@ def write(cycle_id: int, step: str, outcome: str, message: str, *, numbers: dict
                                         job_id=job.pk if job is not None else None)
     payload = {"type": "cycle.journal", **entry.to_dict()}
     if job is not None:
-        payload["job"] = job_state(step, job)
+        payload["job"] = {k: v for k, v in job_state(step, job).items() if k != "type"}
     transaction.on_commit(lambda: broadcast.publish_job_events(f"cycle.{cycle_id}", [payload]))
     return entry
 

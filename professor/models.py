@@ -108,13 +108,16 @@ class Cycle(Job):
     def get_absolute_url(self) -> str:
         return reverse("professor_cycle", args=[self.pk])
 
-    def to_dict(self) -> dict:
+    def to_dict(self, *, job_states: bool = True) -> dict:
+        """The API's cycle, with its journal; job_states=False leaves each started job's status to the
+        caller (with_job_states over many cycles' entries at once)."""
+        journal = [entry.to_dict() for entry in self.journal.all()]
         return {**self.job_dict(), "trigger": self.trigger, "line": self.line, "outcome": self.outcome,
                 "summary": self.summary, "dataset": self.dataset.sha256 if self.dataset_id else None,
                 "run": self.run_id, "version": self.version.label if self.version_id else None,
                 "evaluation": self.evaluation_ref, "outcome_text": self.outcome_text,
                 "status_label": self.status_label,
-                "journal": with_job_states([entry.to_dict() for entry in self.journal.all()])}
+                "journal": with_job_states(journal) if job_states else journal}
 
 
 class JournalQuerySet(models.QuerySet):

@@ -56,6 +56,8 @@ def test_the_api_gives_each_started_step_its_jobs_state(client, viewer):
     started = body["journal"][-1]
     assert started["outcome"] == "started"
     assert started["job"] == {"kind": "run", "id": run.pk, "status": "running", "state_label": "Running"}
+    listed = client.get("/api/v1/professor/cycles", **bearer(make_token(viewer, "Viewer"))).json()["cycles"]
+    assert listed[0]["journal"][-1]["job"]["state_label"] == "Running"
 
 
 def test_the_active_cycle_shows_its_steps_job_with_percentage_eta_and_link(client, viewer):
