@@ -14,9 +14,12 @@ Refused with EPERM (the numbers are the kernel headers' own, per architecture):
 - a SIGCHLD disposition (rt_sigaction(SIGCHLD, act) with act set): children of a parent ignoring
   SIGCHLD are reaped by the kernel without adding their CPU time to any live process, so the
   supervisor's CPU sum would miss them. Reading the disposition (act NULL) is allowed.
-- where no cgroup bounds a check's memory (`ip_sockets=False`), IP sockets (socket(AF_INET or
-  AF_INET6)): TCP buffers on the sandbox's loopback are kernel memory no process maps, 2 GB of it
-  measured from one check, and the host's TCP shares one budget (net.ipv4.tcp_mem).
+- sockets of any family but Unix, netlink (both within the sandbox's namespaces) and IP:
+  AF_VSOCK reaches the hypervisor and the VM's own vsock services past any network namespace,
+  and the rest is attack surface;
+- where no cgroup bounds a check's memory (`ip_sockets=False`), IP sockets too: TCP buffers on the
+  sandbox's loopback are kernel memory no process maps, 2 GB of it measured from one check, and
+  the host's TCP shares one budget (net.ipv4.tcp_mem).
 A syscall of another ABI (i386 `int 0x80` or x32 on x86_64) is refused whole, since its numbers differ.
 """
 
@@ -96,9 +99,10 @@ def filter_program(machine: str | None = None, *, ip_sockets: bool = True) -> by
     if arch == 0xC000003E:
         program.append((_JGE, "deny", 0, _X32_BIT))
     program += [(_JEQ, "deny", 0, numbers[name]) for name in _DENIED]
-    if not ip_sockets:  # the accumulator then holds the domain: every path below ends in allow or deny
-        program += [(_JEQ, 0, "signals", numbers["socket"]), (_LD_ABS, 0, 0, _ARG0_LOW),
-                    (_JEQ, "deny", 0, socket.AF_INET), (_JEQ, "deny", "allow", socket.AF_INET6)]
+    # socket(): the accumulator then holds the family, and every path ends in allow or deny.
+    families = [socket.AF_UNIX, socket.AF_NETLINK] + ([socket.AF_INET, socket.AF_INET6] if ip_sockets else [])
+    program += [(_JEQ, 0, "signals", numbers["socket"]), (_LD_ABS, 0, 0, _ARG0_LOW)]
+    program += [(_JEQ, "allow", 0, family) for family in families] + [(_RET, 0, 0, _DENY)]
     program += ["signals", (_JEQ, 0, "allow", numbers["rt_sigaction"]),
                 (_LD_ABS, 0, 0, _ARG0_LOW), (_JEQ, 0, "allow", _SIGCHLD),
                 (_LD_ABS, 0, 0, _ARG1_LOW), (_JEQ, 0, "deny", 0),

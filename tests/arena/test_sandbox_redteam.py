@@ -384,3 +384,22 @@ def test_every_process_a_check_can_reach_runs_under_the_syscall_filter():
     assert result.passed, result.output
     modes = [line.split()[3:] for line in result.output.splitlines() if line.startswith("pid ")]
     assert len(modes) == 2 and all(mode == ["2", "1"] for mode in modes), result.output  # 2: a filter
+
+
+@needs_filter
+def test_a_check_cannot_open_a_vsock_or_other_socket_families():
+    # AF_VSOCK is not confined by the network namespace: in a VM it reaches the hypervisor's and the
+    # guest's own vsock services (this VM lets an unfiltered check create one). Unix and netlink stay.
+    code = ("import socket\n"
+            "for family, kind in ((40, socket.SOCK_STREAM), (40, socket.SOCK_SEQPACKET), (38, socket.SOCK_SEQPACKET),"
+            " (31, socket.SOCK_STREAM), (21, socket.SOCK_SEQPACKET), (17, socket.SOCK_RAW)):\n"
+            "    try:\n        socket.socket(family, kind).close(); print('OPENED', family)\n"
+            "    except OSError as exc:\n        print('refused', family, exc.errno)\n"
+            "socket.socket(socket.AF_UNIX).close()\nsocket.socket(socket.AF_NETLINK, socket.SOCK_RAW).close()\n"
+            "print('unix and netlink open')\n")
+
+    result = _run(code)
+
+    assert result.passed and "unix and netlink open" in result.output, result.output
+    assert "OPENED" not in result.output and result.output.count("refused") == 6
+    assert all(line.endswith(" 1") for line in result.output.splitlines() if line.startswith("refused"))  # EPERM
