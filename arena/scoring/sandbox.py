@@ -9,8 +9,8 @@ treated as hostile. The program runs as `python -I -S` under `bwrap` with
   size-limited tmpfs /tmp as the working folder; the program itself is a read-only file (stdin
   is /dev/null);
 - a syscall filter (`arena/scoring/sandbox_seccomp.py`): no memfds, System V shared memory,
-  ptrace, keyrings, io_uring, bpf, perf, mounts or SIGCHLD dispositions; no IP sockets where no
-  cgroup counts their buffers;
+  ptrace, keyrings, io_uring, bpf, perf, mounts or SIGCHLD dispositions; no sockets but Unix,
+  netlink and IP (no vsock), and no IP sockets where no cgroup counts their buffers;
 - no environment from the server, and a new empty session keyring (the launcher's);
 - the unprivileged user 65534 outside the namespace when the server runs as root, so that
   RLIMIT_NPROC counts (root is exempt);
