@@ -317,8 +317,8 @@ def test_loopback_tcp_buffers_count_against_the_memory_bound(limits_mode):
     if limits_mode == "supervisor" and sandbox_seccomp.filter_program() is not None:
         assert result.passed and "socket refused PermissionError" in result.output, result.output
         return
-    if "QUEUED MB" in result.output:
-        assert int(result.output.split("QUEUED MB", 1)[1].split()[0]) < 256, result.output
+    if "QUEUED MB" in result.output:  # v2 may charge a little past memory.max before the sockets feel pressure
+        assert int(result.output.split("QUEUED MB", 1)[1].split()[0]) < 384, result.output
     else:
         assert result.status == "memory", result.output
 
