@@ -67,3 +67,16 @@ def compare_payload(a, b) -> dict:
     comparable = len(set(exams.values())) == 1 and len(set(holdouts.values())) == 1 and None not in exams.values()
     return {"evaluation": None, "same_evaluation": False, "verdicts": verdicts, "exam_versions": exams,
             "holdout_versions": holdouts, "comparable": comparable}
+
+
+def checks_note(verdict: dict) -> str:
+    """Plain words for an exam whose checks no model passed (0% -> 0%): they could not tell the models apart."""
+    for reason in verdict.get("reasons") or []:
+        if reason.startswith("the checks cannot tell the models apart"):
+            return reason[0].upper() + reason[1:] + "."
+    exam = verdict.get("metrics") or {}
+    if exam.get("checked") and not exam.get("passes"):
+        return (f"The checks cannot tell the models apart: neither {verdict.get('candidate')} nor "
+                f"{verdict.get('against')} passed any of the {exam['checked']} checks, so the reference loss "
+                "decides alone.")
+    return ""

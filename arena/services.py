@@ -226,11 +226,12 @@ def _numbers(evaluation: Evaluation) -> dict:
             "holdout": verdict.get("holdout")}
 
 
-def apply_verdict(evaluation: Evaluation, user=None, system: bool = False) -> str:
+def apply_verdict(evaluation: Evaluation, user=None, system: bool = False, note: str = "") -> str:
     """Carry the verdict out: promote through the registry, reject, or (hold) nothing. Returns what was done.
 
     Only an Admin (manage_models) may do it, or the system itself (system=True: the unattended
-    cycle, the command line). A verdict against a version that is no longer the active one is stale.
+    cycle, the command line); `note` is the person's reason, added to what the history records.
+    A verdict against a version that is no longer the active one is stale.
     """
     if not system and (user is None or not user.has_perm(MANAGE_MODELS)):
         raise PermissionDenied(f"requires {MANAGE_MODELS} (Admin role)")
@@ -249,7 +250,8 @@ def apply_verdict(evaluation: Evaluation, user=None, system: bool = False) -> st
         numbers = _numbers(evaluation)
         diff = numbers["difference"] or {}
         reason = (f"Arena evaluation {evaluation.pk}: promote over {evaluation.against_label}; loss difference "
-                  f"{diff.get('mean', 0):+.4f} [{diff.get('low', 0):+.4f}, {diff.get('high', 0):+.4f}]")
+                  f"{diff.get('mean', 0):+.4f} [{diff.get('low', 0):+.4f}, {diff.get('high', 0):+.4f}]"
+                  + (f"; {note.strip()}" if note.strip() else ""))
         try:
             registry.promote_version(candidate, actor, reason, arena=numbers)
         except registry.RegistryError as exc:
@@ -259,7 +261,8 @@ def apply_verdict(evaluation: Evaluation, user=None, system: bool = False) -> st
         if candidate.status != VersionStatus.CANDIDATE:
             raise ArenaError(f"{candidate} is {candidate.status}; only a candidate can be rejected")
         try:
-            registry.reject_version(candidate, actor, f"Arena evaluation {evaluation.pk}")
+            registry.reject_version(candidate, actor, f"Arena evaluation {evaluation.pk}"
+                                    + (f"; {note.strip()}" if note.strip() else ""))
         except registry.RegistryError as exc:
             raise ArenaError(str(exc)) from exc
         applied = "rejected"

@@ -4,14 +4,16 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.roles import MANAGE_MODELS, OPERATE_TRAINING, VIEW_DASHBOARD
 from arena import results, services
 from arena.exams import exam_records, to_jsonl
 from arena.forms import EvaluateForm, ExamForm, HoldoutForm
 from arena.models import Evaluation
+from models_registry.forms import ReasonForm
 from models_registry.models import ModelLine, ModelVersion
+from models_registry.promotion_checks import promotion_warning
 
 
 def _get_line_for_user(user, name: str) -> ModelLine:
@@ -93,25 +95,48 @@ def evaluate(request, name, label):
     return redirect("arena_evaluation", pk=evaluation.pk)
 
 
+def _results_context(request, evaluation: Evaluation) -> dict:
+    verdict = evaluation.verdict or {}
+    return {"evaluation": evaluation, "line": evaluation.line, "verdict": verdict,
+            "categories": results.category_rows(verdict), "chart": results.chart_data(verdict) if verdict else None,
+            "questions": results.question_rows(evaluation) if verdict else [],
+            "can_manage": request.user.has_perm(MANAGE_MODELS)}
+
+
 @permission_required(VIEW_DASHBOARD, raise_exception=True)
 def evaluation_detail(request, pk):
     evaluation = _get_evaluation_for_user(request.user, pk)
-    verdict = evaluation.verdict or {}
-    return render(request, "arena/evaluation.html", {
-        "evaluation": evaluation, "line": evaluation.line, "verdict": verdict,
-        "categories": results.category_rows(verdict), "chart": results.chart_data(verdict) if verdict else None,
-        "questions": results.question_rows(evaluation) if verdict else [],
-        "can_manage": request.user.has_perm(MANAGE_MODELS)})
+    return render(request, "arena/evaluation.html", _results_context(request, evaluation))
+
+
+@permission_required(VIEW_DASHBOARD, raise_exception=True)
+@require_GET
+def evaluation_results(request, pk):
+    """The verdict section alone, which the evaluation page fetches when its job succeeds."""
+    evaluation = _get_evaluation_for_user(request.user, pk)
+    return render(request, "arena/_results.html", _results_context(request, evaluation))
 
 
 @permission_required(MANAGE_MODELS, raise_exception=True)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def evaluation_apply(request, pk):
+    """Carry the verdict out after a confirmation with a reason; any other request gets the confirmation page."""
     evaluation = _get_evaluation_for_user(request.user, pk)
-    try:
-        done = services.apply_verdict(evaluation, request.user)
-    except services.ArenaError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"Verdict carried out: {evaluation.candidate.label} {done}.")
-    return redirect("arena_evaluation", pk=evaluation.pk)
+    confirmed = request.method == "POST" and request.POST.get("confirm") == "yes"
+    form = ReasonForm(request.POST if confirmed else None)
+    if confirmed and form.is_valid():
+        try:
+            done = services.apply_verdict(evaluation, request.user, note=form.cleaned_data["reason"])
+        except services.ArenaError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Verdict carried out: {evaluation.candidate.label} {done}.")
+        return redirect("arena_evaluation", pk=evaluation.pk)
+    current = evaluation.line.active_version()
+    warning = ""
+    if evaluation.decision == "promote":
+        warning = promotion_warning(evaluation.candidate, current,
+                                    {"decision": evaluation.decision, "against": evaluation.against_label})
+    return render(request, "arena/confirm_apply.html", {
+        "evaluation": evaluation, "line": evaluation.line, "verdict": evaluation.verdict or {}, "current": current,
+        "warning": warning, "form": form})

@@ -15,6 +15,7 @@
       {displayModeBar: false, responsive: true});
     });
   }
+  document.addEventListener("arena:results", draw);  // the evaluation page swapped its verdict in
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", draw);
   else draw();
 })();

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from arena.models import Evaluation, EvaluationItem, Exam
+from models_registry import services as registry
 from models_registry.models import VersionStatus
 from tests.arena.factories import make_evaluation, make_exam
 from tests.factories import bearer, make_token
@@ -150,3 +151,110 @@ def test_an_adapter_made_elsewhere_is_registered_after_the_same_checks(client, a
     assert wrong.status_code == 409 and "other/base" in wrong.json()["error"]
     outside = _post_json(client, url, {"adapter_dir": "../../etc"}, admin)
     assert outside.status_code == 409 and "outside the data root" in outside.json()["error"]
+
+
+def _finished_with_answers(line, *, candidate_answer, against_answer="ok", passed=None):
+    active = make_version(line, status=VersionStatus.ACTIVE)
+    candidate = make_version(line)
+    evaluation = make_evaluation(candidate, against=active, decision="promote")
+    EvaluationItem.objects.create(evaluation=evaluation, kind="exam", key="q1", category="shell",
+                                  messages=[{"role": "user", "content": "List files?"}], reference="ls",
+                                  candidate_loss=0.5, against_loss=1.5, candidate_answer=candidate_answer,
+                                  against_answer=against_answer, candidate_passed=passed, against_passed=passed)
+    return active, candidate, evaluation
+
+
+def test_a_finished_evaluation_shows_the_verdict_first_with_answers_collapsed_and_no_reload_link(client, viewer):
+    line = make_line()
+    padded = "first line\n\n\n\n\n   \n\nsecond line" + " " * 300 + "\nthird\nfourth line hidden until opened\n\n\n\n"
+    _, _, evaluation = _finished_with_answers(line, candidate_answer=padded)
+    client.force_login(viewer)
+    page = client.get(f"/arena/evaluations/{evaluation.pk}/").content.decode()
+    assert "Reload" not in page
+    assert page.index("planted promote") < page.index("Each question")
+    details = page[page.index("<details class=\"arena-text\">"):]
+    summary = details[:details.index("</summary>")]
+    assert "first line\nsecond line\nthird" in summary and "fourth line" not in summary
+    assert "first line\n\nsecond line\nthird\nfourth line hidden until opened</pre></details>" in details
+
+
+def test_the_verdict_section_endpoint_needs_the_page_permission(client, viewer, dave):
+    line = make_line()
+    _, _, evaluation = _finished_with_answers(line, candidate_answer="use ls")
+    url = f"/arena/evaluations/{evaluation.pk}/results/"
+    assert client.get(url).status_code == 302  # anonymous: to the login page
+    client.force_login(dave)
+    assert client.get(url).status_code == 403
+    client.force_login(viewer)
+    section = client.get(url).content.decode()
+    assert "planted promote" in section and "use ls" in section and "<html" not in section
+    assert client.post(url).status_code == 405
+    assert client.get("/arena/evaluations/999999/results/").status_code == 404
+
+
+def test_a_running_evaluation_page_waits_for_its_verdict_over_the_job_socket(client, viewer):
+    line = make_line()
+    evaluation = Evaluation.objects.create(line=line, candidate=make_version(line), exam=make_exam(line),
+                                           status="running")
+    client.force_login(viewer)
+    page = client.get(f"/arena/evaluations/{evaluation.pk}/").content.decode()
+    assert f'data-results-url="/arena/evaluations/{evaluation.pk}/results/"' in page
+    assert "js/arena_evaluation.js" in page and "Reload" not in page and "arena-reasons" not in page
+    assert "arena-reasons" not in client.get(f"/arena/evaluations/{evaluation.pk}/results/").content.decode()
+
+
+def test_checks_no_model_passed_are_called_out_next_to_the_numbers(client, viewer):
+    line = make_line()
+    _, _, evaluation = _finished_with_answers(line, candidate_answer="nope", passed=False)
+    reason = ("the checks cannot tell the models apart: neither v2 nor v1 passed any of the 6 checks, "
+              "so the reference loss decides alone")
+    evaluation.verdict["reasons"].append(reason)
+    evaluation.verdict["metrics"].update({"checked": 6, "passes": 0})
+    evaluation.verdict["categories"] = {"shell": {"n": 6, "candidate_loss": 0.5, "against_loss": 1.5,
+                                                  "candidate_pass_rate": 0.0, "against_pass_rate": 0.0,
+                                                  "difference": {"mean": 1.0, "low": 0.5, "high": 1.5}}}
+    evaluation.save()
+    client.force_login(viewer)
+    page = client.get(f"/arena/evaluations/{evaluation.pk}/").content.decode()
+    note = page.index("The checks could not tell the models apart.")
+    assert note < page.index("arena-reasons") < page.index("arena-categories")
+    assert "The checks cannot tell the models apart: neither v2 nor v1 passed any of the 6 checks" in page
+    assert "(no check passed: says nothing)" in page
+
+
+def test_carry_out_asks_for_a_confirmation_and_a_reason_before_promoting(client, alice, bob):
+    line = make_line()
+    active, candidate, evaluation = _finished_with_answers(line, candidate_answer="use ls")
+    url = f"/arena/evaluations/{evaluation.pk}/apply/"
+    client.force_login(bob)
+    assert client.get(url).status_code == 403
+    assert client.post(url, {"confirm": "yes", "reason": "x"}).status_code == 403
+    client.force_login(alice)
+    page = client.get(f"/arena/evaluations/{evaluation.pk}/").content.decode()
+    assert f'action="{url}"' in page and 'method="get"' in page  # the button opens the confirmation page
+    confirm = client.get(url).content.decode()
+    assert "Yes, promote v2" in confirm and "promotion-warning" not in confirm and "planted promote" in confirm
+    unconfirmed = client.post(url, {"reason": "looks right"})  # the old one-click form: answered with the page
+    assert unconfirmed.status_code == 200 and "Yes, promote v2" in unconfirmed.content.decode()
+    no_reason = client.post(url, {"confirm": "yes", "reason": " "})
+    assert no_reason.status_code == 200 and "This field is required" in no_reason.content.decode()
+    candidate.refresh_from_db()
+    assert candidate.status == VersionStatus.CANDIDATE and Evaluation.objects.get(pk=evaluation.pk).applied == ""
+    done = client.post(url, {"confirm": "yes", "reason": "looks right"})
+    assert done.status_code == 302
+    candidate.refresh_from_db()
+    assert candidate.status == VersionStatus.ACTIVE and Evaluation.objects.get(pk=evaluation.pk).applied == "promoted"
+    assert candidate.activations.get().reason.endswith("; looks right")
+
+
+def test_carry_out_warns_when_the_verdict_was_against_a_version_no_longer_active(client, alice):
+    line = make_line()
+    active, candidate, evaluation = _finished_with_answers(line, candidate_answer="use ls")
+    registry.promote_version(make_version(line), alice, "moved on")
+    client.force_login(alice)
+    confirm = client.get(f"/arena/evaluations/{evaluation.pk}/apply/").content.decode()
+    assert "promotion-warning" in confirm and "judged v2 against v1, which is no longer the active version" in confirm
+    refused = client.post(f"/arena/evaluations/{evaluation.pk}/apply/", {"confirm": "yes", "reason": "x"},
+                          follow=True)
+    assert "the active version changed" in refused.content.decode()
+    assert Evaluation.objects.get(pk=evaluation.pk).applied == "" and line.active_version() != active
