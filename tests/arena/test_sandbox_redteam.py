@@ -234,7 +234,7 @@ def test_host_paths_through_proc_sys_dev_and_links_are_out_of_reach():
     reads = ["/proc/1/root/etc/shadow", "/proc/self/root/etc/shadow", "/proc/1/cwd/etc/passwd", "/etc/shadow",
              "/root/.bashrc", "/sys/kernel/notes", f"/proc/1/root{secret}", str(secret),
              "/usr/lib/python3/../../../etc/shadow", "/proc/kmsg"]
-    writes = ["/dev/shm/x", "/proc/sys/kernel/hostname", "/proc/sysrq-trigger", "/proc/self/root/usr/x"]
+    writes = ["/dev/shm/x", "/dev/pts/x", "/proc/sys/kernel/hostname", "/proc/sysrq-trigger", "/proc/self/root/usr/x"]
     code = (f"import os\nfor path in {reads!r}:\n"
             "    try:\n        print('READ', path, open(path, 'rb').read(40))\n"
             "    except OSError as exc:\n        print('refused', type(exc).__name__)\n"
