@@ -79,6 +79,8 @@ def test_a_finished_cycle_on_the_professor_page_has_no_live_step(client, viewer)
     text = client.get("/professor/").content.decode()
     assert "data-step-job" not in text and "data-job-socket" not in text
     assert "Training · Done" in text
+    detail = client.get(f"/professor/cycles/{cycle.pk}/").content.decode()
+    assert "Last step: <span" in detail and "Now: " not in detail
 
 
 def test_the_cycle_names_its_dataset_build_while_it_runs(settings):
