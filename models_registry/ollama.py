@@ -8,18 +8,26 @@ a base whose GGUF architecture is "llama" or "gemma2". "template" must parse as 
 text/template. Everything Ollama would refuse is refused here first (OllamaRefused), with
 the reason and the way out, before any request is made.
 
-Endpoints: HEAD/POST /api/blobs/sha256:<digest>, POST /api/create {"model", "from",
+A base model stored from a GGUF file goes the other way create.go offers: "files"
+({"base.gguf": digest}) makes the model from that GGUF and "adapters" ({"adapter.gguf":
+digest}) takes a GGUF LoRA as it is (general.type "adapter"), both written by
+models_registry.runtime_export, so Ollama runs the base that was judged.
+
+Endpoints: HEAD/POST /api/blobs/sha256:<digest>, POST /api/create {"model", "from" or "files",
 "adapters", "template", "parameters", "stream": false}, POST /api/copy {"source", "destination"}.
 """
 
 import hashlib
 import json
+import shutil
+import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from django.conf import settings
 
+from artifacts.hashing import file_sha256
 from models_registry import adapters
 from models_registry.ollama_template import OllamaTemplateError, ollama_template
 from training import model_store
@@ -34,6 +42,12 @@ ADAPTER_ARCHITECTURES = {
     "llama": ("LlamaForCausalLM", "MistralForCausalLM"),
     "gemma2": ("Gemma2ForCausalLM",),
 }
+
+
+# The base a promotion sends for a GGUF base model (runtime_export.PRECISIONS): F16 holds the
+# weights serving and the Arena computed with (the snapshot is the GGUF dequantized to float32;
+# F16 rounds them once); the original quantized file agrees less often (docs/agent-runtime.md).
+PROMOTION_BASE_PRECISION = "f16"
 
 
 class OllamaError(RuntimeError):
@@ -77,6 +91,11 @@ def template_refusal(version) -> str | None:
 def modelfile(version, adapter_path: Path) -> str:
     """A Modelfile for `ollama create`: FROM base, ADAPTER, TEMPLATE and stop parameters."""
     return _modelfile(base_name(version), template_for(version), version.prompt, adapter=adapter_path)
+
+
+def runtime_modelfile(version, base: str, adapter: str) -> str:
+    """A Modelfile for the runtime export (models_registry.runtime_export): FROM a GGUF base, ADAPTER a GGUF LoRA."""
+    return _modelfile(base, template_for(version), version.prompt, adapter=adapter)
 
 
 def merged_modelfile(version, merged_dir: Path) -> str:
@@ -145,7 +164,17 @@ def create_request(version, template: str, digests: dict[str, str]) -> dict:
 
 
 def create_model(version, adapter_dir: Path) -> None:
-    """Upload the adapter's files (those Ollama lacks) and create `<line>:<label>`."""
+    """Create `<line>:<label>` in Ollama from the version's base and adapter.
+
+    A base stored from a GGUF file is sent as the runtime export's files (the base GGUF and
+    the adapter as a GGUF LoRA, the same bytes `manage.py export_runtime` writes), so Ollama
+    runs the base that was judged, not a model of a similar name. Other bases name the line's
+    Ollama model (FROM) and send the PEFT files for Ollama's own adapter converter.
+    """
+    from models_registry import runtime_export
+
+    if runtime_export.has_gguf_base(version):
+        return _create_from_runtime_export(version)
     template = template_for(version)
     digests = {}
     for name, data in adapter_payload(version, adapter_dir).items():
@@ -154,6 +183,38 @@ def create_model(version, adapter_dir: Path) -> None:
             _request("POST", f"/api/blobs/{digest}", data=data, ok=(200, 201))
         digests[name] = digest
     _request("POST", "/api/create", body=create_request(version, template, digests))
+
+
+def _create_from_runtime_export(version) -> None:
+    from models_registry import runtime_export
+
+    template = template_for(version)
+    exports = Path(settings.DATA_DIR) / "exports"
+    exports.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=".ollama-", dir=exports))
+    try:
+        try:
+            runtime_export.write_files(version, runtime_export.base_gguf(version), folder,
+                                       base_precision=PROMOTION_BASE_PRECISION)
+        except runtime_export.RuntimeExportError as exc:
+            raise OllamaRefused(str(exc)) from exc
+        files = {runtime_export.BASE_FILE: _upload_file(folder / runtime_export.BASE_FILE)}
+        adapter = {runtime_export.ADAPTER_FILE: _upload_file(folder / runtime_export.ADAPTER_FILE)}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    stops = stop_sequences(version.prompt)
+    _request("POST", "/api/create", body={
+        "model": version.ollama_name, "files": files, "adapters": adapter, "template": template,
+        "parameters": {"stop": stops} if stops else {}, "stream": False})
+
+
+def _upload_file(path: Path) -> str:
+    """Upload one file as a blob unless Ollama has it; returns its digest. Streamed, never read whole."""
+    digest = "sha256:" + file_sha256(path)
+    if _request("HEAD", f"/api/blobs/{digest}", ok=(200, 404)) == 404:
+        with open(path, "rb") as handle:
+            _request("POST", f"/api/blobs/{digest}", data=handle, length=path.stat().st_size, ok=(200, 201))
+    return digest
 
 
 def tag(source: str, destination: str) -> None:
@@ -165,12 +226,15 @@ def stable_tag(line) -> str:
     return f"{line.name}:{settings.OLLAMA_STABLE_TAG}"
 
 
-def _request(method: str, path: str, *, body: dict | None = None, data: bytes | None = None,
+def _request(method: str, path: str, *, body: dict | None = None, data=None, length: int | None = None,
              ok=(200,)) -> int:
     url = settings.OLLAMA_HOST.rstrip("/") + path
     if body is not None:
         data = json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if length is not None:  # a file object: sent as it is read, with its size announced
+        headers["Content-Length"] = str(length)
+    req = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=settings.OLLAMA_TIMEOUT) as response:
             status, text = response.status, response.read().decode("utf-8", "replace")

@@ -2,7 +2,8 @@
 
 Ollama renders a chat with Go's text/template over {.Messages (.Role, .Content), .System,
 .Prompt, .Response}; its tokenizer then adds BOS. The derived TEMPLATE must therefore give
-exactly the training prompt (training.trainer.prompts.render_prompt) minus a leading BOS text.
+exactly the training prompt (training.trainer.prompts.render_prompt) minus a leading BOS text
+where the tokenizer adds BOS itself (add_bos_token).
 
 How a chat template is derived: it is rendered with sentinel message contents, and the text
 between consecutive messages is cut out as a *joint* keyed by (previous role, next role):
@@ -66,10 +67,17 @@ def ollama_template(prompt: dict) -> str:
 
 
 def ollama_prompt(prompt: dict, messages: list[dict]) -> str:
-    """The text Ollama's template should produce: the training prompt without its BOS text."""
-    text = render_prompt(prompt, messages)
+    """The text Ollama's template should produce: the training prompt without the BOS its tokenizer adds."""
+    return _without_bos(prompt, render_prompt(prompt, messages))
+
+
+def _without_bos(prompt: dict, text: str) -> str:
+    # Ollama's tokenizer puts BOS in front only where the model's tokenizer does (GGUF
+    # tokenizer.ggml.add_bos_token, recorded as add_bos_token; older blocks lack the key and
+    # meant yes). SmolLM2's BOS text is <|im_start|> with add_bos_token false: that text stays.
     bos = prompt.get("bos_token") or ""
-    return text[len(bos):] if bos and text.startswith(bos) else text
+    adds_bos = prompt.get("add_bos_token", True)
+    return text[len(bos):] if bos and adds_bos and text.startswith(bos) else text
 
 
 # ---- chat templates
@@ -84,9 +92,7 @@ def _render(prompt: dict, roles: list[str], *, pad: str = "", empty: int | None 
     messages = [{"role": r, "content": "" if i == empty else
                  (_PAD if r == pad else "") + _sentinel(i) + (_PAD if r == pad else "")}
                 for i, r in enumerate(roles)]
-    text = render_template(prompt, messages, add_generation_prompt=generation)
-    bos = prompt.get("bos_token") or ""
-    return text[len(bos):] if bos and text.startswith(bos) else text
+    return _without_bos(prompt, render_template(prompt, messages, add_generation_prompt=generation))
 
 
 def _cut(text: str, roles: list[str]) -> dict:

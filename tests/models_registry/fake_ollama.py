@@ -6,6 +6,7 @@ match its digest, a create naming a blob never uploaded or a FROM model it does 
 adapter files without adapter_config.json or without *.safetensors, an adapter_config.json
 that Go cannot decode, a base architecture the adapter converter does not take, and a
 TEMPLATE that Go's text/template cannot parse (checked with the Go renderer when given).
+A create from "files" (a GGUF model) takes one GGUF adapter of the same architecture.
 It records every request and can be told to fail a given endpoint.
 Endpoints: HEAD/POST /api/blobs/<digest>, POST /api/create, POST /api/copy, GET /api/tags.
 """
@@ -63,6 +64,8 @@ class FakeOllamaServer:
     def create(self, body: dict) -> tuple[int, dict]:
         if not body.get("model"):
             return 400, {"error": "invalid model name"}
+        if body.get("files") and not body.get("from"):
+            return self._create_from_files(body)
         base = self.models.get(body.get("from") or "")
         if base is None:
             return 400 if not body.get("from") else 404, {
@@ -78,6 +81,30 @@ class FakeOllamaServer:
             if error:
                 return 400, {"error": f"template error: {error}"}
         self.models[body["model"]] = {**body, "architecture": base.get("architecture")}
+        return 200, {"status": "success"}
+
+    def _create_from_files(self, body: dict) -> tuple[int, dict]:
+        """create.go's "files" path: a GGUF model, and at most one GGUF adapter taken as it is."""
+        files, adapters = body["files"], body.get("adapters") or {}
+        for digest in [*files.values(), *adapters.values()]:
+            if digest not in self.blobs:
+                return 400, {"error": f"blob {digest} not found"}
+        if len(adapters) > 1:
+            return 400, {"error": "only one adapter is currently supported"}
+        kinds = {name: _gguf_kind(self.blobs[digest]) for name, digest in [*files.items(), *adapters.items()]}
+        if any(kind is None for kind in kinds.values()):
+            return 400, {"error": "supplied file was not in GGUF format"}
+        if [kinds[name][0] for name in adapters] not in ([], ["adapter"]) or any(
+                kinds[name][0] == "adapter" for name in files):
+            return 400, {"error": "an adapter must be a GGUF of general.type adapter, a model must not be one"}
+        architecture = kinds[next(iter(files))][1]
+        if any(kinds[name][1] != architecture for name in adapters):
+            return 400, {"error": "adapter architecture does not match the model"}
+        if body.get("template") and self.template_checker is not None:
+            error = self.template_checker(body["template"])
+            if error:
+                return 400, {"error": f"template error: {error}"}
+        self.models[body["model"]] = {**body, "architecture": architecture}
         return 200, {"status": "success"}
 
     def _adapter_error(self, adapters: dict, architecture: str | None) -> str | None:
@@ -146,6 +173,22 @@ class FakeOllamaServer:
             do_GET = do_POST = do_HEAD = do_DELETE = _handle
 
         return Handler
+
+
+def _gguf_kind(data: bytes) -> tuple[str, str] | None:
+    """(general.type, general.architecture) of a GGUF blob, as ggml.Decode reads them; None if not GGUF."""
+    if data[:4] != b"GGUF":
+        return None
+    import tempfile
+
+    import gguf
+
+    with tempfile.NamedTemporaryFile(suffix=".gguf") as handle:
+        handle.write(data)
+        handle.flush()
+        fields = gguf.GGUFReader(handle.name).fields
+        return (fields["general.type"].contents() if "general.type" in fields else "model",
+                fields["general.architecture"].contents())
 
 
 def _decode_adapter_config(data: bytes) -> str | None:
