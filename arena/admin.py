@@ -2,18 +2,21 @@
 
 Editing an exam goes through the same gate as the exam page and the API
 (services.check_exam_edit: the Admin role, every item checked as an import checks it), because
-a python check is code that evaluations run. Carrying a verdict out is an action that calls
-the service, which checks the Admin role again.
+a python check is code that evaluations run. Carrying a verdict out is an action that asks for
+a confirmation first and then calls the service, which checks the Admin role again.
 """
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.template.response import TemplateResponse
 
 from accounts.admin_access import RoleAccess
 from accounts.roles import MANAGE_MODELS, VIEW_DASHBOARD
 from arena import services
 from arena.models import Evaluation, EvaluationItem, Exam, ExamItem, Holdout, HoldoutItem
+from models_registry.promotion_checks import promotion_warning
 
 
 class _Readable:
@@ -147,15 +150,33 @@ class HoldoutAdmin(_Readable, admin.ModelAdmin):
 
 @admin.action(description="Carry out the verdict (promote or reject)")
 def apply_verdicts(modeladmin, request, queryset):
+    """A confirmation page first (what each verdict does, the stale-verdict warning, a reason); act on its POST."""
+    if request.POST.get("post") != "yes":
+        return TemplateResponse(request, "models_registry/admin/confirm_action.html", {
+            **modeladmin.admin_site.each_context(request), "title": "Carry out these verdicts?",
+            "changes": [_change(evaluation) for evaluation in queryset.select_related("candidate", "line", "against")],
+            "queryset": queryset, "action": "apply_verdicts", "opts": modeladmin.model._meta,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME})
+    note = request.POST.get("reason", "").strip()
     for evaluation in queryset:
         try:
-            done = services.apply_verdict(evaluation, request.user)
+            done = services.apply_verdict(evaluation, request.user, note=note)
         except (services.ArenaError, PermissionDenied) as exc:
             modeladmin.message_user(request, f"evaluation {evaluation.pk}: {exc or 'permission denied'}",
                                     messages.ERROR)
         else:
             modeladmin.message_user(request, f"evaluation {evaluation.pk}: {evaluation.candidate} {done}",
                                     messages.SUCCESS)
+    return None
+
+
+def _change(evaluation) -> str:
+    change = f"evaluation {evaluation.pk}: {evaluation.decision or 'no verdict yet'} {evaluation.candidate}"
+    if evaluation.decision == "promote":
+        warning = promotion_warning(evaluation.candidate, evaluation.line.active_version(),
+                                    {"decision": evaluation.decision, "against": evaluation.against_label})
+        change += f". Warning: {warning}" if warning else ""
+    return change
 
 
 class EvaluationItemInline(_Readable, admin.TabularInline):

@@ -96,9 +96,9 @@ def _train(page, snapshot_url: str, steps: Steps, name: str, *, seed: int) -> st
 def _evaluate(page, steps: Steps, name: str) -> None:
     page.click("#arena button:has-text('Evaluate')")
     page.wait_for_url(re.compile(r"/arena/evaluations/\d+/$"))
-    page.wait_for_selector("[data-job-show='succeeded']:not([hidden])", timeout=LONG)
-    page.reload()
-    page.wait_for_selector(".arena-reasons")
+    # The verdict swaps in over the evaluation's socket when it finishes: no reload.
+    page.wait_for_selector("#arena-results .arena-reasons", timeout=LONG)
+    assert "Reload" not in page.inner_text("main")
     steps.shot(f"{name}-evaluated")
 
 

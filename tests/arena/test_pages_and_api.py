@@ -258,3 +258,17 @@ def test_carry_out_warns_when_the_verdict_was_against_a_version_no_longer_active
                           follow=True)
     assert "the active version changed" in refused.content.decode()
     assert Evaluation.objects.get(pk=evaluation.pk).applied == "" and line.active_version() != active
+
+
+def test_the_admin_carry_out_action_confirms_first_with_the_stale_verdict_warning(client, alice):
+    line = make_line()
+    _, candidate, evaluation = _finished_with_answers(line, candidate_answer="use ls")
+    registry.promote_version(make_version(line), alice, "moved on")
+    client.force_login(alice)
+    url = "/admin/arena/evaluation/"
+    page = client.post(url, {"action": "apply_verdicts", "_selected_action": [evaluation.pk]}).content.decode()
+    assert "Carry out these verdicts?" in page and "which is no longer the active version" in page
+    assert Evaluation.objects.get(pk=evaluation.pk).applied == ""
+    fresh = make_evaluation(make_version(line), against=line.active_version(), decision="promote")
+    client.post(url, {"action": "apply_verdicts", "_selected_action": [fresh.pk], "post": "yes", "reason": "ok"})
+    assert Evaluation.objects.get(pk=fresh.pk).applied == "promoted" and fresh.candidate.activations.exists()
