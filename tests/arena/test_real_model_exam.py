@@ -10,8 +10,8 @@ from training import model_store
 
 pytestmark = pytest.mark.django_db
 EXAM = Path(__file__).resolve().parents[2] / "arena" / "exams" / "default_coding.jsonl"
-# The basics are written for a 135M model: the base model must pass most of them (docs/arena.md).
-AT_LEAST = 6
+# The basics are written for a 135M model: the base model passed 6 of 8 (docs/arena.md); most must pass.
+AT_LEAST = 5
 
 
 def test_the_base_model_passes_most_basics_items_of_the_default_exam(settings):
