@@ -118,8 +118,12 @@ def padded_loop(model_dir, rows, pad_id) -> dict:
     return {"tokens_per_s": tokens / seconds, "model": model, "steps": steps}
 
 
-def short_real_run(model_dir, dataset, out_dir) -> dict:
-    """The Standard preset (the trainer's defaults) for SHORT_RUN_STEPS steps as a child process."""
+def short_real_run(model_dir, dataset, out_dir, threads: int) -> dict:
+    """The Standard preset (the trainer's defaults) for SHORT_RUN_STEPS steps as a child process.
+
+    With `threads` OpenMP threads: on a loaded machine, torch's default (one per core) spins
+    waiting threads and was measured ~10x slower than one thread.
+    """
     spec = {"base_model": str(model_dir), "dataset_path": str(dataset), "output_dir": str(out_dir),
             "device": "cpu", "hyperparameters": {"max_steps": SHORT_RUN_STEPS, "logging_every_steps": 1,
                                                  "eval_every_steps": 10_000}}
@@ -128,7 +132,7 @@ def short_real_run(model_dir, dataset, out_dir) -> dict:
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "training.trainer", "--spec", str(spec_path)], cwd=ROOT,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
+                            env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": str(threads)})
     metric_times, done = [], None
     for line in proc.stdout:
         event = json.loads(line)
@@ -182,7 +186,7 @@ def main() -> None:
         base_loss = eval_loss(base["model"], evals, tokenizer.pad_token_id)
         ours_loss = eval_loss(ours["model"], evals, tokenizer.pad_token_id)
         del base, ours
-        short = short_real_run(model_dir, dataset, tmp / "short")
+        short = short_real_run(model_dir, dataset, tmp / "short", args.threads)
     diff = 100 * (ours_loss - base_loss) / base_loss
     print(f"baseline (random padded batches): {statistics.median(base_rates):.0f} tokens/s, "
           f"final eval loss {base_loss:.4f}")

@@ -48,9 +48,10 @@ def estimate_steps(train_rows: int, hyperparameters: dict) -> int:
     return math.ceil(max(0, train_rows) / per_step) * max(1, int(hyperparameters.get("num_epochs") or 1))
 
 
-# Seconds per step of a short real run before any run on the model here, measured on 2 CPU cores
-# with the Standard preset (batch 4, 128-token lessons, LoRA r16; docs/benchmarks.md).
-MEASURED_SECONDS_PER_STEP = {"smollm2-135m-instruct": 5.0}
+# Seconds per step of a short real run, used before any run on the model here: `python -m
+# training.trainer` with the Standard preset (batch 8, LoRA r16 on q/k/v/o) on lesson-sized rows
+# (mean 84 tokens), 2 shared CPU cores, one thread (bench/trainer_smollm2.py, docs/benchmarks.md).
+MEASURED_SECONDS_PER_STEP = {"smollm2-135m-instruct": 10.8}
 
 
 def seconds_per_step(base_model: str | None = None) -> float | None:
