@@ -1,12 +1,13 @@
 """Does fine-tuning SmolLM2 on a narrow domain raise its pass rate on unseen items of that domain, and at what cost?
 
-    .venv/bin/python bench/arena_smollm2_domain.py [--train 300] [--exam 30] [--epochs 2] [--lr 0.002]
+    .venv/bin/python bench/arena_smollm2_domain.py [--train 300] [--exam 30] [--epochs 1] [--lr 0.0005] [--replay 40]
 
 The domain is a made-up robot command language, generated from a seed:
 "Move the gripper 7 cm left." -> "GRIPPER LEFT 7". The base model has never seen it. Train
 examples and exam items never share a text: the exam uses distances that no train example uses,
 and half of its items also use (part, direction) pairs that no train example combines.
-Each exam item is checked exactly (the whole answer, stripped).
+Each exam item is checked exactly (the whole answer, stripped). The defaults are the recipe that kept
+the basics (docs/benchmarks.md): 2 epochs at lr 2e-3 with no replay learned the domain but lost them.
 
 Everything goes through Academy: a throwaway SQLite database and data folder; the stored
 SmolLM2 snapshot (from the test cache, tests/real_model.py); the snapshot JSONL registered as a
@@ -171,14 +172,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--train", type=int, default=300)
     parser.add_argument("--exam", type=int, default=30)
-    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--max-steps", type=int, default=0, help="0: the epochs decide")
-    parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--lr", type=float, default=5e-4)
     parser.add_argument("--rank", type=int, default=16)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-new-tokens", type=int, default=48)
-    parser.add_argument("--replay", type=int, default=0, help="general rows answered by the base model itself")
+    parser.add_argument("--replay", type=int, default=40, help="general rows answered by the base model itself")
     args = parser.parse_args()
     os.environ["OMP_NUM_THREADS"] = "1"  # the trainer's child inherits it
     scratch = Path(tempfile.mkdtemp(prefix="arena-smollm2-domain-"))
