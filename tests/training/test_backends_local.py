@@ -170,7 +170,7 @@ def test_protocol_shaped_lines_on_stderr_are_only_log_lines(bob, fake_trainer):
     assert forged.count() == 1 and RunLogLine.objects.filter(run=run, text__contains="forged").exists()
 
 
-def test_per_example_losses_reach_curation_and_are_not_a_log_line(bob, fake_trainer,
+def test_per_example_losses_reach_curation_and_are_not_a_log_line(bob, fake_trainer, settings,
                                                                    django_capture_on_commit_callbacks):
     from curation.models import ExampleFeedback
 
@@ -179,4 +179,8 @@ def test_per_example_losses_reach_curation_and_are_not_a_log_line(bob, fake_trai
         assert execute(run.pk, "w@host") == RunStatus.SUCCEEDED
     assert not RunLogLine.objects.filter(run=run, text__contains="example_losses").exists()
     stored = ExampleFeedback.objects.filter(source_kind="lesson", train_run_id=run.pk)
-    assert sorted(stored.values_list("source_id", flat=True)) == list(range(1, 13))
+    # Only the train split's losses say how a row was learned; eval rows were never trained on.
+    rows = [json.loads(line) for line in (settings.DATA_DIR / run.dataset.path).read_text().splitlines()]
+    trained = sorted(row["source"]["id"] for row in rows if row.get("split", "train") == "train")
+    assert 0 < len(trained) < len(rows)
+    assert sorted(stored.values_list("source_id", flat=True)) == trained
