@@ -8,7 +8,7 @@ import pytest
 from tests.real_model import NAME, install_snapshot
 from training import model_store
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.mode_independent]
 EXAM = Path(__file__).resolve().parents[2] / "arena" / "exams" / "default_coding.jsonl"
 # The basics are written for a 135M model: the base model passed 6 of 8 (docs/arena.md); most must pass.
 AT_LEAST = 5

@@ -13,6 +13,8 @@ from django.conf import settings
 from arena.scoring.sandbox import run_python
 from tests.arena.sandbox_support import RETURN_BOUND, Timed, processes_with, require_sandbox
 
+pytestmark = pytest.mark.mode_independent
+
 
 @pytest.fixture(autouse=True)
 def _sandbox():

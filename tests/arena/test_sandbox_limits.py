@@ -8,6 +8,8 @@ from arena.scoring import sandbox_limits
 from arena.scoring.sandbox import MAX_PROCESSES, run_python
 from tests.arena.sandbox_support import RETURN_BOUND, Timed, processes_with, require_sandbox
 
+pytestmark = pytest.mark.mode_independent
+
 
 @pytest.fixture(autouse=True)
 def _sandbox():

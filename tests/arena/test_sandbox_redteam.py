@@ -21,6 +21,8 @@ from arena.scoring.checks import PatternError, compile_pattern, extract_code, ru
 from arena.scoring.sandbox import run_python
 from tests.arena.sandbox_support import RETURN_BOUND, Timed, require_sandbox
 
+pytestmark = pytest.mark.mode_independent
+
 KEYCTL_JOIN_SESSION_KEYRING, KEYCTL_REVOKE, KEY_SPEC_SESSION_KEYRING = 1, 3, -3
 needs_filter = pytest.mark.skipif(sandbox_seccomp.filter_program() is None,
                                   reason=f"no syscall filter for {platform.machine()}")

@@ -26,6 +26,8 @@ from tests.factories import bearer, make_token
 from tests.models_registry.factories import make_line, make_version
 from tests.real_model import NAME, cached_snapshot, install_snapshot
 
+pytestmark = pytest.mark.mode_independent
+
 pytest.importorskip("peft", reason="serving needs the train extra (torch, transformers, peft)")
 
 MAX_TOKENS = 32

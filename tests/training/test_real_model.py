@@ -36,6 +36,7 @@ def _host_paths(value, roots) -> list[str]:
     return [str(root) for root in roots if str(root) in text]
 
 
+@pytest.mark.mode_independent
 @pytest.mark.django_db
 def test_training_smollm2_by_short_name_lowers_its_loss_and_records_its_name_and_digest(smollm2, settings):
     settings.TRAINING_BACKEND = "local"
