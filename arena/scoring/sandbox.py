@@ -266,7 +266,8 @@ def _supervise(proc, info_read: int, cgroup, timeout: float, memory_bytes: int) 
                     ended = "cpu"
                     break
                 if cgroup is None:  # kernel memory no process maps, which a cgroup would count
-                    resident += sandbox_limits.work_folder_bytes(namespace_init) + sandbox_limits.socket_bytes(tree)
+                    resident += (sandbox_limits.work_folder_bytes(namespace_init, size=WORK_BYTES)
+                                 + sandbox_limits.socket_bytes(tree))
                 if resident > memory_bytes if cgroup is None else cgroup.out_of_memory():
                     ended = "memory"
                     break

@@ -185,16 +185,22 @@ def _make_v2(folder: Path, parent: Path, memory_bytes: int, max_processes: int) 
 INODE_BYTES = 1024
 
 
-def work_folder_bytes(namespace_init: int | None, folder: str = "/tmp") -> int:
-    """What the check's tmpfs holds (its data and INODE_BYTES per file), read through its init's root.
+def work_folder_bytes(namespace_init: int | None, *, size: int, folder: str = "/tmp") -> int:
+    """What the check's tmpfs of `size` bytes holds (its data and INODE_BYTES per file), read through its init's root.
 
     No process maps this memory, so where no memory cgroup counts it the supervisor adds it.
+    bwrap names its init (the info fd) before the init has made its mounts: until then the init's
+    /tmp is the host's (a busy disk read as 30 GB held, which stopped checks for memory) or bwrap's
+    own empty tmpfs. A filesystem larger than the check's tmpfs is not it, and holds nothing of the
+    check: the check's program starts only after bwrap's pivot_root, and cannot mount.
     """
     if not namespace_init:
         return 0
     try:
         found = os.statvfs(f"/proc/{namespace_init}/root{folder}")
     except OSError:
+        return 0
+    if found.f_blocks * found.f_frsize > size:
         return 0
     return (found.f_blocks - found.f_bfree) * found.f_frsize + (found.f_files - found.f_ffree) * INODE_BYTES
 
