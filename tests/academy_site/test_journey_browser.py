@@ -10,6 +10,7 @@ var/e2e-screenshots, named in the README).
 
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "journey-through-the-loop-42"
 SCREENSHOTS = Path(os.environ.get("ACADEMY_E2E_SCREENSHOTS") or ROOT / "var" / "e2e-screenshots")
 LONG = 300_000  # ms: a training run or an evaluation on the toy model on a busy CPU
+REGISTERED = 60_000  # ms: the registry's after-commit hook registering a succeeded run's version on a busy CPU
 
 pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
               pytest.mark.timeout(1500)]
@@ -85,12 +87,25 @@ def _train(page, snapshot_url: str, steps: Steps, name: str, *, seed: int) -> st
                            arg=first, timeout=LONG)
     steps.shot(f"{name}-loss-growing")
     page.wait_for_selector("#run-status.succeeded", timeout=LONG)
-    page.reload()
-    link = page.wait_for_selector("#run-version a")
+    # The version is registered by an on_run_succeeded hook that runs after the success commits (and is
+    # announced), and the page renders its link only when served: reload until the run page links it.
+    link = _reload_until(page, "#run-version a", REGISTERED)
     steps.shot(f"{name}-finished")
     link.click()
     page.wait_for_url(re.compile(r"/models/[\w-]+/v\d+/$"))
     return page.url
+
+
+def _reload_until(page, selector: str, timeout: int):
+    """Reload the page until `selector` is on it (server-rendered, not live); fail after `timeout` ms."""
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        page.reload()
+        found = page.query_selector(selector)
+        if found or time.monotonic() > deadline:
+            assert found, f"{selector} is still not on {page.url} after {timeout // 1000} s of reloads"
+            return found
+        page.wait_for_timeout(1000)
 
 
 def _evaluate(page, steps: Steps, name: str) -> None:
