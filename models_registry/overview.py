@@ -18,7 +18,9 @@ def steps() -> list[dict]:
     return [
         {"order": 50, "key": "evaluate", "label": "Evaluate the candidate", "done": evaluated, "url": target,
          "hint": "The Arena compares the new version with the active one on held-out data and the exam."},
-        {"order": 60, "key": "promote", "label": "Promote it", "done": Activation.objects.exists(), "url": target,
+        # A version trained here, made active: the demo's "as it ships" version does not count.
+        {"order": 60, "key": "promote", "label": "Promote it", "url": target,
+         "done": Activation.objects.filter(to_version__training_run__isnull=False).exists(),
          "hint": "The endpoint /v1/chat/completions switches to it without a restart; roll back any time."},
     ]
 

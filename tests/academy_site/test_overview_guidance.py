@@ -76,3 +76,14 @@ def test_after_the_loop_it_shows_active_versions_and_the_last_loss_curve(client,
     assert "1.9877" in html and "1.9876543219876" not in html  # losses rounded for the chart
     assert "1</strong> candidate version awaiting a decision" in html  # one, not "1 candidate versions"
     assert ModelVersion.objects.candidates().count() == 1
+
+
+def test_a_version_made_active_without_training_here_does_not_tick_promote(alice):
+    from models_registry.overview import steps
+
+    line = make_line()
+    services.promote_version(make_version(line), alice, "the base model as it ships")  # as the demo does
+    assert [s["done"] for s in steps() if s["key"] == "promote"] == [False]
+    run = _finished_run(make_snapshot(), alice)
+    services.promote_version(make_version(line, training_run=run), alice, "trained here")
+    assert [s["done"] for s in steps() if s["key"] == "promote"] == [True]
