@@ -39,7 +39,11 @@ _, raw = create_api_token(user, name="burst", role="Operator")
 def postgres_admin_url() -> str:
     """The PostgreSQL server of the services run (DATABASE_URL), or the local one."""
     url = os.environ.get("DATABASE_URL", "")
-    return url if url.startswith(("postgres://", "postgresql://")) else "postgres://postgres@127.0.0.1:5432/postgres"
+    if not url.startswith(("postgres://", "postgresql://")):
+        return "postgres://postgres@127.0.0.1:5432/postgres"
+    # The services run names a database that pytest-django only creates as test_<name>: connect to the server's
+    # maintenance database instead.
+    return urlparse(url)._replace(path="/postgres").geturl()
 
 
 class PostgresDatabase:
