@@ -179,3 +179,27 @@ def test_the_containers_stderr_is_read_apart_and_only_as_log_lines(engine, docke
         assert '"event": "metric"' in by_kind[False] and '"adapter_dir": "forged"' in by_kind[True]
     finally:
         backend.container.remove(force=True)
+
+
+@pytest.mark.mode_independent
+def test_a_real_training_container_trains_smollm2_by_its_short_name_from_the_read_only_models_root(
+        bob, engine, docker_settings, settings):
+    import json
+
+    from tests.real_model import NAME, install_snapshot
+    from training import model_store
+
+    install_snapshot(model_store.models_root())
+    settings.TRAINING_DOCKER_ALLOW_NETWORK = False
+    hyperparameters = {**SMALL, "lora_rank": 8, "lora_alpha": 16, "learning_rate": 0.002, "batch_size": 2,
+                       "max_seq_length": 48, "max_steps": 3, "eval_every_steps": 3}
+    run = services.start_run(bob, dataset=make_snapshot(8, eval_every=4), base_model=NAME, backend="auto",
+                             hyperparameters=hyperparameters)
+    assert execute(run.pk, "w@host") == RunStatus.SUCCEEDED, TrainingRun.objects.get(pk=run.pk).error
+    run.refresh_from_db()
+    assert run.backend == "docker" and run.base_model == NAME
+    losses = list(MetricPoint.objects.filter(run=run, kind="train").order_by("step").values_list("loss", flat=True))
+    assert len(losses) == 3 and losses[-1] < losses[0]
+    meta = json.loads((settings.DATA_DIR / run.run_dir / "adapter" / "academy_adapter.json").read_text())
+    assert meta["base_model"] == NAME and meta["base_model_digest"] == model_store.manifest(NAME)["digest"]
+    assert _containers(engine, run.pk) == []
