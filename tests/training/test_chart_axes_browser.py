@@ -43,7 +43,7 @@ def test_learning_rate_ticks_are_one_digit_mantissas_not_fractions_of_a_power(se
         page.click("button[type=submit], input[type=submit]")
         page.wait_for_url(lambda url: "/accounts/login/" not in url)
         page.goto("/training/runs/1/")  # the only run of a fresh database
-        page.wait_for_function("document.querySelectorAll('#loss-chart .y2tick text').length >= 3")
+        page.wait_for_function("() => document.querySelectorAll('#loss-chart .y2tick text').length >= 3")
         ticks = page.eval_on_selector_all("#loss-chart .y2tick text", "nodes => nodes.map((n) => n.textContent)")
         browser.close()
     nonzero = [tick for tick in ticks if tick not in ("0", "0e+0")]
