@@ -23,13 +23,6 @@ TRAILING_BYTES = {"space": " ", "vertical-tab": "\x0b", "carriage-return": "\r"}
 
 
 @pytest.fixture
-def root(settings, tmp_path):
-    settings.GIT_ALLOWED_ROOTS = [tmp_path / "work"]
-    (tmp_path / "work").mkdir()
-    return tmp_path / "work"
-
-
-@pytest.fixture
 def outside(tmp_path):
     """A real repository outside the roots whose history must stay unread."""
     path = init_repo(tmp_path / "outside")

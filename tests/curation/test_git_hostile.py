@@ -21,13 +21,6 @@ HOOKS = ("pre-commit", "post-commit", "post-checkout", "post-merge", "post-rewri
 
 
 @pytest.fixture
-def root(settings, tmp_path):
-    settings.GIT_ALLOWED_ROOTS = [tmp_path / "work"]
-    (tmp_path / "work").mkdir()
-    return tmp_path / "work"
-
-
-@pytest.fixture
 def marker(tmp_path):
     return tmp_path / "ran"
 

@@ -19,13 +19,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def root(settings, tmp_path):
-    settings.GIT_ALLOWED_ROOTS = [tmp_path / "work"]
-    (tmp_path / "work").mkdir()
-    return tmp_path / "work"
-
-
-@pytest.fixture
 def repo(root):
     path = init_repo(root / "project")
     commit(path, "feat: add the greeting module", {"app/greet.py": "def greet():\n    return 'hi'\n"})

@@ -14,13 +14,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def root(settings, tmp_path):
-    settings.GIT_ALLOWED_ROOTS = [tmp_path / "work"]
-    (tmp_path / "work").mkdir()
-    return tmp_path / "work"
-
-
-@pytest.fixture
 def secret(tmp_path):
     """A repository outside the roots whose history must stay unread."""
     path = init_repo(tmp_path / "secret")
