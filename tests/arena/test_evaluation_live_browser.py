@@ -5,13 +5,11 @@ A real tiny evaluation on the toy model: it is recorded as queued but its messag
 the page is open; the embedded worker runs it, and the page swaps the verdict in over the job's socket.
 """
 
-from pathlib import Path
-
 import pytest
 
 from tests.academy_server import AcademyServer
+from tests.browser import CHROMIUM, sign_in
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
               pytest.mark.timeout(600)]
 PASSWORD = "evaluation-live-password-1"
@@ -58,11 +56,7 @@ def test_the_evaluation_page_shows_the_verdict_when_the_job_succeeds_without_a_r
             page = browser.new_context(base_url=server).new_page()
             errors = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto("/accounts/login/")
-            page.fill("input[name=username]", "olga")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit], input[type=submit]")
-            page.wait_for_url(lambda url: "/accounts/login/" not in url)
+            sign_in(page, "olga", PASSWORD)
 
             page.goto("/arena/evaluations/1/")
             first = page.inner_text('[data-job-field="status"]').strip()

@@ -6,13 +6,11 @@ worker builds it, and the page's step panel and the step's label turn from Queue
 cycle's socket, without a reload.
 """
 
-from pathlib import Path
-
 import pytest
 
 from tests.academy_server import AcademyServer
+from tests.browser import CHROMIUM, sign_in
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
 PASSWORD = "cycle-live-password-1"
 
@@ -52,11 +50,7 @@ def test_the_professor_page_shows_the_steps_job_turning_done_live(server):
             page = browser.new_context(base_url=server).new_page()
             errors = []
             page.on("pageerror", lambda error: errors.append(str(error)))
-            page.goto("/accounts/login/")
-            page.fill("input[name=username]", "olga")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit], input[type=submit]")
-            page.wait_for_url(lambda url: "/accounts/login/" not in url)
+            sign_in(page, "olga", PASSWORD)
 
             page.goto("/professor/")
             state = '[data-step-field="state"]'
