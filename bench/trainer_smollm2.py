@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import pathlib
-import random
 import statistics
 import subprocess
 import sys
@@ -29,8 +28,7 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.trainer_throughput import eval_loss, synthetic_snapshot  # noqa: E402
-from training.trainer.batching import collate  # noqa: E402
+from bench.trainer_throughput import eval_loss, synthetic_snapshot, train_padded  # noqa: E402
 from training.trainer.prompts import PromptFormat  # noqa: E402
 
 NAME = "smollm2-135m-instruct"
@@ -88,34 +86,13 @@ def padded_loop(model_dir, rows, pad_id) -> dict:
     """The baseline: random batches padded to their longest row, loss from the model's labels, same schedule."""
     import torch
     from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, get_linear_schedule_with_warmup
+    from transformers import AutoModelForCausalLM
 
     torch.manual_seed(HP["seed"])
     model = get_peft_model(AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32), LoraConfig(
         r=HP["lora_rank"], lora_alpha=HP["lora_alpha"], lora_dropout=HP["lora_dropout"],
         target_modules=TARGET_MODULES, task_type="CAUSAL_LM"))
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=HP["learning_rate"], weight_decay=0.0)
-    steps = HP["num_epochs"] * -(-len(rows) // HP["batch_size"])
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(steps * HP["warmup_ratio"]), steps)
-    rng = random.Random(HP["seed"])
-    model.train()
-    tokens, seconds = 0, 0.0
-    for _ in range(HP["num_epochs"]):
-        order = list(range(len(rows)))
-        rng.shuffle(order)
-        for start in range(0, len(order), HP["batch_size"]):
-            batch = collate([rows[i] for i in order[start : start + HP["batch_size"]]], pad_id)
-            began = time.perf_counter()
-            loss = model(**batch).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            seconds += time.perf_counter() - began
-            tokens += int(batch["attention_mask"].sum())
-    return {"tokens_per_s": tokens / seconds, "model": model, "steps": steps}
+    return {**train_padded(model, rows, pad_id, HP), "model": model}
 
 
 def short_real_run(model_dir, dataset, out_dir, threads: int) -> dict:

@@ -103,24 +103,33 @@ def plain_padded_loop(model_dir, rows, pad_id) -> dict:
     """The baseline: random batches padded to their longest row, loss from the model's labels."""
     import torch
     from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, get_linear_schedule_with_warmup
+    from transformers import AutoModelForCausalLM
 
     torch.manual_seed(HP["seed"])
     model = get_peft_model(AutoModelForCausalLM.from_pretrained(model_dir), LoraConfig(
         r=HP["lora_rank"], lora_alpha=HP["lora_alpha"], lora_dropout=HP["lora_dropout"],
         target_modules=["q_proj", "k_proj", "v_proj", "o_proj"], task_type="CAUSAL_LM"))
+    return {**train_padded(model, rows, pad_id, HP), "model": model}
+
+
+
+def train_padded(model, rows, pad_id, hp: dict) -> dict:
+    """The plain loop: shuffled padded batches, AdamW with linear warm-up; {"tokens_per_s", "steps"}."""
+    import torch
+    from transformers import get_linear_schedule_with_warmup
+
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=HP["learning_rate"], weight_decay=0.0)
-    steps = HP["num_epochs"] * -(-len(rows) // HP["batch_size"])
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(steps * HP["warmup_ratio"]), steps)
-    rng = random.Random(HP["seed"])
+    optimizer = torch.optim.AdamW(params, lr=hp["learning_rate"], weight_decay=0.0)
+    steps = hp["num_epochs"] * -(-len(rows) // hp["batch_size"])
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(steps * hp["warmup_ratio"]), steps)
+    rng = random.Random(hp["seed"])
     model.train()
     tokens, seconds = 0, 0.0
-    for _ in range(HP["num_epochs"]):
+    for _ in range(hp["num_epochs"]):
         order = list(range(len(rows)))
         rng.shuffle(order)
-        for start in range(0, len(order), HP["batch_size"]):
-            batch = collate([rows[i] for i in order[start : start + HP["batch_size"]]], pad_id)
+        for start in range(0, len(order), hp["batch_size"]):
+            batch = collate([rows[i] for i in order[start : start + hp["batch_size"]]], pad_id)
             began = time.perf_counter()
             loss = model(**batch).loss
             loss.backward()
@@ -130,8 +139,7 @@ def plain_padded_loop(model_dir, rows, pad_id) -> dict:
             optimizer.zero_grad(set_to_none=True)
             seconds += time.perf_counter() - began
             tokens += int(batch["attention_mask"].sum())
-    return {"tokens_per_s": tokens / seconds, "model": model}
-
+    return {"tokens_per_s": tokens / seconds, "steps": steps}
 
 def eval_loss(model, rows, pad_id) -> float:
     """Token-weighted loss on the response tokens of the eval rows."""
