@@ -12,6 +12,7 @@ and are checked with `check_shape` by the service that writes them (the stored v
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
@@ -75,8 +76,19 @@ def error_response(what: str, details: list[dict], status: int = 400):
     return json_error(f"invalid {what}: {summary}" if summary else f"invalid {what}", status, details)
 
 
-def read_payload(request, model: type[Payload], *, what: str):
-    """Parse and check the body against `model`. Returns (payload, None) or (None, error response)."""
+def _has_body(request) -> bool:
+    try:
+        return bool(request.body)
+    except RequestDataTooBig:  # read_json answers 413
+        return True
+
+
+def read_payload(request, model: type[Payload], *, what: str, optional: bool = False):
+    """Parse and check the body against `model`. Returns (payload, None) or (None, error response).
+
+    With `optional`, an empty body is the model's defaults."""
+    if optional and not _has_body(request):
+        return model(), None
     data, error = read_json(request, settings.API_MAX_BODY_BYTES)
     if error:
         return None, error

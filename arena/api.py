@@ -7,10 +7,12 @@ from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 
 from accounts.api import api_view, json_error, read_json
+from accounts.payloads import read_payload
 from accounts.roles import MANAGE_MODELS, OPERATE_TRAINING, VIEW_DASHBOARD
 from arena import results, services
 from arena.exams import exam_records, to_jsonl
 from arena.models import Evaluation
+from arena.payloads import StartEvaluation
 from models_registry.models import ModelLine, ModelVersion
 
 
@@ -51,13 +53,11 @@ def exam(request, name):
 def evaluate(request, name, label):
     line = get_object_or_404(ModelLine, name=name)
     version = get_object_or_404(ModelVersion, line=line, label=label)
-    data, error = read_json(request, settings.API_MAX_BODY_BYTES) if request.body else ({}, None)
+    body, error = read_payload(request, StartEvaluation, what="evaluation", optional=True)
     if error:
         return error
-    if not isinstance(data, dict) or not (data.get("against") is None or isinstance(data["against"], str)):
-        return json_error("invalid body", 400, ["'against' must be a version label, 'base' or null"])
     try:
-        evaluation = services.start_evaluation(line, version, data.get("against"), requested_by=request.user)
+        evaluation = services.start_evaluation(line, version, body.against, requested_by=request.user)
     except services.ArenaError as exc:
         return json_error(str(exc), 400)
     return JsonResponse(evaluation.to_dict(), status=202)

@@ -3,6 +3,7 @@
 from typing import Any, Literal
 
 from accounts.payloads import Payload
+from curation.pipeline.exporters import EXPORTERS
 
 
 class RegisterRepository(Payload):
@@ -12,15 +13,16 @@ class RegisterRepository(Payload):
 
 
 class StartBuild(Payload):
-    """Name and format; the rest overrides the build configuration (checked by curation.pipeline.config)."""
+    """Name and format; the rest overrides the build configuration (checked by curation.pipeline.config.BuildConfig)."""
 
     name: str
-    format: Literal["alpaca", "sharegpt", "messages"] = "alpaca"
+    format: Literal[tuple(EXPORTERS)] = "alpaca"
     sources: list[str] | None = None
     filters: dict[str, Any] | None = None
     secrets_mode: str | None = None
     dedup: dict[str, Any] | None = None
     split: dict[str, Any] | None = None
+    mix: dict[str, Any] | None = None
     seed: int | None = None
 
     def overrides(self) -> dict:

@@ -1,17 +1,16 @@
 """JSON API: readiness, commands, cycles, parameter suggestions."""
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 
-from accounts.api import api_view, json_error, read_json
+from accounts.api import api_view, json_error
+from accounts.payloads import read_payload
 from accounts.roles import OPERATE_TRAINING, VIEW_DASHBOARD, needs_role
 from curation.models import DatasetSnapshot
 from professor import services
 from professor.models import Cycle, Trigger, with_job_states
 from professor.parameters import suggestion_dict
-
-MAX_WORDS = 500
+from professor.payloads import Ask
 
 
 @api_view(VIEW_DASHBOARD)
@@ -21,15 +20,11 @@ def readiness(request):
 
 @api_view(VIEW_DASHBOARD, methods=("POST",))
 def ask(request):
-    data, error = read_json(request, settings.API_MAX_BODY_BYTES)
+    body, error = read_payload(request, Ask, what="command")
     if error:
         return error
-    words = data.get("words") if isinstance(data, dict) else None
-    if not isinstance(words, str) or not words.strip() or len(words) > MAX_WORDS:
-        return json_error("invalid command", 400, [{"field": "words", "message":
-                                                    f"words: a non-empty string of at most {MAX_WORDS} characters"}])
     try:
-        answer = services.ask(request.user, words, principal=request.principal)
+        answer = services.ask(request.user, body.words, principal=request.principal)
     except PermissionDenied as exc:
         return json_error(f"permission denied: {exc}", 403)
     return JsonResponse(answer.as_dict())

@@ -272,3 +272,25 @@ def test_the_admin_carry_out_action_confirms_first_with_the_stale_verdict_warnin
     fresh = make_evaluation(make_version(line), against=line.active_version(), decision="promote")
     client.post(url, {"action": "apply_verdicts", "_selected_action": [fresh.pk], "post": "yes", "reason": "ok"})
     assert Evaluation.objects.get(pk=fresh.pk).applied == "promoted" and fresh.candidate.activations.exists()
+
+
+def test_bad_bodies_on_the_evaluate_and_registry_api_name_the_field(client, alice, bob):
+    line = make_line()
+    version = make_version(line)
+    evaluate = _post_json(client, f"/api/v1/lines/{line.name}/versions/{version.label}/evaluate", {"against": 3},
+                          make_token(bob, "Operator"))
+    assert evaluate.status_code == 400 and evaluate.json()["details"][0]["field"] == "against"
+    assert not Evaluation.objects.exists()
+    admin = make_token(alice, "Admin")
+    cases = [(f"/api/v1/lines/{line.name}/versions/{version.label}/promote", {"reason": 1}, "reason"),
+             (f"/api/v1/lines/{line.name}/rollback", {"to": ["v1"]}, "to"),
+             (f"/api/v1/lines/{line.name}/rollback", {"reasons": "x"}, "reasons"),
+             (f"/api/v1/lines/{line.name}/versions", {"notes": "no folder"}, "adapter_dir"),
+             (f"/api/v1/lines/{line.name}/versions", {"adapter_dir": "  "}, "adapter_dir")]
+    for url, body, field in cases:
+        response = _post_json(client, url, body, admin)
+        assert response.status_code == 400, (url, body, response.content)
+        detail = response.json()["details"][0]
+        assert detail["field"] == field and detail["message"].startswith(f"{field}: "), (url, body, detail)
+    version.refresh_from_db()
+    assert version.status == VersionStatus.CANDIDATE and line.versions.count() == 1

@@ -201,3 +201,20 @@ def test_the_build_page_updates_over_its_socket_instead_of_refreshing(client, vi
     page = client.get(reverse("dataset_build_detail", args=[build.pk])).content.decode()
     assert f'data-job-socket="/ws/jobs/build/{build.pk}/"' in page
     assert "http-equiv" not in page and "refreshes itself" not in page
+
+
+def test_api_takes_the_mix_and_every_exporters_format(client, bob, monkeypatch):
+    from curation.pipeline.exporters import EXPORTERS
+
+    monkeypatch.setattr("jobs.queueing.send", lambda model, pk: True)
+    headers = bearer(make_token(bob, "Operator"))
+    for format in EXPORTERS:
+        body = {"name": format, "format": format, "mix": {"weights": {"lessons": 2}, "min_reviewed_share": 0.5}}
+        response = client.post("/api/v1/datasets", json.dumps(body), content_type="application/json", **headers)
+        assert response.status_code == 202, response.content
+        build = DatasetBuild.objects.get(pk=response.json()["id"])
+        assert build.format == format and build.config["mix"]["weights"]["lessons"] == 2.0
+        assert build.config["mix"]["min_reviewed_share"] == 0.5 and build.config["mix"]["caps"]["commits"] == 0
+    bad = client.post("/api/v1/datasets", json.dumps({"name": "x", "mix": {"caps": {"forum": 1}}}),
+                      content_type="application/json", **headers)
+    assert bad.status_code == 400 and "names unknown source(s) forum" in bad.json()["error"]

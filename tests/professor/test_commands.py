@@ -146,6 +146,16 @@ def test_the_api_refuses_an_empty_command(client, viewer):
 
 
 @pytest.mark.django_db
+def test_the_api_refuses_a_command_too_long_or_not_words(client, viewer):
+    token = make_token(viewer, "Viewer")
+    for body in ({"words": "x" * 501}, {"words": 5}, {"words": "check", "loud": True}):
+        response = client.post("/api/v1/professor/ask", body, content_type="application/json", **bearer(token))
+        detail = response.json()["details"][0]
+        assert response.status_code == 400 and set(detail) == {"field", "message"}, body
+        assert detail["field"] in ("words", "loud") and detail["message"].startswith(detail["field"] + ": "), body
+
+
+@pytest.mark.django_db
 def test_the_command_line_answers_in_plain_words(capsys):
     call_command("professor", "ask", "check", "training", "progress", "--json")
     lines = capsys.readouterr().out.strip().splitlines()

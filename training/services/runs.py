@@ -15,7 +15,7 @@ from training import capabilities
 from training.models import Backend, TrainingRun
 from training.services.datasets import verify_snapshot
 from training.services.hooks import call_created_hooks
-from training.shapes import check_artifacts, check_hyperparameters
+from training.shapes import check_artifacts
 from training.trainer.spec import DEFAULT_TARGET_MODULES, HYPERPARAMETERS, parse_hyperparameters
 
 # Keys stored with the run's hyperparameters but never passed to the trainer.
@@ -114,13 +114,15 @@ def _stored_name(path: Path) -> str | None:
 
 
 def start_run(user, *, dataset, base_model: str | None = None, hyperparameters: dict | None = None,
-              backend: str = Backend.AUTO, requirements: dict | None = None) -> TrainingRun:
+              backend: str = Backend.AUTO, requirements: dict | None = None,
+              setting_reasons: dict | None = None) -> TrainingRun:
     """Validate, check permission, create a queued run and queue execute_run after commit.
 
     `requirements` ({"gpu", "gpu_memory_gb", "memory_gb"}) choose the run's capability queue
     (training.capabilities). Refuses (ValidationError) before anything is written when a
     hyperparameter or requirement is out of range, the backend is unknown, or the dataset
-    file is missing or does not match its hash.
+    file is missing or does not match its hash. `setting_reasons` ({name: reason}, from the start form) say
+    where each hyperparameter came from; only names the run has are kept.
     """
     _check_permission(user)
     if backend not in Backend.values:
@@ -136,17 +138,21 @@ def start_run(user, *, dataset, base_model: str | None = None, hyperparameters: 
     base_model = validate_base_model(base_model)
     verify_snapshot(dataset)
     carried = _publish_base_model(base_model)
-    check_hyperparameters(hp)
     check_artifacts(carried)
     with transaction.atomic():
         run = TrainingRun.objects.create(dataset=dataset, base_model=base_model, hyperparameters=hp,
                                          requested_backend=backend, created_by=user, requirements=needs.as_dict(),
-                                         queue_name=capabilities.queue_for(needs), artifacts=carried)
+                                         queue_name=capabilities.queue_for(needs), artifacts=carried,
+                                         setting_reasons=_reasons_for(hp, setting_reasons))
         run.run_dir = f"runs/{run.pk}"
         run.save(update_fields=["run_dir"])
         call_created_hooks(run)
         lifecycle.enqueue(run)
     return run
+
+
+def _reasons_for(hp: dict, reasons: dict | None) -> dict:
+    return {name: str(reason)[:300] for name, reason in (reasons or {}).items() if name in hp and reason}
 
 
 def _publish_base_model(base_model: str) -> dict:
