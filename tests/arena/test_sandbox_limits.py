@@ -56,17 +56,24 @@ def test_a_fork_bomb_is_refused_new_processes(limits_mode):
 
 
 def test_memory_spread_over_children_counts_against_one_bound(limits_mode):
-    # Four children of 100 MB each: none is over the 256 MB bound alone, together they are.
-    code = ("import os, sys, time\nread, write = os.pipe()\n"
+    # Four children of 100 MB each: none is over the 256 MB bound alone, together they are. The
+    # parent says so only if all four are still alive a second after the last one filled its block:
+    # the kernel's OOM killer may end an earlier child and let a later one fill (so four blocks got
+    # filled, never four held), and the supervisor looks every 0.1 s.
+    code = ("import os, sys, time\nread, write = os.pipe()\nchildren = []\n"
             "for _ in range(4):\n"
-            "    if os.fork() == 0:\n"
+            "    pid = os.fork()\n"
+            "    if pid == 0:\n"
             "        block = b'x' * (100 << 20)\n"
             "        os.write(write, b'1')\n"
             "        time.sleep(60)\n"
             "        os._exit(0)\n"
+            "    children.append(pid)\n"
             "held = 0\n"
             "while held < 4:\n    held += len(os.read(read, 4))\n"
-            "print('ALL HELD', flush=True)\n")
+            "time.sleep(1)\n"
+            "if all(os.waitpid(pid, os.WNOHANG) == (0, 0) for pid in children):\n"
+            "    print('ALL HELD', flush=True)\n")
 
     result = _run(code, timeout=30)
 
