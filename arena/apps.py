@@ -9,7 +9,7 @@ class ArenaConfig(AppConfig):
         # Frozen holdout records never enter a dataset build (curation calls the hook).
         from arena.holdouts import held_out_content_keys
         from arena.panels import compare_panel, version_panel
-        from curation.pipeline import sources
+        from curation.services import sources
         from models_registry import panels
 
         for hooks, hook in ((sources.EXCLUSION_HOOKS, held_out_content_keys), (panels.version_panels, version_panel),

@@ -27,7 +27,7 @@ from django.db.models import Max
 from arena.models import Holdout, HoldoutItem
 from curation.models import CommitExample, Conversation, Lesson
 from curation.pipeline import secrets
-from curation.pipeline.sources import SOURCES, collect
+from curation.services.sources import READERS, collect
 from models_registry.adapters import AdapterError, data_path
 
 RECORD_MODELS = {"lesson": Lesson, "commit": CommitExample, "conversation": Conversation}
@@ -46,7 +46,7 @@ def held_out_content_keys() -> set[str]:
         return keys
     index = TwinIndex((pk, _prompt(messages), answer) for pk, messages, answer in items)
     twins: dict[str, set[int]] = {}
-    for function in SOURCES.values():
+    for function in READERS.values():
         for example in function(sorted(keys)):
             turns = example.chat_turns()
             if turns and index.find(_prompt(turns[:-1]), turns[-1]["content"]) is not None:

@@ -88,7 +88,7 @@ def work_pipeline(n: int, seed: int) -> dict:
         from curation.pipeline.config import build_config
         from curation.pipeline.example import Example
         from curation.pipeline.runner import run_pipeline
-        from curation.services.datasets import write_snapshot_file
+        from curation.snapshots import write_snapshot_file
 
         examples = [Example(kind="lesson", id=i + 1, ref=f"L{i + 1}", occurred_at=r["occurred_at"],
                             instruction=r["situation"], output=r["action"], outcome=r["result"])

@@ -10,6 +10,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from curation.snapshots import remove_stale_temp_files
 from jobs.models import ACTIVE_STATUSES, Job, JobStatus
 
 
@@ -243,8 +244,6 @@ class DatasetBuild(Job):
     @classmethod
     def reap_leftovers(cls, keep: set) -> list:
         """Half-written snapshot files older than the stale limit (their build died mid-write)."""
-        from curation.services.datasets import remove_stale_temp_files
-
         return remove_stale_temp_files(older_than_seconds=cls.stale_after_seconds())
 
     def to_dict(self) -> dict:

@@ -1,4 +1,4 @@
-"""Stage 1: collect the approved records of the chosen sources as `Example`s.
+"""Stage 1's vocabulary: the source names a build may choose and how a record becomes an `Example`.
 
 Mapping (documented in docs/curation-datasets.md):
 - lesson: instruction = situation, output = action. The result is kept as `outcome` for
@@ -7,73 +7,19 @@ Mapping (documented in docs/curation-datasets.md):
 - commit: instruction = COMMIT_INSTRUCTION, input = diff, output = message.
 - conversation: its turns as stored; a failed conversation gets outcome "failed".
 
-Exclusions: a higher app (the Arena's frozen holdouts) appends a callable to
-`EXCLUSION_HOOKS` that returns content keys no dataset may contain; `collect` leaves those
-records out of every build, whatever the chosen sources.
+The database readers that apply this mapping live in `curation.services.sources`; the pipeline
+itself never touches the ORM.
 """
 
-from collections.abc import Callable
-
-from curation.models import CommitExample, Conversation, Lesson
-from curation.pipeline.example import Example
-
+SOURCES = ("lessons", "commits", "conversations")
 COMMIT_INSTRUCTION = "Write a commit message for this diff."
 CHAT_ROLES = ("system", "user", "assistant")
-_CHUNK = 2000
-
-# Each hook returns a set of content keys to leave out of every dataset build.
-EXCLUSION_HOOKS: list[Callable[[], set[str]]] = []
 
 
-def excluded_content_keys() -> set[str]:
-    """Content keys that no dataset may contain (the union of every exclusion hook)."""
-    keys: set[str] = set()
-    for hook in list(EXCLUSION_HOOKS):
-        keys |= set(hook())
-    return keys
-
-
-def _lessons(excluded):
-    rows = Lesson.objects.approved().exclude(content_key__in=excluded).order_by("id").values_list(
-        "id", "lesson_id", "occurred_at", "situation", "action", "result")
-    for pk, lesson_id, occurred_at, situation, action, result in rows.iterator(chunk_size=_CHUNK):
-        yield Example(kind="lesson", id=pk, ref=lesson_id or str(pk), occurred_at=occurred_at.timestamp(),
-                      instruction=situation, output=action, outcome=result)
-
-
-def _commits(excluded):
-    rows = CommitExample.objects.approved().exclude(content_key__in=excluded).order_by("id").values_list(
-        "id", "commit_sha", "occurred_at", "diff", "message")
-    for pk, sha, occurred_at, diff, message in rows.iterator(chunk_size=_CHUNK):
-        yield Example(kind="commit", id=pk, ref=sha, occurred_at=occurred_at.timestamp(),
-                      instruction=COMMIT_INSTRUCTION, input=diff, output=message)
-
-
-def _turns(messages) -> list[dict]:
+def well_formed_turns(messages) -> list[dict]:
     """Keep well-formed turns only; a malformed message becomes empty and is filtered out later."""
     turns = []
     for message in messages if isinstance(messages, list) else []:
         if isinstance(message, dict) and message.get("role") in CHAT_ROLES:
             turns.append({"role": message["role"], "content": str(message.get("content") or "")})
     return turns
-
-
-def _conversations(excluded):
-    rows = Conversation.objects.approved().exclude(content_key__in=excluded).order_by("id").values_list(
-        "id", "task_id", "occurred_at", "messages", "succeeded")
-    for pk, task_id, occurred_at, messages, succeeded in rows.iterator(chunk_size=_CHUNK):
-        turns = _turns(messages) or [{"role": "user", "content": ""}]
-        yield Example(kind="conversation", id=pk, ref=task_id or str(pk), occurred_at=occurred_at.timestamp(),
-                      turns=turns, outcome="" if succeeded else "failed")
-
-
-SOURCES = {"lessons": _lessons, "commits": _commits, "conversations": _conversations}
-
-
-def collect(sources: list[str]) -> list[Example]:
-    """All approved examples of `sources`, in a stable order (source, then id)."""
-    examples: list[Example] = []
-    excluded = sorted(excluded_content_keys())
-    for name in sources:
-        examples.extend(SOURCES[name](excluded))
-    return examples

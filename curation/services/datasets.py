@@ -4,14 +4,10 @@ A build is a job (jobs.lifecycle): queued -> running -> succeeded | failed (| ca
 lost) through conditional updates, so a repeated task does nothing. The JSONL file is
 written to a temporary file in the data root, fsynced, hashed and renamed to
 datasets/<sha256>.jsonl; identical inputs and configuration give identical bytes, so an
-existing snapshot with that hash is reused.
+existing snapshot with that hash is reused (the file itself: curation.snapshots).
 """
 
-import hashlib
-import json
 import logging
-import os
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,26 +18,19 @@ from django.db import transaction
 from artifacts import store as artifact_store
 from curation.models import DatasetBuild, DatasetSnapshot
 from curation.pipeline.config import ConfigProblem, build_config
-from curation.pipeline.exporters import EXPORTERS
 from curation.pipeline.isolated import PipelineProcessError, run_pipeline_in_process
 from curation.pipeline.runner import EmptyDatasetError, run_pipeline
-from curation.pipeline.sources import collect
+from curation.services.sources import collect
 from curation.shapes import check_build_config
+from curation.snapshots import write_snapshot_file
 from jobs import lifecycle
 from jobs.models import JobStatus
 
 logger = logging.getLogger(__name__)
 
-DATASETS_SUBDIR = "datasets"
-TEMP_PATTERN = ".build-*.tmp"
-
 
 class BuildCancelled(Exception):
     """The build's cancel flag was set; raised from the progress callback to stop the pipeline."""
-
-
-def datasets_dir() -> Path:
-    return Path(settings.DATA_DIR) / DATASETS_SUBDIR
 
 
 def start_build(user, *, name: str, format: str, overrides: dict | None = None, queue: bool = True) -> DatasetBuild:
@@ -58,7 +47,7 @@ def start_build(user, *, name: str, format: str, overrides: dict | None = None, 
         problems.extend(exc.problems)
     if problems:
         raise ValidationError(problems)
-    check_build_config(config)
+    check_build_config(config)  # what is stored fits the shape, whatever produced it
     with transaction.atomic():
         build = DatasetBuild.objects.create(name=name, format=config["format"], config=config,
                                             created_by=user if user and user.is_authenticated else None)
@@ -129,72 +118,3 @@ def _run(build: DatasetBuild) -> None:
         if created_file and not DatasetSnapshot.objects.filter(sha256=sha).exists():
             (Path(settings.DATA_DIR) / relpath).unlink(missing_ok=True)
         raise
-
-
-def write_snapshot_file(examples: list, format: str) -> tuple[str, str, bool]:
-    """Write the rows atomically; return (sha256, path relative to the data root, whether the file is new)."""
-    exporter = EXPORTERS[format]()
-    folder = datasets_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".build-", suffix=".tmp")
-    try:
-        digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as handle:
-            for example in examples:
-                line = exporter.line(example)
-                digest.update(line)
-                handle.write(line)
-            handle.flush()
-            os.fsync(handle.fileno())
-        sha = digest.hexdigest()
-        final = folder / f"{sha}.jsonl"
-        created = not final.exists()
-        os.replace(tmp_name, final)
-        _fsync_dir(folder)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return sha, f"{DATASETS_SUBDIR}/{sha}.jsonl", created
-
-
-def _fsync_dir(folder: Path) -> None:
-    # The rename is durable only once the directory entry is on disk.
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def snapshot_file(snapshot: DatasetSnapshot) -> Path:
-    """The snapshot's file, derived from its hash (never from request input)."""
-    path = datasets_dir() / f"{snapshot.sha256}.jsonl"
-    if not path.is_file():
-        raise FileNotFoundError(f"the file of dataset {snapshot.short_hash} is missing from the data root")
-    return path
-
-
-def preview_rows(snapshot: DatasetSnapshot, limit: int = 10) -> list[dict]:
-    """The first `limit` rows of the snapshot, parsed."""
-    rows = []
-    with snapshot_file(snapshot).open("rb") as handle:
-        for line in handle:
-            rows.append(json.loads(line))
-            if len(rows) >= limit:
-                break
-    return rows
-
-
-def remove_stale_temp_files(*, older_than_seconds: float) -> list[str]:
-    """Remove half-written snapshot files (a build died mid-write) older than the given age."""
-    folder = datasets_dir()
-    cutoff = time.time() - older_than_seconds
-    removed = []
-    for path in folder.glob(TEMP_PATTERN) if folder.is_dir() else ():
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink()
-                removed.append(path.name)
-        except FileNotFoundError:  # a concurrent build renamed or removed it
-            continue
-    return removed

@@ -11,7 +11,8 @@ from django.shortcuts import redirect, render
 from accounts.roles import BUILD_DATASETS, VIEW_DASHBOARD
 from curation.forms import DatasetBuildForm
 from curation.models import DatasetBuild, DatasetSnapshot
-from curation.services.datasets import preview_rows, snapshot_file, start_build
+from curation.services.datasets import start_build
+from curation.snapshots import preview_rows, snapshot_file
 
 PREVIEW_ROWS = 10
 

@@ -10,7 +10,8 @@ from accounts.payloads import error_response, read_payload, validation_details
 from accounts.roles import BUILD_DATASETS, VIEW_DASHBOARD
 from curation.models import DatasetBuild, DatasetSnapshot
 from curation.payloads import StartBuild
-from curation.services.datasets import snapshot_file, start_build
+from curation.services.datasets import start_build
+from curation.snapshots import snapshot_file
 
 
 @api_view(VIEW_DASHBOARD)

@@ -5,7 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from curation.models import BuildStatus
 from curation.pipeline.exporters import EXPORTERS
-from curation.services.datasets import run_build, snapshot_file, start_build
+from curation.services.datasets import run_build, start_build
+from curation.snapshots import snapshot_file
 
 
 class Command(BaseCommand):
