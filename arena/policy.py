@@ -171,7 +171,7 @@ def _categories(exam: list[dict], noise: dict) -> tuple[dict, list[str], list[st
         by_category[row["category"]].append(row)
     guarded_names = settings.ARENA_GUARDED_CATEGORIES
     alpha = (1 - settings.ARENA_CONFIDENCE) / 2
-    categories, harm, tests = {}, {}, {}
+    categories, harm, tests, small = {}, {}, {}, {}
     for name in sorted(by_category):
         numbers = summarize(by_category[name], seed_variance=(noise.get("exam") or 0.0) ** 2,
                             pass_seed_variance=(noise.get("pass_rate") or 0.0) ** 2)
@@ -187,11 +187,14 @@ def _categories(exam: list[dict], noise: dict) -> tuple[dict, list[str], list[st
                 tests[f"{name}: checks"] = (entry["pass_tolerance"], numbers["pass_difference"], "of checks passed",
                                             f"{entry['pass_tolerance']:.0%} of checks")
             elif numbers["checked"] and numbers["passes"]:
-                entry["note"] = (f"{numbers['checked']} checked items: too few for its checks guard "
-                                 f"(ARENA_MIN_CHECKED_ITEMS {settings.ARENA_MIN_CHECKED_ITEMS}); the exam's pass rate "
-                                 "still counts")
+                entry["pass_tolerance"] = settings.ARENA_CATEGORY_PASS_TOLERANCE
+                small[name] = _small_checks(numbers, entry["pass_tolerance"])
+                entry["small_checks"] = small[name]
+                entry["note"] = small[name]["text"]
         categories[name] = entry
     not_shown = []
+    for name, guard in small.items():  # too few checked items for an interval: an exact test on the changed ones
+        harm[f"{name}: checks"] = guard["p_chance"] if guard["material"] else 1.0
     for test, (margin, interval, _unit, _limit) in tests.items():
         name, metric = test.split(": ", 1)
         p_ok = p_above(interval, -margin)
@@ -208,10 +211,56 @@ def _categories(exam: list[dict], noise: dict) -> tuple[dict, list[str], list[st
         if shown_worse[test]:
             categories[name]["shown_worse"] = True
             worse_reasons.append(f"category {name}: {metric} shown worse than its tolerance (Holm-corrected "
-                                 f"across {len(tests)} category tests): {text}")
+                                 f"across {len(harm)} category tests): {text}")
         elif metric in categories[name].get("not_shown", []):
             not_shown.append(f"category {name}: {metric} not shown within its tolerance: {text}")
+    for name, guard in sorted(small.items()):
+        if not guard["material"]:
+            continue
+        categories[name]["worse"] = True
+        categories[name].setdefault("not_shown", []).append("checks")
+        if shown_worse[f"{name}: checks"]:
+            categories[name]["shown_worse"] = True
+            worse_reasons.append(f"category {name}: checks shown worse (exact test on the changed items, "
+                                 f"Holm-corrected across {len(harm)} category tests): {guard['text']}")
+        else:
+            missing = settings.ARENA_MIN_CHECKED_ITEMS - guard["checked"]
+            not_shown.append(f"category {name}: checks too few to judge and a material drop: {guard['text']}; "
+                             f"it needs {missing} more checked item(s) for an interval (ARENA_MIN_CHECKED_ITEMS "
+                             f"{settings.ARENA_MIN_CHECKED_ITEMS}), or a person to decide")
     return categories, worse_reasons, not_shown
+
+
+def _sign_test(losses: int, gains: int) -> float:
+    """Exact one-sided p-value: P(at least `losses` of the losses + gains changed items go against the
+    candidate) when each change is as likely either way (the exact McNemar test, a sign test on discordant pairs)."""
+    changed = losses + gains
+    if losses == 0:
+        return 1.0
+    return math.fsum(math.comb(changed, k) for k in range(losses, changed + 1)) / 2 ** changed
+
+
+def _small_checks(numbers: dict, tolerance: float) -> dict:
+    """The checks guard of a category with too few checked items for an interval.
+
+    Non-inferiority cannot be shown on a handful of items (any interval spans the tolerance), so a guard
+    that demanded it would hold every promotion forever, and one that is skipped lets a clear regression
+    through (6/8 -> 3/8). Instead: the guard passes while the net drop (checks lost minus checks gained)
+    is within the tolerance; a larger, material drop holds the verdict unless the exact one-sided test on
+    the changed items shows it is beyond chance, which rejects (Holm-corrected with the other guards).
+    """
+    gained, lost = numbers["pass_difference"]["discordant"]
+    checked = numbers["checked"]
+    drop = (lost - gained) / checked
+    p_chance = _sign_test(lost, gained)
+    material = drop > tolerance + 1e-12
+    before = round(numbers["against_pass_rate"] * checked)
+    after = round(numbers["candidate_pass_rate"] * checked)
+    text = (f"{checked} checked items, {before}/{checked} -> {after}/{checked} passed ({lost} lost, {gained} gained: "
+            f"a net drop of {max(drop, 0.0):.0%}, tolerance {tolerance:.0%}); exact one-sided test on the "
+            f"{lost + gained} changed item(s): p = {p_chance:.3g} that chance alone loses this many")
+    return {"checked": checked, "gained": gained, "lost": lost, "drop": drop, "p_chance": p_chance,
+            "material": material, "text": text}
 
 
 def _missing(parts: dict, categories: dict, holdout_context: dict | None) -> list[str]:
