@@ -385,7 +385,6 @@ TRAINING_PYTHON = env_str("TRAINING_PYTHON", "")  # empty: this interpreter
 TRAINING_TRAINER_MODULE = env_str("TRAINING_TRAINER_MODULE", "training.trainer")
 TRAINING_CANCEL_GRACE_SECONDS = env_float("TRAINING_CANCEL_GRACE_SECONDS", 10.0, min_value=0.0)
 TRAINING_CANCEL_POLL_SECONDS = env_float("TRAINING_CANCEL_POLL_SECONDS", 2.0, min_value=0.1)
-TRAINING_HEARTBEAT_SECONDS = env_float("TRAINING_HEARTBEAT_SECONDS", 10.0, min_value=0.5)
 TRAINING_LOST_AFTER_SECONDS = env_int("TRAINING_LOST_AFTER_SECONDS", 300, min_value=10)
 TRAINING_WORKER_HEARTBEAT_SECONDS = env_float("TRAINING_WORKER_HEARTBEAT_SECONDS", 30.0, min_value=0.0)
 # GPU memory classes in GB, one Celery queue each (training.gpu-24g, ...; see training/capabilities.py).

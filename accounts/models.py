@@ -68,10 +68,6 @@ class ApiToken(models.Model):
     def is_expired(self) -> bool:
         return self.expires_at is not None and self.expires_at <= timezone.now()
 
-    @property
-    def is_usable(self) -> bool:
-        return not self.is_revoked and not self.is_expired and self.user.is_active
-
     def has_perm(self, perm: str) -> bool:
         """A token may do what its role grants, and never more than its user may."""
         return perm in role_permissions(self.role) and self.user.has_perm(perm)

@@ -6,15 +6,15 @@ adapter's saved prompt block instead of a tokenizer, so reference losses are mea
 the very text each adapter was trained on.
 """
 
-from models_registry.prompting import PromptError, render_chat
+from models_registry.prompting import PromptError, render_prompt
 
 
 def generation_prompt(prompt: dict, messages: list[dict]) -> str:
     """The text a model continues to answer `messages` (as serving renders it)."""
     try:
-        return render_chat(prompt, messages, add_generation_prompt=True)
+        return render_prompt(prompt, messages, add_generation_prompt=True)
     except PromptError:
-        return render_chat(prompt, _fold_system(messages), add_generation_prompt=True)
+        return render_prompt(prompt, _fold_system(messages), add_generation_prompt=True)
 
 
 def training_texts(prompt: dict, messages: list[dict], answer: str) -> tuple[str, str]:
@@ -27,15 +27,15 @@ def training_texts(prompt: dict, messages: list[dict], answer: str) -> tuple[str
             head, full = _render_pair(prompt, _fold_system(messages), answer)
         response = full[len(head):] if full.startswith(head) else answer
     else:
-        head, response = render_chat(prompt, messages, add_generation_prompt=True), answer
+        head, response = render_prompt(prompt, messages, add_generation_prompt=True), answer
     if eos and eos not in response:
         response += eos
     return head, response
 
 
 def _render_pair(prompt: dict, messages: list[dict], answer: str) -> tuple[str, str]:
-    head = render_chat(prompt, messages, add_generation_prompt=True)
-    full = render_chat(prompt, [*messages, {"role": "assistant", "content": answer}], add_generation_prompt=False)
+    head = render_prompt(prompt, messages, add_generation_prompt=True)
+    full = render_prompt(prompt, [*messages, {"role": "assistant", "content": answer}], add_generation_prompt=False)
     return head, full
 
 

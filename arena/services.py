@@ -11,9 +11,9 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+import arena.evaluation
 from accounts.api import JSONRefused, strict_loads
 from accounts.roles import MANAGE_MODELS, OPERATE_TRAINING
-from arena import evaluation as scoring
 from arena import policy
 from arena.exams import DEFAULT_EXAM_PATH, ExamImportError, check_item, parse_items, read_lines, save_exam
 from arena.holdouts import HoldoutError, freeze_holdout, latest_holdout
@@ -161,7 +161,7 @@ def run_evaluation(evaluation_id: int, worker: str = "") -> Evaluation | None:
         return None
     try:
         verdict, rows = _score(job)
-    except scoring.Cancelled:
+    except arena.evaluation.Cancelled:
         lifecycle.finish(Evaluation, job.pk, status=JobStatus.CANCELLED, human_error="cancelled")
         return Evaluation.objects.get(pk=job.pk)
     except Exception as exc:
@@ -182,13 +182,13 @@ def run_evaluation(evaluation_id: int, worker: str = "") -> Evaluation | None:
 
 def _score(job: Evaluation) -> tuple[dict, list[dict]]:
     job = Evaluation.objects.select_related("candidate", "against", "exam", "holdout", "line").get(pk=job.pk)
-    items, context = scoring.questions(job)
+    items, context = arena.evaluation.questions(job)
 
     def progress(fraction, eta):
         lifecycle.report_progress(Evaluation, job.pk, fraction, eta_seconds=eta)
         return lifecycle.heartbeat(Evaluation, job.pk)
 
-    rows = scoring.score(job, items, progress=progress)
+    rows = arena.evaluation.score(job, items, progress=progress)
     for row, question in zip(rows, items, strict=True):
         row.update(messages=question.messages, reference=question.reference, source_kind=question.source_kind,
                    source_id=question.source_id)

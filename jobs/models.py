@@ -129,12 +129,6 @@ class Job(models.Model):
         """The Celery queue job `pk` is sent to: `queue`, unless a subclass routes each job (training runs do)."""
         return cls.queue
 
-    @property
-    def duration_seconds(self) -> float | None:
-        if not self.started_at:
-            return None
-        return ((self.finished_at or timezone.now()) - self.started_at).total_seconds()
-
     def status_payload(self) -> dict:
         """The `job.status` message pages receive when this job changes state (see jobs_api docs)."""
         return {"type": "job.status", "kind": self.group_prefix, "id": self.pk, "status": self.status,

@@ -1,5 +1,3 @@
-import importlib.util
-
 from django.apps import AppConfig
 
 
@@ -9,14 +7,11 @@ class ModelsRegistryConfig(AppConfig):
 
     def ready(self):
         # A succeeded run registers its adapter as a candidate version (training calls the hooks).
-        if importlib.util.find_spec("training.services") is None:
-            return  # training without its services module: nothing to hook into
         from models_registry.services import register_run_version
-        from training import services as training_services
+        from training.services import on_run_succeeded
 
-        hooks = getattr(training_services, "on_run_succeeded", None)
-        if hooks is not None and register_run_version not in hooks:
-            hooks.append(register_run_version)
+        if register_run_version not in on_run_succeeded:
+            on_run_succeeded.append(register_run_version)
 
     def overview_counts(self):
         from models_registry.models import ModelLine, ModelVersion

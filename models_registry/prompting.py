@@ -8,7 +8,4 @@ models_registry.ollama_template.
 from models_registry.ollama_template import OllamaTemplateError, ollama_template
 from training.trainer.prompts import PromptError, render_prompt, stop_sequences
 
-render_chat = render_prompt
-
-__all__ = ["OllamaTemplateError", "PromptError", "ollama_template", "render_chat", "render_prompt",
-           "stop_sequences"]
+__all__ = ["OllamaTemplateError", "PromptError", "ollama_template", "render_prompt", "stop_sequences"]

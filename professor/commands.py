@@ -285,14 +285,11 @@ def _progress(user, actor, *, in_process: bool) -> Answer:
 
 
 def _evaluate(user, actor, *, in_process: bool) -> Answer:
+    from arena import services as arena
     from models_registry.models import ModelLine
     from professor.readiness import line_name
 
     _require(actor, OPERATE_TRAINING)
-    try:
-        from arena import services as arena
-    except ImportError:
-        return Answer(EVALUATE, "No evaluation available: the Arena is not installed.", ok=False)
     line = ModelLine.objects.filter(name=line_name()).first()
     version = line.versions.candidates().order_by("-number").first() if line else None
     if version is None:

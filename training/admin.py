@@ -2,6 +2,7 @@ from django.contrib import admin, messages
 
 from accounts.admin_access import RoleAccess
 from accounts.roles import OPERATE_TRAINING
+from jobs.lifecycle import JobRefused
 from training import services
 from training.models import MetricPoint, RunLogLine, TrainingRun, TrainingWorker
 
@@ -13,7 +14,7 @@ def cancel_runs(modeladmin, request, queryset):
         try:
             services.cancel_run(run, request.user)
             done += 1
-        except services.RunRefused as exc:
+        except JobRefused as exc:
             modeladmin.message_user(request, str(exc), messages.WARNING)
     modeladmin.message_user(request, f"Cancellation requested for {done} run(s).")
 

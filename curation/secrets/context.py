@@ -482,10 +482,3 @@ def find_high_entropy(text: str):
 
 
 HIGH_ENTROPY_KEYWORDS = ("pass", "pwd", "secret", "token", "key", "credential", "creds", "auth", "bearer")
-
-
-def near_word_pattern():
-    """The word pattern the entropy stage anchors on (for the fuzz test)."""
-    return _NEAR_WORD
-
-

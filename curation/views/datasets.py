@@ -17,7 +17,7 @@ from curation.snapshots import preview_rows, snapshot_file
 PREVIEW_ROWS = 10
 
 
-def _get_snapshot_for_user(user, sha256: str) -> DatasetSnapshot:
+def _snapshot_or_404(sha256: str) -> DatasetSnapshot:
     # Every role may read datasets; the permission decorator has already checked that.
     snapshot = DatasetSnapshot.objects.filter(sha256=sha256).first()
     if snapshot is None:
@@ -25,7 +25,7 @@ def _get_snapshot_for_user(user, sha256: str) -> DatasetSnapshot:
     return snapshot
 
 
-def _get_build_for_user(user, build_id: int) -> DatasetBuild:
+def _build_or_404(build_id: int) -> DatasetBuild:
     build = DatasetBuild.objects.select_related("snapshot", "created_by").filter(pk=build_id).first()
     if build is None:
         raise Http404("No such build.")
@@ -76,14 +76,14 @@ def build_new(request):
 
 @permission_required(VIEW_DASHBOARD, raise_exception=True)
 def build_detail(request, build_id: int):
-    build = _get_build_for_user(request.user, build_id)
+    build = _build_or_404(build_id)
     return render(request, "curation/datasets/build_detail.html", {"build": build, "funnel": build.funnel,
                                                                    "config_text": _pretty(build.config)})
 
 
 @permission_required(VIEW_DASHBOARD, raise_exception=True)
 def snapshot_detail(request, sha256: str):
-    snapshot = _get_snapshot_for_user(request.user, sha256)
+    snapshot = _snapshot_or_404(sha256)
     try:
         rows = preview_rows(snapshot, PREVIEW_ROWS)
         missing = ""
@@ -100,7 +100,7 @@ def snapshot_detail(request, sha256: str):
 
 @permission_required(VIEW_DASHBOARD, raise_exception=True)
 def snapshot_download(request, sha256: str):
-    snapshot = _get_snapshot_for_user(request.user, sha256)
+    snapshot = _snapshot_or_404(sha256)
     try:
         path = snapshot_file(snapshot)
     except FileNotFoundError as exc:

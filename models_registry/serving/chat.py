@@ -9,7 +9,7 @@ import threading
 
 from django.conf import settings
 
-from models_registry.prompting import render_chat, stop_sequences
+from models_registry.prompting import render_prompt, stop_sequences
 from models_registry.serving import runtime
 
 
@@ -63,7 +63,7 @@ def prepare(line: str, messages: list[dict], *, max_tokens: int, version=None) -
         fewest = sum(len(m["content"]) for m in messages) // engine.max_token_chars
         if fewest + max_tokens > engine.context_length:
             raise ContextLengthExceeded(engine.context_length, fewest, max_tokens, at_least=True)
-        prompt = render_chat(served.prompt, messages)
+        prompt = render_prompt(served.prompt, messages)
         # The same bound on the rendered prompt, whose template text the check above did not see.
         fewest = len(prompt) // engine.max_token_chars
         if fewest + max_tokens > engine.context_length:

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from arena import evaluation as scoring
+import arena.evaluation
 from arena.holdouts import HoldoutError, freeze_holdout
 from arena.models import Evaluation
 from curation.models import DatasetSnapshot
@@ -87,7 +87,7 @@ def test_an_evaluation_leaves_out_holdout_items_a_compared_model_was_trained_on(
     candidate = make_version(line, dataset=old)
     evaluation = Evaluation.objects.create(line=line, candidate=candidate, exam=make_exam(line), holdout=holdout)
 
-    questions, context = scoring.questions(evaluation)
+    questions, context = arena.evaluation.questions(evaluation)
 
     held_keys = {q.key for q in questions if q.kind == "holdout"}
     assert f"lesson:{lessons[0].pk}" not in held_keys and len(held_keys) == 3

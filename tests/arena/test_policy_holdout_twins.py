@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from arena import evaluation as scoring
+import arena.evaluation
 from arena.holdouts import TwinIndex, freeze_holdout, normalise
 from arena.models import Evaluation
 from arena.policy import decide
@@ -68,7 +68,7 @@ def test_an_evaluation_leaves_out_holdout_items_whose_twin_a_compared_version_tr
     candidate = make_version(line, dataset=snapshot)
     evaluation = Evaluation.objects.create(line=line, candidate=candidate, exam=make_exam(line), holdout=holdout)
 
-    questions, context = scoring.questions(evaluation)
+    questions, context = arena.evaluation.questions(evaluation)
 
     assert [q.reference for q in questions if q.kind == "holdout"] == ["Run make clean."]
     assert context["holdout"] == {"version": 1, "items": 1, "excluded_as_trained_on": 1}

@@ -25,7 +25,7 @@ def _post(client, headers, body: str):
 def test_two_hundred_thousand_empty_messages_are_refused_by_count_before_rendering(client, agent, monkeypatch):
     from models_registry.serving import chat
 
-    monkeypatch.setattr(chat, "render_chat", lambda *a, **kw: pytest.fail("the messages were rendered"))
+    monkeypatch.setattr(chat, "render_prompt", lambda *a, **kw: pytest.fail("the messages were rendered"))
     make_line()
     body = json.dumps({"model": "venom-coder", "messages": [{"role": "user", "content": ""}] * 200_000})
     assert len(body) > 6_000_000  # the probe's payload

@@ -1,6 +1,7 @@
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
+from jobs.lifecycle import JobRefused
 from tests.training.factories import make_snapshot
 from training import services
 from training.models import RunStatus, TrainingRun
@@ -91,7 +92,7 @@ def test_cancelling_a_running_run_flags_it_for_its_worker(bob):
 def test_a_finished_run_cannot_be_cancelled(bob):
     run = services.start_run(bob, dataset=make_snapshot(), base_model=HF_MODEL)
     TrainingRun.objects.filter(pk=run.pk).update(status=RunStatus.SUCCEEDED)
-    with pytest.raises(services.RunRefused, match="succeeded"):
+    with pytest.raises(JobRefused, match="succeeded"):
         services.cancel_run(run, bob)
 
 
@@ -106,7 +107,7 @@ def test_only_one_worker_claims_a_run(bob):
 
 def test_retry_requeues_failed_and_lost_runs_only(bob):
     run = services.start_run(bob, dataset=make_snapshot(), base_model=HF_MODEL)
-    with pytest.raises(services.RunRefused):
+    with pytest.raises(JobRefused):
         services.retry_run(run, bob)
     TrainingRun.objects.filter(pk=run.pk).update(status=RunStatus.LOST, error="x", human_error="lost")
     run = services.retry_run(run, bob)

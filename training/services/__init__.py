@@ -13,7 +13,6 @@ from training.services.lifecycle import (
     touch_heartbeat,
 )
 from training.services.runs import (
-    RunRefused,
     cancel_run,
     dataset_warnings,
     default_hyperparameters,
@@ -23,7 +22,6 @@ from training.services.runs import (
 )
 
 __all__ = [
-    "RunRefused",
     "cancel_run",
     "claim_run",
     "dataset_warnings",

@@ -10,7 +10,6 @@ from django.db import transaction
 from accounts.roles import OPERATE_TRAINING
 from artifacts import store as artifact_store
 from jobs import lifecycle
-from jobs.lifecycle import JobRefused
 from training import capabilities
 from training.models import Backend, TrainingRun
 from training.services.datasets import verify_snapshot
@@ -23,8 +22,6 @@ RUN_ONLY_KEYS = ("model_line",)
 # A model line's name ends up in URLs, channel group names and the OpenAI "model" field: a slug.
 _LINE_NAME = re.compile(r"^[-a-zA-Z0-9_]{1,100}\Z")
 _HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
-# A state change that does not apply to the run's current status.
-RunRefused = JobRefused
 
 
 def _check_permission(user) -> None:

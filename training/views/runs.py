@@ -9,6 +9,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.roles import OPERATE_TRAINING, VIEW_DASHBOARD
+from jobs.lifecycle import JobRefused
 from training import services
 from training.capabilities import Requirements, capable_workers, refusal, requirements_of
 from training.forms import RunForm, start_form_guide
@@ -89,7 +90,7 @@ def run_cancel(request, run_id: int):
     try:
         services.cancel_run(run, request.user)
         messages.success(request, f"Cancellation of run {run.pk} requested.")
-    except services.RunRefused as exc:
+    except JobRefused as exc:
         messages.error(request, str(exc))
     return _back(request)
 
@@ -101,7 +102,7 @@ def run_retry(request, run_id: int):
     try:
         services.retry_run(run, request.user)
         messages.success(request, f"Run {run.pk} queued again; it resumes from its last checkpoint.")
-    except services.RunRefused as exc:
+    except JobRefused as exc:
         messages.error(request, str(exc))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))

@@ -7,6 +7,7 @@ from accounts.api import api_view, json_error
 from accounts.payloads import error_response, read_payload, validation_details
 from accounts.roles import OPERATE_TRAINING, VIEW_DASHBOARD
 from curation.models import DatasetSnapshot
+from jobs.lifecycle import JobRefused
 from training import services
 from training.models import MetricPoint, TrainingRun
 from training.payloads import StartRun
@@ -62,7 +63,7 @@ def _change(request, run_id: int, action):
         return error
     try:
         run = action(run, request.user)
-    except services.RunRefused as exc:
+    except JobRefused as exc:
         return json_error(str(exc), 409)
     except ValidationError as exc:
         return error_response("run", validation_details(exc))

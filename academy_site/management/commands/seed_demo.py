@@ -15,7 +15,6 @@ The toy model is still built: it stays the choice for tests and for runs that ta
 folder that has never been seeded and holds no records, and only while SEED_DEMO is on.
 """
 
-from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
@@ -131,14 +130,8 @@ class Command(BaseCommand):
             self.stdout.write(f"Git: mining failed: {exc}")
 
     def _default_exam(self) -> None:
-        if not apps.is_installed("arena"):
-            self.stdout.write("Exam: skipped (the Arena is not installed).")
-            return
-        try:
-            from arena import services as arena
-        except ImportError as exc:
-            self.stdout.write(f"Exam: skipped (the Arena's services are not available: {exc}).")
-            return
+        from arena import services as arena
+
         line, _ = ModelLine.objects.get_or_create(name=settings.MODEL_LINE_DEFAULT,
                                                   defaults={"base_model": self._base})
         exam = arena.ensure_exam(line)
