@@ -7,7 +7,8 @@ the latest step/loss or status of one run, a few times a second at most.
 
 from channels.db import database_sync_to_async
 
-from academy_site.overview import OVERVIEW_GROUP, collect_counts, collect_runs
+from academy_site.overview import collect_counts, collect_runs
+from jobs.broadcast import OVERVIEW_GROUP
 from jobs.consumers import AuthorizedConsumer
 
 

@@ -6,7 +6,8 @@ their one-way dependencies.
 """
 
 from django.apps import apps
-from django.utils.safestring import mark_safe
+
+from jobs.panels import render_panels
 
 
 def collect_counts() -> list[dict]:
@@ -20,16 +21,9 @@ def collect_counts() -> list[dict]:
 
 def collect_panels(request) -> list:
     """HTML panels from app configs that define `overview_panel(request)` (None: nothing to show)."""
-    panels = []
-    for config in apps.get_app_configs():
-        contribute = getattr(config, "overview_panel", None)
-        html = contribute(request) if contribute is not None else None
-        if html:
-            panels.append(mark_safe(html))  # rendered by the app's own (autoescaping) template
-    return panels
+    return render_panels((config.overview_panel for config in apps.get_app_configs()
+                          if hasattr(config, "overview_panel")), request)
 
-
-OVERVIEW_GROUP = "overview"
 
 RECENT_RUNS = 10
 

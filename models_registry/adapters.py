@@ -8,8 +8,7 @@ from django.conf import settings
 
 from artifacts import store as artifact_store
 from artifacts.hashing import file_sha256, folder_hashes
-
-METADATA_FILE = "academy_adapter.json"
+from training.trainer.run import METADATA_FILE
 
 
 class AdapterError(ValueError):

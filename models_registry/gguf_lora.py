@@ -19,7 +19,7 @@ The full-precision base is the GGUF itself with every tensor dequantized by the 
 (the same gguf.quants.dequantize transformers uses when it loads the GGUF, so the weights are
 those training and serving computed with) and every metadata key copied.
 
-No Django import, no torch: numpy and the gguf package only.
+No Django import, no torch: numpy, the gguf package and the trainer's adapter file names only.
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-ADAPTER_CONFIG = "adapter_config.json"
-ADAPTER_WEIGHTS = "adapter_model.safetensors"
+from training.trainer.run import ADAPTER_CONFIG, ADAPTER_WEIGHTS
+
 # GGUF architectures whose adapters are converted here: those convert_hf_to_gguf.py writes
 # with the q/k permutation above (LlamaModel: Llama, Mistral, SmolLM, ...).
 PERMUTED_ARCHITECTURES = ("llama",)

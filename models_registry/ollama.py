@@ -32,10 +32,10 @@ from models_registry import adapters
 from models_registry.ollama_template import OllamaTemplateError, ollama_template
 from training import model_store
 from training.trainer.prompts import stop_sequences
+from training.trainer.run import ADAPTER_CONFIG, ADAPTER_WEIGHTS
 
-ADAPTER_WEIGHTS = "adapter_model.safetensors"
-ADAPTER_CONFIG = "adapter_config.json"
-ADAPTER_FILES = (ADAPTER_CONFIG, ADAPTER_WEIGHTS)
+# What Ollama's converter reads of an adapter folder.
+PEFT_FILES = (ADAPTER_CONFIG, ADAPTER_WEIGHTS)
 # convert.ConvertAdapter: GGUF architecture of the FROM model -> Hugging Face architectures
 # that convert to it (llama.cpp converts Mistral checkpoints to the llama architecture).
 ADAPTER_ARCHITECTURES = {
@@ -130,7 +130,7 @@ def adapter_payload(version, adapter_dir: Path) -> dict[str, bytes]:
             f"Ollama cannot load a LoRA adapter on a {architecture or 'base of unknown architecture'} base "
             f"(its adapter converter takes {', '.join(supported_architectures())}); export a merged model "
             f"instead: python manage.py export_merged {version.line.name} {version.label}")
-    missing = [name for name in ADAPTER_FILES if not (adapter_dir / name).is_file()]
+    missing = [name for name in PEFT_FILES if not (adapter_dir / name).is_file()]
     if missing:
         raise OllamaRefused(f"{version} has no {', '.join(missing)}; Ollama's adapter converter reads it")
     return {ADAPTER_CONFIG: _adapter_config(version, adapter_dir), ADAPTER_WEIGHTS: (adapter_dir / ADAPTER_WEIGHTS)

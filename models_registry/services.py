@@ -20,6 +20,7 @@ from models_registry import adapters, ollama
 from models_registry.events import publish_activated, publish_overview
 from models_registry.models import Activation, ActivationKind, ModelLine, ModelVersion, PromptStyle, VersionStatus
 from training.services.runs import is_line_name
+from training.trainer.run import ADAPTER_FILES
 
 logger = logging.getLogger(__name__)
 
@@ -70,9 +71,6 @@ def register_run_version(run, user=None) -> ModelVersion:
             created_by=user or run.created_by)
 
 
-REQUIRED_ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", adapters.METADATA_FILE)
-
-
 def register_adapter_version(line: ModelLine, adapter_dir: str, user, *, notes: str = "",
                              parent: ModelVersion | None = None) -> ModelVersion:
     """Register an adapter made elsewhere (a folder under the data root) as a candidate of `line`.
@@ -84,7 +82,7 @@ def register_adapter_version(line: ModelLine, adapter_dir: str, user, *, notes: 
     _check_permission(user)
     folder = adapters.data_path(adapter_dir)
     files = adapters.hash_folder(folder)
-    missing = [name for name in REQUIRED_ADAPTER_FILES if name not in files]
+    missing = [name for name in ADAPTER_FILES if name not in files]
     if missing:
         raise RegistryError(f"adapter folder {adapter_dir} lacks {', '.join(missing)}")
     meta = adapters.read_metadata(folder)

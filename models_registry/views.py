@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.api import read_json
 from accounts.roles import MANAGE_MODELS, VIEW_DASHBOARD
+from jobs.panels import render_panels
 from models_registry import ollama, panels, playground, services, serving_views
 from models_registry.adapters import AdapterError, data_path
 from models_registry.compare import compare_versions
@@ -64,7 +65,7 @@ def version_detail(request, name, label):
     return render(request, "models_registry/version_detail.html", {
         "version": version, "line": version.line, "can_manage": request.user.has_perm(MANAGE_MODELS),
         "metric_groups": [(g, (version.metrics or {}).get(g) or {}) for g in groups],
-        "panels": panels.render(panels.version_panels, request, version),
+        "panels": render_panels(panels.version_panels, request, version),
         "use_it": playground.use_it(request, version.line, version.line.active_version(), version),
         "playground": playground.playground(version.line, version)})
 
@@ -116,7 +117,7 @@ def compare(request, name):
         curves = {f"{a.label} {kind}": pts for kind, pts in result["curves"]["a"].items()}
         curves |= {f"{b.label} {kind}": pts for kind, pts in result["curves"]["b"].items()}
         context |= {"result": result, "chart": overlay(curves),
-                    "panels": panels.render(panels.compare_panels, request, a, b)}
+                    "panels": render_panels(panels.compare_panels, request, a, b)}
     return render(request, "models_registry/compare.html", context)
 
 

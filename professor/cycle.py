@@ -198,7 +198,7 @@ class _Runner:
         snapshot = build.snapshot
         numbers = {"rows": snapshot.row_count, "train": snapshot.train_count, "eval": snapshot.eval_count,
                    "sha256": snapshot.sha256}
-        links = [link(f"dataset {snapshot.short_hash}", f"/datasets/{snapshot.pk}/")]
+        links = [link(f"dataset {snapshot.short_hash}", snapshot.get_absolute_url())]
         Cycle.objects.filter(pk=self.cycle.pk).update(dataset=snapshot)
         minimum = settings.MIN_DATASET_EXAMPLES
         if snapshot.row_count < minimum:

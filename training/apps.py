@@ -19,18 +19,26 @@ class TrainingConfig(AppConfig):
             hooks.on_run_created.append(on_run_created)
         if waiting_panel not in hooks.run_page_panels:
             hooks.run_page_panels.insert(0, waiting_panel)
+        # Where a retry resumes: the step of the checkpoint it will fetch, or from the start.
+        from training.checkpoint_store import resume_panel
+
+        if resume_panel not in hooks.run_page_panels:
+            hooks.run_page_panels.insert(1, resume_panel)
 
     def overview_counts(self):
+        from django.urls import reverse
+
         from training.models import RunStatus, TrainingRun
         from training.workers import online_workers
 
+        runs = reverse("run_list")
         return [
             {"key": "runs_queued", "label": "Runs queued", "value": TrainingRun.objects.filter(
-                status=RunStatus.QUEUED).count(), "url": "/training/"},
+                status=RunStatus.QUEUED).count(), "url": runs},
             {"key": "runs_active", "label": "Runs in progress", "value": TrainingRun.objects.filter(
-                status__in=(RunStatus.PREPARING, RunStatus.RUNNING)).count(), "url": "/training/"},
+                status__in=(RunStatus.PREPARING, RunStatus.RUNNING)).count(), "url": runs},
             {"key": "training_workers", "label": "Training workers online", "value": online_workers().count(),
-             "url": "/training/"},
+             "url": runs},
         ]
 
     def overview_steps(self):

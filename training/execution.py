@@ -20,9 +20,9 @@ from training.services.datasets import data_root, verify_snapshot
 from training.services.runs import RUN_ONLY_KEYS
 from training.shapes import check_artifacts
 from training.trainer.errors import OOM_MESSAGE
+from training.trainer.run import ADAPTER_FILES
 
 logger = logging.getLogger(__name__)
-ADAPTER_REQUIRED = ("adapter_config.json", "adapter_model.safetensors", "academy_adapter.json")
 LOG_FILE = "trainer.log"
 
 
@@ -135,7 +135,7 @@ def _conclude(run, run_dir: Path, ingestor: RunIngestor, exit_code: int, cancell
         return RunStatus.CANCELLED
     done = ingestor.done
     adapter_dir = run_dir / str((done or {}).get("adapter_dir") or "adapter")
-    missing = [name for name in ADAPTER_REQUIRED if not (adapter_dir / name).is_file()]
+    missing = [name for name in ADAPTER_FILES if not (adapter_dir / name).is_file()]
     if exit_code == 0 and done is not None and not missing:
         artifacts["adapter_dir"] = f"{run.run_dir}/{adapter_dir.relative_to(run_dir)}"
         # Uploaded (with a remote store) before the success is recorded: what registers it may fetch it.

@@ -294,3 +294,23 @@ def test_bad_bodies_on_the_evaluate_and_registry_api_name_the_field(client, alic
         assert detail["field"] == field and detail["message"].startswith(f"{field}: "), (url, body, detail)
     version.refresh_from_db()
     assert version.status == VersionStatus.CANDIDATE and line.versions.count() == 1
+
+
+def test_a_failing_arena_panel_leaves_the_version_compare_and_overview_pages_up(client, viewer, monkeypatch, caplog):
+    line = make_line()
+    a, b = make_version(line), make_version(line)
+    make_evaluation(b, decision="hold")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the arena's tables are unreadable")
+
+    monkeypatch.setattr("arena.results.latest_evaluation", broken)
+    monkeypatch.setattr("arena.results.compare_payload", broken)
+    client.force_login(viewer)
+    version_page = client.get(f"/models/{line.name}/{b.label}/")
+    assert version_page.status_code == 200 and b.label in version_page.content.decode()
+    compare_page = client.get(f"/models/{line.name}/compare/?a={a.label}&b={b.label}")
+    assert compare_page.status_code == 200
+    assert [r for r in caplog.records if r.getMessage().startswith("page panel")], "the failure is logged"
+    monkeypatch.setattr("arena.apps.ArenaConfig.overview_panel", broken, raising=False)
+    assert client.get("/").status_code == 200

@@ -151,3 +151,16 @@ def test_an_unexpected_error_ends_the_cycle_at_its_step_and_promotes_nothing(loo
     last = cycle.journal.last()
     assert (last.step, last.outcome) == ("training", "failed")
     assert not ModelLine.objects.filter(versions__status=VersionStatus.ACTIVE).exists()
+
+
+@pytest.mark.django_db
+def test_every_link_of_a_stopped_cycles_journal_opens_a_page(loop_settings, client, bob):
+    loop_settings.MIN_DATASET_EXAMPLES = 1000
+    domain_lessons(48)
+    with pytest.raises(CommandError):
+        call_command("professor", "cycle", "--wait", "--in-process")
+    links = [entry_link for entry in Cycle.objects.get().journal.all() for entry_link in entry.links]
+    assert any(entry_link["label"].startswith("dataset ") for entry_link in links)  # the snapshot's own page
+    client.force_login(bob)
+    for entry_link in links:
+        assert client.get(entry_link["url"]).status_code == 200, entry_link

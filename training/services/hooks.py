@@ -7,8 +7,6 @@ AppConfig.ready().
 import logging
 from collections.abc import Callable
 
-from django.utils.safestring import mark_safe
-
 logger = logging.getLogger(__name__)
 
 on_run_succeeded: list[Callable] = []
@@ -51,17 +49,3 @@ def advise_parameters(snapshot, worker=None) -> dict:
         except Exception:
             logger.exception("parameter advisor %r failed for dataset %s", advisor, snapshot.pk)
     return {}
-
-
-def render_panels(panels: list[Callable], *args) -> list:
-    """The HTML of every panel hook that has something to show (a failing one is logged and left out)."""
-    shown = []
-    for panel in list(panels):
-        try:
-            html = panel(*args)
-        except Exception:
-            logger.exception("page panel %r failed", panel)
-            continue
-        if html:
-            shown.append(mark_safe(html))  # rendered by the hook's own (autoescaping) template
-    return shown

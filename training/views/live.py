@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, render
 
 from accounts.roles import OPERATE_TRAINING, VIEW_DASHBOARD
+from jobs.panels import render_panels
 from training import model_store
 from training.live_snapshot import lttb
 from training.models import MetricPoint, TrainingRun
@@ -26,7 +27,7 @@ def run_detail(request, run_id: int):
         "run": run,
         "can_cancel": request.user.has_perm(OPERATE_TRAINING),
         "hyperparameters": sorted((run.hyperparameters or {}).items()),
-        "panels": hooks.render_panels(hooks.run_page_panels, request, run),
+        "panels": render_panels(hooks.run_page_panels, request, run),
     }
     return render(request, "training/live/run_detail.html", context)
 

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import OPERATE_TRAINING, VIEW_DASHBOARD
 from jobs.lifecycle import JobRefused
+from jobs.panels import render_panels
 from training import services
 from training.capabilities import Requirements, capable_workers, refusal, requirements_of
 from training.forms import RunForm, start_form_guide
@@ -35,7 +36,7 @@ def run_list(request):
         "queue_depth": TrainingRun.objects.filter(status=RunStatus.QUEUED).count(),
         "running": TrainingRun.objects.filter(status__in=(RunStatus.PREPARING, RunStatus.RUNNING)).count(),
         "can_operate": request.user.has_perm(OPERATE_TRAINING),
-        "panels": hooks.render_panels(hooks.training_page_panels, request),
+        "panels": render_panels(hooks.training_page_panels, request),
     })
 
 
