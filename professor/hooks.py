@@ -29,7 +29,7 @@ def advise(snapshot, worker=None) -> dict:
 
 
 def record_parameter_choice(run) -> None:
-    """Store a reason for each of a new run's settings: the suggestion's, or "set by the operator"."""
+    """Store where each of a new run's settings came from (professor.parameters.explain)."""
     from professor.models import ParameterChoice
     from professor.parameters import describe_worker, explain, fit, values
     from training.services import dataset_warnings
@@ -39,7 +39,8 @@ def record_parameter_choice(run) -> None:
     # A savepoint: a failure here must not break start_run's transaction.
     with transaction.atomic():
         ParameterChoice.objects.update_or_create(run=run, defaults={
-            "reasons": explain(run.hyperparameters or {}, suggestion), "suggested": values(suggestion),
+            "reasons": explain(run.hyperparameters or {}, suggestion, getattr(run, "setting_reasons", None)),
+            "suggested": values(suggestion),
             "warnings": dataset_warnings(run.dataset), "worker": memory["name"]})
 
 
@@ -58,6 +59,7 @@ def run_panel(request, run) -> str | None:
     choice = ParameterChoice.objects.filter(run=run).first()
     if choice is None:
         return None
-    rows = [(name, (run.hyperparameters or {}).get(name), reason, choice.suggested.get(name))
-            for name, reason in sorted(choice.reasons.items())]
-    return render_to_string("professor/_run_panel.html", {"choice": choice, "rows": rows}, request=request)
+    from training.presets import grouped_reasons
+
+    groups = grouped_reasons(run.hyperparameters or {}, choice.reasons)
+    return render_to_string("professor/_run_panel.html", {"choice": choice, "groups": groups}, request=request)

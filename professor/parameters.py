@@ -11,14 +11,14 @@ from __future__ import annotations
 from django.conf import settings
 
 from training.base_models import is_toy, toy_base_path
+from training.presets import SMALL_MODEL_PARAMETERS, SMALL_MODEL_RECIPE, TOY_RECIPE, TOY_WHY, approximate_parameters
 from training.services.runs import default_hyperparameters
 
 SMALL_GPU_MB = 8 * 1024
 LOW_RAM_SEQ_LENGTH = 512
 LOW_RAM_RANK = 8
-# Measured on the toy (60 lessons, batch 2, 5 epochs): eval loss 6.23 -> 5.29; the defaults: 6.81 -> 6.55.
-TOY = {"learning_rate": 3e-3, "lora_rank": 16, "lora_alpha": 32.0, "max_seq_length": 256,
-       "target_modules": "all-linear", "logging_every_steps": 1, "warmup_ratio": 0.0}
+# The toy's recipe (training.presets), reporting every step.
+TOY = {**TOY_RECIPE, "logging_every_steps": 1}
 # (lowest size, batch size, epochs, band name) from the largest band down.
 BANDS = [
     (1001, 8, 2, "over 1000"),
@@ -59,7 +59,7 @@ def fit(snapshot, memory: dict, *, base_model: str | None = None) -> dict[str, t
     base = base_model or settings.DEFAULT_BASE_MODEL or _stored_default() or str(toy_base_path())
     if is_toy(base):
         for name, value in TOY.items():
-            chosen[name] = (value, "toy base model: settings that make its loss fall visibly")
+            chosen[name] = (value, TOY_WHY)
     else:
         _small_model_band(chosen, base)
     _adapt_to_memory(chosen, memory)
@@ -95,12 +95,8 @@ def keep_recipe(suggestion: dict[str, tuple], active, snapshot) -> dict[str, tup
     return kept
 
 
-# A small real base model (SmolLM2-135M-sized, 50M-500M parameters). Measured on SmolLM2-135M-Instruct:
-# LoRA r16 on every linear layer at lr 1e-3 lowers the loss within a few steps, and 512-token
-# sequences keep a CPU step to seconds (docs/benchmarks.md).
-SMALL_MODEL = {"learning_rate": 1e-3, "lora_rank": 16, "lora_alpha": 32.0, "max_seq_length": 512,
-               "target_modules": "all-linear"}
-SMALL_MODEL_PARAMETERS = (50_000_000, 500_000_000)
+# A small real base model's recipe (SmolLM2-135M-sized, 50M-500M parameters; training.presets).
+SMALL_MODEL = SMALL_MODEL_RECIPE
 
 
 def _stored_default() -> str | None:
@@ -121,20 +117,6 @@ def _small_model_band(chosen: dict, base: str) -> None:
     why = f"a small base model (~{count / 1e6:.0f}M parameters, SmolLM2-sized)"
     for name, value in SMALL_MODEL.items():
         chosen[name] = (value, f"{why}: {name.replace('_', ' ')} {value}")
-
-
-def approximate_parameters(config: dict) -> int | None:
-    """Parameters of a decoder-only transformer from its config.json (embeddings, attention, MLP), or None."""
-    try:
-        hidden, layers = int(config["hidden_size"]), int(config["num_hidden_layers"])
-        vocab, inner = int(config["vocab_size"]), int(config.get("intermediate_size") or 4 * hidden)
-        heads = int(config.get("num_attention_heads") or 1)
-        kv_heads = int(config.get("num_key_value_heads") or heads)
-    except (KeyError, TypeError, ValueError):
-        return None
-    attention = 2 * hidden * hidden + 2 * hidden * (hidden * kv_heads // heads)
-    embeddings = vocab * hidden * (1 if config.get("tie_word_embeddings", True) else 2)
-    return embeddings + layers * (attention + 3 * hidden * inner)
 
 
 def values(suggestion: dict[str, tuple]) -> dict:
@@ -205,14 +187,24 @@ def _total_steps(rows: int, chosen: dict) -> int:
     return max(1, -(-rows // per_step)) * chosen["num_epochs"][0]
 
 
-def explain(submitted: dict, suggestion: dict[str, tuple]) -> dict[str, str]:
-    """A reason for each submitted value: the suggestion's when equal, else an operator's choice."""
+def explain(submitted: dict, suggestion: dict[str, tuple], given: dict | None = None) -> dict[str, str]:
+    """Where each submitted value came from: the start form's own reason (`given`: a preset, the person), else
+    the Professor's rule when the value is its suggestion, else the default or the person who started the run."""
+    defaults = default_hyperparameters()
     explained = {}
     for name, value in submitted.items():
+        if given and name in given:
+            explained[name] = given[name]
+            continue
         if name not in suggestion:
             continue
         suggested, why = suggestion[name]
-        explained[name] = why if _same(value, suggested) else f"set by the operator (suggested {suggested}: {why})"
+        if _same(value, suggested):
+            explained[name] = why if why.startswith("the deployment's default") else f"the Professor: {why}"
+        elif name in defaults and _same(value, defaults[name]):
+            explained[name] = f"the deployment's default (the Professor would choose {suggested}: {why})"
+        else:
+            explained[name] = f"set by whoever started the run (the Professor would choose {suggested}: {why})"
     return explained
 
 

@@ -7,11 +7,21 @@ from curation.models import DatasetSnapshot
 from training import model_store, services
 from training.base_models import is_toy, toy_base_path
 from training.models import Backend
-from training.presets import FIELD_HELP, PRESETS, preset_values, seconds_per_step
+from training.presets import FIELD_HELP, PRESETS, fit_preset, grouped_reasons, seconds_per_step
 from training.services import hooks
 
 HP_FIELDS = ("lora_rank", "lora_alpha", "lora_dropout", "target_modules", "learning_rate", "num_epochs", "batch_size",
-             "gradient_accumulation", "max_seq_length", "seed", "packing", "eval_every_steps")
+             "gradient_accumulation", "max_seq_length", "warmup_ratio", "seed", "packing", "eval_every_steps",
+             "logging_every_steps", "early_stopping_patience")
+# The form's sections, in order: (legend, field names).
+SECTIONS = (
+    ("Data and base model", ("dataset", "stored_base", "base_model", "model_line")),
+    ("Adapter", ("lora_rank", "lora_alpha", "lora_dropout", "target_modules")),
+    ("Training", ("learning_rate", "num_epochs", "batch_size", "gradient_accumulation", "max_seq_length",
+                  "warmup_ratio", "seed", "packing")),
+    ("Evaluation and the chart", ("eval_every_steps", "logging_every_steps", "early_stopping_patience")),
+    ("Where it runs", ("backend", "gpu", "gpu_memory_gb", "memory_gb")),
+)
 
 
 class RunForm(forms.Form):
@@ -40,6 +50,10 @@ class RunForm(forms.Form):
     seed = forms.IntegerField()
     packing = forms.BooleanField(required=False)
     eval_every_steps = forms.IntegerField()
+    # Optional: a client that leaves them out gets the defaults.
+    logging_every_steps = forms.IntegerField(required=False, label="Train point every (steps)")
+    early_stopping_patience = forms.IntegerField(required=False)
+    warmup_ratio = forms.FloatField(required=False)
 
     def __init__(self, *args, defaults: dict | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -53,6 +67,26 @@ class RunForm(forms.Form):
             if name in self.fields:
                 extra = self.fields[name].help_text if name == "target_modules" else ""
                 self.fields[name].help_text = f"{explanation} {extra}".strip()
+
+    def sections(self) -> list[tuple[str, list]]:
+        """(legend, bound fields) per section of the form (SECTIONS), every field once."""
+        return [(legend, [self[name] for name in names if name in self.fields]) for legend, names in SECTIONS]
+
+    def setting_reasons(self, guide: dict) -> dict[str, str]:
+        """Where each submitted setting came from: the chosen preset's reason when the value is the preset's,
+        else the person who changed it (what the preset had)."""
+        preset = guide["presets"].get(self.data.get("preset") or "") or guide["presets"][guide["preset"]]
+        reasons = {}
+        for name, value in self.hyperparameters().items():
+            if name not in HP_FIELDS:
+                continue
+            offered = preset["values"].get(name)
+            if _same(value, offered):
+                reasons[name] = preset["reasons"].get(name, "the deployment's default")
+            else:
+                shown = ",".join(offered) if isinstance(offered, list) else offered
+                reasons[name] = f"set by the person who started the run (the {preset['label']} preset had {shown})"
+        return reasons
 
     def chosen_base_model(self) -> str:
         """The typed base model when given, else the stored one picked (empty: the default)."""
@@ -96,26 +130,55 @@ def base_model_choices() -> list[tuple[str, str]]:
 
 
 def start_form_guide(query) -> dict:
-    """Presets (and the Professor's suggestion for the chosen dataset), the values to start from, and
-    what the estimate needs: train rows per dataset and the measured seconds per step."""
+    """Presets fitted to the chosen dataset and base model (and the Professor's suggestion for the dataset), the
+    values to start from, why each value, and what the estimate needs: train rows per dataset and the measured
+    seconds per step.
+
+    `query` is the page's query (dataset, base, preset) or a submitted form (dataset, stored_base, base_model,
+    preset). Only a base model stored here (or the default) fits the presets: a typed one gets the defaults.
+    """
     snapshots = list(DatasetSnapshot.objects.order_by("-created_at").values("pk", "train_count"))
-    chosen = query.get("dataset")
-    dataset_id = int(chosen) if chosen and chosen.isdigit() and any(s["pk"] == int(chosen) for s in snapshots) \
+    chosen = str(query.get("dataset") or "")
+    dataset_id = int(chosen) if chosen.isdigit() and any(s["pk"] == int(chosen) for s in snapshots) \
         else (snapshots[0]["pk"] if snapshots else None)
+    train_rows = next((s["train_count"] for s in snapshots if s["pk"] == dataset_id), 0)
+    choices = base_model_choices()
+    stored = query.get("stored_base", query.get("base")) or ""
+    stored = stored if stored in {value for value, _label in choices} else ""
+    typed = (query.get("base_model") or "").strip()
+    base = "" if typed else (stored or _default_base())
     defaults = services.default_hyperparameters()
-    presets = {key: {"label": p["label"], "explain": p["explain"], "values": preset_values(key, defaults)}
-               for key, p in PRESETS.items()}
+    presets = {}
+    for key, preset in PRESETS.items():
+        fitted = fit_preset(key, base_model=base, train_rows=train_rows, defaults=defaults)
+        presets[key] = {"label": preset["label"], "explain": preset["explain"], **fitted}
     advice = hooks.advise_parameters(DatasetSnapshot.objects.get(pk=dataset_id)) if dataset_id else {}
     if advice:
+        fitted = fit_preset("suggested", base_model=base, train_rows=train_rows, defaults=defaults, advice=advice)
         presets["suggested"] = {"label": "Professor's suggestion",
-                                "explain": "Chosen for this dataset's size and this machine: "
-                                           + "; ".join(reason for _value, reason in advice.values()),
-                                "values": {**defaults, **{k: v for k, (v, _reason) in advice.items()}},
-                                "reasons": {k: reason for k, (_value, reason) in advice.items()}}
+                                "explain": "Chosen for this dataset's size and this machine by the Professor's rules.",
+                                **fitted}
+    for preset in presets.values():
+        preset["why"] = grouped_reasons(preset["values"], preset["reasons"], HP_FIELDS)
     preset = query.get("preset") if query.get("preset") in presets else "standard"
-    values = dict(presets[preset]["values"])
-    return {"presets": presets, "preset": preset, "values": values, "dataset_id": dataset_id,
+    return {"presets": presets, "preset": preset, "values": dict(presets[preset]["values"]),
+            "preset_label": presets[preset]["label"], "why": presets[preset]["why"],
+            "dataset_id": dataset_id, "base": stored, "base_name": model_store.display_name(base) if base else typed,
             "train_rows": {str(s["pk"]): s["train_count"] for s in snapshots},
             "seconds_per_step": seconds_per_step(),
-            "seconds_per_step_by_base": {value: seconds_per_step(value)
-                                         for value, _label in base_model_choices() if value}}
+            "seconds_per_step_by_base": {value: seconds_per_step(value) for value, _label in choices if value}}
+
+
+def _default_base() -> str:
+    """The base model a run without one gets (training.base_models), without building the toy model."""
+    return settings.DEFAULT_BASE_MODEL or model_store.preferred_stored() or str(toy_base_path())
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return bool(a) == bool(b)
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(b)))
+    if isinstance(a, list) and isinstance(b, str):
+        return False
+    return a == b

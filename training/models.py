@@ -36,7 +36,7 @@ class TrainingRun(Job):
     task_name = "training.tasks.execute_run"
     queue = "training"
     group_prefix = "run"
-    lost_message = "lost: its worker stopped reporting; retry resumes from the last checkpoint"
+    lost_message = "lost: its worker stopped reporting; a retry resumes from its last stored checkpoint, if any"
 
     dataset = models.ForeignKey(DatasetSnapshot, on_delete=models.PROTECT, related_name="runs")
     base_model = models.CharField(max_length=500, help_text="Hugging Face id or local path.")
@@ -58,6 +58,8 @@ class TrainingRun(Job):
                                   help_text="Celery queue of its capability class (training.capabilities).")
     wait_note = models.CharField(max_length=500, blank=True,
                                  help_text="Why it still waits for a worker, in plain words (shown while queued).")
+    setting_reasons = models.JSONField(default=dict, blank=True,
+                                       help_text="Where each hyperparameter came from, in plain words: {name: reason}.")
 
     objects = TrainingRunQuerySet.as_manager()
 

@@ -3,7 +3,7 @@
 (function () {
   "use strict";
   const table = document.getElementById("run-workers");
-  const form = document.querySelector("form.card");
+  const form = document.getElementById("run-form");
   if (!table || !form) return;
   const NOMINAL = 0.95;
   const holds = (mb, gb) => mb >= gb * 1024 * NOMINAL;

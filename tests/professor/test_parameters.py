@@ -78,13 +78,13 @@ def test_a_manual_run_stores_a_reason_per_value_and_a_warning_under_50(settings,
     run = start_run(bob, dataset=snapshot, hyperparameters={"batch_size": suggested["batch_size"], "num_epochs": 9})
     choice = run.parameter_choice
     assert choice.source == "manual"
-    assert choice.reasons["batch_size"].startswith("12 examples")
-    assert choice.reasons["num_epochs"].startswith("set by the operator (suggested 5")
+    assert choice.reasons["batch_size"].startswith("the Professor: 12 examples")
+    assert choice.reasons["num_epochs"].startswith("set by whoever started the run (the Professor would choose 5")
     assert choice.warnings == ["the dataset has only 12 examples (fewer than 50); an automatic run would refuse it, "
                                "and the adapter will likely learn little"]
     client.force_login(bob)
     page = client.get(f"/training/runs/{run.pk}/").content.decode()
-    assert "Why these settings" in page and "only 12 examples" in page and "set by the operator" in page
+    assert "Why these settings" in page and "only 12 examples" in page and "set by whoever started the run" in page
 
 
 def test_the_suggestion_is_offered_to_training_through_its_hook():
@@ -108,3 +108,23 @@ def test_a_manual_start_under_50_examples_warns_with_the_number_in_the_form_and_
     response = client.post("/api/v1/runs", {"dataset": big.sha256}, content_type="application/json",
                            **bearer(make_token(bob, "Operator")))
     assert not [w for w in response.json()["warnings"] if "examples" in w]  # no dataset warning
+
+
+def test_the_reasons_from_the_start_form_are_kept_and_each_shown_once(settings, bob, client):
+    from tests.training.factories import make_snapshot
+    from training.services import start_run
+
+    settings.DEFAULT_BASE_MODEL = REAL_MODEL
+    snapshot = make_snapshot(rows=12)
+    shared = "the toy base model: these settings make its loss fall visibly within a few dozen steps"
+    run = start_run(bob, dataset=snapshot, hyperparameters={"learning_rate": 3e-3, "lora_rank": 16, "num_epochs": 2},
+                    setting_reasons={"learning_rate": shared, "lora_rank": shared,
+                                     "num_epochs": "set by the person who started the run (the Quick try preset had 4)",
+                                     "not_a_setting": "dropped"})
+    assert run.parameter_choice.reasons["learning_rate"] == shared
+    assert "not_a_setting" not in run.setting_reasons
+    client.force_login(bob)
+    page = client.get(f"/training/runs/{run.pk}/").content.decode()
+    panel = page[page.index('id="parameter-reasons"'):]
+    assert panel.count(shared) == 1  # one reason, listed once with the settings it explains
+    assert "the Quick try preset had 4" in panel
