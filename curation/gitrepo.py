@@ -581,3 +581,30 @@ def _parse_file(block: str) -> FileDiff:
     if not text.endswith("\n"):  # the commit separator took the last newline
         text += "\n"
     return FileDiff(path=new_path, old_path=old_path, binary=binary, text=text)
+
+
+def clone_bundle(bundle: Path | str, target: Path | str, branch: str = "main") -> Path:
+    """A working copy of `branch` from a git bundle file, in `target` (a folder that must not exist yet).
+
+    Unbundled into a fresh repository rather than cloned: a clone would need the file transport,
+    which the hardened environment allows none of.
+    """
+    target, bundle = Path(target), Path(bundle).resolve()
+    if target.exists():
+        raise GitError(f"{target} already exists")
+    target.mkdir(parents=True)
+    env = safe_environment()
+    steps = [("init", "--quiet", f"--initial-branch={branch}"), ("bundle", "unbundle", str(bundle))]
+    for args in steps:
+        done = _run(target, *args, env=env)
+        if done.returncode:
+            raise GitError(f"cannot unpack {bundle.name}: {_failure(done)}")
+    heads = dict(reversed(line.split(" ", 1)) for line in done.stdout.decode().splitlines() if " " in line)
+    sha = heads.get(f"refs/heads/{branch}")
+    if not sha:
+        raise GitError(f"{bundle.name} has no branch {branch}")
+    for args in (("update-ref", f"refs/heads/{branch}", sha), ("reset", "--quiet", "--hard", branch)):
+        done = _run(target, *args, env=env)
+        if done.returncode:
+            raise GitError(f"cannot check out {branch} from {bundle.name}: {_failure(done)}")
+    return target

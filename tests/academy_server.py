@@ -50,6 +50,8 @@ class AcademyServer:
         self.env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL")}
         # Static files straight from their sources: no collectstatic before each start (bench/ runs it too).
         self.env.setdefault("STATIC_MANIFEST", "false")
+        # The demo clones its repository into the workspace root: the data folder's, never the real home.
+        self.env.setdefault("WORKSPACE_ROOT", str(self.data_dir / "workspace"))
         self.env.update({"ACADEMY_DATA_DIR": str(self.data_dir), "SECRET_KEY": "server-harness-only",
                          "ACADEMY_EMBEDDED_WORKER": "true", "ACADEMY_ADMIN_PASSWORD": password,
                          "TRAINING_BACKEND": "local", "LOG_LEVEL": "WARNING", **(env or {})})

