@@ -4,6 +4,11 @@ Each line is either a protocol event (a JSON object with an "event" key) or a lo
 Metric and eval points are stored idempotently (unique per run, kind and step, inserted
 with ignore_conflicts), so replaying the same output never duplicates a point. Lines are
 batched: one bulk insert and one broadcast per batch, flushed by size or age.
+
+The run's log keeps what the trainer said in readable form: its log lines as they came, and
+one line per protocol event (start, each loss, each evaluation, checkpoint, the end), all
+scrubbed of secrets, stored and streamed. Only the newest KEEP_LOG_LINES stay stored; the
+whole output is in the run folder's trainer.log.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from training.trainer.example_losses import FILE_NAME as EXAMPLE_LOSSES_FILE
 
 PROTOCOL_EVENTS = ("metric", "eval", "checkpoint", "done", "error", "start", "progress", "example_losses")
 MAX_LOG_CHARS = 4000
+# The stored tail of a run's log: older lines are deleted as new ones come.
+KEEP_LOG_LINES = 2000
 
 
 def parse_line(line: str) -> dict | None:
@@ -44,6 +51,73 @@ def _number(value):
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+def _int(value):
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def describe_event(event: dict, total_steps: int = 0) -> str | None:
+    """The protocol event as a readable log line (None for events the log does not show)."""
+    kind = event.get("event")
+    step = _int(event.get("step"))
+    of = f"/{total_steps}" if total_steps else ""
+    if kind == "start":
+        parts = [f"{_int(event.get('total_steps')) or '?'} steps"]
+        if isinstance(event.get("device"), str):
+            parts.append(f"on {event['device']}" + (f" ({event['backend']})" if isinstance(event.get("backend"), str)
+                                                     else ""))
+        if _int(event.get("train_examples")) is not None:
+            parts.append(f"{event['train_examples']} train / {_int(event.get('eval_examples')) or 0} eval examples")
+        trainable, total = _int(event.get("trainable_params")), _int(event.get("total_params"))
+        if trainable and total:
+            parts.append(f"{trainable:,} of {total:,} parameters trained")
+        resumed = _int(event.get("resumed_from_step"))
+        return "start: " + ", ".join(parts) + (f"; resumed from step {resumed}" if resumed else "")
+    if kind == "metric" and step is not None:
+        parts = [f"step {step}{of}"]
+        for name, label, shape in (("epoch", "epoch", "{:.2f}"), ("loss", "loss", "{:.4f}"), ("lr", "lr", "{:.2e}")):
+            value = _number(event.get(name))
+            if value is not None:
+                parts.append(f"{label} {shape.format(value)}")
+        speed = _number(event.get("tokens_per_s"))
+        if speed is not None:
+            parts.append(f"{speed:,.0f} tokens/s")
+        return " · ".join(parts)
+    if kind == "eval" and step is not None:
+        loss = _number(event.get("eval_loss", event.get("loss")))
+        return f"step {step}{of} · eval loss {loss:.4f}" if loss is not None else f"step {step}{of} · eval"
+    if kind == "checkpoint" and step is not None:
+        return f"checkpoint saved at step {step}"
+    if kind == "error" and isinstance(event.get("message"), str):
+        return f"error ({event.get('kind') or 'crash'}): {event['message']}"
+    if kind == "stopped":
+        return f"stopped on request at step {step}, with a checkpoint of it" if step is not None \
+            else "stopped on request before training"
+    if kind == "done":
+        return "done: " + end_of_run(event.get("metrics") if isinstance(event.get("metrics"), dict) else {},
+                                     total_steps)
+    return None
+
+
+def end_of_run(metrics: dict, total_steps: int = 0) -> str:
+    """What happened at the end of a run, in words that match it: how many steps ran (of how many planned),
+    whether it stopped early, and which step's adapter was kept."""
+    steps, best = _int(metrics.get("steps")), _int(metrics.get("best_step"))
+    best_loss, last_loss = _number(metrics.get("eval_loss")), _number(metrics.get("last_eval_loss"))
+    if steps is None:
+        return "the adapter is saved"
+    if metrics.get("stopped_early") and total_steps and steps < total_steps:
+        ran = f"stopped early at step {steps} of {total_steps} planned: the eval loss had stopped improving"
+    else:
+        ran = f"trained all {steps} steps" if not total_steps or steps >= total_steps else \
+            f"trained {steps} of {total_steps} planned steps"
+    if best is None or best_loss is None:
+        return f"{ran}; the adapter is from the last step"
+    if best == steps:
+        return f"{ran}; the adapter is from the last step, where the eval loss was lowest ({best_loss:.4f})"
+    last = f"; {last_loss:.4f} at step {steps}" if last_loss is not None else ""
+    return f"{ran}; the adapter kept is from step {best}, where the eval loss was lowest ({best_loss:.4f}{last})"
+
+
 class RunIngestor:
     """Feeds one run's output lines in; call flush() at the end (and close enough to often)."""
 
@@ -59,6 +133,7 @@ class RunIngestor:
         self.checkpoints: list[dict] = list((run.artifacts or {}).get("checkpoints", []))
         self.total_steps = run.total_steps
         self._seq = (RunLogLine.objects.filter(run=run).aggregate(m=Max("seq"))["m"] or 0)
+        self._pruned_below = 0
         self._points: list[MetricPoint] = []
         self._logs: list[RunLogLine] = []
         self._events: list[dict] = []
@@ -93,12 +168,13 @@ class RunIngestor:
         if (self._points or self._logs or self._events or self._progress) and self._stale():
             self.flush()
 
-    def _log(self, text: str) -> None:
+    def _log(self, text: str, *, tail: bool = True) -> None:
         # Log lines and error messages can echo credentials: scrub before storing or streaming.
         text = scrub_text(text[:MAX_LOG_CHARS])[0]
         self._seq += 1
         ts = time.time()
-        self.tail.append(text)
+        if tail:  # the tail shown with a failure: what the trainer printed, not the loss lines
+            self.tail.append(text)
         self._logs.append(RunLogLine(run_id=self.run.pk, seq=self._seq, text=text, ts=ts))
         self._events.append({"event": "log", "seq": self._seq, "text": text, "ts": ts})
 
@@ -111,6 +187,10 @@ class RunIngestor:
         if handler:
             handler(event)
         self._events.append(event)
+        # The trainer's own words for it, in the run's log.
+        text = describe_event(event, self.total_steps)
+        if text:
+            self._log(text, tail=False)
 
     def _on_metric(self, event: dict) -> None:
         step = event.get("step")
@@ -187,6 +267,7 @@ class RunIngestor:
             self._flushed_point = True
         if self._logs:
             RunLogLine.objects.bulk_create(self._logs, ignore_conflicts=True)
+            self._prune_log()
         update = dict(self._progress)
         if self._artifacts_dirty:
             artifacts = dict(TrainingRun.objects.get(pk=self.run.pk).artifacts or {})
@@ -199,6 +280,13 @@ class RunIngestor:
         self._points, self._logs, self._progress, self._artifacts_dirty = [], [], {}, False
         if events:
             broadcast.publish_job_events(self.run.group_name, events)
+
+    def _prune_log(self) -> None:
+        """Keep the newest KEEP_LOG_LINES stored (deleting in chunks of a tenth, not on every flush)."""
+        below = self._seq - KEEP_LOG_LINES
+        if below - self._pruned_below >= max(1, KEEP_LOG_LINES // 10):
+            RunLogLine.objects.filter(run_id=self.run.pk, seq__lte=below).delete()
+            self._pruned_below = below
 
     def ingest(self, lines) -> None:
         """Feed every line of an iterable, then flush."""

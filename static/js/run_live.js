@@ -55,7 +55,21 @@
     if (follow) logTail.scrollTop = logTail.scrollHeight;
   }
 
-  function logNote(text) { addLogs([{ seq: null, text: text }]); }
+  // The server-rendered results block (outcome, version link), fetched again when they change.
+  let resultsShown = "";
+  function refreshResults() {
+    fetch(location.pathname, { credentials: "same-origin", headers: { "Accept": "text/html" } })
+      .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
+      .then((html) => {
+        const fresh = new DOMParser().parseFromString(html, "text/html").getElementById("run-results");
+        const current = el("run-results");
+        if (fresh && current && fresh.innerHTML !== resultsShown) {
+          current.replaceChildren(...Array.from(fresh.childNodes).map((node) => document.importNode(node, true)));
+          resultsShown = fresh.innerHTML;
+        }
+      })
+      .catch((problem) => console.warn("run results:", problem));
+  }
 
   // ------------------------------------------------------------------ chart
   // TensorBoard-style debiased EMA: the first points are not pulled towards zero.
@@ -76,13 +90,15 @@
     const loss = state.train.map((p) => p.loss);
     const custom = state.train.map((p) => [p.epoch === null || p.epoch === undefined ? "–" : p.epoch, when(p.ts)]);
     const hover = "step %{x}<br>epoch %{customdata[0]}<br>%{customdata[1]}<br>%{fullData.name}: %{y:.4f}<extra></extra>";
+    // A lone point has no line to draw: markers until there are two.
+    const mode = x.length < 2 ? "markers" : "lines";
     const raw = {
-      name: "train loss", x: x, y: loss, customdata: custom, hovertemplate: hover, mode: "lines",
+      name: "train loss", x: x, y: loss, customdata: custom, hovertemplate: hover, mode: mode, marker: { size: 7 },
       line: { color: "#2f5bea", width: 1 }, opacity: smoothing > 0 ? 0.3 : 1,
     };
     const smooth = {
       name: "train loss (smoothed)", x: x, y: ema(loss, smoothing), customdata: custom, hovertemplate: hover,
-      mode: "lines", line: { color: "#2f5bea", width: 2 }, visible: smoothing > 0,
+      mode: mode, marker: { size: 7 }, line: { color: "#2f5bea", width: 2 }, visible: smoothing > 0,
     };
     const evals = {
       name: "eval loss", x: state.eval.map((p) => p.step), y: state.eval.map((p) => p.loss),
@@ -92,7 +108,7 @@
     const lr = {
       name: "learning rate", x: x, y: state.train.map((p) => p.lr), yaxis: "y2", customdata: custom,
       hovertemplate: "step %{x}<br>epoch %{customdata[0]}<br>%{customdata[1]}<br>lr %{y:.3e}<extra></extra>",
-      mode: "lines", line: { color: "#9aa3b5", width: 1, dash: "dot" },
+      mode: mode, line: { color: "#9aa3b5", width: 1, dash: "dot" }, marker: { size: 5, color: "#9aa3b5" },
     };
     return [raw, smooth, evals, lr];
   }
@@ -177,6 +193,9 @@
     Object.assign(state.run, fields);
     if (fields.total_steps) state.totalSteps = fields.total_steps;
     const status = state.run.status;
+    const wasTerminal = TERMINAL.includes(state.shownStatus);
+    if (status && TERMINAL.includes(status) && !wasTerminal && state.shownStatus !== undefined) refreshResults();
+    state.shownStatus = status;
     if (status) {
       const badge = el("run-status");
       badge.textContent = status.charAt(0).toUpperCase() + status.slice(1);
@@ -210,9 +229,8 @@
     "job.status": (msg) => applyRun(msg),
     "job.progress": (msg) => applyRun(msg),
     "run.start": (msg) => applyRun({ total_steps: msg.total_steps }),
-    "run.checkpoint": (msg) => logNote(`[academy] checkpoint saved at step ${msg.step}`),
-    "run.done": () => logNote("[academy] training finished; saving the adapter"),
-    "run.error": (msg) => logNote(`[academy] trainer error: ${msg.message || ""}`),
+    // The run's results (its outcome, the version the registry made of it) are recorded: show them.
+    "run.results": () => refreshResults(),
     "resync": () => send(resumeMessage()),
     "error": (msg) => console.warn("live updates:", msg.error, msg.details || []),
   };

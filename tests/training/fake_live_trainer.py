@@ -44,7 +44,9 @@ class FakeTrainer:
                 (self.output / "checkpoints" / f"step-{step}").mkdir(parents=True, exist_ok=True)
                 self.emit("checkpoint", step=step, path=f"checkpoints/step-{step}")
         self._write_adapter()
-        self.emit("done", adapter_dir="adapter", metrics={"train_loss": loss, "eval_loss": loss * 1.1})
+        self.emit("done", adapter_dir="adapter", metrics={
+            "train_loss": loss, "eval_loss": loss * 1.1, "last_eval_loss": loss * 1.1, "steps": self.total_steps,
+            "best_step": self.total_steps, "stopped_early": False})
 
     def _write_adapter(self) -> None:
         adapter = self.output / "adapter"

@@ -84,10 +84,17 @@ def test_run_page_draws_points_live_and_loses_nothing_across_reload_and_reconnec
                            timeout=30_000)
     assert _status(page) == "running"
     assert 5 <= len(_series(page, "train loss")) < total  # points appear while the run goes on
+    # The trainer's own output is in the log pane as it comes: its start and its loss lines.
+    page.wait_for_function("() => /step \\d+\\/60 · epoch [\\d.]+ · loss /.test("
+                           "document.getElementById('log-tail').textContent)", timeout=30_000)
+    assert "start: 60 steps, on cpu (fake)" in page.inner_text("#log-tail")
 
     page.reload()
     page.wait_for_function("() => (document.getElementById('loss-chart').data || [])[0]?.x.length >= 15",
                            timeout=30_000)
+    # ...and still there after a reload: they are stored, like the checkpoint notes.
+    log = page.inner_text("#log-tail")
+    assert "start: 60 steps, on cpu (fake)" in log and "step 1/60 · epoch 0.05 · loss" in log
     seen = _series(page, "train loss")
     assert seen == list(range(1, len(seen) + 1)) and len(seen) < total
     page.evaluate("() => window.academyLive.drop()")  # a dropped connection resumes from the last step
@@ -100,7 +107,13 @@ def test_run_page_draws_points_live_and_loses_nothing_across_reload_and_reconnec
     assert _series(page, "train loss") == list(range(1, total + 1))
     assert _series(page, "eval loss") == list(range(10, total + 1, 10))
     assert page.evaluate("() => document.getElementById('run-progress').value") == 1
-    assert "[fake] step 60 of 60" in page.inner_text("#log-tail")
+    log = page.inner_text("#log-tail")
+    assert "[fake] step 60 of 60" in log and "checkpoint saved at step 30" in log
+    assert "done: trained all 60 steps" in log
+    # The outcome and the version the registry made of the run appear without a reload.
+    page.wait_for_selector("#run-outcome", timeout=30_000)
+    assert "trained all 60 steps" in page.inner_text("#run-outcome")
+    page.wait_for_selector("#run-version a", timeout=60_000)
     assert page.locator("#cancel-form").is_hidden()
     page.screenshot(path="/tmp/academy-run-page.png", full_page=True)
 

@@ -31,7 +31,8 @@ def test_log_lines_and_errors_are_redacted_in_the_database_and_the_stream(run, p
     ingestor.ingest([f"downloading with HF_TOKEN={TOKEN}",
                      json.dumps({"event": "error", "kind": "crash", "message": f"401 for token {TOKEN}"})])
     stored = list(RunLogLine.objects.filter(run=run).values_list("text", flat=True))
-    assert stored == ["downloading with HF_TOKEN=[REDACTED:huggingface_token]"]
+    assert stored == ["downloading with HF_TOKEN=[REDACTED:huggingface_token]",
+                      "error (crash): 401 for token [REDACTED:huggingface_token]"]
     assert TOKEN not in json.dumps(published) and TOKEN not in json.dumps(ingestor.error)
     assert TOKEN not in "\n".join(ingestor.tail)
 

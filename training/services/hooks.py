@@ -21,7 +21,9 @@ run_page_panels: list[Callable] = []
 
 
 def call_succeeded_hooks(run_id: int) -> None:
-    """Call every on_run_succeeded hook with a fresh copy of the run; one failing hook does not stop the rest."""
+    """Call every on_run_succeeded hook with a fresh copy of the run; one failing hook does not stop the rest.
+    Then the run's open pages hear "run.results" and show what the hooks made of it (its version)."""
+    from jobs import broadcast
     from training.models import TrainingRun
 
     run = TrainingRun.objects.get(pk=run_id)
@@ -30,6 +32,8 @@ def call_succeeded_hooks(run_id: int) -> None:
             hook(run)
         except Exception:
             logger.exception("on_run_succeeded hook %r failed for run %s", hook, run_id)
+    # What the hooks recorded (the registry's new version) is on the run's page now: tell the open ones.
+    broadcast.publish_job_events(run.group_name, [{"type": "run.results"}])
 
 
 def call_created_hooks(run) -> None:

@@ -42,13 +42,15 @@ def run_list(request):
 
 @permission_required(OPERATE_TRAINING, raise_exception=True)
 def run_new(request):
-    guide = start_form_guide(request.GET)
-    form = RunForm(request.POST or None, defaults=guide["values"], initial={"dataset": guide["dataset_id"]})
+    guide = start_form_guide(request.POST if request.method == "POST" else request.GET)
+    form = RunForm(request.POST or None, defaults=guide["values"],
+                   initial={"dataset": guide["dataset_id"], "stored_base": guide["base"]})
     if request.method == "POST" and form.is_valid():
         try:
             run = services.start_run(request.user, dataset=form.cleaned_data["dataset"],
                                      base_model=form.chosen_base_model(), backend=form.cleaned_data["backend"],
-                                     hyperparameters=form.hyperparameters(), requirements=form.requirements())
+                                     hyperparameters=form.hyperparameters(), requirements=form.requirements(),
+                                     setting_reasons=form.setting_reasons(guide))
         except ValidationError as exc:
             form.add_service_errors(exc)
         else:
