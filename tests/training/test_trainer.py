@@ -158,3 +158,16 @@ def test_it_stops_early_when_eval_loss_stops_improving(tmp_path, capsys):
     assert all(e["eval_loss"] >= best for e in evals[-2:])  # patience 2: the last two did not improve
     assert metrics["best_step"] == next(e["step"] for e in evals if e["eval_loss"] == best)
     assert of_kind(events, "checkpoint")[-1]["step"] == metrics["steps"]
+
+
+def test_no_improvement_at_the_last_planned_step_is_the_plans_end_not_an_early_stop(tmp_path, capsys):
+    from training.trainer.run import execute
+    from training.trainer.spec import load_spec
+
+    dataset = write_snapshot(tmp_path, records("messages", count=12, eval_every=4))
+    spec = load_spec(write_spec(tmp_path, toy_model(), dataset, tmp_path / "run", learning_rate=1e-8,
+                                eval_every_steps=1, early_stopping_patience=2, max_steps=3))
+    metrics = execute(spec)
+    printed = capsys.readouterr()
+    assert metrics["steps"] == 3 and metrics["stopped_early"] is False
+    assert "stopping early" not in printed.err

@@ -99,7 +99,10 @@ class Trainer:
         path = checkpoints.checkpoint_dir(self.spec.output_dir, best)
         if (path / checkpoints.STATE_FILE).exists():
             checkpoints.load_adapter_weights(path, self.model)
-            log(f"kept the best checkpoint: step {best} (eval_loss {self.state.best_eval_loss:.4f})")
+            last = self.state.last_eval_loss
+            log(f"keeping the adapter from step {best}, where the eval loss was lowest "
+                f"({self.state.best_eval_loss:.4f}), not the last step {self.state.step}"
+                + (f" ({last:.4f})" if last is not None else ""))
 
     def _optimizer_step(self, step: int) -> tuple[float, int, int]:
         import torch
@@ -144,9 +147,11 @@ class Trainer:
         else:
             state.bad_evals += 1
             patience = self.hp.early_stopping_patience
-            if patience and state.bad_evals >= patience:
+            # At the last planned step nothing is left to stop: that is the plan's end, not early stopping.
+            if patience and state.bad_evals >= patience and state.step < self.total_steps:
                 state.stopped_early = True
-                log(f"early stopping at step {state.step}: no eval improvement in {patience} evaluations")
+                log(f"stopping early at step {state.step} of {self.total_steps}: no eval improvement in "
+                    f"{patience} evaluations")
         emit("eval", step=state.step, eval_loss=eval_loss)
 
     def _loss_sum(self, batch: dict):
