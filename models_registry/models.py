@@ -101,6 +101,8 @@ class ModelVersion(models.Model):
             # The invariant the whole registry rests on: one active version per line, at most.
             models.UniqueConstraint(fields=["line"], condition=models.Q(status="active"),
                                     name="one_active_version_per_line"),
+            # A run is registered once: the worker's hook and a waiting cycle must end with one version.
+            models.UniqueConstraint(fields=["training_run"], name="one_version_per_training_run"),
         ]
 
     def __str__(self):
@@ -180,6 +182,8 @@ class Activation(models.Model):
                                             help_text="Promoted by hand although the Arena held or rejected it.")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
+    note = models.TextField(blank=True, help_text="What went wrong after the change was committed "
+                                                  "(Ollama's line tag could not be moved).")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:
@@ -194,6 +198,6 @@ class Activation(models.Model):
     def to_dict(self) -> dict:
         return {"kind": self.kind, "from": self.from_version.label if self.from_version_id else None,
                 "to": self.to_version.label, "reason": self.reason, "arena": self.arena,
-                "policy_overridden": self.policy_overridden,
+                "policy_overridden": self.policy_overridden, "note": self.note,
                 "by": self.created_by.username if self.created_by_id else None,
                 "at": self.created_at.isoformat()}

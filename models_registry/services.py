@@ -1,17 +1,18 @@
 """Registry workflows: register a run's adapter, promote, roll back, archive.
 
-Promotion and rollback share one path (_activate): lock the line row so concurrent
-activations queue up, re-read the active version under the lock, check the adapter
-files, switch statuses with conditional updates, record the Activation, and only after
-commit swap serving and broadcast. Ollama is updated inside the transaction so that a
-failure there undoes the whole promotion.
+Promotion and rollback share one path (_activate): check the adapter files and, with
+OLLAMA_HOST set, create the version's own Ollama model first, outside any transaction (a
+failure refuses the activation with nothing changed); then lock the line row so concurrent
+activations queue up, re-read the active version under the lock, switch statuses with
+conditional updates and record the Activation; only after commit move Ollama's line tag,
+swap serving and broadcast. The line's lock is never held over HTTP or file hashing.
 """
 
 import logging
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max, ProtectedError
 
 from accounts.roles import MANAGE_MODELS
@@ -37,10 +38,12 @@ def _check_permission(user) -> None:
 
 
 def register_run_version(run, user=None) -> ModelVersion:
-    """Register a succeeded run's adapter as a candidate version (idempotent per run).
+    """Register a succeeded run's adapter as a candidate version, once per run.
 
     The line comes from run.hyperparameters["model_line"], else settings.MODEL_LINE_DEFAULT;
-    the parent is the version that was active when the run started.
+    the parent is the version that was active when the run started. Safe to repeat and to race:
+    the database holds one version per run (one_version_per_training_run), a caller that finds
+    it, under the line's lock or through the constraint, gets that one back.
     """
     existing = ModelVersion.objects.filter(training_run=run).first()
     if existing:
@@ -56,19 +59,31 @@ def register_run_version(run, user=None) -> ModelVersion:
                             "correct the run's model_line before registering it")
     prompt = meta.get("prompt") or {}
     base = adapters.base_model_identity(meta, run.base_model)
-    with transaction.atomic():
-        line, _ = ModelLine.objects.get_or_create(name=line_name, defaults={
-            "base_model": base["name"],
-            "prompt_style": prompt.get("style") or PromptStyle.CHAT_TEMPLATE})
-        line = ModelLine.objects.select_for_update().get(pk=line.pk)
-        number = (line.versions.aggregate(n=Max("number"))["n"] or 0) + 1
-        transaction.on_commit(publish_overview)  # a new candidate: the Overview's counters follow
-        return ModelVersion.objects.create(
-            line=line, number=number, label=f"v{number}", base_model=base["name"],
-            adapter_dir=adapter_dir, adapter_files=files, prompt=prompt,
-            parent=line.version_active_at(run.started_at or run.created_at),
-            training_run=run, dataset=run.dataset, metrics={**_split_metrics(meta, run), "base_model": base},
-            created_by=user or run.created_by)
+    try:
+        with transaction.atomic():
+            line, _ = ModelLine.objects.get_or_create(name=line_name, defaults={
+                "base_model": base["name"],
+                "prompt_style": prompt.get("style") or PromptStyle.CHAT_TEMPLATE})
+            line = ModelLine.objects.select_for_update().get(pk=line.pk)
+            # Registered meanwhile (the worker's hook and a cycle, two deliveries): the lock orders them.
+            existing = ModelVersion.objects.filter(training_run=run).first()
+            if existing:
+                return existing
+            number = (line.versions.aggregate(n=Max("number"))["n"] or 0) + 1
+            version = ModelVersion.objects.create(
+                line=line, number=number, label=f"v{number}", base_model=base["name"],
+                adapter_dir=adapter_dir, adapter_files=files, prompt=prompt,
+                parent=line.version_active_at(run.started_at or run.created_at),
+                training_run=run, dataset=run.dataset, metrics={**_split_metrics(meta, run), "base_model": base},
+                created_by=user or run.created_by)
+            transaction.on_commit(publish_overview)  # a new candidate: the Overview's counters follow
+            return version
+    except IntegrityError:
+        # Another registration of this run won where the line's lock did not order the two.
+        existing = ModelVersion.objects.filter(training_run=run).first()
+        if existing is None:
+            raise
+        return existing
 
 
 def register_adapter_version(line: ModelLine, adapter_dir: str, user, *, notes: str = "",
@@ -213,48 +228,68 @@ def delete_line(line: ModelLine, user) -> str:
 
 def _activate(line_id: int, version_id: int, user, reason: str, kind: str, *, arena: dict | None = None,
               override: bool = False) -> Activation:
+    """Make a version its line's active one; the line's row is locked only for the row changes.
+
+    The slow parts come first, outside any transaction: the adapter files are checked (fetched
+    from the artifact store where this host lacks them) and, with OLLAMA_HOST set, Ollama's own
+    model of this version (<line>:<label>) is created. A failure there refuses the activation
+    with nothing changed. After commit, the line's stable tag is moved to that model (POST
+    /api/copy, _move_ollama_tag); a failure then is written on the activation and logged.
+    """
     reason = scrub_text(reason)[0]  # an admin may paste a credential into the reason; the history is shown to all
-    moved_tag = []  # set once Ollama's stable tag points at the new version
+    version = ModelVersion.objects.select_related("line").get(pk=version_id, line_id=line_id)
     try:
-        with transaction.atomic():
-            line = ModelLine.objects.select_for_update().get(pk=line_id)
-            version = ModelVersion.objects.select_related("line").get(pk=version_id, line=line)
-            current = line.versions.active().first()
-            _check_activatable(line, version, allow_rejected=override)
-            if current is not None and ModelVersion.objects.filter(
-                    pk=current.pk, status=VersionStatus.ACTIVE).update(status=VersionStatus.ARCHIVED) != 1:
-                raise RegistryError(f"{current} changed meanwhile; try again")
-            if ModelVersion.objects.filter(pk=version.pk, status=version.status).update(
-                    status=VersionStatus.ACTIVE) != 1:
-                raise RegistryError(f"{version} changed meanwhile; try again")
-            version.status = VersionStatus.ACTIVE
-            activation = Activation.objects.create(line=line, from_version=current, to_version=version, kind=kind,
-                                                   reason=reason, created_by=user, arena=arena or {},
-                                                   policy_overridden=override)
-            if ollama.is_enabled():
-                # Last step inside the transaction: an Ollama failure undoes everything above.
-                ollama.create_model(version, adapters.data_path(version.adapter_dir))
-                ollama.tag(version.ollama_name, ollama.stable_tag(line))
-                moved_tag.append(current)
-            transaction.on_commit(lambda: _after_activation(version, activation))
-        return activation
+        _check_activatable(version.line, version, allow_rejected=override)  # refuse before any slow work
+        adapters.verify(version.adapter_dir, version.adapter_files)
+        if ollama.is_enabled():
+            ollama.create_model(version, adapters.data_path(version.adapter_dir))
     except adapters.AdapterError as exc:
         raise RegistryError(f"cannot activate: {exc}") from exc
     except ollama.OllamaError as exc:
-        raise RegistryError(f"promotion undone, Ollama failed: {exc}") from exc
-    except Exception:
-        if moved_tag:  # the commit itself failed after Ollama moved the tag: move it back
-            _restore_tag(moved_tag[0], line_id)
-        raise
+        raise RegistryError(f"not activated, nothing changed: Ollama failed: {exc}") from exc
+    with transaction.atomic():
+        line = ModelLine.objects.select_for_update().get(pk=line_id)
+        version = ModelVersion.objects.select_related("line").get(pk=version_id, line=line)
+        current = line.versions.active().first()
+        _check_activatable(line, version, allow_rejected=override)  # again: another activation may have come first
+        if current is not None and ModelVersion.objects.filter(
+                pk=current.pk, status=VersionStatus.ACTIVE).update(status=VersionStatus.ARCHIVED) != 1:
+            raise RegistryError(f"{current} changed meanwhile; try again")
+        if ModelVersion.objects.filter(pk=version.pk, status=version.status).update(
+                status=VersionStatus.ACTIVE) != 1:
+            raise RegistryError(f"{version} changed meanwhile; try again")
+        version.status = VersionStatus.ACTIVE
+        activation = Activation.objects.create(line=line, from_version=current, to_version=version, kind=kind,
+                                               reason=reason, created_by=user, arena=arena or {},
+                                               policy_overridden=override)
+        transaction.on_commit(lambda: _after_activation(version, activation))
+    return activation
 
 
-def _restore_tag(previous: ModelVersion | None, line_id: int) -> None:
-    if previous is None:
-        return
-    try:
-        ollama.tag(previous.ollama_name, ollama.stable_tag(previous.line))
-    except ollama.OllamaError:
-        logger.exception("could not restore the Ollama tag of line %s", line_id)
+def _move_ollama_tag(line: ModelLine, activation: Activation) -> None:
+    """Point the line's stable Ollama tag at the model of its active version (after commit).
+
+    It tags whatever version is active when it runs and checks again afterwards, so of two
+    activations committed one after the other the tag ends on the later one whatever order
+    their after-commit steps run in. A failure is recorded on `activation` (the line's
+    history shows it) and logged; the database stays as committed.
+    """
+    stable = ollama.stable_tag(line)
+    for _ in range(3):
+        active = line.versions.active().select_related("line").first()
+        if active is None:
+            return
+        try:
+            ollama.tag(active.ollama_name, stable)
+        except ollama.OllamaError as exc:
+            note = (f"{active} is active, but Ollama's tag {stable} was not moved to it: {exc}. "
+                    f"Move it by hand: ollama cp {active.ollama_name} {stable}")
+            Activation.objects.filter(pk=activation.pk).update(note=note)
+            activation.note = note
+            logger.error("line %s: %s", line.name, note)
+            return
+        if line.versions.active().filter(pk=active.pk).exists():
+            return
 
 
 def _check_activatable(line: ModelLine, version: ModelVersion, *, allow_rejected: bool = False) -> None:
@@ -265,13 +300,14 @@ def _check_activatable(line: ModelLine, version: ModelVersion, *, allow_rejected
     if version.base_model != line.base_model:
         raise RegistryError(f"{version} was trained on base model {version.base_model!r}, "
                             f"but line {line.name} uses {line.base_model!r}")
-    adapters.verify(version.adapter_dir, version.adapter_files)
 
 
 def _after_activation(version: ModelVersion, activation: Activation) -> None:
-    """Side effects once the new active version is committed: local hot swap, broadcast."""
+    """Side effects once the new active version is committed: Ollama's tag, local hot swap, broadcast."""
     from models_registry.serving import runtime
 
+    if ollama.is_enabled():
+        _move_ollama_tag(version.line, activation)
     try:
         runtime.notify_activated(version)
     except Exception:  # serving elsewhere picks it up on its next request

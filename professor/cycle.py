@@ -234,7 +234,7 @@ class _Runner:
 
     def train(self, snapshot):
         self.step = Step.TRAINING
-        from models_registry.models import ModelLine, ModelVersion
+        from models_registry.models import ModelLine
         from training import services as training
         from training.models import RunStatus, TrainingRun
 
@@ -265,11 +265,7 @@ class _Runner:
         if run.status != RunStatus.SUCCEEDED:
             raise StepFailed(Step.TRAINING, f"run {run.pk} {run.status}: {run.human_error or 'see the run page'}",
                              numbers=metrics, links=[run_link])
-        version = ModelVersion.objects.filter(training_run=run).select_related("line").first()
-        if version is None:  # the registry's hook runs after commit; registering is idempotent
-            from models_registry.services import register_run_version
-
-            version = register_run_version(run)
+        version = self._registered_version(run, run_link)
         Cycle.objects.filter(pk=self.cycle.pk).update(version=version)
         version_link = link(f"{version.line.name} {version.label}", f"/models/{version.line.name}/{version.label}/")
         losses = "".join(f", {k.replace('_', ' ')} {v:.4f}" for k, v in metrics.items() if k in SHOWN_LOSSES)
@@ -336,6 +332,40 @@ class _Runner:
         self.note(Step.POLICY, StepOutcome.OK, text, numbers={"decision": evaluation.verdict.get("decision"),
                                                               "applied": applied}, links=[line_link])
         return outcome, text
+
+    def _registered_version(self, run, run_link: dict):
+        """The version registered from the succeeded run.
+
+        The registry's hook registers it on the host that trained the run, right after the success
+        is committed, so a cycle polling from elsewhere can see the success first. On workers the
+        cycle waits for that one registration (PROFESSOR_REGISTRATION_WAIT_SECONDS) and never
+        registers itself: this host may not hold the adapter. In process, this host trained the run
+        and registers it (once per run: a version already registered by the hook is returned).
+        """
+        from models_registry.adapters import AdapterError
+        from models_registry.models import ModelVersion
+        from models_registry.services import RegistryError, register_run_version
+
+        if self.in_process:
+            try:
+                return register_run_version(run)
+            except (AdapterError, RegistryError) as exc:
+                raise StepFailed(Step.TRAINING, f"run {run.pk} succeeded but its version could not be registered: "
+                                                f"{exc}", links=[run_link]) from None
+        limit = settings.PROFESSOR_REGISTRATION_WAIT_SECONDS
+        began = time.monotonic()
+        while True:
+            version = ModelVersion.objects.filter(training_run=run).select_related("line").first()
+            if version is not None:
+                return version
+            waited = time.monotonic() - began
+            if waited >= limit:
+                raise StepFailed(Step.TRAINING, f"run {run.pk} succeeded, but no version was registered from it "
+                                                f"within {limit} s: the training worker that ran it registers it "
+                                                f"when the run ends (see that worker's log: \"on_run_succeeded hook\")",
+                                 numbers={"run": run.pk, "waited_s": round(waited, 1)}, links=[run_link])
+            self.heartbeat()
+            time.sleep(POLL_SECONDS)
 
     # -- waiting for another worker
     def _wait(self, model, pk: int, name: str, queue: str, step: str, start: float, end: float) -> None:

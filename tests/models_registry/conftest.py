@@ -33,3 +33,16 @@ def go_renderer(tmp_path_factory):
             pytest.fail(reason)
         pytest.skip(reason)
     return GoRenderer(build(tmp_path_factory.mktemp("gotemplate")))
+
+
+@pytest.fixture
+def promote(django_capture_on_commit_callbacks):
+    """services.promote_version with its after-commit steps run (Ollama's tag, the hot swap), which a
+    test's own transaction would otherwise never reach."""
+    from models_registry import services
+
+    def run(version, user, reason: str = ""):
+        with django_capture_on_commit_callbacks(execute=True):
+            return services.promote_version(version, user, reason)
+
+    return run

@@ -7,7 +7,11 @@ adapter files without adapter_config.json or without *.safetensors, an adapter_c
 that Go cannot decode, a base architecture the adapter converter does not take, and a
 TEMPLATE that Go's text/template cannot parse (checked with the Go renderer when given).
 A create from "files" (a GGUF model) takes one GGUF adapter of the same architecture.
-It records every request and can be told to fail a given endpoint.
+POST /api/copy follows server/routes.go CopyHandler: both names must parse as model names
+(types/model/name.go: host/namespace/model:tag, Ollama's defaults filled in), the source must
+exist (matched case-insensitively), and the destination is overwritten.
+It records every request, can be told to fail a given endpoint, and can hold requests to an
+endpoint until released (hold()), to act while Ollama is busy.
 Endpoints: HEAD/POST /api/blobs/<digest>, POST /api/create, POST /api/copy, GET /api/tags.
 """
 
@@ -23,6 +27,23 @@ BASE_MODELS = {"llama3.2:1b": "llama", "llama3:8b": "llama", "mistral:7b": "llam
 ADAPTER_ARCHITECTURES = ("llama", "gemma2")  # convert.ConvertAdapter's switch
 _DIGEST = re.compile(r"^sha256[:-][0-9a-f]{64}$")
 _UINT32 = (0, 2**32 - 1)
+# types/model/name.go: the defaults a short name is completed with.
+_DEFAULT_NAME = ("registry.ollama.ai", "library", None, "latest")
+_NAME_PART_LIMITS = (350, 80, 80, 80)  # host, namespace, model, tag
+
+
+class Gate:
+    """Requests to one endpoint wait here until release(); `entered` is set when the first arrives."""
+
+    def __init__(self):
+        self.entered, self._released = threading.Event(), threading.Event()
+
+    def wait(self) -> None:
+        self.entered.set()
+        self._released.wait(timeout=120)
+
+    def release(self) -> None:
+        self._released.set()
 
 
 class FakeOllamaServer:
@@ -32,6 +53,7 @@ class FakeOllamaServer:
         self.models: dict[str, dict] = {name: {"model": name, "architecture": arch}
                                         for name, arch in BASE_MODELS.items()}
         self.fail: dict[str, tuple[int, str]] = {}  # path -> (status, error)
+        self.gates: dict[str, Gate] = {}  # path -> requests held until released
         self.template_checker = template_checker  # template -> parse error or None (GoRenderer.parse_error)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -45,11 +67,33 @@ class FakeOllamaServer:
         return self
 
     def __exit__(self, *exc):
+        for gate in self.gates.values():
+            gate.release()
         self._server.shutdown()
         self._server.server_close()
 
     def paths(self) -> list[str]:
         return [f"{r['method']} {r['path']}" for r in self.requests]
+
+    def hold(self, path: str) -> Gate:
+        """Hold every request to `path` (after recording it) until the returned gate is released."""
+        self.gates[path] = Gate()
+        return self.gates[path]
+
+    def model(self, name: str) -> dict | None:
+        """The model `name` refers to, as Ollama finds it (defaults filled in, case-insensitive)."""
+        known = self._known_name(name)
+        return self.models[known] if known is not None else None
+
+    def _known_name(self, name: str) -> str | None:
+        wanted = parse_name(name)
+        if wanted is None:
+            return None
+        for known in self.models:
+            parsed = parse_name(known)
+            if parsed is not None and [p.lower() for p in parsed] == [p.lower() for p in wanted]:
+                return known
+        return None
 
     # ---- what real Ollama checks
 
@@ -62,7 +106,7 @@ class FakeOllamaServer:
         return 201, None
 
     def create(self, body: dict) -> tuple[int, dict]:
-        if not body.get("model"):
+        if not body.get("model") or parse_name(body["model"]) is None:
             return 400, {"error": "invalid model name"}
         if body.get("files") and not body.get("from"):
             return self._create_from_files(body)
@@ -82,6 +126,31 @@ class FakeOllamaServer:
                 return 400, {"error": f"template error: {error}"}
         self.models[body["model"]] = {**body, "architecture": base.get("architecture")}
         return 200, {"status": "success"}
+
+    def copy(self, raw: bytes) -> tuple[int, dict | None]:
+        """server/routes.go CopyHandler: names parsed and checked, the source found, the destination overwritten."""
+        if not raw:
+            return 400, {"error": "missing request body"}
+        try:
+            body = json.loads(raw)
+        except ValueError as exc:
+            return 400, {"error": f"invalid character in request body: {exc}"}
+        if not isinstance(body, dict):
+            return 400, {"error": "json: cannot unmarshal into Go value of type api.CopyRequest"}
+        for field in ("source", "destination"):
+            if field in body and not isinstance(body[field], str):
+                return 400, {"error": f"json: cannot unmarshal {type(body[field]).__name__} into Go struct field "
+                                      f"CopyRequest.{field} of type string"}
+        source, destination = body.get("source", ""), body.get("destination", "")
+        if parse_name(source) is None:
+            return 400, {"error": f"source {json.dumps(source)} is invalid"}
+        if parse_name(destination) is None:
+            return 400, {"error": f"destination {json.dumps(destination)} is invalid"}
+        found = self.model(source)
+        if found is None:
+            return 404, {"error": f"model {json.dumps(source)} not found"}
+        self.models[self._known_name(destination) or destination] = found  # getExistingName: same case as before
+        return 200, None
 
     def _create_from_files(self, body: dict) -> tuple[int, dict]:
         """create.go's "files" path: a GGUF model, and at most one GGUF adapter taken as it is."""
@@ -147,6 +216,8 @@ class FakeOllamaServer:
                         "/api/blobs/"):
                     record["json"] = json.loads(raw)
                 fake.requests.append(record)
+                if self.path in fake.gates:
+                    fake.gates[self.path].wait()
                 if self.path in fake.fail:
                     status, error = fake.fail[self.path]
                     return self._reply(status, {"error": error})
@@ -161,11 +232,8 @@ class FakeOllamaServer:
                 body = record.get("json") or {}
                 if self.path == "/api/create":
                     return self._reply(*fake.create(body))
-                if self.path == "/api/copy":
-                    if body.get("source") not in fake.models:
-                        return self._reply(404, {"error": f"model '{body.get('source')}' not found"})
-                    fake.models[body["destination"]] = fake.models[body["source"]]
-                    return self._reply(200)
+                if self.path == "/api/copy" and self.command == "POST":
+                    return self._reply(*fake.copy(record["raw"]))
                 if self.path == "/api/tags":
                     return self._reply(200, {"models": [{"name": n} for n in fake.models]})
                 return self._reply(404, {"error": "not found"})
@@ -173,6 +241,43 @@ class FakeOllamaServer:
             do_GET = do_POST = do_HEAD = do_DELETE = _handle
 
         return Handler
+
+
+def parse_name(name: str) -> tuple[str, str, str, str] | None:
+    """(host, namespace, model, tag) as types/model/name.go parses a name, defaults filled in; None if invalid."""
+    rest, tag = name, None
+    if rest.rfind(":") > rest.rfind("/"):
+        rest, tag = rest.rsplit(":", 1)
+    parts = rest.split("/")
+    if len(parts) > 3:  # the host keeps what is left of the last two slashes (it may hold a scheme)
+        parts = ["/".join(parts[:-2]), *parts[-2:]]
+    host, namespace, model = [None] * (3 - len(parts)) + parts
+    if host is not None and "://" in host:
+        host = host.split("://", 1)[1]
+    full = tuple(given if given is not None else default
+                 for given, default in zip((host, namespace, model, tag), _DEFAULT_NAME, strict=True))
+    if not all(_valid_part(kind, part, limit) for kind, (part, limit) in enumerate(zip(full, _NAME_PART_LIMITS,
+                                                                                      strict=True))):
+        return None
+    return full
+
+
+def _valid_part(kind: int, part: str | None, limit: int) -> bool:
+    """isValidPart: 1 to `limit` characters, the first a letter, digit or '_', then also '-' and '.'
+    (not in a namespace) and ':' (only in a host)."""
+    if not part or len(part) > limit:
+        return False
+    if not (part[0].isascii() and (part[0].isalnum() or part[0] == "_")):
+        return False
+    for char in part[1:]:
+        if char.isascii() and (char.isalnum() or char in "_-"):
+            continue
+        if char == "." and kind != 1:
+            continue
+        if char == ":" and kind == 0:
+            continue
+        return False
+    return True
 
 
 def _gguf_kind(data: bytes) -> tuple[str, str] | None:

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 VERSION_KEYS = {"line", "label", "id", "status", "parent", "base_model", "adapter_dir", "training_run", "dataset",
                 "metrics", "arena", "created_at"}
-ACTIVATION_KEYS = {"kind", "from", "to", "reason", "arena", "policy_overridden", "by", "at"}
+ACTIVATION_KEYS = {"kind", "from", "to", "reason", "arena", "policy_overridden", "note", "by", "at"}
 ACTIVE_KEYS = {"line", "version", "version_id", "base_model", "adapter", "prompt", "activated_at"}
 
 

@@ -47,11 +47,11 @@ def _sha(data: bytes) -> str:
     return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
-def test_promotion_uploads_every_file_the_adapter_converter_reads(line, alice, ollama_server):
+def test_promotion_uploads_every_file_the_adapter_converter_reads(line, alice, ollama_server, promote):
     version = make_version(line)
     folder = Path(django_settings.DATA_DIR) / version.adapter_dir
     config, weights = (folder / "adapter_config.json").read_bytes(), (folder / "adapter_model.safetensors").read_bytes()
-    services.promote_version(version, alice, "ship it")
+    promote(version, alice, "ship it")
     assert ollama_server.paths() == [f"HEAD /api/blobs/{_sha(config)}", f"POST /api/blobs/{_sha(config)}",
                                      f"HEAD /api/blobs/{_sha(weights)}", f"POST /api/blobs/{_sha(weights)}",
                                      "POST /api/create", "POST /api/copy"]
@@ -65,36 +65,36 @@ def test_promotion_uploads_every_file_the_adapter_converter_reads(line, alice, o
     assert ollama_server.requests[5]["json"] == {"source": "venom-coder:v1", "destination": "venom-coder:latest"}
 
 
-def test_blobs_ollama_already_has_are_not_uploaded_again(line, alice, ollama_server):
+def test_blobs_ollama_already_has_are_not_uploaded_again(line, alice, ollama_server, promote):
     v1 = make_version(line)
-    services.promote_version(v1, alice, "first")
+    promote(v1, alice, "first")
     config = (Path(django_settings.DATA_DIR) / v1.adapter_dir / "adapter_config.json").read_bytes()
     v2 = make_version(line)
-    services.promote_version(v2, alice, "second")
+    promote(v2, alice, "second")
     assert ollama_server.paths().count(f"POST /api/blobs/{_sha(config)}") == 1
 
 
-def test_the_created_template_renders_the_training_prompt_in_go(line, alice, ollama_server, go_renderer):
+def test_the_created_template_renders_the_training_prompt_in_go(line, alice, ollama_server, go_renderer, promote):
     version = make_version(line)
-    services.promote_version(version, alice, "ship it")
+    promote(version, alice, "ship it")
     template = ollama_server.models["venom-coder:v1"]["template"]
     for messages in CONVERSATIONS.values():
         assert go_renderer.render(template, messages) == render_prompt(version.prompt, messages)
 
 
 def test_a_template_refusing_system_messages_is_promoted_with_the_system_prompt_folded(db, alice, ollama_server,
-                                                                                       go_renderer):
+                                                                                       go_renderer, promote):
     line = make_line(name="gemma-line", ollama_base="gemma2:2b")
     version = make_version(line, prompt=PROMPTS["gemma2"], architecture="Gemma2ForCausalLM")
-    services.promote_version(version, alice, "ship it")
+    promote(version, alice, "ship it")
     template = ollama_server.models["gemma-line:v1"]["template"]
     messages = CONVERSATIONS["system and user"]
     assert go_renderer.render(template, messages) == render_prompt(version.prompt, messages).removeprefix("<bos>")
 
 
-def test_a_whole_float_lora_alpha_is_sent_as_the_integer_go_decodes(line, alice, ollama_server):
+def test_a_whole_float_lora_alpha_is_sent_as_the_integer_go_decodes(line, alice, ollama_server, promote):
     version = make_version(line, lora_alpha=32.0)
-    services.promote_version(version, alice, "ship it")
+    promote(version, alice, "ship it")
     sent = json.loads(ollama_server.blobs[ollama_server.models["venom-coder:v1"]["adapters"]["adapter_config.json"]])
     assert sent["lora_alpha"] == 32 and isinstance(sent["lora_alpha"], int)
 
@@ -117,16 +117,17 @@ REFUSALS = {
 
 
 @pytest.mark.parametrize("case", sorted(REFUSALS))
-def test_promotion_refused_for_ollama_says_why_and_leaves_the_line_unchanged(line, alice, ollama_server, case):
+def test_promotion_refused_for_ollama_says_why_and_leaves_the_line_unchanged(line, alice, ollama_server, case,
+                                                                            promote):
     extra, message = REFUSALS[case]
     previous = make_version(line)
-    services.promote_version(previous, alice, "first")
+    promote(previous, alice, "first")
     version = make_version(line, **extra)
     if case == "missing adapter_config.json":
         _drop_config(version)
     before = list(ollama_server.paths())
     with pytest.raises(services.RegistryError, match=message):
-        services.promote_version(version, alice, "second")
+        promote(version, alice, "second")
     assert line.active_version() == previous
     assert ModelVersion.objects.get(pk=version.pk).status == VersionStatus.CANDIDATE
     assert Activation.objects.filter(line=line).count() == 1
@@ -153,31 +154,31 @@ def test_the_api_answers_a_refusal_as_json_and_changes_nothing(client, line, ali
     assert line.active_version() is None and "POST /api/create" not in ollama_server.paths()
 
 
-def test_failed_creation_undoes_the_promotion(line, alice, ollama_server):
+def test_failed_creation_undoes_the_promotion(line, alice, ollama_server, promote):
     v1, v2 = make_version(line), make_version(line)
-    services.promote_version(v1, alice, "first")
+    promote(v1, alice, "first")
     ollama_server.fail["/api/create"] = (500, "disk full")
     with pytest.raises(services.RegistryError, match="disk full"):
-        services.promote_version(v2, alice, "second")
+        promote(v2, alice, "second")
     assert line.active_version() == v1
     assert ModelVersion.objects.get(pk=v2.pk).status == VersionStatus.CANDIDATE
     assert Activation.objects.filter(line=line).count() == 1
     assert ollama_server.models["venom-coder:latest"]["model"] == "venom-coder:v1"  # tag untouched
 
 
-def test_a_base_ollama_cannot_adapt_is_refused_by_ollama_and_nothing_changes(db, alice, ollama_server):
+def test_a_base_ollama_cannot_adapt_is_refused_by_ollama_and_nothing_changes(db, alice, ollama_server, promote):
     line = make_line(name="phi-line", ollama_base="phi3:mini")  # llama weights recorded, phi3 FROM model
     version = make_version(line)
     with pytest.raises(services.RegistryError, match="unsupported architecture"):
-        services.promote_version(version, alice, "x")
+        promote(version, alice, "x")
     assert line.active_version() is None
 
 
-def test_unreachable_ollama_is_reported_and_nothing_changes(line, alice, settings):
+def test_unreachable_ollama_is_reported_and_nothing_changes(line, alice, settings, promote):
     settings.OLLAMA_HOST = "http://127.0.0.1:9"
     version = make_version(line)
     with pytest.raises(services.RegistryError, match="unreachable"):
-        services.promote_version(version, alice, "x")
+        promote(version, alice, "x")
     assert not line.versions.active().exists()
 
 
@@ -256,7 +257,7 @@ def test_no_modelfile_is_offered_when_no_template_renders_the_training_prompt(cl
 
 
 def test_an_adapter_from_the_real_trainer_passes_ollamas_create_contract(settings, db, alice, ollama_server,
-                                                                         go_renderer):
+                                                                         go_renderer, promote):
     pytest.importorskip("peft", reason="needs the train extra (torch, transformers, peft)")
     from curation.models import DatasetSnapshot
     from tests.training.trainer_fixtures import records, run_trainer, toy_model, write_snapshot, write_spec
@@ -274,7 +275,7 @@ def test_an_adapter_from_the_real_trainer_passes_ollamas_create_contract(setting
                                      hyperparameters={"model_line": "toy-line"})
     version = services.register_run_version(run)
     ModelLine.objects.filter(pk=version.line_id).update(ollama_base="llama3.2:1b")
-    services.promote_version(version, alice, "trained")
+    promote(version, alice, "trained")
     created = ollama_server.models["toy-line:v1"]
     sent_config = ollama_server.blobs[created["adapters"]["adapter_config.json"]]
     assert isinstance(json.loads(sent_config)["lora_alpha"], int)  # the trainer writes a whole number itself

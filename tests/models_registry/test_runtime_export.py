@@ -200,12 +200,12 @@ def test_rslora_is_written_with_the_alpha_that_gives_its_scale(db, settings, tmp
     assert alpha / 4 == pytest.approx(8 / 4 ** 0.5)  # llama.cpp's alpha / rank == rsLoRA's alpha / sqrt(rank)
 
 
-def test_promotion_sends_ollama_the_exported_gguf_files(smol_version, alice, settings, go_renderer, tmp_path):
+def test_promotion_sends_ollama_the_exported_gguf_files(smol_version, alice, settings, go_renderer, tmp_path, promote):
     from tests.models_registry.fake_ollama import FakeOllamaServer
 
     with FakeOllamaServer(template_checker=go_renderer.parse_error) as server:
         settings.OLLAMA_HOST = server.url
-        services.promote_version(smol_version, alice, "to the agent")
+        promote(smol_version, alice, "to the agent")
         create = next(r["json"] for r in server.requests if r["path"] == "/api/create")
         assert "from" not in create and sorted(create) == [
             "adapters", "files", "model", "parameters", "stream", "template"]
