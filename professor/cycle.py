@@ -29,7 +29,7 @@ from jobs.models import JobStatus
 from professor import journal, lease
 from professor.journal import link
 from professor.memory import import_memory
-from professor.models import Cycle, Outcome, Step, StepOutcome, Trigger
+from professor.models import Cycle, JournalEntry, Outcome, Step, StepOutcome, Trigger
 from professor.parameters import keep_recipe, mark_automatic, suggest_parameters, values
 from professor.readiness import line_name, readiness
 
@@ -78,10 +78,18 @@ def start_cycle(user=None, *, trigger: str = Trigger.CLI, line: str | None = Non
 
 def _bury(previous_id: int, heartbeat_at, cycle_id: int) -> None:
     """The previous holder stopped without releasing the lease (a killed worker): end it as lost."""
-    Cycle.objects.filter(pk=previous_id, status__in=(JobStatus.QUEUED, JobStatus.PREPARING, JobStatus.RUNNING)).update(
+    ended = Cycle.objects.filter(pk=previous_id, status__in=(JobStatus.QUEUED, JobStatus.PREPARING,
+                                                             JobStatus.RUNNING)).update(
         status=JobStatus.LOST, finished_at=timezone.now(), outcome=Outcome.FAILED,
         human_error=Cycle.lost_message, summary="stopped without finishing; its lease expired")
     when = timezone.localtime(heartbeat_at).strftime("%Y-%m-%d %H:%M:%S") if heartbeat_at else "unknown"
+    if ended:  # its own journal says so too, at the step where it stopped (as when the reaper ends it)
+        last = JournalEntry.objects.filter(cycle_id=previous_id).order_by("-at", "-id").values_list(
+            "step", flat=True).first()
+        journal.write(previous_id, last or Step.LEASE, StepOutcome.FAILED,
+                      f"lost: its worker stopped reporting (last heartbeat {when}) and cycle {cycle_id} took over "
+                      "its expired lease; nothing of it was promoted", numbers={"successor": cycle_id},
+                      links=[link(f"cycle {cycle_id}", f"/professor/cycles/{cycle_id}/")])
     journal.write(cycle_id, Step.LEASE, StepOutcome.OK,
                   f"took over an expired lease: cycle {previous_id} stopped without finishing "
                   f"(last heartbeat {when}); nothing of it was promoted",

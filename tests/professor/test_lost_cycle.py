@@ -87,3 +87,17 @@ def test_the_start_command_says_the_holding_cycle_is_only_queued():
     assert "already queued since" in answer.text and f"(cycle {first.pk})" in answer.text
     assert "running" not in answer.text
     assert answer.data == {"cycle": first.pk, "status": "queued"}
+
+
+def test_a_cycle_whose_expired_lease_another_takes_over_says_so_in_its_own_journal():
+    dead = _running_cycle_gone_silent()
+    past = timezone.now() - timedelta(seconds=settings.PROFESSOR_LEASE_SECONDS + 5)
+    Lease.objects.update(heartbeat_at=past, expires_at=past + timedelta(seconds=settings.PROFESSOR_LEASE_SECONDS))
+    Cycle.objects.filter(pk=dead.pk).update(heartbeat_at=past)
+    successor = start_cycle(None, queue=False)  # takes the expired lease over before the reaper came by
+    dead.refresh_from_db()
+    assert (dead.status, dead.outcome) == ("lost", Outcome.FAILED)
+    last = dead.journal.order_by("-at", "-id").first()
+    assert (last.step, last.outcome) == ("training", StepOutcome.FAILED)
+    assert f"cycle {successor.pk} took over its expired lease" in last.message
+    assert "nothing of it was promoted" in last.message
