@@ -14,6 +14,11 @@ sender hands each send to that loop (`set_server_loop`) with run_coroutine_threa
 awaiting it from a foreign loop delays delivery by tens of milliseconds. With the Redis
 layer the sender thread runs the sends on its own loop.
 
+A job's worker may also publish raw events (the trainer's lines): the app that owns that kind of
+job registers an `EventKind` in EVENT_KINDS under its group prefix, which says which events are
+batched into which message and which go out at once, and what the Overview's runs list shows.
+This module knows no kind of job itself.
+
 Every job message carries the sending process's `origin` and a per-group `seq`, so a
 consumer notices when the layer dropped a message (a full channel) and asks its client to
 resync instead of showing a curve with a hole.
@@ -30,6 +35,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
@@ -46,7 +52,26 @@ LOG_EVERY_SECONDS = 30.0
 _send_failed = RateLimitedLog(logger, every_seconds=LOG_EVERY_SECONDS)
 
 _server_loop: asyncio.AbstractEventLoop | None = None
-URGENT_EVENTS = {"status", "checkpoint", "done"}
+
+
+def _no_overview(pk: int, payload: dict) -> dict | None:
+    return None
+
+
+@dataclass(frozen=True)
+class EventKind:
+    """How the raw events of one kind of job become messages (registered in EVENT_KINDS by its app)."""
+
+    # (message type, key of its list) of each batched message, in the order a batch sends them
+    batches: tuple[tuple[str, str], ...]
+    # raw event -> (type of the batched message it joins, item) or (None, a payload sent at once, in order)
+    translate: Callable[[dict], tuple[str | None, dict]]
+    # (job id, a payload sent to the job's group) -> the job's line on the Overview's runs list, or None
+    overview: Callable[[int, dict], dict | None] = _no_overview
+
+
+# group prefix -> EventKind (training registers the run's at startup)
+EVENT_KINDS: dict[str, EventKind] = {}
 
 
 def set_server_loop(loop: asyncio.AbstractEventLoop | None) -> None:
@@ -59,11 +84,10 @@ def publish_job_events(group_name: str, events: list[dict]) -> None:
     """Forward events to a job's group (job.group_name).
 
     Accepted shapes: ready payloads with a "type" ({"type": "job.status", ...} from
-    jobs.lifecycle; "job.progress" payloads are coalesced, the newest wins), the trainer's
-    protocol lines ({"event": "metric", "step", "epoch", "loss", "lr", "ts"}, {"event":
-    "eval", "step", "eval_loss"}, {"event": "checkpoint", "step", "path"}, {"event":
-    "done", "metrics"}) and {"event": "log", "seq", "text", "ts"} for log lines; metric
-    points and log lines are batched. Returns at once; delivery happens on the sender thread.
+    jobs.lifecycle; "job.progress" payloads are coalesced, the newest wins), and raw events
+    without one, which the EventKind registered for the group's prefix translates (the
+    trainer's lines for a run: training.live_events). Returns at once; delivery happens on the
+    sender thread.
     """
     if events:
         _broadcaster.add(group_name, events)
@@ -89,35 +113,13 @@ def job_message(group_name: str, payload: dict, *, seq: int, origin: str = ORIGI
     return {"type": JOB_MESSAGE_TYPE, "group": group_name, "origin": origin, "seq": seq, "payload": payload}
 
 
-# ---------------------------------------------------------------------------- translation
-def to_point(event: dict) -> dict | None:
-    """A protocol metric/eval line as a chart point, or None when it is not one."""
-    kind = event.get("event")
-    if kind == "metric":
-        loss = event.get("loss")
-        point = {"kind": "train", "step": event.get("step"), "epoch": event.get("epoch"), "loss": loss,
-                 "lr": event.get("lr", event.get("learning_rate")), "ts": event.get("ts")}
-        if event.get("tokens_per_s") is not None:
-            point["tokens_per_s"] = event["tokens_per_s"]
-        return point
-    if kind == "eval":
-        return {"kind": "eval", "step": event.get("step"), "epoch": event.get("epoch"),
-                "loss": event.get("eval_loss", event.get("loss")), "ts": event.get("ts")}
-    return None
-
-
-def _urgent_payload(event: dict) -> dict:
-    fields = {k: v for k, v in event.items() if k not in ("event", "type")}
-    return {"type": f"run.{event.get('event') or 'event'}", **fields}
-
-
 # ---------------------------------------------------------------------------- sender
 @dataclass
 class _Pending:
     group: str
     due: float
-    points: list = field(default_factory=list)
-    logs: list = field(default_factory=list)
+    kind: EventKind | None = None
+    batched: dict = field(default_factory=dict)  # message type -> items waiting for the batch
     progress: dict | None = None
     ready: list = field(default_factory=list)  # finished payloads, in order
     raw: list = field(default_factory=list)  # ready messages without an envelope (publish_group_message)
@@ -126,12 +128,10 @@ class _Pending:
         if self.progress:
             self.ready.append(self.progress)
             self.progress = None
-        if self.points:
-            self.ready.append({"type": "run.metrics", "points": self.points})
-            self.points = []
-        if self.logs:
-            self.ready.append({"type": "run.log", "lines": self.logs})
-            self.logs = []
+        for message_type, key in self.kind.batches if self.kind else ():
+            items = self.batched.pop(message_type, None)
+            if items:
+                self.ready.append({"type": message_type, key: items})
 
 
 class _Broadcaster:
@@ -150,10 +150,12 @@ class _Broadcaster:
         if pending is None:
             window = settings.LIVE_BATCH_WINDOW_MS / 1000
             due = max(time.monotonic(), self._last_sent.get(group, 0.0) + window)
-            pending = self._pending[group] = _Pending(group, due)
+            pending = self._pending[group] = _Pending(group, due, EVENT_KINDS.get(group.partition(".")[0]))
         return pending
 
     def add(self, group: str, events: list[dict]) -> None:
+        if group.partition(".")[0] not in EVENT_KINDS and not all(event.get("type") for event in events):
+            raise ValueError(f"no EventKind is registered for group {group!r}: publish payloads with a 'type'")
         with self._cond:
             pending = self._pending_for(group)
             for event in events:
@@ -180,15 +182,13 @@ class _Broadcaster:
             pending.ready.append(dict(event))
             pending.due = 0
             return
-        point = to_point(event)
-        if point is not None:
-            pending.points.append(point)
-        elif event.get("event") == "log":
-            pending.logs.append({"seq": event.get("seq"), "text": event.get("text", ""), "ts": event.get("ts")})
+        batch, item = pending.kind.translate(event)
+        if batch is not None:
+            pending.batched.setdefault(batch, []).append(item)
         else:
-            # Order matters to the client: the points before a status or done come first.
+            # Order matters to the client: the batched items before this one go first.
             pending.close_batch()
-            pending.ready.append(_urgent_payload(event))
+            pending.ready.append(item)
             pending.due = 0
 
     def add_overview(self) -> None:
@@ -260,7 +260,8 @@ class _Broadcaster:
                 self._send(pending.group, payload["__raw__"])
                 continue
             self._send(pending.group, job_message(pending.group, payload, seq=next(counter)))
-            summary = _overview_summary(pending.group, payload)
+            pk = pending.group.partition(".")[2]
+            summary = pending.kind.overview(int(pk), payload) if pending.kind and pk.isdigit() else None
             if summary:
                 self._send(OVERVIEW_GROUP, {"type": "overview.run", "run": summary})
 
@@ -284,23 +285,6 @@ class _Broadcaster:
             self._loop.run_until_complete(asyncio.wait_for(layer.group_send(group, message), timeout))
         except TimeoutError:
             logger.warning("live message to %s not sent within %.1f s; dropped", group, timeout)
-
-
-def _overview_summary(group: str, payload: dict) -> dict | None:
-    """What the Overview's runs list needs from one training-run message (None: nothing)."""
-    prefix, _, pk = group.partition(".")
-    if prefix != "run" or not pk.isdigit():
-        return None
-    run_id = int(pk)
-    kind = payload.get("type")
-    if kind == "run.metrics":
-        train = [p for p in payload["points"] if p.get("kind") == "train"]
-        if train:
-            last = train[-1]
-            return {"id": run_id, "step": last.get("step"), "loss": last.get("loss")}
-    elif kind in ("job.status", "job.progress"):
-        return {"id": run_id, **{k: payload.get(k) for k in ("status", "progress", "eta_seconds") if k in payload}}
-    return None
 
 
 _broadcaster = _Broadcaster()

@@ -6,6 +6,12 @@ class TrainingConfig(AppConfig):
     verbose_name = "Training"
 
     def ready(self):
+        # The broadcaster turns a run's trainer lines into its live messages through training's translation.
+        from jobs import broadcast
+        from training.live_events import RUN_EVENTS
+        from training.models import TrainingRun
+
+        broadcast.EVENT_KINDS[TrainingRun.group_prefix] = RUN_EVENTS
         # Each example's loss after a run goes back to its source record (curation's review signals).
         from training.feedback import record_example_losses
         from training.services import hooks

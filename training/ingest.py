@@ -23,6 +23,7 @@ from django.db.models import Max
 from curation.secrets import scrub_text
 from jobs import broadcast
 from training.backends.base import LogLine
+from training.live_events import event_point
 from training.models import MetricPoint, RunLogLine, TrainingRun
 from training.shapes import check_artifacts
 from training.trainer.example_losses import FILE_NAME as EXAMPLE_LOSSES_FILE
@@ -193,14 +194,21 @@ class RunIngestor:
             self._log(text, tail=False)
 
     def _on_metric(self, event: dict) -> None:
-        step = event.get("step")
+        step = self._store_point(event)
+        if step is not None:
+            self._advance(step)
+
+    def _store_point(self, event: dict) -> int | None:
+        """Queue the metric or eval line's point for the batch insert; its step, or None when it has none."""
+        point = event_point(event)
+        step = point["step"]
         if not isinstance(step, int) or step < 0:
-            return
+            return None
         self._points.append(MetricPoint(
-            run_id=self.run.pk, kind=MetricPoint.Kind.TRAIN, step=step, epoch=_number(event.get("epoch")),
-            loss=_number(event.get("loss")), learning_rate=_number(event.get("lr")),
-            tokens_per_s=_number(event.get("tokens_per_s")), ts=_number(event.get("ts")) or time.time()))
-        self._advance(step)
+            run_id=self.run.pk, kind=point["kind"], step=step, epoch=_number(point["epoch"]),
+            loss=_number(point["loss"]), learning_rate=_number(point.get("lr")),
+            tokens_per_s=_number(point.get("tokens_per_s")), ts=_number(point["ts"]) or time.time()))
+        return step
 
     def _on_start(self, event: dict) -> None:
         if isinstance(event.get("device"), str) and event["device"]:
@@ -212,12 +220,7 @@ class RunIngestor:
             self._advance(event["step"])
 
     def _on_eval(self, event: dict) -> None:
-        step = event.get("step")
-        if not isinstance(step, int) or step < 0:
-            return
-        self._points.append(MetricPoint(
-            run_id=self.run.pk, kind=MetricPoint.Kind.EVAL, step=step, epoch=_number(event.get("epoch")),
-            loss=_number(event.get("eval_loss", event.get("loss"))), ts=_number(event.get("ts")) or time.time()))
+        self._store_point(event)
 
     def _on_checkpoint(self, event: dict) -> None:
         entry = {"step": event.get("step"), "path": str(event.get("path", ""))[:500]}

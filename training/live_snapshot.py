@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from training.live_events import point_dict
 from training.models import MetricPoint, RunLogLine, TrainingRun
 
 RUN_FIELDS = ("id", "status", "progress", "eta_seconds", "current_step", "total_steps", "human_error")
@@ -56,11 +57,10 @@ def parse_after(values: dict) -> After:
 
 
 def run_state(run: TrainingRun) -> dict:
-    state = {name: getattr(run, name) for name in RUN_FIELDS}
-    state["is_terminal"] = run.is_terminal
-    state["started_at"] = run.started_at.timestamp() if run.started_at else None
-    state["finished_at"] = run.finished_at.timestamp() if run.finished_at else None
-    return state
+    """The run as the snapshot shows it; its times as the run's job.status gives them (ISO 8601)."""
+    status = run.status_payload()
+    return {**{name: getattr(run, name) for name in RUN_FIELDS},
+            **{name: status[name] for name in ("is_terminal", "started_at", "finished_at")}}
 
 
 def load_snapshot(run_id: int, after: After = After()) -> dict | None:
@@ -97,11 +97,7 @@ def _points(run_id: int, kind: str, after_step: int, limit: int | None) -> tuple
     total = len(rows)
     if limit is not None and total > limit:
         rows = lttb(rows, limit, y=lambda row: row[2])
-    points = [{"kind": kind, "step": s, "epoch": e, "loss": loss, "lr": lr, "ts": ts} for s, e, loss, lr, ts in rows]
-    if kind == MetricPoint.Kind.EVAL:
-        for point in points:
-            del point["lr"]
-    return points, total
+    return [point_dict(kind, step, epoch, loss, lr=lr, ts=ts) for step, epoch, loss, lr, ts in rows], total
 
 
 def lttb(rows: list, threshold: int, *, y) -> list:

@@ -150,6 +150,7 @@ def test_the_check_catches_an_upward_import_even_inside_a_function(tmp_path):
 KNOWN_CIRCLES = [
     {"models_registry.canary", "models_registry.services", "models_registry.serving.runtime"},
     {"models_registry.ollama", "models_registry.runtime_export"},
+    {"professor.cycle", "professor.replicas"},
     {"professor.journal", "professor.lease", "professor.models"},
     {"training.models", "training.workers"},
 ]
