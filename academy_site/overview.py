@@ -37,4 +37,8 @@ def collect_runs() -> list[dict]:
     active = list(runs.active().values(*fields))
     seen = {run["id"] for run in active}
     recent = [run for run in runs.values(*fields)[:RECENT_RUNS] if run["id"] not in seen]
-    return [{**run, "step": run.pop("latest_step"), "loss": run.pop("latest_loss")} for run in active + recent]
+    from training.model_store import display_name
+
+    # Base models by the name people know (a stored model's display name), never a host path.
+    return [{**run, "base_model": display_name(run["base_model"]), "step": run.pop("latest_step"),
+             "loss": run.pop("latest_loss")} for run in active + recent]
