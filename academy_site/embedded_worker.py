@@ -8,7 +8,7 @@ installs signal handlers and so needs the main thread) is safe to start in a thr
 import logging
 import threading
 
-from celery import beat
+from celery import beat, signals
 from celery.concurrency.thread import TaskPool as ThreadTaskPool
 from celery.worker import WorkController
 from django.conf import settings
@@ -80,6 +80,9 @@ def stop() -> None:
             service.stop()
         worker = _running.pop("worker", None)
         if worker is not None:
+            # What the CLI worker's SIGTERM handler sends: a training run in progress stops at its
+            # next step with a checkpoint and goes back to the queue, instead of holding the stop.
+            signals.worker_shutting_down.send(sender=worker.hostname, sig="stop", how="Warm", exitcode=0)
             worker.stop(in_sighandler=False)
 
 

@@ -403,6 +403,10 @@ ARTIFACT_STORE_REGION = env_str("ARTIFACT_STORE_REGION", "")
 # Empty: the usual AWS credential chain (AWS_* variables, instance roles).
 ARTIFACT_STORE_ACCESS_KEY_ID = env_secret("ARTIFACT_STORE_ACCESS_KEY_ID") or ""
 ARTIFACT_STORE_SECRET_ACCESS_KEY = env_secret("ARTIFACT_STORE_SECRET_ACCESS_KEY") or ""
+# With a remote store, a training run's newest checkpoint is uploaded at most once per this many
+# seconds while it trains (the first at once; 0: every save), and always when an attempt ends
+# without success; only the latest is kept there (training/checkpoint_store.py).
+TRAINING_CHECKPOINT_UPLOAD_SECONDS = env_float("TRAINING_CHECKPOINT_UPLOAD_SECONDS", 120.0, min_value=0.0)
 TRAINING_INGEST_BATCH = env_int("TRAINING_INGEST_BATCH", 50, min_value=1, max_value=10_000)
 TRAINING_INGEST_FLUSH_SECONDS = env_float("TRAINING_INGEST_FLUSH_SECONDS", 0.1, min_value=0.0)
 TRAINING_ERROR_TAIL_LINES = env_int("TRAINING_ERROR_TAIL_LINES", 30, min_value=1, max_value=1000)

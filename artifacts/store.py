@@ -68,6 +68,35 @@ def publish_folder(key: str) -> dict[str, str]:
     return hashes
 
 
+def publish_folder_from(source: Path, key: str) -> dict[str, str]:
+    """Upload every file of `source` (a folder on this host, e.g. a snapshot of one that may change) as the
+    folder `key`; returns their hashes (for fetch_folder). Nothing is uploaded without a remote store."""
+    hashes = folder_hashes(source)
+    if is_remote():
+        for name in hashes:
+            _fs().put_file(str(source / name), _remote(f"{key}/{name}"))
+    return hashes
+
+
+def remove_folders(key: str, *, keep: tuple[str, ...] = ()) -> list[str]:
+    """Delete from the remote store every entry directly under the folder `key` except those named in `keep`;
+    returns the names deleted (none without a remote store: this host's copies are left alone)."""
+    if not is_remote():
+        return []
+    base = _remote(key).rstrip("/")
+    try:
+        entries = _fs().ls(base, detail=False, refresh=True)
+    except FileNotFoundError:
+        return []
+    removed = []
+    for entry in entries:
+        name = entry.rstrip("/").rsplit("/", 1)[-1]
+        if name and name not in keep:
+            _fs().rm(f"{base}/{name}", recursive=True)
+            removed.append(name)
+    return removed
+
+
 # ---------------------------------------------------------------------------- fetch
 def fetch_file(key: str, sha256: str) -> Path:
     """This host's copy of `key`, checked against sha256 (downloaded first when a remote store has it)."""

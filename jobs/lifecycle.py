@@ -70,12 +70,16 @@ def enqueue(job: Job) -> None:
 
 # ---------------------------------------------------------------------------- worker side
 def claim(model: type[Job], pk: int, *, worker: str = "", status: str = JobStatus.RUNNING, **fields) -> Job | None:
-    """queued -> `status` (running, or preparing) for this worker; None when someone else got there first."""
+    """queued -> `status` (running, or preparing) for this worker; None when someone else got there first.
+
+    Progress starts again at 0 unless `fields` say where it resumes (a job resumed from a checkpoint).
+    """
     now = timezone.now()
+    fields = {"progress": 0.0, "eta_seconds": None, **fields}
     with transaction.atomic():
         changed = model.objects.filter(pk=pk, status=JobStatus.QUEUED).update(
             status=status, worker=worker[:200], attempt=F("attempt") + 1, heartbeat_at=now, started_at=now,
-            progress=0.0, eta_seconds=None, **fields)
+            **fields)
         if changed != 1:
             return None
         announce(model, pk)

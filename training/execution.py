@@ -1,4 +1,10 @@
-"""Executing one claimed run on this worker: spec, launch, stream, cancel, finish with checked artifacts."""
+"""Executing one claimed run on this worker: spec, launch, stream, cancel, finish with checked artifacts.
+
+When the worker shuts down (training.worker_host.shutdown_requested) the trainer gets SIGTERM,
+stops at its next step with a checkpoint, and the run goes back to the queue with that
+checkpoint uploaded (training.checkpoint_store), so the worker exits in seconds and the next
+worker, on any host, resumes the run there.
+"""
 
 from __future__ import annotations
 
@@ -9,18 +15,22 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from artifacts import store as artifact_store
 from artifacts.store import ArtifactMissing
+from training import checkpoint_store, worker_host
 from training.backends import BackendUnavailable, Layout, choose_backend
+from training.backends.base import LogLine
 from training.ingest import RunIngestor
 from training.models import RunStatus, TrainingRun
-from training.services import claim_run, finish_run, mark_running, touch_heartbeat
+from training.services import claim_run, finish_run, hand_back_run, mark_running, touch_heartbeat
 from training.services.datasets import data_root, verify_snapshot
 from training.services.runs import RUN_ONLY_KEYS
 from training.shapes import check_artifacts
 from training.trainer.errors import OOM_MESSAGE
 from training.trainer.run import ADAPTER_FILES
+from training.trainer.stopping import EXIT_CODE as STOPPED_EXIT_CODE
 
 logger = logging.getLogger(__name__)
 LOG_FILE = "trainer.log"
@@ -57,6 +67,9 @@ def _execute_claimed(run: TrainingRun, on_event=None) -> str:
         return _fail(run, str(exc), str(exc)[:500])
     run_dir = data_root() / run.run_dir
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+    if reason := worker_host.shutdown_requested():
+        return _hand_back(run, reason, (run.artifacts or {}).get("checkpoint"))
+    fetch_warning = checkpoint_store.fetch_for_resume(run)
     backend = backend_cls(run.pk, Layout(run_dir=run_dir, dataset=dataset_path, base_model=base_model,
                                          local_model=local_model))
     hp = {k: v for k, v in run.hyperparameters.items() if k not in RUN_ONLY_KEYS}
@@ -69,7 +82,11 @@ def _execute_claimed(run: TrainingRun, on_event=None) -> str:
     try:
         mark_running(run.pk, backend=backend.kind, **launched)
         ingestor = RunIngestor(run)
-        cancelled = _stream(run, backend, ingestor, run_dir / LOG_FILE, on_event)
+        if fetch_warning:
+            ingestor.feed(LogLine(f"[worker] {fetch_warning}"))
+        # The checkpoint's points are stored before the checkpoint is recorded: none is lost on resume.
+        uploader = checkpoint_store.CheckpointUploader(run, run_dir, before_upload=ingestor.flush)
+        cancelled, stop_reason = _stream(run, backend, ingestor, uploader, run_dir / LOG_FILE, on_event)
         exit_code = backend.wait(timeout=120)
     except BaseException:
         # Whatever broke on our side, the trainer must not outlive the attempt.
@@ -77,7 +94,7 @@ def _execute_claimed(run: TrainingRun, on_event=None) -> str:
         raise
     finally:
         backend.cleanup()
-    return _conclude(run, run_dir, ingestor, exit_code, cancelled)
+    return _conclude(run, run_dir, ingestor, exit_code, cancelled, uploader, stop_reason)
 
 
 def _base_model(run: TrainingRun) -> tuple[str, Path | None]:
@@ -94,12 +111,17 @@ def _local_model(base_model: str) -> Path | None:
     return path if path.is_absolute() and path.is_dir() else None
 
 
-def _stream(run: TrainingRun, backend, ingestor: RunIngestor, log_path: Path, on_event=None) -> bool:
-    """Read output until it ends; cancel the trainer when the run's flag is set. Returns whether it was cancelled."""
+def _stream(run: TrainingRun, backend, ingestor: RunIngestor, uploader, log_path: Path,
+            on_event=None) -> tuple[bool, str]:
+    """Read output until it ends; stop the trainer when the run's cancel flag is set or the worker shuts down.
+
+    Returns whether it was cancelled, and why the worker stopped it ("" when it did not).
+    """
     backend.start_reader()
     poll = settings.TRAINING_CANCEL_POLL_SECONDS
     next_check = time.monotonic() + poll
     cancelled = False
+    stop_reason = ""
     # Line-buffered: a killed worker loses no line the trainer printed before.
     with open(log_path, "a", encoding="utf-8", buffering=1) as log:
         while True:
@@ -107,11 +129,19 @@ def _stream(run: TrainingRun, backend, ingestor: RunIngestor, log_path: Path, on
             for line in lines:
                 log.write(line.rstrip("\n") + "\n")
                 event = ingestor.feed(line)
+                if event is not None and event["event"] == "checkpoint":
+                    uploader.saved()
                 if event is not None and on_event is not None:
                     on_event(event)
             if ended:
                 break
+            if not stop_reason and not cancelled and (stop_reason := worker_host.shutdown_requested()):
+                # SIGTERM: the trainer finishes its step, saves a checkpoint and exits (SIGKILL after the grace).
+                logger.warning("run %s: %s; stopping its trainer at the next step", run.pk, stop_reason)
+                backend.cancel(settings.TRAINING_CANCEL_GRACE_SECONDS)
+                continue
             ingestor.flush_if_due()
+            uploader.upload_if_due()
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + poll
                 ingestor.flush()
@@ -120,10 +150,12 @@ def _stream(run: TrainingRun, backend, ingestor: RunIngestor, log_path: Path, on
                     cancelled = True
                     backend.cancel(settings.TRAINING_CANCEL_GRACE_SECONDS)
     ingestor.flush()
-    return cancelled or TrainingRun.objects.filter(pk=run.pk, cancel_requested=True).exists()
+    cancelled = cancelled or TrainingRun.objects.filter(pk=run.pk, cancel_requested=True).exists()
+    return cancelled, stop_reason
 
 
-def _conclude(run, run_dir: Path, ingestor: RunIngestor, exit_code: int, cancelled: bool) -> str:
+def _conclude(run, run_dir: Path, ingestor: RunIngestor, exit_code: int, cancelled: bool,
+              uploader: checkpoint_store.CheckpointUploader, stop_reason: str = "") -> str:
     tail = "\n".join(ingestor.tail)
     kept = {key: value for key, value in (run.artifacts or {}).items() if key == "base_model"}
     artifacts = {**kept, "checkpoints": ingestor.checkpoints, "log": f"{run.run_dir}/{LOG_FILE}"}
@@ -132,6 +164,7 @@ def _conclude(run, run_dir: Path, ingestor: RunIngestor, exit_code: int, cancell
     if cancelled:
         # The status says it: an error line repeating "cancelled" would show it twice on the run's page.
         finish_run(run.pk, RunStatus.CANCELLED, exit_code=exit_code, artifacts=artifacts)
+        checkpoint_store.forget(run)
         return RunStatus.CANCELLED
     done = ingestor.done
     adapter_dir = run_dir / str((done or {}).get("adapter_dir") or "adapter")
@@ -143,7 +176,14 @@ def _conclude(run, run_dir: Path, ingestor: RunIngestor, exit_code: int, cancell
         check_artifacts(artifacts)
         finish_run(run.pk, RunStatus.SUCCEEDED, exit_code=exit_code, artifacts=artifacts,
                    final_metrics=done.get("metrics") or {})
+        checkpoint_store.forget(run)
         return RunStatus.SUCCEEDED
+    # Whatever ends the attempt now, a retry on any host resumes from the newest checkpoint.
+    if record := uploader.upload():
+        artifacts["checkpoint"] = record
+        check_artifacts(artifacts)
+    if stop_reason or ingestor.stopped or exit_code == STOPPED_EXIT_CODE:
+        return _hand_back(run, stop_reason or "its trainer was stopped (SIGTERM)", record, artifacts=artifacts)
     error = f"exit code {exit_code}\n{tail}"
     if exit_code == 0 and missing:
         error = f"adapter files missing: {', '.join(missing)}\n{tail}"
@@ -166,6 +206,18 @@ def human_error(event: dict | None, exit_code: int, tail: str, base_model: str, 
     if exit_code == 0 and missing:
         return "the trainer ended without writing the adapter"
     return f"the trainer crashed (exit code {exit_code}); see the last log lines"
+
+
+def _hand_back(run, reason: str, record: dict | None, **fields) -> str:
+    """Back to the queue for the next worker (this one is shutting down, or its trainer was stopped)."""
+    when = timezone.localtime().strftime("%H:%M:%S")
+    where = f"resumes from its checkpoint at step {record['step']}" if record and record.get("step") else \
+        "starts over: no checkpoint was saved yet"
+    if hand_back_run(run.pk, note=f"handed back to the queue at {when}: {reason}; the next worker {where}",
+                     **fields):
+        logger.warning("run %s handed back to the queue: %s", run.pk, reason)
+        return RunStatus.QUEUED
+    return TrainingRun.objects.filter(pk=run.pk).values_list("status", flat=True).first() or RunStatus.QUEUED
 
 
 def _fail(run, error: str, human: str) -> str:

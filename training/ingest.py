@@ -28,7 +28,8 @@ from training.models import MetricPoint, RunLogLine, TrainingRun
 from training.shapes import check_artifacts
 from training.trainer.example_losses import FILE_NAME as EXAMPLE_LOSSES_FILE
 
-PROTOCOL_EVENTS = ("metric", "eval", "checkpoint", "done", "error", "start", "progress", "example_losses")
+PROTOCOL_EVENTS = ("metric", "eval", "checkpoint", "done", "error", "start", "progress", "example_losses",
+                   "stopped")
 MAX_LOG_CHARS = 4000
 # The stored tail of a run's log: older lines are deleted as new ones come.
 KEEP_LOG_LINES = 2000
@@ -129,6 +130,8 @@ class RunIngestor:
         self.tail: deque[str] = deque(maxlen=settings.TRAINING_ERROR_TAIL_LINES)
         self.done: dict | None = None
         self.error: dict | None = None
+        # The trainer stopped on SIGTERM, with a checkpoint of its last step (training.trainer.stopping).
+        self.stopped: dict | None = None
         # {"path": key under the data root, "count": n} once the trainer wrote each example's final loss.
         self.example_losses: dict | None = None
         self.checkpoints: list[dict] = list((run.artifacts or {}).get("checkpoints", []))
@@ -230,6 +233,9 @@ class RunIngestor:
 
     def _on_done(self, event: dict) -> None:
         self.done = event
+
+    def _on_stopped(self, event: dict) -> None:
+        self.stopped = event
 
     def _on_example_losses(self, event: dict) -> None:
         """The trainer wrote each example's final loss (training.trainer.example_losses), which the

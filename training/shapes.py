@@ -53,11 +53,21 @@ class Checkpoint(Shape):
     path: str
 
 
+class StoredCheckpoint(Shape):
+    """The checkpoint a retry resumes from (training.checkpoint_store): its step, key and {file: sha256}
+    (no hashes without a remote store)."""
+
+    step: int
+    key: str
+    files: dict[str, Sha256]
+
+
 class RunArtifacts(Shape):
     """TrainingRun.artifacts."""
 
     base_model: CarriedFolder | None = None
     checkpoints: list[Checkpoint] = []
+    checkpoint: StoredCheckpoint | None = None
     log: str | None = None
     adapter_dir: str | None = None
     adapter: dict[str, Sha256] | None = None

@@ -4,7 +4,7 @@ import logging
 import socket
 
 from celery import shared_task
-from celery.signals import worker_init, worker_shutdown
+from celery.signals import worker_init, worker_shutdown, worker_shutting_down
 
 from training import worker_host, workers
 
@@ -41,6 +41,13 @@ def record_worker_heartbeat(hostname: str, queues: list[str]) -> None:
 def _start_training_worker(sender=None, **kwargs):
     """Training workers (CLI `celery worker -Q training` or the embedded one): capability queues, row, orphans."""
     worker_host.on_start(sender)
+
+
+@worker_shutting_down.connect
+def _shutting_down(sender=None, sig=None, how=None, **kwargs):
+    """Sent from the worker's signal handler (SIGTERM, SIGINT, SIGQUIT) or by the embedded worker's stop: the
+    run in progress stops at its next step with a checkpoint and goes back to the queue."""
+    worker_host.request_shutdown(f"its worker is shutting down ({how or 'warm'} shutdown, {sig or 'stop'})")
 
 
 @worker_shutdown.connect

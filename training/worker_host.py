@@ -7,7 +7,11 @@ so each host cleans up after itself, not only the host where beat's reaper runs:
   records itself with no current run, and ends trainers (processes, containers) left by runs
   that are no longer active or that an earlier life of this same worker had claimed;
 - every TRAINING_WORKER_HEARTBEAT_SECONDS it reports its devices and reaps again;
-- a clean stop marks it stopped at once (a killed one drops off after three missed heartbeats).
+- a clean stop marks it stopped at once (a killed one drops off after three missed heartbeats);
+- a shutdown request (SIGTERM: Celery's warm shutdown, or the embedded worker stopping with
+  the server) is noted at once, so the run in progress stops at its next step with a
+  checkpoint and goes back to the queue instead of holding the shutdown until it ends
+  (training.execution).
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ logger = logging.getLogger(__name__)
 # What this process's worker found at start: {"hostname", "devices", "backends"}.
 _host: dict = {}
 _stops: dict[int, threading.Event] = {}
+# Set from a signal handler: a plain assignment (no lock a handler could wait on forever).
+_shutdown = {"requested": False, "reason": ""}
 
 
 def consumed_queues(worker) -> list[str]:
@@ -47,6 +53,7 @@ def on_start(worker) -> None:
     for name in capabilities.worker_queues(devices, backends):
         worker.app.amqp.queues.select_add(name)
     queues = consumed_queues(worker)
+    _shutdown.update(requested=False, reason="")
     _host.update(hostname=worker.hostname, devices=devices, backends=backends)
     try:
         register(worker.hostname, queues, devices, backends)
@@ -64,7 +71,20 @@ def registered_hostname() -> str | None:
     return _host.get("hostname")
 
 
+def request_shutdown(reason: str) -> None:
+    """This process's worker is shutting down: runs in progress stop at their next step and are handed back."""
+    _shutdown.update(requested=True, reason=reason)
+
+
+def shutdown_requested() -> str:
+    """Why this process's worker is shutting down ("" while it is not)."""
+    return _shutdown["reason"] if _shutdown["requested"] else ""
+
+
 def on_stop(worker) -> None:
+    # Sent once the worker's tasks have ended: a process that goes on (the server, after its embedded
+    # worker stopped) must not hand back the runs a later worker of it executes.
+    _shutdown.update(requested=False, reason="")
     stop = _stops.pop(id(worker), None)
     if stop is None:
         return

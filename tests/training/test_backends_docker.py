@@ -203,3 +203,33 @@ def test_a_real_training_container_trains_smollm2_by_its_short_name_from_the_rea
     meta = json.loads((settings.DATA_DIR / run.run_dir / "adapter" / "academy_adapter.json").read_text())
     assert meta["base_model"] == NAME and meta["base_model_digest"] == model_store.manifest(NAME)["digest"]
     assert _containers(engine, run.pk) == []
+
+
+def test_a_worker_shutdown_stops_the_container_at_a_step_with_a_checkpoint_and_hands_the_run_back(
+        bob, engine, docker_settings, settings):
+    """`docker stop` sends SIGTERM to the trainer, PID 1 in its container: it saves its step and exits."""
+    import json
+
+    from training import worker_host
+
+    settings.TRAINING_CANCEL_GRACE_SECONDS = 60  # a hang guard: the trainer stops well before
+    run = services.start_run(bob, dataset=make_snapshot(16, eval_every=4), base_model=str(docker_settings),
+                             backend="docker", hyperparameters={**SMALL, "max_steps": 5000,
+                                                                "save_every_steps": 1000})
+
+    def shut_down_after_step_3(event):
+        if event["event"] == "metric" and event["step"] >= 3:
+            worker_host.request_shutdown("its worker is shutting down (test)")
+
+    try:
+        assert execute(run.pk, "w@host", on_event=shut_down_after_step_3) == RunStatus.QUEUED
+    finally:
+        worker_host._shutdown.update(requested=False, reason="")
+    run.refresh_from_db()
+    assert run.status == RunStatus.QUEUED and run.attempt == 1
+    events = [json.loads(line) for line in (settings.DATA_DIR / run.run_dir / "trainer.log").read_text().splitlines()
+              if line.startswith('{"event"')]
+    assert events[-1]["event"] == "stopped" and events[-1]["step"] >= 3
+    assert run.artifacts["checkpoint"]["step"] == events[-1]["step"]
+    assert (settings.DATA_DIR / run.run_dir / "checkpoints" / f"step-{events[-1]['step']}").is_dir()
+    assert _containers(engine, run.pk) == []

@@ -9,6 +9,7 @@ from training.services.hooks import on_run_succeeded
 from training.services.lifecycle import (
     claim_run,
     finish_run,
+    hand_back_run,
     mark_running,
     touch_heartbeat,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "dataset_warnings",
     "default_hyperparameters",
     "finish_run",
+    "hand_back_run",
     "mark_running",
     "on_run_succeeded",
     "retry_run",

@@ -9,15 +9,34 @@ from django.db import transaction
 
 from curation.secrets import scrub_text
 from jobs import lifecycle
+from jobs.models import CLAIMED_STATUSES
 from training.models import RunStatus, TrainingRun
 from training.services.hooks import call_succeeded_hooks
 
 
 def claim_run(run_id: int, worker: str) -> TrainingRun | None:
-    """queued -> preparing for this worker; None when another worker (or a cancel) got there first."""
-    if lifecycle.claim(TrainingRun, run_id, worker=worker, status=RunStatus.PREPARING) is None:
+    """queued -> preparing for this worker; None when another worker (or a cancel) got there first.
+
+    A run with a recorded checkpoint keeps its progress at that step: the trainer resumes there.
+    """
+    row = TrainingRun.objects.filter(pk=run_id).values("artifacts", "total_steps").first() or {}
+    step = ((row.get("artifacts") or {}).get("checkpoint") or {}).get("step") or 0
+    total = row.get("total_steps") or 0
+    progress = min(1.0, step / total) if step and total else 0.0
+    if lifecycle.claim(TrainingRun, run_id, worker=worker, status=RunStatus.PREPARING, progress=progress) is None:
         return None
     return TrainingRun.objects.select_related("dataset").get(pk=run_id)
+
+
+def hand_back_run(run_id: int, *, note: str, **fields) -> bool:
+    """A claimed run goes back to the queue (its worker is shutting down, or its trainer was stopped), through
+    the one requeue: its attempt count, progress, chart points and recorded checkpoint stay, and the next
+    worker resumes it from that checkpoint. `note` says why on the run's page while it waits."""
+    try:
+        return lifecycle.requeue(TrainingRun, run_id, from_statuses=CLAIMED_STATUSES, exit_code=None,
+                                 container_id="", pid=None, wait_note=note[:500], **fields)
+    except lifecycle.JobRefused:
+        return False
 
 
 def mark_running(run_id: int, *, backend: str, device: str, container_id: str = "", pid: int | None = None) -> bool:

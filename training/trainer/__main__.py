@@ -1,7 +1,8 @@
 """`python -m training.trainer --spec spec.json`: train a LoRA adapter, report on stdout.
 
-Exit codes: 0 done, 2 spec, 3 dataset, 4 model_not_found, 5 oom, 1 crash; an error event
-is always printed before a non-zero exit.
+Exit codes: 0 done, 2 spec, 3 dataset, 4 model_not_found, 5 oom, 6 stopped (SIGTERM: see
+training.trainer.stopping), 1 crash; an error or stopped event is always printed before a
+non-zero exit.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 import traceback
 import warnings
 
+from training.trainer import stopping
 from training.trainer.errors import TrainerError, is_out_of_memory
 from training.trainer.protocol import emit, take_stdout
 
@@ -21,6 +23,7 @@ EXIT_CODES = {"spec": 2, "dataset": 3, "model_not_found": 4, "oom": 5, "crash": 
 
 def main(argv: list[str] | None = None) -> int:
     take_stdout()
+    stopping.install()
     _quiet_libraries()
     parser = argparse.ArgumentParser(prog="python -m training.trainer", description="Train a LoRA adapter.")
     parser.add_argument("--spec", required=True, type=pathlib.Path, help="run spec (JSON)")
@@ -31,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
 
         spec = resolve_paths(load_spec(args.spec), args.spec.resolve().parent)
         metrics = execute(spec)
+    except stopping.Stopped as exc:
+        # The step of the checkpoint it saved on the way out (None: stopped outside the training loop).
+        emit("stopped", step=exc.step, reason="SIGTERM")
+        return stopping.EXIT_CODE
     except TrainerError as exc:
         return _fail(exc.kind, exc.message, exc.details)
     except KeyboardInterrupt:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import time
 
-from training.trainer import checkpoints
+from training.trainer import checkpoints, stopping
 from training.trainer.batching import collate, epoch_batches, pack
 from training.trainer.checkpoints import LoopState
 from training.trainer.errors import SpecError
@@ -63,9 +63,19 @@ class Trainer:
         return self.state.step
 
     def run(self) -> LoopState:
-        """Train until total_steps or early stopping; returns the final loop state."""
+        """Train until total_steps or early stopping; returns the final loop state.
+
+        On SIGTERM (training.trainer.stopping) it stops after the step in progress, with a
+        checkpoint of that step, by raising stopping.Stopped.
+        """
+        with stopping.at_step_boundaries():
+            return self._run()
+
+    def _run(self) -> LoopState:
         self.model.train()
         window = _Window()
+        if stopping.requested():
+            raise stopping.Stopped(self.state.step or None)
         while self.state.step < self.total_steps and not self.state.stopped_early:
             lr, started = self.scheduler.get_last_lr()[0], time.perf_counter()
             window.add(*self._optimizer_step(self.state.step), seconds=time.perf_counter() - started)
@@ -76,9 +86,11 @@ class Trainer:
                 self._report(window, lr)
             if self.eval_rows and (step % self.hp.eval_every_steps == 0 or last):
                 self._evaluate()
-            if step % self.hp.checkpoint_every == 0 or last or self.state.stopped_early:
+            if step % self.hp.checkpoint_every == 0 or last or self.state.stopped_early or stopping.requested():
                 path = checkpoints.save(self.spec.output_dir, self.model, self.optimizer, self.scheduler, self.state)
                 emit("checkpoint", step=step, path=str(path.relative_to(self.spec.output_dir)))
+            if stopping.requested():
+                raise stopping.Stopped(step)
         return self.state
 
     def _report(self, window: _Window, lr: float) -> None:

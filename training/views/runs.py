@@ -13,6 +13,7 @@ from jobs.lifecycle import JobRefused
 from jobs.panels import render_panels
 from training import services
 from training.capabilities import Requirements, capable_workers, refusal, requirements_of
+from training.checkpoint_store import resume_note
 from training.forms import RunForm, start_form_guide
 from training.models import RunStatus, TrainingRun
 from training.services import hooks
@@ -103,8 +104,8 @@ def run_cancel(request, run_id: int):
 def run_retry(request, run_id: int):
     run = _get_run_for_user(request.user, run_id)
     try:
-        services.retry_run(run, request.user)
-        messages.success(request, f"Run {run.pk} queued again; it resumes from its last checkpoint.")
+        run = services.retry_run(run, request.user)
+        messages.success(request, f"Run {run.pk} queued again. {resume_note(run)}")
     except JobRefused as exc:
         messages.error(request, str(exc))
     except ValidationError as exc:
