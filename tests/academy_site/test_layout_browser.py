@@ -56,8 +56,12 @@ PAGES = {
     "training": "/training/",
     "start-run": "/training/runs/new/",
     "run": "/training/runs/1/",
+    "compare": "/training/compare/?runs=1,2",
     "models": "/models/",
+    "line": "/models/default/",
     "arena": "/arena/",
+    "exam": "/arena/default/exam/",
+    "repository": "/git/1/",
     "professor": "/professor/",
     "api-tokens": "/accounts/tokens/",
 }
