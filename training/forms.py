@@ -6,7 +6,7 @@ from django.conf import settings
 from curation.models import DatasetSnapshot
 from training import model_store, services
 from training.base_models import is_toy, toy_base_path
-from training.models import Backend
+from training.models import Backend, RunStatus, TrainingRun
 from training.presets import FIELD_HELP, PRESETS, fit_preset, grouped_reasons, seconds_per_step
 from training.services import hooks
 
@@ -160,7 +160,9 @@ def start_form_guide(query) -> dict:
                                 **fitted}
     for preset in presets.values():
         preset["why"] = grouped_reasons(preset["values"], preset["reasons"], HP_FIELDS)
-    preset = query.get("preset") if query.get("preset") in presets else "standard"
+    # Before any run has succeeded here, the first one is a quick try (what the Overview recommends).
+    first = not TrainingRun.objects.filter(status=RunStatus.SUCCEEDED).exists()
+    preset = query.get("preset") if query.get("preset") in presets else ("quick" if first else "standard")
     return {"presets": presets, "preset": preset, "values": dict(presets[preset]["values"]),
             "preset_label": presets[preset]["label"], "why": presets[preset]["why"],
             "dataset_id": dataset_id, "base": stored, "base_name": model_store.display_name(base) if base else typed,

@@ -105,3 +105,12 @@ def test_a_submitted_value_that_differs_from_the_preset_says_the_person_set_it(c
     run = TrainingRun.objects.get()
     assert run.setting_reasons["seed"] == "set by the person who started the run (the Quick try preset had 42)"
     assert run.setting_reasons["lora_rank"] == "the Quick try preset"
+
+
+def test_the_first_run_here_starts_from_the_quick_try_and_later_ones_from_standard(bob):
+    from training.models import RunStatus, TrainingRun
+
+    snapshot = make_snapshot(rows=40)
+    assert start_form_guide({})["preset"] == "quick"
+    TrainingRun.objects.create(dataset=snapshot, base_model="org/model", status=RunStatus.SUCCEEDED)
+    assert start_form_guide({})["preset"] == "standard"
