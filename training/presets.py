@@ -138,8 +138,9 @@ def fit_preset(key: str, *, base_model: str, train_rows: int, defaults: dict, ad
     if key == "quick" and per_epoch:
         epochs = min(QUICK_MAX_EPOCHS, max(1, math.ceil(QUICK_TARGET_STEPS / per_epoch)))
         layer({"num_epochs": epochs}, f"the Quick try preset: {epochs} epoch{'s' if epochs > 1 else ''} of "
-                                      f"{per_epoch} step{'s' if per_epoch > 1 else ''}, about {QUICK_TARGET_STEPS} "
-                                      "steps or fewer, enough for a curve to read")
+                                      f"{per_epoch} step{'s' if per_epoch > 1 else ''}, {epochs * per_epoch} in all "
+                                      f"(it aims at about {QUICK_TARGET_STEPS}, in at most {QUICK_MAX_EPOCHS} epochs, "
+                                      "for a curve to read)")
     context = context_length(base_model)
     if context and int(values.get("max_seq_length") or 0) > context:
         layer({"max_seq_length": context}, f"the base model's context: it takes at most {context} tokens")
