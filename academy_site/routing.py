@@ -1,7 +1,6 @@
 from django.urls import path
 
 from academy_site.consumers import OverviewConsumer
-from arena.routing import urlpatterns as arena_websockets
 from jobs.consumers import JobConsumer
 from models_registry.routing import urlpatterns as registry_websockets
 from professor.routing import urlpatterns as professor_websockets
@@ -13,5 +12,4 @@ websocket_urlpatterns = [
     path("ws/jobs/<str:kind>/<int:pk>/", JobConsumer.as_asgi()),
     *training_websockets,
     *registry_websockets,
-    *arena_websockets,
 ]

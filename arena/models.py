@@ -154,10 +154,6 @@ class Evaluation(Job):
     def against_label(self) -> str:
         return self.against.label if self.against_id else "base"
 
-    @property
-    def websocket_path(self) -> str:
-        return f"/ws/evaluations/{self.pk}/"
-
     def get_absolute_url(self) -> str:
         return reverse("arena_evaluation", args=[self.pk])
 
@@ -170,7 +166,7 @@ class Evaluation(Job):
                 "against": self.against_label, "exam_version": self.exam.version,
                 "holdout_version": self.holdout.version if self.holdout_id else None,
                 "decision": self.decision, "applied": self.applied, "verdict": self.verdict,
-                "url": self.get_absolute_url(), "websocket": self.websocket_path}
+                "url": self.get_absolute_url(), "websocket": self.socket_path}
 
 
 class ItemKind(models.TextChoices):

@@ -156,7 +156,9 @@ class JobConsumer(AuthorizedConsumer):
     """/ws/jobs/<kind>/<pk>/ (kind = the model's group_prefix): the live state of one job.
 
     Routed once for every job model; a subclass may instead fix `job_model` and take its own
-    route. The permission is the model's `view_permission`.
+    route (with a `pk` argument). The permission is the model's `view_permission`. A subclass
+    with a richer first message overrides `_state(pk)` (read after subscribing) and
+    `send_state(state)`.
 
     Messages to the client: the job's `job.status` on connect (and on {"type": "snapshot"}),
     then each payload published to the job's group (job.status, job.progress and the job's
@@ -187,6 +189,10 @@ class JobConsumer(AuthorizedConsumer):
             await self.refuse(CLOSE_NOT_FOUND)
         self.pk = pk
         await self.accept()
+        await self.send_state(state)
+
+    async def send_state(self, state: dict) -> None:
+        """Send the state read on connect (override to queue it another way)."""
         await self.send_json(state)
 
     async def leave_groups(self):

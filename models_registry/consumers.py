@@ -25,12 +25,15 @@ class LineConsumer(AuthorizedConsumer):
     group = None
 
     async def authorized_connect(self):
-        state = await _line_state(self.scope["url_route"]["kwargs"]["name"])
+        name = self.scope["url_route"]["kwargs"]["name"]
+        # Subscribe before reading the state, so no activation falls between the state and the live messages.
+        self.group = ModelLine(name=name).group_name
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        state = await _line_state(name)
         if state is None:
             await self.refuse(CLOSE_NOT_FOUND)
-        self.group = state.pop("group")
+        state.pop("group")
         await self.accept()
-        await self.channel_layer.group_add(self.group, self.channel_name)
         await self.send_json(state)
 
     async def leave_groups(self):

@@ -19,47 +19,46 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from django.conf import settings
 
-from jobs.consumers import _MALFORMED, CLOSE_NOT_FOUND, AuthorizedConsumer
+from jobs.consumers import _MALFORMED, CLOSE_NOT_FOUND, JobConsumer
 from training.live_snapshot import After, load_snapshot, parse_after
+from training.models import TrainingRun
 
 CLIENT_MESSAGES = '{"type": "resume", "after_step": N, "after_eval_step": N, "after_log_seq": N}, ' \
                   '{"type": "snapshot"} or {"type": "ping"}'
 
 
-class RunConsumer(AuthorizedConsumer):
-    """Origin, login/token and permission are checked by the base before authorized_connect."""
+class RunConsumer(JobConsumer):
+    """A JobConsumer for runs (origin, login/token, permission, subscribing before reading) whose
+    first message is the run's snapshot, sent through the outbox."""
 
-    group_name: str | None = None
+    job_model = TrainingRun
+    pump: asyncio.Task | None = None
 
     async def authorized_connect(self):
-        self.run_id = int(self.scope["url_route"]["kwargs"]["run_id"])
-        group_name = await database_sync_to_async(_group_name)(self.run_id)
-        if group_name is None:
-            await self.refuse(CLOSE_NOT_FOUND)
-        self.group_name = group_name
         self.high = {"train": -1, "eval": -1}
         self.log_seq = -1
         self.paused = False
         self.last_seq: dict[str, int] = {}
         self.outbox: asyncio.Queue = asyncio.Queue()
-        # Subscribe before reading the snapshot: see the module docstring.
-        await self.channel_layer.group_add(self.group_name, self.channel_name)
-        await self.accept()
-        self.pump = asyncio.create_task(self._pump())
         query = {k: v[-1] for k, v in parse_qs(self.scope.get("query_string", b"").decode()).items()}
         try:
-            after = parse_after(query)
+            self.after = parse_after(query)
         except ValueError as exc:
             self._enqueue({"type": "error", "error": str(exc), "details": ["sending the full history instead"]})
-            after = After()
-        await self._send_snapshot(after)
+            self.after = After()
+        await super().authorized_connect()  # subscribes, then reads the snapshot: see the module docstring
+
+    async def _state(self, pk) -> dict | None:
+        return await database_sync_to_async(load_snapshot)(int(pk), self.after)
+
+    async def send_state(self, state: dict) -> None:
+        self._take_snapshot(state)
+        self.pump = asyncio.create_task(self._pump())
 
     async def leave_groups(self):
-        if self.group_name:
-            await self.channel_layer.group_discard(self.group_name, self.channel_name)
-        pump = getattr(self, "pump", None)
-        if pump is not None:
-            pump.cancel()
+        await super().leave_groups()
+        if self.pump is not None:
+            self.pump.cancel()
 
     # ------------------------------------------------------------------ client -> server
     async def receive_json(self, content, **kwargs):
@@ -119,10 +118,13 @@ class RunConsumer(AuthorizedConsumer):
         return payload
 
     async def _send_snapshot(self, after: After) -> None:
-        snapshot = await database_sync_to_async(load_snapshot)(self.run_id, after)
+        snapshot = await database_sync_to_async(load_snapshot)(int(self.pk), after)
         if snapshot is None:
             await self.close(code=CLOSE_NOT_FOUND)
             return
+        self._take_snapshot(snapshot)
+
+    def _take_snapshot(self, snapshot: dict) -> None:
         self.high = {"train": snapshot["last_step"], "eval": snapshot["last_eval_step"]}
         self.log_seq = snapshot["last_log_seq"]
         self.paused = False
@@ -148,10 +150,3 @@ class RunConsumer(AuthorizedConsumer):
         while True:
             payload = await self.outbox.get()
             await self.send_json(payload)
-
-
-def _group_name(run_id: int) -> str | None:
-    from training.models import TrainingRun
-
-    run = TrainingRun.objects.filter(pk=run_id).only("id").first()
-    return run.group_name if run else None

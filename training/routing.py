@@ -3,5 +3,5 @@ from django.urls import path
 from training.consumers import RunConsumer
 
 urlpatterns = [
-    path("ws/runs/<int:run_id>/", RunConsumer.as_asgi()),
+    path("ws/runs/<int:pk>/", RunConsumer.as_asgi()),
 ]

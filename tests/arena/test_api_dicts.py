@@ -18,7 +18,7 @@ def test_an_evaluation_dict_names_its_page_and_socket(client, viewer):
     body = client.get(f"/api/v1/evaluations/{evaluation.pk}", **bearer(make_token(viewer, "Viewer"))).json()
     assert body == evaluation.to_dict() and EVALUATION_KEYS <= set(body)
     assert body["url"] == evaluation.get_absolute_url() == f"/arena/evaluations/{evaluation.pk}/"
-    assert body["websocket"] == f"/ws/evaluations/{evaluation.pk}/"
+    assert body["websocket"] == evaluation.socket_path == f"/ws/jobs/evaluation/{evaluation.pk}/"
     client.force_login(viewer)
     assert client.get(evaluation.get_absolute_url()).status_code == 200
 

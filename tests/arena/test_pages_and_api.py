@@ -51,7 +51,7 @@ def test_an_operator_starts_an_evaluation_from_the_page_and_follows_it_live(clie
     assert response.status_code == 302 and response["Location"] == f"/arena/evaluations/{evaluation.pk}/"
     assert evaluation.against is None and evaluation.status == "queued" and evaluation.exam.version == 1
     page = client.get(response["Location"]).content.decode()
-    assert f'data-job-socket="/ws/evaluations/{evaluation.pk}/"' in page
+    assert f'data-job-socket="/ws/jobs/evaluation/{evaluation.pk}/"' in page
 
 
 def test_the_api_starts_an_evaluation_for_operators_only(client, bob, viewer):

@@ -127,6 +127,30 @@ async def test_agent_with_token_receives_model_activated(how, close_db_after):
 
 
 @pytest.mark.django_db(transaction=True)
+async def test_an_activation_while_the_socket_reads_the_lines_state_still_reaches_it(close_db_after, monkeypatch):
+    from channels.layers import get_channel_layer
+
+    from models_registry import consumers
+
+    line, version, admin, token = await database_sync_to_async(_setup_socket_case)()
+    read_state = consumers._line_state
+
+    async def activated_meanwhile(name):
+        state = await read_state(name)
+        await get_channel_layer().group_send(line.group_name, {"type": "model.activated", "line": name,
+                                                               "version": "v1", "kind": "promote"})
+        return state
+
+    monkeypatch.setattr(consumers, "_line_state", activated_meanwhile)
+    communicator = WebsocketCommunicator(application, f"/ws/lines/venom-coder/?token={token}", headers=[HOST, ORIGIN])
+    connected, code = await communicator.connect(timeout=5)
+    assert connected, code
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "line.state"
+    assert (await communicator.receive_json_from(timeout=5))["version"] == "v1"
+    await communicator.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
 async def test_socket_refuses_bad_token_outsider_and_unknown_line(close_db_after):
     line, version, admin, token = await database_sync_to_async(_setup_socket_case)()
     outsider = await database_sync_to_async(make_user)("nobody")
