@@ -452,6 +452,20 @@ SERVING_QUEUE_DEPTH = env_int("SERVING_QUEUE_DEPTH", 4, min_value=0)
 SERVING_MAX_CHOICES = env_int("SERVING_MAX_CHOICES", 4, min_value=1, max_value=16)
 # Messages per chat request: rendering and tokenizing cost grows with each, even an empty one.
 SERVING_MAX_MESSAGES = env_int("SERVING_MAX_MESSAGES", 1000, min_value=1)
+# Canary releases: the share of conversations a candidate answers beside the active version,
+# and its sequential test (each overridable per line by an Admin, see docs/canary.md).
+CANARY_SHARE = env_float("CANARY_SHARE", 0.1, min_value=0.001, max_value=0.999)
+# Confidence of the always-valid interval on the difference of success rates.
+CANARY_CONFIDENCE = env_float("CANARY_CONFIDENCE", 0.95, min_value=0.5, max_value=0.9999)
+# Promote only when the candidate is better by more than this (difference of success rates).
+CANARY_MIN_EFFECT = env_float("CANARY_MIN_EFFECT", 0.0, min_value=0.0, max_value=1.0)
+# The candidate's outcomes after which an undecided canary ends "no difference".
+CANARY_MAX_SAMPLES = env_int("CANARY_MAX_SAMPLES", 500, min_value=2)
+# Guards (after CANARY_GUARD_MIN_REQUESTS candidate completions): roll back when its share of
+# serving errors and timeouts, or its p95 latency over the active version's, exceeds these.
+CANARY_MAX_ERROR_RATE = env_float("CANARY_MAX_ERROR_RATE", 0.05, min_value=0.0, max_value=1.0)
+CANARY_MAX_P95_RATIO = env_float("CANARY_MAX_P95_RATIO", 2.0, min_value=1.0)
+CANARY_GUARD_MIN_REQUESTS = env_int("CANARY_GUARD_MIN_REQUESTS", 20, min_value=1)
 # Empty: no Ollama. Else e.g. http://127.0.0.1:11434; promotions then create the model there.
 OLLAMA_HOST = env_str("OLLAMA_HOST", "")
 OLLAMA_STABLE_TAG = env_str("OLLAMA_STABLE_TAG", "latest")

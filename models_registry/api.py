@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 
 from accounts.api import api_view, json_error
 from accounts.roles import VIEW_DASHBOARD
+from models_registry.canary import canary_dict, running_canary
 from models_registry.models import ModelLine
 
 
@@ -17,7 +18,10 @@ def line_active(request, name):
     version = line.active_version()
     if version is None:
         return json_error(f"model line {name!r} has no active version", 404)
-    body = json.dumps(version.active_dict(), sort_keys=True)
+    running = canary_dict(running_canary(line))
+    if running is not None:  # the split only: counts change with every outcome and would defeat the ETag
+        running = {k: running[k] for k in ("id", "version", "active", "state", "share", "started_at")}
+    body = json.dumps({**version.active_dict(), "canary": running}, sort_keys=True)
     etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
     if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
         response = HttpResponse(status=304)

@@ -1,4 +1,4 @@
-"""Websocket /ws/lines/<name>/: pushes `model.activated` for one model line.
+"""Websocket /ws/lines/<name>/: pushes `model.activated` and `canary.update` for one model line.
 
 Browsers authenticate with their session; agents with an API token (`Authorization: Bearer
 <token>` on the handshake, or `?token=<token>`), read by accounts.websocket.TokenAuthMiddleware.
@@ -8,6 +8,7 @@ The origin, login/token and permission checks and the close codes are jobs.consu
 from channels.db import database_sync_to_async
 
 from jobs.consumers import _MALFORMED, CLOSE_NOT_FOUND, AuthorizedConsumer
+from models_registry.canary import canary_dict, latest_canary
 from models_registry.models import ModelLine
 
 
@@ -17,8 +18,9 @@ def _line_state(name: str) -> dict | None:
     if line is None:
         return None
     version = line.active_version()
+    canary = latest_canary(line)  # the latest canary, once one ever ran (the page's panel follows it)
     return {"type": "line.state", "line": name, "active": version.active_dict() if version else None,
-            "group": line.group_name}
+            **({"canary": canary_dict(canary)} if canary else {}), "group": line.group_name}
 
 
 class LineConsumer(AuthorizedConsumer):
@@ -47,4 +49,7 @@ class LineConsumer(AuthorizedConsumer):
         await self.send_error("this socket only sends; nothing to receive")
 
     async def model_activated(self, event):
+        await self.send_json(event)
+
+    async def canary_update(self, event):
         await self.send_json(event)

@@ -49,7 +49,7 @@ class ModelLine(models.Model):
 
     def version_active_at(self, when):
         """The version that was active at time `when` (None if none was), from the activation history."""
-        activation = self.activations.filter(created_at__lte=when).order_by("-created_at", "-id").first()
+        activation = self.activations.changes().filter(created_at__lte=when).order_by("-created_at", "-id").first()
         return activation.to_version if activation else None
 
 
@@ -148,7 +148,7 @@ class ModelVersion(models.Model):
         """What an agent needs to serve this version as its line's active one (GET .../lines/<name>/active)."""
         from models_registry.adapters import data_path
 
-        activation = self.line.activations.filter(to_version=self).order_by("-created_at", "-id").first()
+        activation = self.line.activations.changes().filter(to_version=self).order_by("-created_at", "-id").first()
         return {
             "line": self.line.name,
             "version": self.label,
@@ -165,6 +165,20 @@ class ModelVersion(models.Model):
 class ActivationKind(models.TextChoices):
     PROMOTE = "promote", "Promotion"
     ROLLBACK = "rollback", "Rollback"
+    # A canary's start and its end (rolled back, no difference, stopped): from = the active
+    # version, to = the candidate; the active version does not change. A canary that wins
+    # ends with a promotion carrying its numbers.
+    CANARY = "canary", "Canary started"
+    CANARY_END = "canary_end", "Canary ended"
+
+
+CANARY_KINDS = (ActivationKind.CANARY, ActivationKind.CANARY_END)
+
+
+class ActivationQuerySet(models.QuerySet):
+    def changes(self):
+        """Activations that changed the active version (not a canary's start or end)."""
+        return self.exclude(kind__in=CANARY_KINDS)
 
 
 class Activation(models.Model):
@@ -184,7 +198,11 @@ class Activation(models.Model):
                                    related_name="+")
     note = models.TextField(blank=True, help_text="What went wrong after the change was committed "
                                                   "(Ollama's line tag could not be moved).")
+    # A canary's numbers at its start, decision or stop (outcomes per version, the test's interval).
+    canary = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = ActivationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -198,6 +216,96 @@ class Activation(models.Model):
     def to_dict(self) -> dict:
         return {"kind": self.kind, "from": self.from_version.label if self.from_version_id else None,
                 "to": self.to_version.label, "reason": self.reason, "arena": self.arena,
-                "policy_overridden": self.policy_overridden, "note": self.note,
+                "policy_overridden": self.policy_overridden, "canary": self.canary or None, "note": self.note,
                 "by": self.created_by.username if self.created_by_id else None,
                 "at": self.created_at.isoformat()}
+
+
+class CanaryState(models.TextChoices):
+    RUNNING = "running", "Running"
+    PROMOTED = "promoted", "Promoted"
+    ROLLED_BACK = "rolled_back", "Rolled back"
+    NO_DIFFERENCE = "no_difference", "No difference"
+    STOPPED = "stopped", "Stopped"
+
+
+class Canary(models.Model):
+    """A candidate serving a share of its line's /v1 traffic beside the active version, until a decision."""
+
+    line = models.ForeignKey(ModelLine, on_delete=models.CASCADE, related_name="canaries")
+    candidate = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="canaries")
+    baseline = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="+",
+                                 help_text="The active version when the canary started.")
+    share = models.FloatField(help_text="Fraction of conversations (sessions or tokens) the candidate answers.")
+    policy = models.JSONField(default=dict, help_text="The test's settings, fixed at the start.")
+    state = models.CharField(max_length=15, choices=CanaryState.choices, default=CanaryState.RUNNING, db_index=True)
+    reason = models.TextField(blank=True, help_text="Why it ended.")
+    numbers = models.JSONField(default=dict, blank=True, help_text="The last reading: outcomes per version, test.")
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["line"], condition=models.Q(state="running"),
+                                    name="one_running_canary_per_line"),
+            models.CheckConstraint(condition=models.Q(share__gt=0) & models.Q(share__lt=1),
+                                   name="canary_share_between_0_and_1"),
+        ]
+
+    def __str__(self):
+        return f"canary {self.line.name}:{self.candidate.label} ({self.state})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.state == CanaryState.RUNNING
+
+
+class CanaryPolicy(models.Model):
+    """An Admin's per-line overrides of the CANARY_* settings (empty fields: the setting)."""
+
+    line = models.OneToOneField(ModelLine, on_delete=models.CASCADE, related_name="canary_policy")
+    share = models.FloatField(null=True, blank=True)
+    confidence = models.FloatField(null=True, blank=True)
+    min_effect = models.FloatField(null=True, blank=True)
+    max_samples = models.PositiveIntegerField(null=True, blank=True)
+    max_error_rate = models.FloatField(null=True, blank=True)
+    max_p95_ratio = models.FloatField(null=True, blank=True)
+    guard_min_requests = models.PositiveIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"canary policy of {self.line.name}"
+
+
+class Outcome(models.TextChoices):
+    SUCCESS = "success", "Success"
+    FAILURE = "failure", "Failure"
+
+
+class ServedCompletion(models.Model):
+    """One /v1 chat completion: which version answered, how fast, and later the agent's outcome."""
+
+    completion_id = models.CharField(max_length=64, unique=True)
+    line = models.ForeignKey(ModelLine, on_delete=models.CASCADE, related_name="completions")
+    version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="completions")
+    canary = models.ForeignKey(Canary, null=True, blank=True, on_delete=models.SET_NULL, related_name="completions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="+")
+    latency_ms = models.FloatField()
+    error = models.BooleanField(default=False)
+    timed_out = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, blank=True)
+    score = models.FloatField(null=True, blank=True)
+    words = models.TextField(blank=True)
+    outcome_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["canary", "version"], name="completion_canary_version")]
+
+    def __str__(self):
+        return self.completion_id

@@ -38,6 +38,6 @@ def panel(request) -> str | None:
         return None
     rows = []
     for line in lines:
-        last = line.activations.order_by("-created_at", "-id").first()
+        last = line.activations.changes().order_by("-created_at", "-id").first()
         rows.append({"line": line, "active": line.active_version(), "since": last.created_at if last else None})
     return render_to_string("models_registry/_overview_active.html", {"rows": rows}, request=request)

@@ -13,10 +13,12 @@ import time
 import uuid
 
 from django.conf import settings
+from django.db import connections
 from django.http import JsonResponse, StreamingHttpResponse
 
 from accounts.api import read_json
 from accounts.roles import VIEW_DASHBOARD
+from models_registry.feedback import record_completion
 from models_registry.models import ModelLine
 from models_registry.prompting import PromptError
 from models_registry.serving import admission, runtime
@@ -45,15 +47,30 @@ def chat_completions(request):
     if not ModelLine.objects.filter(name=chat.model).exists():
         return openai_error(f"The model {chat.model!r} does not exist (GET /v1/models lists the lines served)",
                             404, param="model", code="model_not_found")
-    return respond(chat)
+    return respond(chat, request=request)
 
 
-def respond(chat, *, version=None):
+SESSION_HEADER = "X-Academy-Session"
+
+
+def conversation_key(request) -> str:
+    """What keeps a conversation on one version during a canary: its session header, else the token."""
+    session = request.headers.get(SESSION_HEADER, "").strip()[:200]
+    if session:
+        return f"session:{session}"
+    token = getattr(getattr(request, "principal", None), "token", None)
+    return f"token:{token.pk}" if token is not None else f"user:{request.user.pk}"
+
+
+def respond(chat, *, version=None, request=None):
     """Answer a checked request: the admission queue, prepare, then a completion or an event stream.
 
     With `version` (a ModelVersion of the line `chat.model`) that version answers instead of the
     active one: the dashboard's playground calls this with the same queue and limits as /v1.
+    With `request` (a /v1 call) the conversation may be routed to a running canary, and the
+    completion is recorded so the agent can send its outcome (models_registry.feedback).
     """
+    started = time.monotonic()
     try:
         admission.enter()
     except admission.QueueFull as exc:
@@ -61,23 +78,36 @@ def respond(chat, *, version=None):
                             Retry_After=str(exc.retry_after))
     # Rendering and tokenizing happen inside the admission slot, so the queue bounds them too.
     try:
-        prepared = prepare(chat.model, chat.messages, max_tokens=chat.max_tokens, version=version)
+        prepared = prepare(chat.model, chat.messages, max_tokens=chat.max_tokens, version=version,
+                           key=conversation_key(request) if request is not None else None)
     except (runtime.NoActiveVersion, PromptError, ContextLengthExceeded) as exc:
         admission.leave()
         return _refusal(chat, exc)
     except BaseException:
         admission.leave()
         raise
+    ident = f"chatcmpl-{uuid.uuid4().hex}"
+
+    def record(*, error=False, timed_out=False):
+        if request is not None:
+            record_completion(ident, prepared.served, user=request.user, canary_id=prepared.canary_id,
+                              latency_ms=(time.monotonic() - started) * 1000, error=error, timed_out=timed_out)
+
     if chat.stream:
-        response = StreamingHttpResponse(_events(chat, prepared), content_type="text/event-stream")
+        response = StreamingHttpResponse(_events(chat, prepared, ident, record), content_type="text/event-stream")
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
     else:
         try:
-            response = JsonResponse(_completion(chat, prepared))
+            body, timed_out = _completion(chat, prepared, ident)
+        except Exception:
+            record(error=True)
+            raise
         finally:
             prepared.close()
             admission.leave()
+        record(timed_out=timed_out)
+        response = JsonResponse(body)
     response["X-Academy-Version"] = f"{chat.model}:{prepared.served.label}"
     return response
 
@@ -97,15 +127,15 @@ def _options(chat) -> dict:
             "top_p": chat.top_p, "seed": chat.seed}
 
 
-def _completion(chat, prepared) -> dict:
+def _completion(chat, prepared, ident: str) -> tuple[dict, bool]:
     results = [prepared.generate(i, **_options(chat)) for i in range(chat.n)]
     completion_tokens = sum(r.completion_tokens for r in results)
     return {
-        **_envelope(chat, prepared, "chat.completion"),
+        **_envelope(chat, prepared, "chat.completion", ident),
         "choices": [{"index": i, "message": {"role": "assistant", "content": r.text}, "logprobs": None,
                      "finish_reason": r.finish_reason} for i, r in enumerate(results)],
         "usage": _usage(prepared.prompt_tokens, completion_tokens),
-    }
+    }, any(r.timed_out for r in results)
 
 
 def _envelope(chat, prepared, kind: str, ident: str | None = None) -> dict:
@@ -121,7 +151,7 @@ def _usage(prompt_tokens: int, completion_tokens: int) -> dict:
 _END = "end"
 
 
-def _events(chat, prepared):
+def _events(chat, prepared, ident: str, record):
     """Server-sent events: for each choice a role chunk, content chunks and a finish chunk; then [DONE].
 
     Generation starts now in a thread (it holds the engine lock) and always runs to its end,
@@ -129,9 +159,10 @@ def _events(chat, prepared):
     goes away mid-stream cancels it.
     """
     pieces: queue.SimpleQueue = queue.SimpleQueue()
-    envelope = _envelope(chat, prepared, "chat.completion.chunk")
+    envelope = _envelope(chat, prepared, "chat.completion.chunk", ident)
 
     def work():
+        failed = timed_out = False
         try:
             tokens = 0
             for i in range(chat.n):
@@ -139,15 +170,19 @@ def _events(chat, prepared):
                 result = prepared.generate(i, **_options(chat),
                                            on_text=lambda piece, i=i: pieces.put(("delta", i, {"content": piece})))
                 tokens += result.completion_tokens
+                timed_out = timed_out or result.timed_out
                 pieces.put(("finish", i, result.finish_reason))
                 if prepared.cancel.is_set():
                     break
             pieces.put(("usage", tokens, None))
         except Exception as exc:  # told in the stream: the status line has already gone out
+            failed = True
             pieces.put(("error", f"generation failed: {exc}", None))
         finally:
             prepared.close()
             admission.leave()
+            record(error=failed, timed_out=timed_out)  # before [DONE]: the agent may send its outcome at once
+            connections.close_all()  # this thread's own database connection
             pieces.put((_END, None, None))
 
     threading.Thread(target=work, name="academy-chat-stream", daemon=True).start()

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.api import read_json
 from accounts.roles import MANAGE_MODELS, VIEW_DASHBOARD
 from jobs.panels import render_panels
-from models_registry import ollama, panels, playground, services, serving_views
+from models_registry import canary_views, ollama, panels, playground, services, serving_views
 from models_registry.adapters import AdapterError, data_path
 from models_registry.compare import compare_versions
 from models_registry.forms import CompareForm, ReasonForm, RollbackForm, default_pair
@@ -55,7 +55,8 @@ def line_detail(request, name):
         "line": line, "versions": versions, "active": active, "use_it": playground.use_it(request, line, active),
         "activations": line.activations.select_related("from_version", "to_version", "created_by")[:100],
         "tree": tree_layout(versions), "can_manage": request.user.has_perm(MANAGE_MODELS),
-        "previous": services.previous_version(line)})
+        "previous": services.previous_version(line),
+        **canary_views.panel_context(line, versions, request.user.has_perm(MANAGE_MODELS))})
 
 
 @permission_required(VIEW_DASHBOARD, raise_exception=True)

@@ -26,8 +26,8 @@ class ContextLengthExceeded(ValueError):
 
 
 class Prepared:
-    def __init__(self, served, engine, ids: list[int]):
-        self.served, self.engine, self.ids = served, engine, ids
+    def __init__(self, served, engine, ids: list[int], canary_id: int | None = None):
+        self.served, self.engine, self.ids, self.canary_id = served, engine, ids, canary_id
         self.cancel = threading.Event()
         self._closed = False
 
@@ -50,13 +50,20 @@ class Prepared:
             runtime.release(self.served)
 
 
-def prepare(line: str, messages: list[dict], *, max_tokens: int, version=None) -> Prepared:
+def prepare(line: str, messages: list[dict], *, max_tokens: int, version=None, key: str | None = None) -> Prepared:
     """Lease the active adapter (or `version`'s, any version of the line) and tokenize the prompt;
-    refuse what cannot fit.
+    refuse what cannot fit. With `key` (a conversation's session or token) a running canary may
+    answer instead of the active version (runtime.route).
 
     Raises runtime.NoActiveVersion, prompting.PromptError and ContextLengthExceeded.
     """
-    served, engine = runtime.acquire(line) if version is None else runtime.acquire_version(version)
+    canary_id = None
+    if version is not None:
+        served, engine = runtime.acquire_version(version)
+    elif key is not None:
+        served, engine, canary_id = runtime.route(line, key)
+    else:
+        served, engine = runtime.acquire(line)
     try:
         # No token stands for more than max_token_chars characters: messages that cannot fit
         # even at that density are refused before rendering or tokenizing them.
@@ -74,7 +81,7 @@ def prepare(line: str, messages: list[dict], *, max_tokens: int, version=None) -
     except BaseException:
         runtime.release(served)
         raise
-    return Prepared(served, engine, ids)
+    return Prepared(served, engine, ids, canary_id)
 
 
 def complete(line: str, messages: list[dict], *, max_tokens: int, stop: list[str] = ()):

@@ -26,6 +26,7 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     finish_reason: str
+    timed_out: bool = False  # ended by max_seconds
 
 
 class Engine:
@@ -133,7 +134,7 @@ class Engine:
         timed_out = max_seconds is not None and time.monotonic() - started >= max_seconds
         finish = "stop" if scanner.stopped else (
             "length" if pieces.count >= max_tokens or timed_out else "stop")
-        return Completion(pieces.text, len(ids), pieces.count, finish)
+        return Completion(pieces.text, len(ids), pieces.count, finish, timed_out and not scanner.stopped)
 
 
 class _Until(StoppingCriteria):

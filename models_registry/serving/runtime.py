@@ -31,6 +31,7 @@ class Served:
     line: str
     adapter_name: str
     prompt: dict
+    line_id: int | None = None
 
 
 _state_lock = threading.Lock()  # guards the dicts below; never held during model work
@@ -42,12 +43,15 @@ _retired: dict[str, object] = {}  # adapter name -> engine, waiting for its last
 _checked: dict[str, tuple[float, int | None]] = {}
 _served_engines: dict[str, object] = {}  # adapter name -> the engine holding it
 _swap_locks: dict[str, threading.Lock] = {}
+_canaries: dict[str, tuple[float, tuple | None]] = {}  # line -> (checked at, (canary id, candidate id, share))
+_pins: dict[str, Served] = {}  # line -> the canary candidate kept loaded (holds one lease while it runs)
 
 
 def reset() -> None:
     """Forget every engine and pointer (tests; a fresh process starts this way)."""
     with _state_lock:
-        for store in (_engines, _engine_locks, _current, _leases, _retired, _checked, _swap_locks, _served_engines):
+        for store in (_engines, _engine_locks, _current, _leases, _retired, _checked, _swap_locks, _served_engines,
+                      _canaries, _pins):
             store.clear()
 
 
@@ -105,7 +109,7 @@ def acquire_version(version: ModelVersion):
     if _active_id(version.line.name) == version.pk:
         return acquire(version.line.name)
     engine = engine_for(version.base_model)
-    served = Served(version.pk, version.label, version.line.name, version.adapter_name, version.prompt)
+    served = _served(version)
     with _state_lock:
         _retired.pop(served.adapter_name, None)
         _leases[served.adapter_name] += 1
@@ -116,7 +120,7 @@ def acquire_version(version: ModelVersion):
         raise
     with _state_lock:
         _served_engines[served.adapter_name] = engine
-        if not any(s.adapter_name == served.adapter_name for s in _current.values()):
+        if not _kept(served.adapter_name):
             _retired[served.adapter_name] = engine  # unloaded by the release of its last lease
     return served, engine
 
@@ -136,7 +140,16 @@ def _in_use(name: str) -> bool:
     # Asked under the engine lock right before unloading: a swap back to this adapter or a
     # new lease since the decision keeps it.
     with _state_lock:
-        return _leases[name] > 0 or any(s.adapter_name == name for s in _current.values())
+        return _leases[name] > 0 or _kept(name)
+
+
+def _kept(name: str) -> bool:
+    # Under _state_lock: a line serves this adapter, or a running canary keeps it loaded.
+    return any(s.adapter_name == name for s in (*_current.values(), *_pins.values()))
+
+
+def _served(version: ModelVersion) -> Served:
+    return Served(version.pk, version.label, version.line.name, version.adapter_name, version.prompt, version.line_id)
 
 
 def swap_to(version: ModelVersion) -> Served:
@@ -149,7 +162,7 @@ def swap_to(version: ModelVersion) -> Served:
         if served is not None and served.version_id == version.pk:
             return served
         engine = engine_for(version.base_model)
-        new = Served(version.pk, version.label, line, version.adapter_name, version.prompt)
+        new = _served(version)
         with _state_lock:
             _retired.pop(new.adapter_name, None)
             _leases[new.adapter_name] += 1  # pinned while loading so no unload races us
@@ -160,7 +173,7 @@ def swap_to(version: ModelVersion) -> Served:
                 old = _current.get(line)
                 _current[line] = new  # the atomic switch: new requests lease the new adapter
                 _checked[line] = (time.monotonic(), version.pk)
-                if old is not None and old.adapter_name != new.adapter_name:
+                if old is not None and old.adapter_name != new.adapter_name and not _kept(old.adapter_name):
                     _retired[old.adapter_name] = engine
         finally:
             release(new)
@@ -173,3 +186,95 @@ def notify_activated(version: ModelVersion) -> None:
         swap_to(version)  # also refreshes the cached active id
     else:
         _checked.pop(version.line.name, None)
+
+
+# -- canaries: a candidate answering a share of a line's conversations beside the active version
+
+def _running_canary(line: str) -> tuple | None:
+    now = time.monotonic()
+    checked = _canaries.get(line)
+    if checked and now - checked[0] < settings.SERVING_ACTIVE_TTL:
+        return checked[1]
+    from models_registry.models import Canary, CanaryState
+
+    row = Canary.objects.filter(line__name=line, state=CanaryState.RUNNING).values_list(
+        "id", "candidate_id", "share").first()
+    _canaries[line] = (now, row)
+    if row is None and line in _pins:
+        _unpin(line)
+    return row
+
+
+def route(line: str, key: str | None):
+    """Lease the adapter that answers conversation `key` on `line`: the canary's candidate for its
+    share of keys while one runs, else the active version. Returns (served, engine, canary id or None)."""
+    from models_registry.canary import in_canary
+
+    canary = _running_canary(line) if key is not None else None
+    if canary is not None:
+        canary_id, candidate_id, share = canary
+        if in_canary(canary_id, key, share):
+            served = _pin(line, candidate_id)
+            with _state_lock:
+                if _pins.get(line) is served:  # else the canary ended meanwhile: the active version answers
+                    _leases[served.adapter_name] += 1
+                    return served, _served_engines[served.adapter_name], canary_id
+    served, engine = acquire(line)
+    return served, engine, canary[0] if canary is not None else None
+
+
+def _pin(line: str, version_id: int) -> Served:
+    """Keep the canary's candidate loaded beside the active adapter (one lease held until unpinned)."""
+    pinned = _pins.get(line)
+    if pinned is not None and pinned.version_id == version_id:
+        return pinned
+    with _state_lock:
+        swap_lock = _swap_locks.setdefault(line, threading.Lock())
+    with swap_lock:
+        pinned = _pins.get(line)
+        if pinned is not None and pinned.version_id == version_id:
+            return pinned
+        version = ModelVersion.objects.select_related("line").get(pk=version_id)
+        engine = engine_for(version.base_model)
+        new = _served(version)
+        with _state_lock:
+            _retired.pop(new.adapter_name, None)
+            _leases[new.adapter_name] += 1  # the pin's own lease
+        try:
+            engine.load_adapter(new.adapter_name, str(data_path(version.adapter_dir)))
+        except BaseException:
+            release(new)
+            raise
+        with _state_lock:
+            _served_engines[new.adapter_name] = engine
+            old = _pins.get(line)
+            _pins[line] = new
+        if old is not None:
+            _retire_pin(old)
+        return new
+
+
+def _unpin(line: str) -> None:
+    with _state_lock:
+        old = _pins.pop(line, None)
+    if old is not None:
+        _retire_pin(old)
+
+
+def _retire_pin(old: Served) -> None:
+    with _state_lock:
+        if not _kept(old.adapter_name):
+            _retired[old.adapter_name] = _served_engines.get(old.adapter_name)
+    release(old)  # ends the pin's lease; unloads once no request uses it
+
+
+def loaded_adapters(base_model: str) -> set[str]:
+    """Adapters the engine of `base_model` holds now (empty if none is loaded)."""
+    engine = _engines.get(base_model)
+    return set(engine.adapters) if engine is not None else set()
+
+
+def notify_canary(line: str) -> None:
+    """Called after a canary starts or ends: re-read it on the next request (unpinning an ended one)."""
+    _canaries.pop(line, None)
+    _running_canary(line)

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.django_db
 
 VERSION_KEYS = {"line", "label", "id", "status", "parent", "base_model", "adapter_dir", "training_run", "dataset",
                 "metrics", "arena", "created_at"}
-ACTIVATION_KEYS = {"kind", "from", "to", "reason", "arena", "policy_overridden", "note", "by", "at"}
+ACTIVATION_KEYS = {"kind", "from", "to", "reason", "arena", "policy_overridden", "canary", "note", "by", "at"}
 ACTIVE_KEYS = {"line", "version", "version_id", "base_model", "adapter", "prompt", "activated_at"}
 
 
@@ -32,7 +32,7 @@ def test_the_active_endpoint_answers_the_versions_active_dict(client, alice, vie
     version = make_version(line)
     services.promote_version(version, alice, "first")
     body = client.get(f"/api/v1/lines/{line.name}/active", **bearer(make_token(viewer, "Viewer"))).json()
-    assert body == version.active_dict() and set(body) == ACTIVE_KEYS
+    assert body == {**version.active_dict(), "canary": None} and set(body) == ACTIVE_KEYS | {"canary"}
     assert body["adapter"]["sha256"] == version.adapter_files["adapter_model.safetensors"]
 
 
