@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 
 from tests.academy_server import ROOT, SEED_SNAPSHOT, AcademyServer
-from tests.browser import CHROMIUM, sign_in
+from tests.browser import launch, needs_chromium, sign_in
 
 PASSWORD = "layout-at-two-widths-7"
 SCREENSHOTS = Path(os.environ.get("ACADEMY_LAYOUT_SCREENSHOTS") or ROOT / "var" / "layout-screenshots")
 WIDTHS = (1400, 800)
 
-pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
+pytestmark = [needs_chromium,
               pytest.mark.timeout(900)]
 
 # Two finished runs on the seeded snapshot: one with a curve and a log, one with a single train point.
@@ -72,7 +72,7 @@ def server(tmp_path_factory):
     pytest.importorskip("playwright")
     with AcademyServer(tmp_path_factory.mktemp("layout"), username="admin", password=PASSWORD, demo=True,
                        setup=SEED_RUNS, start_timeout=120,
-                       env={"SEED_DEMO_REAL_MODEL": "false", "ACADEMY_EMBEDDED_WORKER": "false"}) as running:
+                       env={"SEED_DEMO_REAL_MODEL": "false"}) as running:
         yield running
 
 
@@ -82,7 +82,7 @@ def browser():
 
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        chromium = launch(playwright)
         yield chromium
         chromium.close()
 
@@ -148,6 +148,10 @@ def test_the_run_page_tells_how_the_run_ended_and_keeps_its_log(browser, server)
 def test_the_start_form_explains_each_value_once_and_marks_what_a_person_changed(browser, server):
     context, page = _page(browser, server, 1400)
     page.goto("/training/runs/new/")
+    # The embedded worker's row stays inside the narrow column beside the form.
+    table, card = page.locator("#run-workers table").bounding_box(), page.locator("#run-workers").bounding_box()
+    assert page.locator("#run-workers tbody tr").count() >= 1
+    assert table["x"] + table["width"] <= card["x"] + card["width"]
     page.check('input[name="preset"][value="quick"]')
     why = page.inner_text("#run-why-list")
     assert why.count("the toy base model: these settings make its loss fall visibly") == 1
