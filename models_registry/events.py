@@ -4,17 +4,14 @@ from jobs import broadcast
 
 
 def activation_event(version, activation) -> dict:
-    """The `model.activated` payload agents act on (also sent as the websocket message)."""
+    """The `model.activated` payload agents act on (also sent as the websocket message): the newly active
+    version in the one shape agents read it in everywhere (`ModelVersion.active_dict()`, as the line's
+    socket and GET .../lines/<name>/active give it), plus what changed it."""
     return {
         "type": "model.activated",
-        "line": version.line.name,
-        "version": version.label,
-        "version_id": version.pk,
+        **version.active_dict(),
         "kind": activation.kind,
         "from_version": activation.from_version.label if activation.from_version else None,
-        "adapter_dir": version.adapter_dir,
-        "adapter_sha256": version.adapter_files.get("adapter_model.safetensors", ""),
-        "at": activation.created_at.isoformat(),
     }
 
 

@@ -177,6 +177,16 @@ def test_event_payload_is_json_serializable(line, alice):
     assert json.loads(json.dumps(activation_event(activation.to_version, activation)))["version"] == "v1"
 
 
+def test_the_activation_event_gives_the_active_version_in_the_shape_the_line_socket_and_api_use(line, alice):
+    from models_registry.events import activation_event
+
+    activation = services.promote_version(make_version(line), alice, "go")
+    event = activation_event(activation.to_version, activation)
+    active = activation.to_version.active_dict()
+    assert {key: event[key] for key in active} == active
+    assert (event["type"], event["kind"], event["from_version"]) == ("model.activated", "promote", None)
+
+
 @pytest.mark.django_db(transaction=True)
 async def test_overview_subscribers_also_get_model_activated(close_db_after):
     line, version, admin, token = await database_sync_to_async(_setup_socket_case)()
