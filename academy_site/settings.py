@@ -523,6 +523,9 @@ MIN_NEW_EXAMPLES_FOR_TRAINING = env_int("MIN_NEW_EXAMPLES_FOR_TRAINING", 50, min
 MIN_DATASET_EXAMPLES = env_int("MIN_DATASET_EXAMPLES", 50, min_value=1)
 # The line the unattended cycle trains and evaluates (empty: MODEL_LINE_DEFAULT).
 PROFESSOR_MODEL_LINE = env_slug("PROFESSOR_MODEL_LINE", MODEL_LINE_DEFAULT)
+# After a promote verdict: "promote" makes the candidate active; "canary" lets it answer a share of
+# the line's conversations first, and the agents' outcomes decide (docs/canary.md).
+PROFESSOR_RELEASE = env_choice("PROFESSOR_RELEASE", "promote", ("promote", "canary"))
 # Format of the datasets the cycle builds.
 PROFESSOR_DATASET_FORMAT = env_choice("PROFESSOR_DATASET_FORMAT", "messages", ("alpaca", "sharegpt", "messages"))
 # A cycle's lease expires this long after its last heartbeat, so a killed worker cannot leave it stuck.

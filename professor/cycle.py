@@ -329,6 +329,12 @@ class _Runner:
             self.note(Step.POLICY, StepOutcome.OK, text, links=[line_link],
                       numbers={"decision": "promote", "applied": "awaiting approval"})
             return Outcome.HELD, text
+        if evaluation.verdict.get("decision") == "promote" and settings.PROFESSOR_RELEASE == "canary":
+            from professor.release import release_as_canary
+
+            released = release_as_canary(self.cycle.pk, version, [line_link])
+            if released is not None:
+                return released
         try:
             applied = arena.apply_verdict(evaluation, system=True)
         except arena.ArenaError as exc:

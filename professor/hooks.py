@@ -13,13 +13,18 @@ logger = logging.getLogger(__name__)
 
 
 def register() -> None:
-    """Append our callables to training's hook lists (once)."""
+    """Append our callables to training's and the registry's hook lists (once)."""
     from training.services import hooks
 
     for hook_list, function in ((hooks.parameter_advisors, advise), (hooks.on_run_created, record_parameter_choice),
                                 (hooks.training_page_panels, training_panel), (hooks.run_page_panels, run_panel)):
         if function not in hook_list:
             hook_list.append(function)
+    from models_registry import canary
+    from professor.release import canary_ended
+
+    if canary_ended not in canary.on_end:
+        canary.on_end.append(canary_ended)
 
 
 def advise(snapshot, worker=None) -> dict:
