@@ -22,7 +22,7 @@ from arena.holdouts import trained_holdout_items
 from arena.prompts import generation_prompt, training_texts
 from arena.scoring.checks import run_check, token_f1
 from arena.scoring.sandbox import sandbox_status
-from models_registry.adapters import data_path
+from models_registry.adapters import base_model_source, local_folder
 from models_registry.prompting import stop_sequences
 
 
@@ -77,10 +77,12 @@ def score(evaluation, items: list[Question], *, progress: Callable[[float, float
 
     batch_size = batch_size or settings.ARENA_BATCH_SIZE
     candidate, against = evaluation.candidate, evaluation.against
-    model = ScoringModel(candidate.base_model, device=settings.ARENA_DEVICE)
-    model.add_adapter("candidate", str(data_path(candidate.adapter_dir)))
+    # Through the artifact layer: an evaluation runs on whichever worker takes it, so the base
+    # model and both adapters are fetched (sha256-checked) where this host lacks them.
+    model = ScoringModel(base_model_source(candidate), device=settings.ARENA_DEVICE)
+    model.add_adapter("candidate", str(local_folder(candidate)))
     if against is not None:
-        model.add_adapter("against", str(data_path(against.adapter_dir)))
+        model.add_adapter("against", str(local_folder(against)))
     sides = [("candidate", "candidate", candidate.prompt),
              ("against", "against" if against is not None else None, (against or candidate).prompt)]
     rows = [{"kind": q.kind, "key": q.key, "category": q.category} for q in items]

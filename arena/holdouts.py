@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from arena.models import Holdout, HoldoutItem
+from artifacts import store as artifact_store
 from curation.models import CommitExample, Conversation, Lesson
 from curation.pipeline import secrets
 from curation.services.sources import READERS, collect
@@ -136,13 +137,24 @@ def trained_holdout_items(items: list, versions: list) -> set[int]:
     return trained
 
 
+def _snapshot_file(snapshot):
+    """The snapshot's file on this host: with a remote artifact store, fetched (sha256-checked) where it is
+    missing or different here, since an evaluation runs on whichever worker takes it."""
+    if artifact_store.is_remote():
+        try:
+            artifact_store.fetch_file(snapshot.path, snapshot.sha256)
+        except artifact_store.ArtifactMissing as exc:
+            raise HoldoutError(f"cannot read dataset snapshot {snapshot}: {exc}") from None
+    return data_path(snapshot.path)
+
+
 def _snapshot_rows(snapshot) -> list[tuple[tuple[str, int] | None, list[dict] | None]]:
     """((kind, id) or None, chat messages or None) of each row of a snapshot file."""
     from training.trainer.data import to_messages
 
     rows = []
     try:
-        with data_path(snapshot.path).open(encoding="utf-8") as handle:
+        with _snapshot_file(snapshot).open(encoding="utf-8") as handle:
             for line in handle:
                 if not line.strip():
                     continue
@@ -171,7 +183,7 @@ def snapshot_sources(snapshot) -> set[tuple[str, int]]:
     """(kind, id) of each row of a snapshot, from the source reference every row carries."""
     refs = set()
     try:
-        with data_path(snapshot.path).open(encoding="utf-8") as handle:
+        with _snapshot_file(snapshot).open(encoding="utf-8") as handle:
             for line in handle:
                 if line.strip():
                     source = json.loads(line).get("source") or {}

@@ -121,6 +121,17 @@ def fetch_folder(key: str, files: dict[str, str]) -> Path:
     return local_path(key)
 
 
+def read_remote(key: str) -> bytes:
+    """The bytes of `key` in the remote store, unchecked: only for a manifest the caller checks itself
+    (against a digest it already holds) before fetching the files the manifest hashes."""
+    if not is_remote():
+        raise ArtifactMissing(f"{key}: there is no remote artifact store (ARTIFACT_STORE_URL is empty)")
+    try:
+        return _fs().cat_file(_remote(key))
+    except FileNotFoundError:
+        raise ArtifactMissing(f"{key} is not in the artifact store") from None
+
+
 def _download(key: str, path: Path, sha256: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.parent / f".{path.name}.{uuid.uuid4().hex[:8]}.part"

@@ -69,6 +69,50 @@ def verify(adapter_dir: str, expected: dict[str, str]) -> None:
             raise AdapterError(f"adapter file {name} was altered (sha256 no longer matches)")
 
 
+def local_folder(version) -> Path:
+    """This host's folder of `version`'s adapter, every file sha256-checked against the version's record.
+
+    The one way every consumer (the Arena, serving, Ollama and runtime exports, export_merged,
+    modelfile) reaches an adapter: with a remote artifact store, files missing or different
+    here are fetched first, so a version trained on another host loads here too.
+    Raises AdapterError naming the first file that is missing or altered.
+    """
+    verify(version.adapter_dir, version.adapter_files)
+    return data_path(version.adapter_dir)
+
+
+def run_folder(run, adapter_dir: str) -> Path:
+    """This host's folder `adapter_dir` of a succeeded run's adapter: with a remote artifact store,
+    fetched by the hashes the run recorded when its worker uploaded it (training.execution)."""
+    recorded = run.artifacts or {}
+    if artifact_store.is_remote() and recorded.get("adapter") and recorded.get("adapter_dir") == adapter_dir:
+        verify(adapter_dir, recorded["adapter"])
+    return data_path(adapter_dir)
+
+
+def base_model_folder(version) -> Path | None:
+    """This host's folder of `version`'s base model, fetched through the artifact store (every file
+    sha256-checked) where it is missing or different here: by the hashes the run that trained it
+    recorded when it carried the base there, else by the stored name and the version's manifest digest.
+    None: neither here nor in the store (a Hugging Face id). Raises AdapterError when it cannot be fetched."""
+    from training import model_store
+
+    run = version.training_run if version.training_run_id else None
+    carried = (run.artifacts or {}).get("base_model") if run is not None else None
+    digest = ((version.metrics or {}).get("base_model") or {}).get("digest")
+    try:
+        return model_store.local_folder(version.base_model, carried=carried, digest=digest)
+    except model_store.BaseModelMissing as exc:
+        raise AdapterError(str(exc)) from None
+
+
+def base_model_source(version) -> str:
+    """What this host loads as `version`'s base model: its folder (base_model_folder), else the
+    name as recorded (a Hugging Face id the loader finds by itself)."""
+    folder = base_model_folder(version)
+    return str(folder) if folder is not None else version.base_model
+
+
 def read_metadata(folder: Path) -> dict:
     path = folder / METADATA_FILE
     if path.is_symlink():

@@ -3,6 +3,7 @@
 import json
 import math
 
+from artifacts import store as artifact_store
 from models_registry.adapters import AdapterError, data_path
 
 METRIC_GROUPS = ("training", "eval", "arena")
@@ -93,6 +94,11 @@ def dataset_difference(a, b) -> dict:
 
 def _sources(snapshot) -> set[tuple]:
     refs = set()
+    if artifact_store.is_remote():  # fetched (sha256-checked) where this host lacks it
+        try:
+            artifact_store.fetch_file(snapshot.path, snapshot.sha256)
+        except artifact_store.ArtifactMissing as exc:
+            raise ValueError(str(exc)) from None
     with data_path(snapshot.path).open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, 1):
             if not line.strip():

@@ -14,7 +14,6 @@ from pathlib import Path
 from django.conf import settings
 
 from models_registry import adapters, ollama
-from training import model_store
 
 
 class MergeError(RuntimeError):
@@ -27,9 +26,9 @@ def default_target(version) -> Path:
 
 def export_merged(version, target: Path | None = None) -> Path:
     """Write the merged full model to target (replaced whole) and return it."""
-    adapter_dir = adapters.data_path(version.adapter_dir)
-    adapters.verify(version.adapter_dir, version.adapter_files)
-    base = model_store.resolve(version.base_model)
+    # Both through the artifact layer: fetched (sha256-checked) where this host lacks them.
+    adapter_dir = adapters.local_folder(version)
+    base = adapters.base_model_folder(version)
     if base is None:
         raise MergeError(f"base model {version.base_model} is not here; fetch it first: "
                          f"python manage.py fetch_base_model {version.base_model}")

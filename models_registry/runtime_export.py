@@ -42,8 +42,15 @@ class RuntimeExportError(RuntimeError):
 
 
 def base_gguf(version) -> Path:
-    """The stored GGUF of the version's base model, checked against the base's manifest."""
-    folder = model_store.resolve(version.base_model)
+    """The stored GGUF of the version's base model, checked against the base's manifest.
+
+    The base comes through the artifact layer (adapters.base_model_folder): fetched and
+    sha256-checked where this host lacks it.
+    """
+    try:
+        folder = adapters.base_model_folder(version)
+    except adapters.AdapterError as exc:
+        raise RuntimeExportError(f"cannot export {version}: {exc}") from exc
     if folder is None:
         raise RuntimeExportError(f"base model {version.base_model} is not stored here; store it first: "
                                  f"python manage.py fetch_base_model {version.base_model}")
@@ -53,7 +60,7 @@ def base_gguf(version) -> Path:
             f"base model {model_store.display_name(version.base_model)} has no GGUF file (only GGUF bases "
             f"have one for llama.cpp and Ollama); export a merged model instead: "
             f"python manage.py export_merged {version.line.name} {version.label}")
-    recorded = ((model_store.manifest(version.base_model) or {}).get("files") or {}).get(ORIGINAL_GGUF)
+    recorded = ((model_store.manifest(str(folder)) or {}).get("files") or {}).get(ORIGINAL_GGUF)
     if recorded and file_sha256(gguf) != recorded:
         raise RuntimeExportError(f"the GGUF of base model {version.base_model} no longer matches its manifest; "
                                  f"store the base again: python manage.py fetch_base_model {version.base_model}")
@@ -61,7 +68,8 @@ def base_gguf(version) -> Path:
 
 
 def has_gguf_base(version) -> bool:
-    folder = model_store.resolve(version.base_model)
+    """Whether the version's base (through the artifact layer, fetched where missing) has its GGUF."""
+    folder = adapters.base_model_folder(version)
     return folder is not None and (folder / ORIGINAL_GGUF).is_file()
 
 
@@ -73,7 +81,7 @@ def export_runtime(version, target: Path, *, base_precision: str = ORIGINAL, for
     _check_target(target, force=force)
     source = base_gguf(version)
     try:
-        adapters.verify(version.adapter_dir, version.adapter_files)
+        adapters.local_folder(version)  # fetched (sha256-checked) where this host lacks it
     except adapters.AdapterError as exc:
         raise RuntimeExportError(f"cannot export {version}: {exc}") from exc
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -92,7 +100,7 @@ def write_files(version, source: Path, folder: Path, *, base_precision: str = OR
     """Write the export's files into an existing empty folder (no checks of the target)."""
     try:
         shutil.copyfile(base_file(source, base_precision), folder / BASE_FILE)
-        lora = gguf_lora.write_lora_adapter(adapters.data_path(version.adapter_dir), folder / ADAPTER_FILE,
+        lora = gguf_lora.write_lora_adapter(adapters.local_folder(version), folder / ADAPTER_FILE,
                                             base_gguf=source)
     except gguf_lora.GGUFExportError as exc:
         raise RuntimeExportError(f"cannot export {version} for llama.cpp: {exc}") from exc

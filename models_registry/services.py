@@ -49,7 +49,7 @@ def register_run_version(run, user=None) -> ModelVersion:
     if existing:
         return existing
     adapter_dir = f"{run.run_dir.rstrip('/')}/adapter"
-    folder = adapters.data_path(adapter_dir)
+    folder = adapters.run_folder(run, adapter_dir)  # fetched from the artifact store where this host lacks it
     meta = adapters.read_metadata(folder)
     files = adapters.hash_folder(folder)
     line_name = (run.hyperparameters or {}).get("model_line") or settings.MODEL_LINE_DEFAULT
@@ -240,9 +240,9 @@ def _activate(line_id: int, version_id: int, user, reason: str, kind: str, *, ar
     version = ModelVersion.objects.select_related("line").get(pk=version_id, line_id=line_id)
     try:
         _check_activatable(version.line, version, allow_rejected=override)  # refuse before any slow work
-        adapters.verify(version.adapter_dir, version.adapter_files)
+        adapter = adapters.local_folder(version)  # fetched (sha256-checked) where this host lacks it
         if ollama.is_enabled():
-            ollama.create_model(version, adapters.data_path(version.adapter_dir))
+            ollama.create_model(version, adapter)
     except adapters.AdapterError as exc:
         raise RegistryError(f"cannot activate: {exc}") from exc
     except ollama.OllamaError as exc:

@@ -14,7 +14,7 @@ from accounts.api import read_json
 from accounts.roles import MANAGE_MODELS, VIEW_DASHBOARD
 from jobs.panels import render_panels
 from models_registry import canary_views, ollama, panels, playground, services, serving_views
-from models_registry.adapters import AdapterError, data_path
+from models_registry.adapters import AdapterError, local_folder
 from models_registry.compare import compare_versions
 from models_registry.forms import CompareForm, ReasonForm, RollbackForm, default_pair
 from models_registry.genealogy import overlay, tree_layout
@@ -96,7 +96,7 @@ def version_chat(request, name, label):
 def version_modelfile(request, name, label):
     version = _get_version_for_user(request.user, name, label)
     try:
-        text = ollama.modelfile(version, data_path(version.adapter_dir))
+        text = ollama.modelfile(version, local_folder(version))  # fetched where this host lacks it
     except AdapterError as exc:
         raise Http404(f"no Modelfile for {version}: {exc}") from exc
     except ollama.OllamaRefused as exc:  # no TEMPLATE renders its training prompt: say why, do not guess

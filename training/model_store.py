@@ -20,6 +20,7 @@ import tempfile
 
 from django.conf import settings
 
+from artifacts import store as artifact_store
 from artifacts.hashing import file_sha256
 from training.trainer.tiny_base import TOY_NAME
 
@@ -57,6 +58,59 @@ def resolve(base_model: str) -> pathlib.Path | None:
     candidates = [pathlib.Path(base_model).expanduser()] if is_local_path(base_model) else []
     candidates.append(stored_path(base_model))
     return next((c for c in candidates if (c / "config.json").is_file()), None)
+
+
+def local_folder(base_model: str, *, carried: dict | None = None, digest: str | None = None) -> pathlib.Path | None:
+    """This host's folder of a base model, fetched through the artifact store when it is not here.
+
+    The one way every consumer (training, the Arena, serving, exports) finds a base model:
+    - `carried`: the {"key", "files"} a run recorded when it published its base model
+      (training.services.runs): fetched into this host's data root, every file sha256-checked
+      (downloaded again where the copy here is missing or different);
+    - else the folder here (a stored short name or a local path);
+    - else, with a remote store, a stored model by its short name: its manifest from the store,
+      checked against `digest` (the manifest digest a version records) when given, then every
+      file it lists, sha256-checked.
+    None: not here and not in the store (a Hugging Face id the caller may load by its id).
+    Raises BaseModelMissing when the store holds something else than what was recorded.
+    """
+    if carried:
+        try:
+            return artifact_store.fetch_folder(carried["key"], carried["files"])
+        except (artifact_store.ArtifactMissing, KeyError, TypeError) as exc:
+            raise BaseModelMissing(f"base model {display_name(base_model)} could not be fetched: {exc}") from None
+    found = resolve(base_model)
+    if found is not None or not artifact_store.is_remote() or is_local_path(base_model) or not base_model:
+        return found
+    return _fetch_stored(base_model, digest)
+
+
+def _fetch_stored(base_model: str, digest: str | None) -> pathlib.Path | None:
+    key = stored_path(base_model).resolve().relative_to(artifact_store.data_root()).as_posix()
+    try:
+        raw = artifact_store.read_remote(f"{key}/{MANIFEST}")
+    except artifact_store.ArtifactMissing:
+        return None
+    try:
+        files = json.loads(raw)["files"]
+    except (ValueError, KeyError, TypeError):
+        files = None
+    if not isinstance(files, dict) or not files:
+        raise BaseModelMissing(f"the artifact store's manifest of base model {base_model} is unreadable")
+    if digest and manifest_digest(files) != digest:
+        raise BaseModelMissing(f"the artifact store holds another snapshot of base model {base_model} "
+                               f"(digest {manifest_digest(files)[:12]}, recorded {digest[:12]})")
+    try:
+        folder = artifact_store.fetch_folder(key, files)
+        artifact_store.fetch_file(f"{key}/{MANIFEST}", hashlib.sha256(raw).hexdigest())
+    except artifact_store.ArtifactMissing as exc:
+        raise BaseModelMissing(f"base model {base_model} could not be fetched: {exc}") from None
+    return folder
+
+
+def manifest_digest(files: dict[str, str]) -> str:
+    """A snapshot's identity: the sha256 of its manifest's {file: sha256} table."""
+    return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
 
 
 def require(base_model: str) -> pathlib.Path | None:
@@ -106,7 +160,7 @@ def write_manifest(folder: pathlib.Path, *, model_id: str, revision: str | None,
     """Write academy_manifest.json: the id, every file's sha256 and their digest (the snapshot's identity)."""
     files = {p.relative_to(folder).as_posix(): file_sha256(p) for p in sorted(folder.rglob("*"))
              if p.is_file() and p.name != MANIFEST}
-    digest = hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()
+    digest = manifest_digest(files)
     manifest = {"model_id": model_id, "revision": revision, "files": files, "digest": digest, **extra}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return manifest

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from models_registry.adapters import data_path
+from models_registry.adapters import base_model_source, local_folder
 from models_registry.models import ModelVersion
 from training import model_store
 
@@ -55,15 +55,20 @@ def reset() -> None:
             store.clear()
 
 
-def engine_for(base_model: str):
-    """The process-wide engine of a base model, loaded on first use only."""
+def engine_for(base_model: str, *, version: ModelVersion | None = None):
+    """The process-wide engine of a base model, loaded on first use only.
+
+    Given the version to serve, its base model is found through the artifact layer (fetched
+    and sha256-checked where this host lacks it: adapters.base_model_source).
+    """
     with _state_lock:
         lock = _engine_locks.setdefault(base_model, threading.Lock())
     with lock:
         if base_model not in _engines:
             from models_registry.serving.engine import Engine
 
-            _engines[base_model] = Engine(_base_path(base_model))
+            source = base_model_source(version) if version is not None else base_model
+            _engines[base_model] = Engine(_base_path(source))
         return _engines[base_model]
 
 
@@ -108,13 +113,14 @@ def acquire_version(version: ModelVersion):
     """
     if _active_id(version.line.name) == version.pk:
         return acquire(version.line.name)
-    engine = engine_for(version.base_model)
+    engine = engine_for(version.base_model, version=version)
     served = _served(version)
     with _state_lock:
         _retired.pop(served.adapter_name, None)
         _leases[served.adapter_name] += 1
     try:
-        engine.load_adapter(served.adapter_name, str(data_path(version.adapter_dir)))
+        if served.adapter_name not in engine.adapters:  # hashed (and fetched) only when not loaded yet
+            engine.load_adapter(served.adapter_name, str(local_folder(version)))
     except BaseException:
         release(served)
         raise
@@ -161,13 +167,14 @@ def swap_to(version: ModelVersion) -> Served:
         served = _current.get(line)
         if served is not None and served.version_id == version.pk:
             return served
-        engine = engine_for(version.base_model)
+        engine = engine_for(version.base_model, version=version)
         new = _served(version)
         with _state_lock:
             _retired.pop(new.adapter_name, None)
             _leases[new.adapter_name] += 1  # pinned while loading so no unload races us
         try:
-            engine.load_adapter(new.adapter_name, str(data_path(version.adapter_dir)))
+            if new.adapter_name not in engine.adapters:  # hashed (and fetched) only when not loaded yet
+                engine.load_adapter(new.adapter_name, str(local_folder(version)))
             with _state_lock:
                 _served_engines[new.adapter_name] = engine
                 old = _current.get(line)
@@ -235,13 +242,13 @@ def _pin(line: str, version_id: int) -> Served:
         if pinned is not None and pinned.version_id == version_id:
             return pinned
         version = ModelVersion.objects.select_related("line").get(pk=version_id)
-        engine = engine_for(version.base_model)
+        engine = engine_for(version.base_model, version=version)
         new = _served(version)
         with _state_lock:
             _retired.pop(new.adapter_name, None)
             _leases[new.adapter_name] += 1  # the pin's own lease
         try:
-            engine.load_adapter(new.adapter_name, str(data_path(version.adapter_dir)))
+            engine.load_adapter(new.adapter_name, str(local_folder(version)))
         except BaseException:
             release(new)
             raise

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from models_registry import ollama
-from models_registry.adapters import AdapterError, data_path
+from models_registry.adapters import AdapterError, local_folder
 from models_registry.management.commands._registry import get_line, get_version
 
 
@@ -15,7 +15,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         version = get_version(get_line(options["line"]), options["version"])
         try:
-            text = ollama.modelfile(version, data_path(version.adapter_dir))
+            text = ollama.modelfile(version, local_folder(version))  # fetched where this host lacks it
         except (AdapterError, ollama.OllamaRefused) as exc:
             raise CommandError(str(exc)) from exc
         self.stdout.write(text, ending="")
