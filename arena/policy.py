@@ -3,8 +3,10 @@
 Each item's paired loss difference is against_loss - candidate_loss (positive favours the
 candidate); each checked item's pass difference is candidate_passed - against_passed. The
 exam and the holdout are separate parts, each with its own t interval (arena.stats), whose
-standard error includes the measured between-seed variance of the recipe when it is known;
-pass-rate differences get the Agresti-Min interval for paired proportions.
+standard error includes the measured between-seed variance of the recipe when it is known (once per
+trained side: the base model has none); pass-rate differences get the Agresti-Min interval for
+paired proportions. A guarded category with too few checked items for an interval is judged on the
+checks that changed (a material net drop holds; an exact test showing it beyond chance rejects).
 
 - margins: a loss part's margin is delta = max(ARENA_MIN_EFFECT x the compared model's loss, the
   seed SD); the pass rate's is max(ARENA_PASS_MARGIN, its seed SD). Both are recorded with where
@@ -54,8 +56,14 @@ def _checked(rows: list[dict]) -> list[dict]:
     return [r for r in rows if r.get("candidate_passed") is not None and r.get("against_passed") is not None]
 
 
-def summarize(rows: list[dict], *, seed_variance: float = 0.0, pass_seed_variance: float = 0.0) -> dict:
-    """Numbers of one group of items: losses, the paired loss and pass-rate differences with their intervals."""
+def summarize(rows: list[dict], *, seed_variance: float = 0.0, pass_seed_variance: float = 0.0,
+              sides: int = 2) -> dict:
+    """Numbers of one group of items: losses, the paired loss and pass-rate differences with their intervals.
+
+    seed_variance, pass_seed_variance: one trained model's between-seed variance of the mean; `sides` of the
+    comparison are trained models (2; 1 when the candidate is compared with the untrained base model, which
+    has no training noise), so the difference carries sides x that variance.
+    """
     confidence = settings.ARENA_CONFIDENCE
     cand = [r["candidate_loss"] for r in rows]
     against = [r["against_loss"] for r in rows]
@@ -67,14 +75,14 @@ def summarize(rows: list[dict], *, seed_variance: float = 0.0, pass_seed_varianc
         "against_loss": against_loss,
         "relative_change": (cand_loss - against_loss) / against_loss if against_loss else None,
         "difference": mean_interval([a - c for a, c in zip(against, cand, strict=True)], confidence=confidence,
-                                    extra_variance=2 * seed_variance),
+                                    extra_variance=sides * seed_variance),
         "candidate_pass_rate": _rate([r["candidate_passed"] for r in checked]),
         "against_pass_rate": _rate([r["against_passed"] for r in checked]),
         "checked": len(checked),
         "passes": sum(1 for r in checked if r["candidate_passed"] or r["against_passed"]),
         "pass_difference": paired_proportion_interval(
             [(bool(r["candidate_passed"]), bool(r["against_passed"])) for r in checked], confidence=confidence,
-            extra_variance=2 * pass_seed_variance),
+            extra_variance=sides * pass_seed_variance),
         "candidate_f1": _mean([r.get("candidate_f1") for r in rows]),
         "against_f1": _mean([r.get("against_f1") for r in rows]),
     }
@@ -89,6 +97,11 @@ def _noise(seed_noise: dict | None) -> dict:
         seed_noise.update(exam=fixed, holdout=fixed, source=f"ARENA_SEED_SD {fixed:g} nats/token")
     seed_noise.setdefault("source", "unknown: no replica of this recipe was evaluated on these questions")
     return seed_noise
+
+
+def _trained_sides(noise: dict) -> int:
+    """How many of the two compared models carry training noise: 1 against the base model, else 2."""
+    return 2 if noise.get("against_trained", True) else 1
 
 
 def _loss_margin(part: str, numbers: dict, noise: dict, against: str) -> dict:
@@ -124,8 +137,9 @@ def decide(rows: list[dict], *, candidate: str, against: str, context: dict | No
            seed_noise: dict | None = None) -> dict:
     """The verdict for `rows` (dicts with kind, key, category, candidate_loss, against_loss, *_passed, *_f1).
 
-    seed_noise: {"exam", "holdout", "pass_rate": per-model SDs of the mean, "source": words, ...} measured
-    from replicas of the candidate's recipe (arena.replicas), or None (ARENA_SEED_SD, else unknown).
+    seed_noise: {"exam", "holdout", "pass_rate": per-model seed SDs of the mean, "source": words,
+    "against_trained": False when `against` is the untrained base model, ...} measured from replicas of the
+    candidate's recipe (arena.replicas), or None (ARENA_SEED_SD, else unknown).
     """
     context = dict(context or {})
     rows = _sorted(rows)
@@ -137,11 +151,12 @@ def decide(rows: list[dict], *, candidate: str, against: str, context: dict | No
     exam = [r for r in rows if (r.get("kind") or "exam") == "exam"]
     held = [r for r in rows if r.get("kind") == "holdout"]
     square = lambda value: (value or 0.0) ** 2  # noqa: E731
+    sides = _trained_sides(noise)
     parts = {"exam": summarize(exam, seed_variance=square(noise.get("exam")),
-                               pass_seed_variance=square(noise.get("pass_rate")))}
+                               pass_seed_variance=square(noise.get("pass_rate")), sides=sides)}
     holdout_context = context.get("holdout")
     if held or holdout_context:
-        parts["holdout"] = summarize(held, seed_variance=square(noise.get("holdout")))
+        parts["holdout"] = summarize(held, seed_variance=square(noise.get("holdout")), sides=sides)
     margins = {f"{part}_loss": _loss_margin(part, numbers, noise, against)
                for part, numbers in parts.items() if numbers["n"]}
     margins["pass_rate"] = _pass_margin(noise)
@@ -174,7 +189,7 @@ def _categories(exam: list[dict], noise: dict) -> tuple[dict, list[str], list[st
     categories, harm, tests, small = {}, {}, {}, {}
     for name in sorted(by_category):
         numbers = summarize(by_category[name], seed_variance=(noise.get("exam") or 0.0) ** 2,
-                            pass_seed_variance=(noise.get("pass_rate") or 0.0) ** 2)
+                            pass_seed_variance=(noise.get("pass_rate") or 0.0) ** 2, sides=_trained_sides(noise))
         tolerance = tolerance_for(name)
         guarded = not guarded_names or name in guarded_names
         entry = {**numbers, "tolerance": tolerance, "guarded": guarded, "worse": False, "shown_worse": False,

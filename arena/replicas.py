@@ -2,17 +2,17 @@
 
 Two retrains of one recipe that differ only in the seed differ in loss by an amount that more
 exam items cannot average away. When at least ARENA_MIN_REPLICAS versions of the candidate's
-recipe (the candidate included) have been scored on the same exam and holdout versions, the SD
-of their mean losses (and pass rates) over the items they share is that noise; the policy adds
-it to each interval and uses it as a floor of the margins.
+recipe (the candidate included) have been scored on the same exam and holdout versions, the
+seed component of their losses (and pass rates) over the items they share is that noise
+(arena.stats.seed_variance: the SD of their means less the item-by-item part that the paired
+interval already counts); the policy adds it to each interval, once for each trained side of
+the comparison, and uses it as a floor of the margins.
 """
-
-import math
-import statistics
 
 from django.conf import settings
 
 from arena.models import Evaluation, EvaluationItem
+from arena.stats import seed_variance
 from jobs.models import JobStatus
 
 # Settings that say how a run reports, not what it learns: replicas may differ in them.
@@ -49,7 +49,9 @@ def _scores(version, exam_id: int, holdout_id: int | None) -> dict:
 
 
 def seed_noise(evaluation, rows: list[dict]) -> dict | None:
-    """Per-model seed SDs of the mean {"exam", "holdout", "pass_rate", "source", "replicas"}, or None.
+    """Per-model seed SDs of the mean {"exam", "holdout", "pass_rate", "source", "replicas", "against_trained"}.
+
+    None when fewer than ARENA_MIN_REPLICAS replicas were scored on these questions.
 
     rows: the candidate's numbers in this evaluation (kind, key, candidate_loss, candidate_passed).
     """
@@ -60,16 +62,19 @@ def seed_noise(evaluation, rows: list[dict]) -> dict | None:
     if len(models) < settings.ARENA_MIN_REPLICAS:
         return None
     shared = set(current).intersection(*(s for _, s in scored))
-    result = {"replicas": [label for label, _ in models], "items": len(shared)}
+    result = {"replicas": [label for label, _ in models], "items": len(shared),
+              "against_trained": evaluation.against_id is not None, "sd_of_means": {}}
     for part in ("exam", "holdout"):
         keys = sorted(k for k in shared if k[0] == part)
         if len(keys) >= 2:
-            result[part] = statistics.stdev(math.fsum(s[k][0] for k in keys) / len(keys) for _, s in models)
+            measured = seed_variance([[s[k][0] for k in keys] for _, s in models])
+            result[part], result["sd_of_means"][part] = measured["sd"], measured["sd_of_means"]
     checked = sorted(k for k in shared if k[0] == "exam" and all(s[k][1] is not None for _, s in models))
     if len(checked) >= 2:
-        result["pass_rate"] = statistics.stdev(sum(bool(s[k][1]) for k in checked) / len(checked) for _, s in models)
+        measured = seed_variance([[float(bool(s[k][1])) for k in checked] for _, s in models])
+        result["pass_rate"], result["sd_of_means"]["pass_rate"] = measured["sd"], measured["sd_of_means"]
     if "exam" not in result:
         return None
-    result["source"] = (f"SD across {len(models)} replicas of the candidate's recipe ("
+    result["source"] = (f"seed component across {len(models)} replicas of the candidate's recipe ("
                         + ", ".join(result["replicas"]) + f") on {len(shared)} shared items")
     return result

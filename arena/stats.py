@@ -138,6 +138,31 @@ def paired_proportion_interval(outcomes: list[tuple[bool, bool]], *, confidence:
             "discordant": [only_first, only_second]}
 
 
+def seed_variance(scores: list[list[float]]) -> dict:
+    """The between-seed variance of a recipe's mean score that more items cannot average away.
+
+    scores: one row per replica (same recipe, other seeds), one column per item they share. The SD of the
+    replicas' means on these n items is sqrt(seed + interaction / n): a part common to all items (the seed
+    moved the whole model) and a part that differs item by item (the seed flipped this answer, not that one).
+    A paired interval's item variance already holds the second part, so adding it again counts it twice
+    (and most at small n, where it is largest). The two-way random-effects ANOVA (replica x item, one
+    observation per cell) separates them: seed = (MS_replica - MS_residual) / n, floored at 0.
+    Returns {"variance": seed, "sd": its root, "sd_of_means": the raw SD, "replicas", "items"}.
+    """
+    replicas, items = len(scores), len(scores[0]) if scores else 0
+    if replicas < 2 or items < 2 or any(len(row) != items for row in scores):
+        raise ValueError("need at least 2 replicas scored on the same 2 or more items")
+    row_means = [math.fsum(row) / items for row in scores]
+    col_means = [math.fsum(row[i] for row in scores) / replicas for i in range(items)]
+    grand = math.fsum(row_means) / replicas
+    between = statistics.variance(row_means)  # = MS_replica / n
+    residual = math.fsum((row[i] - row_means[r] - col_means[i] + grand) ** 2
+                         for r, row in enumerate(scores) for i in range(items)) / ((replicas - 1) * (items - 1))
+    variance = max(between - residual / items, 0.0)
+    return {"variance": variance, "sd": math.sqrt(variance), "sd_of_means": math.sqrt(between),
+            "replicas": replicas, "items": items}
+
+
 def p_above(interval: dict, bound: float) -> float:
     """One-sided p-value of H0 "true mean <= bound" against "true mean > bound", from an interval's numbers."""
     mean, se, df = interval.get("center", interval.get("mean")), interval.get("se"), interval.get("df")

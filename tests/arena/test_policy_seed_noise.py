@@ -58,7 +58,8 @@ def test_the_seed_sd_comes_from_the_replicas_mean_losses_on_the_shared_items(set
     assert noise["exam"] == pytest.approx(0.02)  # SD of 0, 0.02, 0.04 added to the same items
     assert noise["pass_rate"] == pytest.approx(0.0)
     assert noise["replicas"] == ["v3", "v1", "v2"]
-    assert noise["source"].startswith("SD across 3 replicas of the candidate's recipe (v3, v1, v2)")
+    assert noise["source"].startswith("seed component across 3 replicas of the candidate's recipe (v3, v1, v2)")
+    assert noise["against_trained"] is False  # compared with the base model: one side carries training noise
 
 
 def test_fewer_replicas_than_the_minimum_measure_nothing(settings):
@@ -70,3 +71,27 @@ def test_fewer_replicas_than_the_minimum_measure_nothing(settings):
     assert seed_noise(evaluation, _rows(0.01)) is None
     settings.ARENA_MIN_REPLICAS = 2
     assert seed_noise(evaluation, _rows(0.01))["exam"] == pytest.approx(0.01 / 2 ** 0.5)
+
+
+def test_item_by_item_differences_between_replicas_are_not_counted_as_seed_noise_twice():
+    # Replicas whose losses differ item by item but not on average: that spread is in the paired interval's
+    # item variance already, so the seed component (which no number of items averages away) is 0.
+    line, snapshot = make_line(), make_snapshot_row(100)
+    exam = make_exam(line)
+    first, second, candidate = (_replica(line, snapshot, seed) for seed in (1, 2, 3))
+    for version, sign in ((first, 1), (second, -1)):
+        evaluation = Evaluation.objects.create(line=line, candidate=version, exam=exam, status=JobStatus.SUCCEEDED)
+        EvaluationItem.objects.bulk_create(
+            EvaluationItem(evaluation=evaluation, kind="exam", key=f"q{i}", category="x", messages=[], reference="r",
+                           candidate_loss=1.0 + sign * (0.1 if i % 2 else -0.1), against_loss=2.0)
+            for i in range(6))
+    evaluation = Evaluation.objects.create(line=line, candidate=candidate, exam=exam)
+    rows = [{"kind": "exam", "key": f"q{i}", "candidate_loss": 1.0} for i in range(6)]
+
+    noise = seed_noise(evaluation, rows)
+
+    assert noise["exam"] == pytest.approx(0.0)
+    assert noise["sd_of_means"]["exam"] == pytest.approx(0.0)  # their means agree exactly too
+    rows[0]["candidate_loss"] = 1.3  # one item moved: the means now differ, by an item-level change
+    noise = seed_noise(evaluation, rows)
+    assert noise["sd_of_means"]["exam"] > 0.02 and noise["exam"] < noise["sd_of_means"]["exam"] / 2

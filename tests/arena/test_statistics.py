@@ -78,3 +78,18 @@ def test_the_bootstrap_baseline_is_reproducible():
     diffs = [0.1, -0.4, 0.9, 0.3, -0.2, 0.5, 0.05, 0.7]
     assert paired_bootstrap(diffs, seed=7) == paired_bootstrap(diffs, seed=7)
     assert paired_bootstrap([0.3] * 20, samples=500, seed=1)["low"] == pytest.approx(0.3)
+
+
+def test_the_seed_component_keeps_a_shift_of_the_whole_model_and_drops_item_by_item_noise():
+    from arena.stats import seed_variance
+
+    rng = random.Random(3)
+    items = [rng.gauss(2.0, 0.5) for _ in range(40)]
+    shifted = [[x + shift for x in items] for shift in (0.0, 0.1, 0.2)]
+    assert seed_variance(shifted)["sd"] == pytest.approx(0.1)
+    noisy = [[x + rng.gauss(0, 0.3) for x in items] for _ in range(8)]
+    measured = seed_variance(noisy)
+    assert measured["sd_of_means"] == pytest.approx(0.3 / 40 ** 0.5, rel=0.6)  # all of it is item-by-item
+    assert measured["sd"] < measured["sd_of_means"] / 2
+    with pytest.raises(ValueError, match="at least 2 replicas"):
+        seed_variance([[1.0, 2.0]])
