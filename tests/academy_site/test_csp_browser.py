@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.academy_server import AcademyServer
+from tests.browser import launch, needs_chromium, sign_in
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 PASSWORD = "csp-browser-password-1"
 PAGES = ["overview", "run_list", "lesson_list", "repository_list", "dataset_list", "line_list", "api_tokens"]
 EXTRA_PATHS = ["/training/runs/new/", "/professor/", "/arena/", "/admin/", "/admin/auth/user/"]
@@ -23,18 +23,13 @@ def page():
            "TRAINING_INGEST_FLUSH_SECONDS": "0.1"}
     with AcademyServer(Path(__import__("tempfile").mkdtemp(prefix="csp-browser-")), username="olga",
                        password=PASSWORD, env=env) as server, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"])
+        browser = launch(playwright, "--disable-background-networking", "--no-first-run")
         context = browser.new_context(base_url=server.base)
         page = context.new_page()
         page.violations = []
         page.on("console", lambda msg: page.violations.append(msg.text)
                 if "Content Security Policy" in msg.text else None)
-        page.goto("/accounts/login/")
-        page.fill("input[name=username]", "olga")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit], input[type=submit]")
-        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+        sign_in(page, "olga", PASSWORD)
         yield page
         browser.close()
 

@@ -8,9 +8,9 @@ the page is open; the embedded worker runs it, and the page swaps the verdict in
 import pytest
 
 from tests.academy_server import AcademyServer
-from tests.browser import CHROMIUM, sign_in
+from tests.browser import launch, needs_chromium, sign_in
 
-pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
+pytestmark = [needs_chromium,
               pytest.mark.timeout(600)]
 PASSWORD = "evaluation-live-password-1"
 
@@ -51,7 +51,7 @@ def test_the_evaluation_page_shows_the_verdict_when_the_job_succeeds_without_a_r
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        browser = launch(playwright)
         try:
             page = browser.new_context(base_url=server).new_page()
             errors = []

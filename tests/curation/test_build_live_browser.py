@@ -5,14 +5,12 @@ the reaper's sweep (beat, every second here) sends it again, the embedded worker
 and the open page turns from Queued to Succeeded over its websocket, without a reload.
 """
 
-from pathlib import Path
-
 import pytest
 
 from tests.academy_server import AcademyServer
+from tests.browser import launch, needs_chromium, sign_in
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 PASSWORD = "build-live-password-1"
 
 QUEUED_BUILD_WITHOUT_A_MESSAGE = """
@@ -42,14 +40,10 @@ def test_a_queued_build_whose_message_was_lost_is_swept_and_its_page_turns_succe
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        browser = launch(playwright)
         try:
             page = browser.new_context(base_url=server).new_page()
-            page.goto("/accounts/login/")
-            page.fill("input[name=username]", "olga")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit], input[type=submit]")
-            page.wait_for_url(lambda url: "/accounts/login/" not in url)
+            sign_in(page, "olga", PASSWORD)
 
             page.goto("/datasets/builds/1/")
             first = page.inner_text('[data-job-field="status"]').strip()

@@ -1,15 +1,12 @@
 """The snapshot page's Plotly charts, drawn by a real headless Chromium against the live server."""
 
-from pathlib import Path
-
 import pytest
-from django.conf import settings as django_settings
 
 from curation.services.datasets import run_build, start_build
+from tests.browser import launch, needs_chromium, signed_in_context
 from tests.curation.factories import make_commit_example, make_lesson
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
+pytestmark = [needs_chromium,
               pytest.mark.django_db(transaction=True)]
 
 
@@ -21,14 +18,10 @@ def test_the_snapshot_page_draws_its_charts_from_the_local_plotly(live_server, v
     make_lesson()
     make_commit_example()
     snapshot = run_build(start_build(None, name="charts", format="alpaca", queue=False).pk).snapshot
-    client.force_login(viewer)
-    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
     errors, outside = [], []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
-        context = browser.new_context(base_url=live_server.url)
-        context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}])
-        page = context.new_page()
+        browser = launch(playwright)
+        page = signed_in_context(browser, live_server.url, client, viewer).new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.on("request", lambda req: None if req.url.startswith(live_server.url) else outside.append(req.url))
         page.goto(f"/datasets/{snapshot.sha256}/")

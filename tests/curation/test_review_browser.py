@@ -1,16 +1,13 @@
 """The review queue's keyboard flow in a real headless Chromium against pytest-django's live server."""
 
-from pathlib import Path
-
 import pytest
-from django.conf import settings as django_settings
 from django.db import connections
 
 from curation.models import Lesson, ReviewStatus
+from tests.browser import launch, needs_chromium, signed_in_context
 from tests.curation.factories import make_lesson
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
+pytestmark = [needs_chromium,
               pytest.mark.django_db(transaction=True)]
 
 
@@ -20,14 +17,9 @@ def page(live_server, carol, client, monkeypatch):
 
     # Playwright's sync API keeps an event loop on this thread; the test's own ORM reads are still sync.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    client.force_login(carol)
-    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME].value
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
-        context = browser.new_context(base_url=live_server.url)
-        context.add_cookies([{"name": django_settings.SESSION_COOKIE_NAME, "value": cookie,
-                              "url": live_server.url}])
-        yield context.new_page()
+        browser = launch(playwright)
+        yield signed_in_context(browser, live_server.url, client, carol).new_page()
         # The test body's ORM calls ran under Playwright's greenlet with their own connection.
         connections.close_all()
         browser.close()

@@ -1,16 +1,14 @@
 """The playground in Debian's Chromium: a question streams answers from the candidate and the active version."""
 
-from pathlib import Path
-
 import pytest
 
 from tests.academy_server import AcademyServer
+from tests.browser import launch, needs_chromium, sign_in
 from tests.models_registry.test_use_it import SETUP
 
-CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "pw-for-the-playground"
 
-pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
+pytestmark = [needs_chromium,
               pytest.mark.timeout(600)]
 
 # Every text the first column's answer showed, recorded as the DOM changed.
@@ -41,16 +39,12 @@ def page(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        browser = launch(playwright)
         context = browser.new_context(base_url=server.base, viewport={"width": 1400, "height": 900})
         context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.base)
         page = context.new_page()
         page.set_default_timeout(120_000)
-        page.goto("/")
-        page.fill("input[name='username']", "admin")
-        page.fill("input[name='password']", PASSWORD)
-        page.click("button[type='submit'], input[type='submit']")
-        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+        sign_in(page, "admin", PASSWORD)
         yield page
         browser.close()
 

@@ -9,9 +9,9 @@ cycle's socket, without a reload.
 import pytest
 
 from tests.academy_server import AcademyServer
-from tests.browser import CHROMIUM, sign_in
+from tests.browser import launch, needs_chromium, sign_in
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 PASSWORD = "cycle-live-password-1"
 
 RUNNING_CYCLE_WITH_A_QUEUED_BUILD = """
@@ -45,7 +45,7 @@ def test_the_professor_page_shows_the_steps_job_turning_done_live(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        browser = launch(playwright)
         try:
             page = browser.new_context(base_url=server).new_page()
             errors = []

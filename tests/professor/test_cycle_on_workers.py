@@ -1,8 +1,6 @@
 """Services mode end to end: a real Celery worker runs the cycle task, the run and the evaluation."""
 
-import os
 import subprocess
-import sys
 import time
 
 import pytest
@@ -11,9 +9,8 @@ from django.conf import settings as django_settings
 from models_registry.models import ModelLine
 from professor.cycle import start_cycle
 from professor.models import Cycle, Outcome, Trigger
+from tests.celery_workers import start_worker
 from tests.professor.test_cycle import domain_exam, domain_lessons
-from tests.professor.test_killed_cycle import _test_database_url
-from tests.training.trainer_fixtures import REPO_ROOT
 from training.backends.local import LocalBackend
 
 pytestmark = [
@@ -28,20 +25,13 @@ WAIT_SECONDS = 480
 @pytest.fixture
 def worker(redis_url, settings, tmp_path):
     """`celery worker` on the default and training queues, on the test database and this test's data root."""
-    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY_FILE"}
-    env.update(DATABASE_URL=_test_database_url(), REDIS_URL=redis_url, SECRET_KEY="worker-test",
-               ACADEMY_DATA_DIR=str(settings.DATA_DIR), MEMORY_ROOT=str(tmp_path / "memory"),
-               ACADEMY_EMBEDDED_WORKER="false", TRAINING_BACKEND="local", ENABLE_GPU="false",
-               MIN_LESSONS_FOR_TRAINING="40", MIN_NEW_EXAMPLES_FOR_TRAINING="10", MIN_DATASET_EXAMPLES="20",
-               ARENA_HOLDOUT_SIZE="12", PROFESSOR_APPROVE_FIRST_PROMOTION="false", ARENA_MAX_NEW_TOKENS="12",
-               ARENA_BATCH_SIZE="4", ARENA_BOOTSTRAP_SAMPLES="500")
     log = tmp_path / "worker.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "academy_site", "worker", "-Q", "default,training,training.cpu",
-             "--pool", "threads", "--concurrency", "3", "--without-gossip", "--without-mingle",
-             "--without-heartbeat", "--loglevel", "WARNING", "-n", "professor-test@%h"],
-            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    process = start_worker(queue="default,training,training.cpu", node="professor-test@%h", data_dir=settings.DATA_DIR,
+                           redis_url=redis_url, log=log, pool="threads", concurrency=3,
+                           MEMORY_ROOT=str(tmp_path / "memory"), MIN_LESSONS_FOR_TRAINING="40",
+                           MIN_NEW_EXAMPLES_FOR_TRAINING="10", MIN_DATASET_EXAMPLES="20", ARENA_HOLDOUT_SIZE="12",
+                           PROFESSOR_APPROVE_FIRST_PROMOTION="false", ARENA_MAX_NEW_TOKENS="12",
+                           ARENA_BATCH_SIZE="4", ARENA_BOOTSTRAP_SAMPLES="500")
     try:
         yield log
     finally:

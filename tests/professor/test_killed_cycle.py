@@ -5,17 +5,16 @@ import signal
 import subprocess
 import sys
 import time
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
 from django.utils import timezone
 
 from models_registry.models import ModelVersion
 from professor.cycle import start_cycle
 from professor.lease import LeaseBusy
 from professor.models import Cycle, Lease
+from tests.celery_workers import worker_database_url
 from tests.professor.test_cycle import domain_lessons
 from tests.training.trainer_fixtures import REPO_ROOT
 from training.backends.local import LocalBackend
@@ -28,15 +27,6 @@ pytestmark = [
 ]
 LEASE_SECONDS = 10
 WAIT_SECONDS = 240
-
-
-def _test_database_url() -> str:
-    db = connection.settings_dict
-    auth = quote(db.get("USER") or "", safe="")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    return f"postgres://{auth + '@' if auth else ''}{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}/" \
-           f"{quote(db['NAME'], safe='')}"
 
 
 def _wait_for(predicate, what: str, log) -> None:
@@ -53,7 +43,7 @@ def test_a_killed_cycle_process_leaves_a_lease_that_expires_and_is_taken_over(se
     settings.PROFESSOR_LEASE_SECONDS = LEASE_SECONDS
     domain_lessons(48)
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY_FILE", "REDIS_URL")}
-    env.update(DATABASE_URL=_test_database_url(), SECRET_KEY="cycle-test", ACADEMY_DATA_DIR=str(settings.DATA_DIR),
+    env.update(DATABASE_URL=worker_database_url(), SECRET_KEY="cycle-test", ACADEMY_DATA_DIR=str(settings.DATA_DIR),
                MEMORY_ROOT=str(tmp_path / "memory"), ACADEMY_EMBEDDED_WORKER="false", TRAINING_BACKEND="local",
                ENABLE_GPU="false", MIN_LESSONS_FOR_TRAINING="40", MIN_NEW_EXAMPLES_FOR_TRAINING="10",
                MIN_DATASET_EXAMPLES="20", ARENA_HOLDOUT_SIZE="8", PROFESSOR_LEASE_SECONDS=str(LEASE_SECONDS))

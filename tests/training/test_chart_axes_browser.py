@@ -1,14 +1,13 @@
 """The run chart's axes in a real headless Chromium: learning-rate ticks read as plain scientific numbers."""
 
 import re
-from pathlib import Path
 
 import pytest
 
 from tests.academy_server import AcademyServer
+from tests.browser import launch, needs_chromium, sign_in
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 PASSWORD = "chart-axes-password-1"
 
 # A run whose learning rate decays linearly from 2.5e-5, the range that drew ticks like "0.225e−4".
@@ -35,13 +34,9 @@ def test_learning_rate_ticks_are_one_digit_mantissas_not_fractions_of_a_power(se
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        browser = launch(playwright)
         page = browser.new_context(base_url=server, viewport={"width": 1280, "height": 1000}).new_page()
-        page.goto("/accounts/login/")
-        page.fill("input[name=username]", "olga")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("button[type=submit], input[type=submit]")
-        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+        sign_in(page, "olga", PASSWORD)
         page.goto("/training/runs/1/")  # the only run of a fresh database
         page.wait_for_function("() => document.querySelectorAll('#loss-chart .y2tick text').length >= 3")
         ticks = page.eval_on_selector_all("#loss-chart .y2tick text", "nodes => nodes.map((n) => n.textContent)")

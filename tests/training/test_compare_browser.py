@@ -1,13 +1,11 @@
 """The runs list's "Compare selected" button opens the compare page with the ticked runs (real Chromium)."""
 
-from pathlib import Path
-
 import pytest
 
 from tests.academy_server import AcademyServer
+from tests.browser import launch, needs_chromium, sign_in
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 PASSWORD = "compare-test-password-1"
 
 TWO_FINISHED_RUNS = """
@@ -32,14 +30,10 @@ def test_compare_selected_opens_the_compare_page_with_the_ticked_runs(server):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        browser = launch(playwright)
         try:
             page = browser.new_context(base_url=server).new_page()
-            page.goto("/accounts/login/")
-            page.fill("input[name=username]", "olga")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit], input[type=submit]")
-            page.wait_for_url(lambda url: "/accounts/login/" not in url)
+            sign_in(page, "olga", PASSWORD)
 
             page.goto("/training/")
             boxes = page.locator(".compare-pick")

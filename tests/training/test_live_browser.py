@@ -6,14 +6,13 @@ FakeTrainer (tests/training/fake_live_trainer.py), which emits the protocol over
 """
 
 import re
-from pathlib import Path
 
 import pytest
 
 from tests.academy_server import AcademyServer
+from tests.browser import launch, needs_chromium, sign_in
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed")
+pytestmark = needs_chromium
 PASSWORD = "browser-test-password-1"
 STEPS_PER_EPOCH = 20
 
@@ -33,9 +32,8 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])
+        chromium = launch(playwright, "--disable-background-networking", "--disable-component-update",
+                          "--disable-sync", "--no-first-run")
         yield chromium
         chromium.close()
 
@@ -44,11 +42,7 @@ def browser():
 def page(browser, server):
     context = browser.new_context(base_url=server, viewport={"width": 1280, "height": 1100})
     page = context.new_page()
-    page.goto("/accounts/login/")
-    page.fill("input[name=username]", "olga")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit], input[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    sign_in(page, "olga", PASSWORD)
     yield page
     context.close()
 

@@ -5,11 +5,9 @@ private redis-server, a real S3 server (moto's) as the artifact store, the real 
 the toy model. They share only the database, so this needs PostgreSQL.
 """
 
-import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,11 +18,11 @@ from celery import Celery
 from django.conf import settings as django_settings
 
 from artifacts import store
+from tests.celery_workers import start_worker
 from tests.redis_server import private_redis  # noqa: F401 (fixture)
 from tests.s3_server import s3_store  # noqa: F401 (fixture)
 from tests.training.factories import make_snapshot
-from tests.training.test_worker_killed import _test_database_url
-from tests.training.trainer_fixtures import REPO_ROOT, toy_model
+from tests.training.trainer_fixtures import toy_model
 from training import services
 from training.models import RunStatus, TrainingRun, TrainingWorker
 from training.workers import online_workers
@@ -59,17 +57,9 @@ class Host:
 
 def _start_host(name: str, root: Path, redis_url: str, store_settings: dict) -> Host:
     root.mkdir(parents=True)
-    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY_FILE"}
-    env.update(DATABASE_URL=_test_database_url(), REDIS_URL=redis_url, SECRET_KEY="two-hosts-test",
-               ACADEMY_DATA_DIR=str(root), ACADEMY_EMBEDDED_WORKER="false", TRAINING_BACKEND="local",
-               ENABLE_GPU="false", **store_settings)
     log = root.parent / f"{name}.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "academy_site", "worker", "-Q", "training", "--pool", "solo",
-             "--concurrency", "1", "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "--loglevel", "WARNING", "-n", f"{name}@two-hosts"],
-            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    process = start_worker(queue="training", node=f"{name}@two-hosts", data_dir=root, redis_url=redis_url, log=log,
+                           **store_settings)
     return Host(name, root, process, log)
 
 

@@ -8,22 +8,20 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from celery import Celery
 from django.conf import settings as django_settings
-from django.db import connection
 from kombu import Exchange, Queue
 
 from jobs.tasks import reap_task
+from tests.celery_workers import start_worker, worker_database_url
 from tests.training.factories import make_snapshot
-from tests.training.trainer_fixtures import REPO_ROOT, toy_model
+from tests.training.trainer_fixtures import toy_model
 from training import services
 from training.backends.local import LocalBackend, wait_gone
 from training.execution import execute
@@ -59,32 +57,16 @@ class TrainingWorker:
         return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
 
 
-def _test_database_url() -> str:
-    db = connection.settings_dict
-    auth = quote(db.get("USER") or "", safe="")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    host = db.get("HOST") or "127.0.0.1"
-    port = db.get("PORT") or 5432
-    return f"postgres://{auth + '@' if auth else ''}{host}:{port}/{quote(db['NAME'], safe='')}"
+# Still imported under this name by the multi-host test.
+_test_database_url = worker_database_url
 
 
 @pytest.fixture
 def training_worker(redis_url, settings, tmp_path):
     """A real `celery worker` on a queue of its own, on the test database and this test's data root."""
     queue = f"test-killed-{uuid.uuid4().hex[:8]}"
-    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY_FILE"}
-    env.update(DATABASE_URL=_test_database_url(), REDIS_URL=redis_url, SECRET_KEY="worker-test",
-               ACADEMY_DATA_DIR=str(settings.DATA_DIR), ACADEMY_EMBEDDED_WORKER="false",
-               TRAINING_BACKEND="local", ENABLE_GPU="false")
     log = tmp_path / "worker.log"
-    with open(log, "wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "academy_site", "worker", "-Q", queue, "--pool", "solo",
-             "--concurrency", "1", "--without-gossip", "--without-mingle", "--without-heartbeat",
-             "--loglevel", "WARNING", "-n", f"{queue}@%h"],
-            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
+    process = start_worker(queue=queue, node=f"{queue}@%h", data_dir=settings.DATA_DIR, redis_url=redis_url, log=log)
     worker = TrainingWorker(process, queue, log, Celery(broker=redis_url, set_as_current=False))
     try:
         yield worker
