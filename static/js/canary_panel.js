@@ -17,7 +17,7 @@
     state.className = "badge " + canary.state;
     panel.querySelector('[data-canary-field="reason"]').textContent = canary.reason || "";
     const stop = panel.querySelector("[data-canary-stop]");
-    if (stop) stop.hidden = canary.state !== "running";
+    if (stop) stop.style.display = canary.state === "running" ? "" : "none";  // a class may set display
     const versions = canary.versions || {};
     const total = Object.values(versions).reduce((n, v) => n + (v.completions || 0), 0);
     Object.entries(versions).forEach(function ([role, v]) {
