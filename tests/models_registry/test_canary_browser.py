@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.academy_server import AcademyServer
-from tests.browser import CHROMIUM, sign_in
+from tests.browser import launch, needs_chromium, sign_in
 
 PASSWORD = "pw-for-the-canary-panel"
 SETUP = """
@@ -27,8 +27,7 @@ _, raw = create_api_token(admin, name="agent", role="Operator")
 (Path({data!r}) / "agent-token").write_text(raw)
 """
 
-pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
-              pytest.mark.timeout(900)]
+pytestmark = [needs_chromium, pytest.mark.timeout(900)]
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +64,7 @@ def test_the_canary_panel_moves_to_its_decision_live(server, tmp_path):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
+        browser = launch(playwright)
         page = browser.new_context(base_url=server.base, viewport={"width": 1300, "height": 1000}).new_page()
         page.set_default_timeout(120_000)
         sign_in(page, "admin", PASSWORD)
