@@ -4,6 +4,7 @@ Everyone with a role may look; only holders of accounts.manage_models (Admin) ge
 actions, and the services check the permission again on the server side.
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
@@ -13,7 +14,8 @@ from django.template.response import TemplateResponse
 from accounts.admin_access import RoleAccess
 from accounts.roles import MANAGE_MODELS
 from models_registry import services
-from models_registry.models import Activation, ModelLine, ModelVersion
+from models_registry.canary import POLICY_FIELDS, check_policy_value
+from models_registry.models import Activation, Canary, CanaryPolicy, ModelLine, ModelVersion
 from models_registry.promotion_checks import promotion_warning
 
 
@@ -170,3 +172,42 @@ class ActivationAdmin(ReadableByRoles, admin.ModelAdmin):
     list_display = ("created_at", "line", "kind", "from_version", "to_version", "created_by", "reason",
                     "policy_overridden")
     list_filter = ("kind", "line", "policy_overridden")
+
+
+class CanaryPolicyForm(forms.ModelForm):
+    """An Admin's per-line canary settings, checked by the same rules as the API's."""
+
+    class Meta:
+        model = CanaryPolicy
+        fields = ("line", *POLICY_FIELDS)
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in POLICY_FIELDS:
+            problem = check_policy_value(name, cleaned.get(name))
+            if problem:
+                self.add_error(name, f"{name} {problem}")
+        return cleaned
+
+
+@admin.register(CanaryPolicy)
+class CanaryPolicyAdmin(RoleAccess, admin.ModelAdmin):
+    """Empty fields use the CANARY_* settings; a running canary keeps the settings it started with."""
+
+    form = CanaryPolicyForm
+    change_permission = MANAGE_MODELS
+    list_display = ("line", *POLICY_FIELDS, "updated_at")
+
+    def has_add_permission(self, request, *args):
+        return request.user.is_staff and request.user.has_perm(MANAGE_MODELS)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_add_permission(request)
+
+
+@admin.register(Canary)
+class CanaryAdmin(ReadableByRoles, admin.ModelAdmin):
+    list_display = ("created_at", "line", "candidate", "baseline", "share", "state", "reason")
+    list_filter = ("state",)
+    readonly_fields = ("line", "candidate", "baseline", "share", "policy", "state", "reason", "numbers",
+                       "started_by", "created_at", "ended_at")
