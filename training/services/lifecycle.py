@@ -23,7 +23,9 @@ def claim_run(run_id: int, worker: str) -> TrainingRun | None:
     step = ((row.get("artifacts") or {}).get("checkpoint") or {}).get("step") or 0
     total = row.get("total_steps") or 0
     progress = min(1.0, step / total) if step and total else 0.0
-    if lifecycle.claim(TrainingRun, run_id, worker=worker, status=RunStatus.PREPARING, progress=progress) is None:
+    # Claimed, it waits no more: a note of why it waited (or was handed back) would mislead on a later retry.
+    if lifecycle.claim(TrainingRun, run_id, worker=worker, status=RunStatus.PREPARING, progress=progress,
+                       wait_note="") is None:
         return None
     return TrainingRun.objects.select_related("dataset").get(pk=run_id)
 
