@@ -34,10 +34,10 @@ from artifacts import store
 from models_registry.models import ModelVersion, VersionStatus
 from tests.academy_server import free_port
 from tests.arena.factories import make_exam
+from tests.celery_workers import worker_database_url
 from tests.redis_server import private_redis  # noqa: F401 (fixture)
 from tests.s3_server import s3_store  # noqa: F401 (fixture)
 from tests.training.factories import make_snapshot
-from tests.training.test_worker_killed import _test_database_url
 from tests.training.trainer_fixtures import REPO_ROOT, toy_model
 from training import model_store, services
 from training.models import MetricPoint, RunStatus, TrainingRun
@@ -85,7 +85,7 @@ class Process:
 
 def _env(root: Path, redis_url: str, store_settings: dict) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY_FILE"}
-    env.update(DATABASE_URL=_test_database_url(), REDIS_URL=redis_url, SECRET_KEY="multi-host-test",
+    env.update(DATABASE_URL=worker_database_url(), REDIS_URL=redis_url, SECRET_KEY="multi-host-test",
                ACADEMY_DATA_DIR=str(root), ACADEMY_EMBEDDED_WORKER="false", TRAINING_BACKEND="local",
                ENABLE_GPU="false", STATIC_MANIFEST="false", LOG_LEVEL="WARNING", ARENA_MAX_NEW_TOKENS="8",
                ARENA_BATCH_SIZE="4", ARENA_BOOTSTRAP_SAMPLES="200",

@@ -19,7 +19,7 @@ from django.conf import settings as django_settings
 from kombu import Exchange, Queue
 
 from jobs.tasks import reap_task
-from tests.celery_workers import start_worker, worker_database_url
+from tests.celery_workers import start_worker
 from tests.training.factories import make_snapshot
 from tests.training.trainer_fixtures import toy_model
 from training import services
@@ -55,10 +55,6 @@ class TrainingWorker:
 
     def log_tail(self) -> str:
         return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
-
-
-# Still imported under this name by the multi-host test.
-_test_database_url = worker_database_url
 
 
 @pytest.fixture
