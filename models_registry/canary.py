@@ -270,7 +270,13 @@ def evaluate(canary_id: int) -> Canary | None:
 
 
 def _conclude(canary_id: int, state: str, reason: str, user, *, numbers: dict | None = None) -> Canary | None:
-    """Move a running canary to `state` (exactly once), record it in the history, and act on it."""
+    """Move a running canary to `state` (exactly once), record it in the history, and act on it.
+
+    A promotion runs after the canary's own transaction has committed: with OLLAMA_HOST set it sends
+    the adapter to Ollama before it locks the line (services._activate), which must not happen while
+    this canary's row, or SQLite's write lock, is held. Should the promotion be refused, the canary
+    ends "stopped" with the refusal as its reason.
+    """
     with transaction.atomic():
         canary = Canary.objects.select_for_update().select_related("line", "candidate", "baseline").filter(
             pk=canary_id, state=CanaryState.RUNNING).first()
@@ -278,14 +284,6 @@ def _conclude(canary_id: int, state: str, reason: str, user, *, numbers: dict | 
             return None
         numbers = numbers or _with_point(tally(canary))
         summary = {"state": state, "share": canary.share, "versions": numbers["versions"], "test": numbers["test"]}
-        if state == CanaryState.PROMOTED:
-            try:
-                activation = services.promote_version(canary.candidate, None, f"canary: {reason}", arena={})
-            except services.RegistryError as exc:
-                state, reason = CanaryState.STOPPED, f"stopped: the promotion was refused: {exc}"
-                summary["state"] = state
-            else:
-                Activation.objects.filter(pk=activation.pk).update(canary={"canary": canary.pk, **summary})
         if state != CanaryState.PROMOTED:
             _record(canary, ActivationKind.CANARY_END, user, f"canary {state.replace('_', ' ')}: {reason}", summary)
         if state == CanaryState.ROLLED_BACK:
@@ -293,7 +291,19 @@ def _conclude(canary_id: int, state: str, reason: str, user, *, numbers: dict | 
         Canary.objects.filter(pk=canary.pk).update(state=state, reason=reason, numbers=numbers,
                                                    ended_at=timezone.now())
         canary.state, canary.reason, canary.numbers, canary.ended_at = state, reason, numbers, timezone.now()
-        transaction.on_commit(lambda: _after_change(canary))
+    if state == CanaryState.PROMOTED:
+        try:
+            activation = services.promote_version(canary.candidate, None, f"canary: {reason}", arena={})
+        except services.RegistryError as exc:
+            state, reason = CanaryState.STOPPED, f"stopped: the promotion was refused: {exc}"
+            summary["state"] = state
+            with transaction.atomic():
+                Canary.objects.filter(pk=canary.pk).update(state=state, reason=reason)
+                _record(canary, ActivationKind.CANARY_END, user, f"canary stopped: {reason}", summary)
+            canary.state, canary.reason = state, reason
+        else:
+            Activation.objects.filter(pk=activation.pk).update(canary={"canary": canary.pk, **summary})
+    transaction.on_commit(lambda: _after_change(canary))
     logger.info("canary %s of %s: %s (%s)", canary.candidate, canary.line.name, state, reason)
     return canary
 

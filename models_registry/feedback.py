@@ -10,7 +10,6 @@ import itertools
 import logging
 import threading
 
-from django.db import transaction
 from django.utils import timezone
 
 from accounts.roles import MANAGE_MODELS
@@ -70,13 +69,13 @@ def record_outcome(user, completion_id, outcome, score=None, words=None) -> Serv
     if completion is None or (completion.user_id not in (None, user.pk) and not user.has_perm(MANAGE_MODELS)):
         raise FeedbackError("completion_id", f"completion_id: no completion {completion_id!r} was served "
                                              "to you (ids come from /v1/chat/completions)", 404)
-    with transaction.atomic():
-        changed = ServedCompletion.objects.filter(pk=completion.pk, outcome="").update(
-            outcome=outcome, score=score, words=scrub_text(words or "")[0], outcome_at=timezone.now())
-        if changed != 1:
-            raise FeedbackError("completion_id", f"completion_id: {completion_id} already has an outcome "
-                                                 "(one per completion)", 409)
-        completion.refresh_from_db()
-        if completion.canary_id is not None:
-            canaries.evaluate(completion.canary_id)
+    changed = ServedCompletion.objects.filter(pk=completion.pk, outcome="").update(
+        outcome=outcome, score=score, words=scrub_text(words or "")[0], outcome_at=timezone.now())
+    if changed != 1:
+        raise FeedbackError("completion_id", f"completion_id: {completion_id} already has an outcome "
+                                             "(one per completion)", 409)
+    completion.refresh_from_db()
+    if completion.canary_id is not None:
+        # Outside any transaction: a promotion this outcome decides talks to Ollama before it locks the line.
+        canaries.evaluate(completion.canary_id)
     return completion

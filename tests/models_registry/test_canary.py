@@ -275,3 +275,45 @@ def test_the_line_page_shows_the_panel_and_an_admin_stops_the_canary_in_one_clic
     assert response.status_code == 302
     assert Canary.objects.get().state == CanaryState.STOPPED
     assert "Start a canary" in client.get("/models/venom-coder/").content.decode()
+
+
+def test_a_winning_canary_promotes_outside_its_own_transaction(served, alice, monkeypatch, commits):
+    # With OLLAMA_HOST set a promotion uploads to Ollama before it locks the line: the canary's row
+    # lock (SQLite's write lock) must not be held meanwhile.
+    from django.db import connection
+
+    line, v1, v2 = served
+    canary = canaries.start_canary(v2, alice)
+    depth_here = len(connection.atomic_blocks)
+    seen, promote = [], services.promote_version
+
+    def watched(*args, **kwargs):
+        seen.append(len(connection.atomic_blocks))
+        return promote(*args, **kwargs)
+
+    monkeypatch.setattr(services, "promote_version", watched)
+    ended = canaries._conclude(canary.pk, CanaryState.PROMOTED, "better with 95% confidence", None)
+
+    assert seen == [depth_here]
+    assert ended.state == CanaryState.PROMOTED
+    v2.refresh_from_db()
+    assert v2.status == VersionStatus.ACTIVE
+
+
+def test_a_refused_canary_promotion_ends_the_canary_stopped_with_the_reason(served, alice, monkeypatch, commits):
+    line, v1, v2 = served
+    canary = canaries.start_canary(v2, alice)
+
+    def refuse(*args, **kwargs):
+        raise services.RegistryError("the adapter's files are missing on this host")
+
+    monkeypatch.setattr(services, "promote_version", refuse)
+    ended = canaries._conclude(canary.pk, CanaryState.PROMOTED, "better with 95% confidence", None)
+
+    canary.refresh_from_db()
+    assert canary.state == ended.state == CanaryState.STOPPED
+    assert "promotion was refused" in canary.reason and "missing on this host" in canary.reason
+    end = Activation.objects.filter(line=line, kind="canary_end").get()
+    assert end.canary["state"] == CanaryState.STOPPED
+    v1.refresh_from_db()
+    assert v1.status == VersionStatus.ACTIVE
