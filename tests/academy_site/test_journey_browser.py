@@ -20,6 +20,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "journey-through-the-loop-42"
 SCREENSHOTS = Path(os.environ.get("ACADEMY_E2E_SCREENSHOTS") or ROOT / "var" / "e2e-screenshots")
 LONG = 300_000  # ms: a training run or an evaluation on the toy model on a busy CPU
+EVALUATED = 600_000  # ms: an evaluation of two toy versions on the exam when other work shares the CPU
 REGISTERED = 60_000  # ms: the registry's after-commit hook registering a succeeded run's version on a busy CPU
 
 pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
@@ -96,13 +97,15 @@ def _train(page, snapshot_url: str, steps: Steps, name: str, *, seed: int) -> st
     return page.url
 
 
-def _evaluate(page, steps: Steps, name: str) -> None:
+def _evaluate(page, steps: Steps, name: str) -> str:
     page.click("#arena button:has-text('Evaluate')")
     page.wait_for_url(re.compile(r"/arena/evaluations/\d+/$"))
+    url = page.url
     # The verdict swaps in over the evaluation's socket when it finishes: no reload.
-    page.wait_for_selector("#arena-results .arena-reasons", timeout=LONG)
+    page.wait_for_selector("#arena-results .arena-reasons", timeout=EVALUATED)
     assert "Reload" not in page.inner_text("main")
     steps.shot(f"{name}-evaluated")
+    return url
 
 
 def _promote(page, version_url: str, steps: Steps, name: str, reason: str) -> None:
@@ -158,7 +161,7 @@ def test_the_whole_loop_through_the_ui(server, browser_page):
     assert re.search(r"v1\s*★ active", page.inner_text(".genealogy-scroll"))
     # 5-7. A second adapter: evaluated against v1 in the Arena, promoted through the confirmation page.
     v2 = _train(page, server.base + snapshot_url, steps, "v2", seed=2)
-    _evaluate(page, steps, "v2")
+    evaluation = _evaluate(page, steps, "v2")
     _promote(page, v2, steps, "v2", "evaluated against v1 in the Arena")
     assert re.search(r"v2\s*★ active", page.inner_text(".genealogy-scroll"))
     page.goto("/")
@@ -193,3 +196,14 @@ def test_the_whole_loop_through_the_ui(server, browser_page):
                                       max_tokens=4).system_fingerprint == f"{line}:v1"
     steps.shot("rolled-back-history")
     assert all(path.stat().st_size > 0 for path in steps.saved) and len(steps.saved) >= 9
+
+    # 10. The pages only versions fill, at 1400 and 800 px wide: none is wider than the window.
+    for width in (1400, 800):
+        page.set_viewport_size({"width": width, "height": 900})
+        for name, url in (("line", f"/models/{line}/"), ("version", v2), ("evaluation", evaluation),
+                          ("arena", "/arena/"), ("overview", "/")):
+            page.goto(url)
+            page.wait_for_load_state("networkidle")
+            scroll, inner = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+            page.screenshot(path=str(SCREENSHOTS / f"width-{width}-{name}.png"), full_page=True)
+            assert scroll <= inner, f"{url} at {width} px scrolls sideways to {scroll} px"
