@@ -32,6 +32,7 @@ from professor.memory import import_memory
 from professor.models import Cycle, JournalEntry, Outcome, Step, StepOutcome, Trigger
 from professor.parameters import keep_recipe, mark_automatic, suggest_parameters, values
 from professor.readiness import line_name, readiness
+from professor.replicas import measure_seed_noise
 
 logger = logging.getLogger(__name__)
 
@@ -148,6 +149,7 @@ class _Runner:
             snapshot = self.build_dataset()
             run, version = self.train(snapshot)
             evaluation = self.evaluate(version)
+            evaluation = measure_seed_noise(self, run, version, evaluation)  # replicas when the verdict is close
             outcome, summary = self.apply(evaluation, version)
         except StepFailed as exc:
             self.note(exc.step, StepOutcome.FAILED, exc.reason, numbers=exc.numbers, links=exc.links)
