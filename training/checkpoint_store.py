@@ -13,7 +13,9 @@ and the next attempt, on whatever host, fetches those files (each sha256-checked
 run folder before the trainer starts, which then resumes from the newest checkpoint it finds.
 
 Without a remote store the data root is shared by every host that runs work: nothing is
-uploaded or fetched, and the record (without hashes) only says which step a retry resumes from.
+uploaded or fetched while the run trains (the trainer finds its checkpoints in the shared run
+folder, and the run's list of checkpoints says which step a retry resumes from); the record,
+without hashes, is written once when an attempt ends without success.
 """
 
 from __future__ import annotations
@@ -52,19 +54,17 @@ class CheckpointUploader:
         self.before_upload = before_upload
         self.run_dir = run_dir
         self.folder_key = f"{run.run_dir}/checkpoints"
-        remote = artifact_store.is_remote()
-        # Without a remote store recording a step costs one update: every save is recorded.
-        self.interval = (settings.TRAINING_CHECKPOINT_UPLOAD_SECONDS if interval is None else interval) \
-            if remote else 0.0
-        self.remote = remote
+        self.remote = artifact_store.is_remote()
+        self.interval = settings.TRAINING_CHECKPOINT_UPLOAD_SECONDS if interval is None else interval
         self.clock = clock
         self.record: dict | None = (run.artifacts or {}).get("checkpoint")
         self._last_upload: float | None = None
         self._pending = False
 
     def saved(self) -> None:
-        """The trainer saved a checkpoint: upload the newest one now if the last upload is old enough."""
-        self._pending = True
+        """The trainer saved a checkpoint: upload the newest one now if the last upload is old enough
+        (nothing while it trains without a remote store: the run folder is shared)."""
+        self._pending = self.remote
         self.upload_if_due()
 
     def upload_if_due(self) -> None:
@@ -175,14 +175,13 @@ def forget(run: TrainingRun) -> None:
 def resume_step(run: TrainingRun) -> int | None:
     """The step a retry of the run resumes from (None: it starts over, no checkpoint was kept)."""
     artifacts = run.artifacts or {}
-    record = artifacts.get("checkpoint")
-    if record:
-        return record.get("step")
+    recorded = (artifacts.get("checkpoint") or {}).get("step")
     if artifact_store.is_remote():
-        return None
-    # Runs from before checkpoints were recorded: their folder on the shared data root has them.
+        return recorded
+    # The shared run folder holds every checkpoint the trainer reported (the newest two are kept).
     steps = [c.get("step") for c in artifacts.get("checkpoints") or [] if isinstance(c.get("step"), int)]
-    return max(steps) if steps else None
+    newest = max([*steps, recorded or 0])
+    return newest or None
 
 
 def resume_note(run: TrainingRun) -> str:
