@@ -13,6 +13,7 @@ from peft import PeftModel
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from training import model_store
+from training.trainer.prompts import encode_pair
 
 IGNORE_INDEX = -100
 
@@ -59,19 +60,10 @@ class ScoringModel:
 
     def encode(self, prompt: str, response: str, *, add_bos: bool, max_length: int) -> tuple[list[int], list[int]]:
         """(prompt ids, response ids) tokenized and cut as the trainer does."""
-        head = self.ids(prompt, add_bos=add_bos)
-        tail = self.ids(response, add_bos=False)
-        tail = tail[: max(max_length - len(head), max_length // 2)]
-        if len(head) + len(tail) > max_length:
-            head = head[len(head) - (max_length - len(tail)):]
-        return head, tail
+        return encode_pair(self.tokenizer, prompt, response, add_bos=add_bos, max_length=max_length)
 
     def ids(self, text: str, *, add_bos: bool) -> list[int]:
-        ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
-        bos = self.tokenizer.bos_token_id
-        if add_bos and bos is not None and ids[:1] != [bos]:
-            ids = [bos, *ids]
-        return ids
+        return encode_pair(self.tokenizer, text, add_bos=add_bos)[0]
 
     def losses(self, adapter: str | None, pairs: list[tuple[list[int], list[int]]], *,
                batch_size: int = 8, on_batch=None) -> list[float]:

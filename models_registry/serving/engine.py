@@ -18,6 +18,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, 
 from transformers.generation.streamers import BaseStreamer
 
 from models_registry.serving.stops import StopScanner
+from training.trainer.prompts import encode_pair
 
 
 @dataclass
@@ -92,11 +93,7 @@ class Engine:
 
     def encode(self, prompt: str, *, add_bos: bool) -> list[int]:
         """Tokenize as in training: no special tokens added, BOS prepended when the prompt block says so."""
-        ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
-        bos = self.tokenizer.bos_token_id
-        if add_bos and bos is not None and ids[:1] != [bos]:
-            ids = [bos, *ids]
-        return ids
+        return encode_pair(self.tokenizer, prompt, add_bos=add_bos)[0]
 
     def generate(self, adapter: str, prompt: str, *, max_tokens: int, stop: list[str],
                  add_bos: bool) -> Completion:

@@ -6,8 +6,10 @@ academy_adapter.json (PromptFormat.metadata()) holds either the base model's Jin
 template, rendered here the way transformers renders it (sandboxed, trim_blocks,
 lstrip_blocks, loopcontrols, raise_exception), or the Alpaca format string. A template
 that refuses a system message gets the system prompt folded into the first user turn.
-PromptFormat then tokenizes (prompt, response) pairs with the prompt masked out of the
-labels. No Django import: this module runs inside the training container.
+encode_pair() tokenizes a (prompt, response) pair (the BOS rule and the cut to the length
+budget) for the trainer's PromptFormat, serving's engine and the Arena's scoring model alike;
+PromptFormat masks the prompt out of the labels. No Django import: this module runs inside
+the training container.
 """
 
 from __future__ import annotations
@@ -72,34 +74,20 @@ class PromptFormat:
     def texts(self, messages: list[dict]) -> tuple[str, str]:
         """(prompt text, response text); the response ends with EOS."""
         if self.style == "chat_template":
-            prompt, full = render_example(self.metadata(), messages)
-            response = full[len(prompt):] if full.startswith(prompt) else messages[-1]["content"]
-        else:
-            fields = to_alpaca(messages)
-            prompt = ALPACA_TEMPLATE.format(**{**fields, "output": ""})
-            response = fields["output"]
+            return example_texts(self.metadata(), messages)
+        fields = to_alpaca(messages)
+        response = fields["output"]
         if self.eos_token and self.eos_token not in response:
             response += self.eos_token
-        return prompt, response
+        return ALPACA_TEMPLATE.format(**{**fields, "output": ""}), response
 
     def encode(self, messages: list[dict]) -> Encoded | None:
         """Tokenize one conversation; None when no response token fits in max_seq_length."""
-        prompt_text, response_text = self.texts(messages)
-        prompt = self._ids(prompt_text)
-        if self._bos is not None and prompt[:1] != [self._bos]:
-            prompt = [self._bos, *prompt]
-        response = self._ids(response_text)
-        limit = self.max_seq_length
-        # Long examples keep (part of) their response: the prompt is cut from the left,
-        # never below half the budget, and the response is cut from the right.
-        response = response[: max(limit - len(prompt), limit // 2)]
-        prompt = prompt[len(prompt) - (limit - len(response)):] if len(prompt) + len(response) > limit else prompt
+        prompt, response = encode_pair(self.tokenizer, *self.texts(messages), add_bos=self._bos is not None,
+                                       max_length=self.max_seq_length)
         if not response:
             return None
         return Encoded(input_ids=prompt + response, labels=[IGNORE_INDEX] * len(prompt) + response)
-
-    def _ids(self, text: str) -> list[int]:
-        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
     def _leading_bos(self) -> int | None:
         """BOS id when the tokenizer adds one by itself (Llama-style), else None."""
@@ -108,6 +96,27 @@ class PromptFormat:
             return None
         ids = self.tokenizer("a")["input_ids"]
         return bos if ids[:1] == [bos] else None
+
+
+def encode_pair(tokenizer, prompt: str, response: str = "", *, add_bos: bool,
+                max_length: int | None = None) -> tuple[list[int], list[int]]:
+    """(prompt ids, response ids) tokenized as training does; every path tokenizes through here.
+
+    No special tokens are added, except BOS in front of the prompt when `add_bos` (the prompt
+    block's add_bos_token) and the text does not already start with it. With `max_length`,
+    long pairs keep (part of) their response: the prompt is cut from the left, never below
+    half the budget, and the response is cut from the right.
+    """
+    head = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    bos = tokenizer.bos_token_id
+    if add_bos and bos is not None and head[:1] != [bos]:
+        head = [bos, *head]
+    tail = tokenizer(response, add_special_tokens=False)["input_ids"] if response else []
+    if max_length is not None:
+        tail = tail[: max(max_length - len(head), max_length // 2)]
+        if len(head) + len(tail) > max_length:
+            head = head[len(head) - (max_length - len(tail)):]
+    return head, tail
 
 
 # ---- rendering: the one place where messages become prompt text
@@ -132,11 +141,24 @@ def render_prompt(prompt: dict, messages: list[dict], *, add_generation_prompt: 
     raise PromptError(f"unknown prompt style {style!r}")
 
 
+def example_texts(prompt: dict, messages: list[dict]) -> tuple[str, str]:
+    """(prompt text, response text ending with EOS) of a conversation whose last message is the answer."""
+    head, full = render_example(prompt, messages)
+    response = full[len(head):] if full.startswith(head) else messages[-1]["content"]
+    eos = prompt.get("eos_token") or ""
+    if eos and eos not in response:
+        response += eos
+    return head, response
+
+
 def render_example(prompt: dict, messages: list[dict]) -> tuple[str, str]:
     """(prompt text, full text) of a training conversation whose last message is the answer."""
-    if prompt.get("style") == "alpaca":
+    style = prompt.get("style")
+    if style == "alpaca":
         text = render_prompt(prompt, messages[:-1])
         return text, text + messages[-1]["content"]
+    if style != "chat_template":
+        raise PromptError(f"unknown prompt style {style!r}")
     try:
         return _render_pair(prompt, messages)
     except PromptError:
