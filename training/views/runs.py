@@ -61,7 +61,7 @@ def run_new(request):
             if not capable_workers(requirements_of(run), online_workers()):
                 messages.warning(request, f"No online worker can take it yet: it waits on {run.queue_name} until one "
                                           "that has what it needs starts.")
-            return redirect(f"/training/runs/{run.pk}/")
+            return redirect(run)
     return render(request, "training/runs/run_new.html", {"form": form, "workers": _worker_rows(), "guide": guide},
                   status=400 if form.errors else 200)
 
