@@ -1,14 +1,17 @@
-"""Seed replicas: the cycle measures its recipe's training noise when a verdict could turn on it.
+"""Seed replicas: the cycle measures its recipe's training noise before it promotes, or when a verdict could turn on it.
 
 Two trainings of one recipe that differ only in the seed differ in loss (arena.replicas); the
 Arena's margin and intervals count that noise only once replicas of the candidate's recipe have
-been scored on the same questions. When a verdict comes within reach of its margin (a loss
-interval reaches into PROFESSOR_REPLICA_REACH x the margin either way) and the noise is not yet
-measured, the cycle trains PROFESSOR_SEED_REPLICAS more seeds of the candidate's recipe (same
-dataset, same settings, seeds after the candidate's), evaluates each against the same version,
-and evaluates the candidate again: that verdict, with the measured noise, is the one the policy
-step carries out. What this cost (seconds of training and of evaluation) goes into the journal.
-A replica that fails leaves the first verdict standing.
+been scored on the same questions. With the noise unknown, a verdict that would promote rests on
+the practical minimum alone, and the benchmark (docs/benchmarks.md) saw retrains of one recipe
+promote over each other that way in up to 29% of pairs: so the cycle never promotes unattended on
+unmeasured noise. When the noise is not yet measured and either the verdict would promote (a
+promote, or the Arena's hold that says it awaits the seed noise) or a loss interval reaches into
+PROFESSOR_REPLICA_REACH x the margin either way, the cycle trains PROFESSOR_SEED_REPLICAS more
+seeds of the candidate's recipe (same dataset, same settings, seeds after the candidate's),
+evaluates each against the same version, and evaluates the candidate again: that verdict, with
+the measured noise, is the one the policy step carries out. What this cost (seconds of training
+and of evaluation) goes into the journal. A replica that fails leaves the first verdict standing.
 """
 
 from __future__ import annotations
@@ -23,7 +26,13 @@ from professor.models import Step, StepOutcome
 
 
 def within_reach(verdict: dict) -> str:
-    """Why `verdict` could turn on the recipe's unmeasured seed noise, in plain words; "" when it cannot."""
+    """Why `verdict` needs the recipe's seed noise measured before it is carried out, in plain words; "" when not.
+
+    Replicas are trained when the noise is unmeasured and the verdict would promote (a "promote", or a hold
+    marked `awaits_seed_noise`: the Arena holds a promotion whose noise is unknown), however far beyond the
+    margin, or when a loss interval comes within PROFESSOR_REPLICA_REACH x its margin either way. Never for a
+    reject or insufficient evidence: more seeds would not change those.
+    """
     if not settings.PROFESSOR_SEED_REPLICAS or not verdict:
         return ""
     if verdict.get("decision") == "reject" or verdict.get("insufficient"):
@@ -41,6 +50,9 @@ def within_reach(verdict: dict) -> str:
         if low < reach * delta and high > -reach * delta:
             return (f"the {part} loss interval [{low:+.4f}, {high:+.4f}] comes within {reach:g} x its margin "
                     f"({delta:.4f}) and the recipe's seed noise is not measured")
+    if verdict.get("decision") == "promote" or verdict.get("awaits_seed_noise"):
+        return ("the verdict would promote, but the recipe's seed noise is not measured, so it rests on the "
+                "practical minimum alone: the cycle never promotes on unmeasured noise")
     return ""
 
 

@@ -1,5 +1,5 @@
-"""The cycle measures its recipe's training noise when a verdict comes within reach of its margin: it trains
-seed replicas of the candidate, evaluates them and the candidate again, and journals what that cost."""
+"""The cycle measures its recipe's training noise before it promotes, and when a verdict comes within reach of its
+margin: it trains seed replicas of the candidate, evaluates them and the candidate again, and journals the cost."""
 
 import re
 
@@ -27,9 +27,18 @@ def test_a_verdict_near_its_margin_with_unknown_noise_is_within_reach(settings):
     assert within_reach(verdict(0.10, 0.30, decision="promote"))  # low 0.10 < 3 x 0.05: seed noise could explain it
 
 
+def test_a_promote_far_beyond_its_margin_with_unknown_noise_still_trains_replicas(settings):
+    settings.PROFESSOR_REPLICA_REACH = 3.0
+    why = within_reach(verdict(0.5, 0.9, decision="promote"))  # 10 x the margin: the reach rule alone would not
+    assert why == ("the verdict would promote, but the recipe's seed noise is not measured, so it rests on the "
+                   "practical minimum alone: the cycle never promotes on unmeasured noise")
+    assert within_reach(verdict(0.5, 0.9, awaits_seed_noise=True)) == why  # the Arena's hold of such a promotion
+    assert within_reach(verdict(0.5, 0.9, decision="promote", seed_noise={"exam": 0.01})) == ""  # measured
+
+
 def test_a_clear_verdict_measured_noise_or_too_little_evidence_is_not(settings):
     settings.PROFESSOR_REPLICA_REACH = 3.0
-    assert within_reach(verdict(0.5, 0.9, decision="promote")) == ""  # far beyond the margin
+    assert within_reach(verdict(0.5, 0.9)) == ""  # a hold far beyond the margin that would not promote
     assert within_reach(verdict(-0.9, -0.5, decision="reject")) == ""
     assert within_reach(verdict(0.01, 0.09, seed_noise={"exam": 0.01})) == ""
     assert within_reach(verdict(0.01, 0.09, insufficient=["the exam has 5 items"])) == ""
