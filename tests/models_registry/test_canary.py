@@ -12,7 +12,7 @@ from models_registry import services
 from models_registry.models import Activation, Canary, CanaryState, ServedCompletion, VersionStatus
 from models_registry.serving import runtime
 from tests.factories import bearer, make_token
-from tests.models_registry.factories import make_line, make_version
+from tests.models_registry.factories import make_served_line, make_version
 
 CHAT = {"model": "venom-coder", "messages": [{"role": "user", "content": "What is a lesson?"}], "max_tokens": 1}
 # Isolate the outcome test: the toy's latencies on a shared machine say nothing about the candidate.
@@ -20,12 +20,11 @@ QUIET_GUARDS = {"max_p95_ratio": 1000.0, "max_error_rate": 1.0}
 
 
 @pytest.fixture
-def served(db, toy, alice):
-    line = make_line(base_model=str(toy["base"]))
-    v1 = make_version(line, adapter_src=toy["a"])
-    v2 = make_version(line, adapter_src=toy["b"])
-    services.promote_version(v1, alice, "first")
-    return line, v1, v2
+def served(db, toy, alice, settings):
+    # Only the guard test below asks about latency; the toy's on a loaded machine would decide the others.
+    settings.CANARY_MAX_P95_RATIO = QUIET_GUARDS["max_p95_ratio"]
+    settings.CANARY_MAX_ERROR_RATE = QUIET_GUARDS["max_error_rate"]
+    return make_served_line(toy, alice)
 
 
 @pytest.fixture
@@ -54,7 +53,7 @@ def test_a_canary_splits_conversations_stickily_and_both_adapters_stay_loaded(cl
     assert set(seen.values()) == {"venom-coder:v1", "venom-coder:v2"}
     for i in range(30):  # the same conversation always meets the same version
         assert _ask(client, agent, f"conversation-{i}")["X-Academy-Version"] == seen[i]
-    expected = {i: "venom-coder:v2" if canaries.in_canary(canary.pk, f"session:conversation-{i}", 0.5)
+    expected = {i: "venom-coder:v2" if runtime.in_canary(canary.pk, f"session:conversation-{i}", 0.5)
                 else "venom-coder:v1" for i in range(30)}
     assert seen == expected
     assert runtime.loaded_adapters(line.base_model) == {v1.adapter_name, v2.adapter_name}
