@@ -14,6 +14,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from accounts.roles import allows, refusal
 from accounts.services import authenticate_token
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -34,9 +35,7 @@ class Principal:
         self.token = token
 
     def has_perm(self, perm: str) -> bool:
-        if self.token is not None:
-            return self.token.has_perm(perm)
-        return self.user.has_perm(perm)
+        return allows(self.user, perm, self.token)
 
 
 def _principal(request) -> Principal | None:
@@ -67,7 +66,7 @@ def api_view(permission: str, methods: tuple[str, ...] = ("GET",)):
                 return json_error("authentication required: send 'Authorization: Bearer <token>'", 401,
                                   WWW_Authenticate='Bearer realm="academy"')
             if not principal.has_perm(permission):
-                return json_error(f"permission denied: requires {permission}", 403)
+                return json_error(f"permission denied: {refusal(permission)}", 403)
             request.principal = principal
             request.user = principal.user
             return view(request, *args, **kwargs)

@@ -1,5 +1,10 @@
-"""Roles are Django groups; this is the one place that says what each role may do."""
+"""Roles are Django groups; this is the one place that says what each role may do, and how it is asked.
 
+`allows(user, permission, token)` is the one permission test (a user, or a user acting through
+an API token's role); `require(actor, permission)` is how a service refuses, with one message.
+"""
+
+from django.core.exceptions import PermissionDenied
 from django.db import models
 
 
@@ -55,6 +60,37 @@ def needs_role(permission: str) -> str:
     codename = permission.split(".", 1)[-1]
     role = next((role for role in Role if codename in ROLE_CAPABILITIES[role]), Role.ADMIN)
     return f"this needs the {role.label} role"
+
+
+def refusal(*permissions: str) -> str:
+    """Why a refused actor was refused: the least role in plain words, then the permission names."""
+    return f"{needs_role(permissions[0])} ({' or '.join(permissions)})"
+
+
+class RoleRequired(PermissionDenied):
+    """What require() raises: str() is refusal(); `in_words` says only the role, for pages that show no codenames."""
+
+    def __init__(self, *permissions: str):
+        self.permissions = permissions
+        self.in_words = needs_role(permissions[0])
+        super().__init__(refusal(*permissions))
+
+
+def allows(user, permission: str, token=None) -> bool:
+    """Whether `user` may use `permission`; through an API `token`, only what the token's role grants as well."""
+    if token is not None:
+        return token.has_perm(permission)
+    return user.has_perm(permission)
+
+
+def require(actor, permission: str, *alternatives: str) -> None:
+    """Refuse with RoleRequired (a PermissionDenied) unless `actor` holds `permission` (or one of `alternatives`).
+
+    `actor` is a user or an API principal (anything with has_perm); None is refused. A service
+    that also acts for the system itself (actor None) says so where it calls this.
+    """
+    if actor is None or not any(actor.has_perm(p) for p in (permission, *alternatives)):
+        raise RoleRequired(permission, *alternatives)
 
 
 def role_permissions(role: str) -> set[str]:

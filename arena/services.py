@@ -7,13 +7,12 @@ The verdict is stored on the candidate as metrics["arena"], which is all the reg
 import logging
 import traceback
 
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
 import arena.evaluation
 from accounts.api import JSONRefused, strict_loads
-from accounts.roles import MANAGE_MODELS, OPERATE_TRAINING
+from accounts.roles import MANAGE_MODELS, OPERATE_TRAINING, require
 from arena import policy
 from arena.exams import DEFAULT_EXAM_PATH, ExamImportError, check_item, parse_items, read_lines, save_exam
 from arena.holdouts import HoldoutError, freeze_holdout, latest_holdout
@@ -73,8 +72,7 @@ def check_exam_edit(actor, records: list | None = None) -> list[dict]:
     Raises PermissionDenied without the role and ExamImportError naming every bad item
     (checked by arena.exams.check_item, as an import is); returns the items in canonical form.
     """
-    if not can_edit_exams(actor):
-        raise PermissionDenied(f"changing an exam requires {MANAGE_MODELS} (Admin role): its checks run as code")
+    require(actor, MANAGE_MODELS)
     items, problems = [], []
     for number, record in enumerate(records or [], start=1):
         try:
@@ -124,18 +122,14 @@ def ensure_exam(line) -> Exam:
 
 
 # ---------------------------------------------------------------------------- evaluations
-def _check(user, *perms) -> None:
-    if user is not None and not any(user.has_perm(p) for p in perms):
-        raise PermissionDenied(f"requires {' or '.join(perms)}")
-
-
 def start_evaluation(line, candidate, against=None, requested_by=None) -> Evaluation:
     """Queue an evaluation of `candidate` against a version, "base", or (None) the active version.
 
     With nothing active, None means the base model with no adapter. The line's latest exam
     (the default one if it has none) and latest holdout are used.
     """
-    _check(requested_by, OPERATE_TRAINING, MANAGE_MODELS)
+    if requested_by is not None:  # None: the system itself (the unattended cycle, the command line)
+        require(requested_by, OPERATE_TRAINING, MANAGE_MODELS)
     line = _line(line)
     candidate = _version(line, candidate)
     if against is None:
@@ -233,8 +227,8 @@ def apply_verdict(evaluation: Evaluation, user=None, system: bool = False, note:
     cycle, the command line); `note` is the person's reason, added to what the history records.
     A verdict against a version that is no longer the active one is stale.
     """
-    if not system and (user is None or not user.has_perm(MANAGE_MODELS)):
-        raise PermissionDenied(f"requires {MANAGE_MODELS} (Admin role)")
+    if not system:
+        require(user, MANAGE_MODELS)
     evaluation = Evaluation.objects.select_related("candidate", "against", "line").get(pk=evaluation.pk)
     if evaluation.status != JobStatus.SUCCEEDED or not evaluation.decision:
         raise ArenaError(f"evaluation {evaluation.pk} has no verdict yet ({evaluation.status})")
@@ -275,8 +269,7 @@ def apply_verdict(evaluation: Evaluation, user=None, system: bool = False, note:
 
 def override_verdict(version: ModelVersion, user, reason: str):
     """An Admin promotes a held or rejected version by hand; the history says the policy was overridden."""
-    if user is None or not user.has_perm(MANAGE_MODELS):
-        raise PermissionDenied(f"requires {MANAGE_MODELS} (Admin role)")
+    require(user, MANAGE_MODELS)
     if not (reason or "").strip():
         raise ArenaError("overriding the promotion policy needs a reason")
     try:

@@ -28,7 +28,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from channels.layers import InMemoryChannelLayer
 from django.conf import settings
 
-from accounts.roles import VIEW_DASHBOARD
+from accounts.roles import VIEW_DASHBOARD, allows
 from accounts.websocket import token_still_usable
 from jobs import broadcast
 
@@ -76,13 +76,6 @@ def origin_allowed(scope) -> bool:
     return given in allowed
 
 
-@database_sync_to_async
-def _has_perm(user, token, permission: str) -> bool:
-    if token is not None:
-        return token.has_perm(permission)
-    return user.has_perm(permission)
-
-
 class AuthorizedConsumer(AsyncJsonWebsocketConsumer):
     """A JSON websocket that only accepts allowed origins, known users or tokens, with `permission`.
 
@@ -118,7 +111,7 @@ class AuthorizedConsumer(AsyncJsonWebsocketConsumer):
         user = self.scope.get("user")
         if self.scope.get("api_token_refused") or user is None or not user.is_authenticated:
             return CLOSE_UNAUTHENTICATED
-        if not await _has_perm(user, self.scope.get("api_token"), self.permission):
+        if not await database_sync_to_async(allows)(user, self.permission, self.scope.get("api_token")):
             return CLOSE_FORBIDDEN
         return None
 

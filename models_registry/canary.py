@@ -13,12 +13,11 @@ import hashlib
 import logging
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from accounts.roles import MANAGE_MODELS
+from accounts.roles import MANAGE_MODELS, require
 from curation.secrets import scrub_text
 from jobs import broadcast
 from models_registry import adapters, canary_stats, services
@@ -50,8 +49,8 @@ class CanaryError(Exception):
 
 
 def _check_permission(user) -> None:
-    if user is not None and not user.has_perm(MANAGE_MODELS):
-        raise PermissionDenied(f"requires {MANAGE_MODELS} (Admin role)")
+    if user is not None:  # None: the system itself (the command line without --user)
+        require(user, MANAGE_MODELS)
 
 
 def default_policy() -> dict:

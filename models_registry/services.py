@@ -11,11 +11,10 @@ swap serving and broadcast. The line's lock is never held over HTTP or file hash
 import logging
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Max, ProtectedError
 
-from accounts.roles import MANAGE_MODELS
+from accounts.roles import MANAGE_MODELS, require
 from curation.secrets import scrub_text
 from models_registry import adapters, ollama
 from models_registry.events import publish_activated, publish_overview
@@ -33,8 +32,8 @@ class RegistryError(Exception):
 
 def _check_permission(user) -> None:
     # user None: a trusted caller with shell access (manage.py without --user, the trainer hook).
-    if user is not None and not user.has_perm(MANAGE_MODELS):
-        raise PermissionDenied(f"requires {MANAGE_MODELS} (Admin role)")
+    if user is not None:
+        require(user, MANAGE_MODELS)
 
 
 def register_run_version(run, user=None) -> ModelVersion:

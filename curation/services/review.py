@@ -4,11 +4,11 @@ This module is the one place the review policy (settings.AUTO_APPROVE_SOURCES) i
 """
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.roles import REVIEW_EXAMPLES
+from accounts.roles import REVIEW_EXAMPLES, require
 from curation.models import CommitExample, Conversation, Lesson, ReviewStatus
 from curation.secrets.records import merged_findings, scrub_conversation_fields, scrub_lesson_fields
 from curation.services.ingest_schema import check_messages, content_key, normalise_text
@@ -133,5 +133,4 @@ def _save_edit(record, key: str, fields: dict, *, user, approve_after: bool):
 
 
 def _check_reviewer(user) -> None:
-    if user is None or not user.has_perm(REVIEW_EXAMPLES):
-        raise PermissionDenied(f"reviewing requires {REVIEW_EXAMPLES}")
+    require(user, REVIEW_EXAMPLES)

@@ -15,6 +15,7 @@ from training.services.lifecycle import (
 )
 from training.services.runs import (
     cancel_run,
+    check_operate,
     dataset_warnings,
     default_hyperparameters,
     retry_run,
@@ -24,6 +25,7 @@ from training.services.runs import (
 
 __all__ = [
     "cancel_run",
+    "check_operate",
     "claim_run",
     "dataset_warnings",
     "default_hyperparameters",

@@ -4,10 +4,10 @@ import re
 from pathlib import Path
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from accounts.roles import OPERATE_TRAINING
+from accounts.roles import OPERATE_TRAINING, require
 from artifacts import store as artifact_store
 from jobs import lifecycle
 from training import capabilities
@@ -24,9 +24,13 @@ _LINE_NAME = re.compile(r"^[-a-zA-Z0-9_]{1,100}\Z")
 _HF_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
-def _check_permission(user) -> None:
-    if user is not None and not user.has_perm(OPERATE_TRAINING):
-        raise PermissionDenied(f"requires {OPERATE_TRAINING}")
+def check_operate(actor) -> None:
+    """Refuse (PermissionDenied) an actor, a user or an API principal, who may not start, cancel or retry runs.
+
+    actor None: the system itself (a hook, a command run by the server's owner).
+    """
+    if actor is not None:
+        require(actor, OPERATE_TRAINING)
 
 
 def is_line_name(value) -> bool:
@@ -121,7 +125,7 @@ def start_run(user, *, dataset, base_model: str | None = None, hyperparameters: 
     file is missing or does not match its hash. `setting_reasons` ({name: reason}, from the start form) say
     where each hyperparameter came from; only names the run has are kept.
     """
-    _check_permission(user)
+    check_operate(user)
     if backend not in Backend.values:
         raise ValidationError({"backend": f"backend: must be one of {', '.join(Backend.values)}"})
     hp = validate_hyperparameters(hyperparameters)
@@ -181,7 +185,7 @@ def dataset_warnings(dataset) -> list[str]:
 
 def cancel_run(run: TrainingRun, user) -> TrainingRun:
     """Cancel a run: a queued one at once; a preparing/running one by flagging it for its worker."""
-    _check_permission(user)
+    check_operate(user)
     lifecycle.cancel(TrainingRun, run.pk)
     run.refresh_from_db()
     return run
@@ -189,7 +193,7 @@ def cancel_run(run: TrainingRun, user) -> TrainingRun:
 
 def retry_run(run: TrainingRun, user) -> TrainingRun:
     """Requeue a failed or lost run; the trainer resumes from the last checkpoint in the kept run folder."""
-    _check_permission(user)
+    check_operate(user)
     verify_snapshot(run.dataset)
     lifecycle.requeue(TrainingRun, run.pk, exit_code=None, container_id="", pid=None)
     run.refresh_from_db()

@@ -31,8 +31,10 @@ def runs(request):
 
 
 def _start(request):
-    if not request.principal.has_perm(OPERATE_TRAINING):
-        return json_error(f"permission denied: requires {OPERATE_TRAINING}", 403)
+    try:
+        services.check_operate(request.principal)  # the token's role too, before the body is read
+    except PermissionDenied as exc:
+        return json_error(str(exc), 403)
     body, error = read_payload(request, StartRun, what="run")
     if error:
         return error
