@@ -104,29 +104,53 @@ def report_progress(model: type[Job], pk: int, progress: float, *, eta_seconds: 
     as the message's "progress_label".
     """
     progress = min(1.0, max(0.0, float(progress)))
-    changed = model.objects.filter(pk=pk, status__in=CLAIMED_STATUSES).update(
-        progress=progress, eta_seconds=eta_seconds, heartbeat_at=timezone.now(), **fields)
-    if changed == 1:
-        payload = {"type": "job.progress", "kind": model.group_prefix, "id": pk, "progress": progress,
-                   "eta_seconds": eta_seconds, **{k: v for k, v in fields.items() if _plain(v)}}
-        if label is not None:
-            payload["progress_label"] = label
-        transaction.on_commit(lambda: broadcast.publish_job_events(model.group_for(pk), [payload]))
-    return changed == 1
+    if not record_progress(model, pk, progress=progress, eta_seconds=eta_seconds, **fields):
+        return False
+    payload = {"type": "job.progress", "kind": model.group_prefix, "id": pk, "progress": progress,
+               "eta_seconds": eta_seconds, **{k: v for k, v in fields.items() if _plain(v)}}
+    if label is not None:
+        payload["progress_label"] = label
+    transaction.on_commit(lambda: broadcast.publish_job_events(model.group_for(pk), [payload]))
+    return True
+
+
+def record_progress(model: type[Job], pk: int, **fields) -> bool:
+    """Store progress fields of a claimed job (a heartbeat too) without a message: for a worker that
+    broadcasts its own events (a training run's points and log lines). False when it is no longer claimed."""
+    return model.objects.filter(pk=pk, status__in=CLAIMED_STATUSES).update(
+        heartbeat_at=timezone.now(), **fields) == 1
 
 
 def heartbeat(model: type[Job], pk: int) -> bool:
     """Record a sign of life; returns whether cancellation was requested (check it in the work loop)."""
     model.objects.filter(pk=pk, status__in=CLAIMED_STATUSES).update(heartbeat_at=timezone.now())
+    return cancel_requested(model, pk)
+
+
+def cancel_requested(model: type[Job], pk: int) -> bool:
+    """Whether someone asked to cancel the job (its worker stops at the next check)."""
     return model.objects.filter(pk=pk, cancel_requested=True).exists()
+
+
+# The one rule for the text a job keeps about how it ended, applied after the secret scrubber (a cut secret
+# would escape it): `error`, for operators, keeps its end, where a log's or a traceback's cause is;
+# `human_error`, one plain sentence, keeps its start, within its column.
+ERROR_CHARS = 20000
+HUMAN_ERROR_CHARS = 500
+
+
+def _outcome_text(fields: dict) -> dict:
+    if fields.get("error"):
+        fields["error"] = scrub(fields["error"])[-ERROR_CHARS:]
+    if fields.get("human_error"):
+        fields["human_error"] = scrub(fields["human_error"])[:HUMAN_ERROR_CHARS]
+    return fields
 
 
 def finish(model: type[Job], pk: int, *, status: str = JobStatus.SUCCEEDED, **fields) -> bool:
     """A claimed (or queued) job ends with `status` and its outcome fields; success sets progress to 1."""
     now = timezone.now()
-    for name in ("error", "human_error"):
-        if fields.get(name):
-            fields[name] = scrub(fields[name])
+    fields = _outcome_text(fields)
     if status == JobStatus.SUCCEEDED:
         fields.setdefault("progress", 1.0)
         fields.setdefault("eta_seconds", 0)
@@ -142,9 +166,9 @@ def finish(model: type[Job], pk: int, *, status: str = JobStatus.SUCCEEDED, **fi
 
 def fail(model: type[Job], pk: int, *, error: str, human_error: str = "", **fields) -> bool:
     """End an active job as failed; `human_error` says what went wrong in plain words."""
-    error, human_error = scrub(error or ""), scrub(human_error or "")  # before cutting: a cut secret escapes
+    error = error or ""
     human_error = human_error or (error.splitlines()[0] if error else "failed")
-    return finish(model, pk, status=JobStatus.FAILED, error=error[:20000], human_error=human_error[:500], **fields)
+    return finish(model, pk, status=JobStatus.FAILED, error=error, human_error=human_error, **fields)
 
 
 # ---------------------------------------------------------------------------- user side
@@ -185,7 +209,7 @@ def mark_lost(model: type[Job], pk: int, *, before) -> bool:
     `lost_fields()`; its `after_lost(pk)` runs in the same transaction)."""
     with transaction.atomic():
         changed = model.objects.filter(pk=pk).stale(before).update(
-            status=JobStatus.LOST, finished_at=timezone.now(), human_error=model.lost_message[:500],
+            status=JobStatus.LOST, finished_at=timezone.now(), human_error=model.lost_message[:HUMAN_ERROR_CHARS],
             **model.lost_fields())
         if changed == 1:
             model.after_lost(pk)
@@ -229,5 +253,6 @@ def _plain(value) -> bool:
     return isinstance(value, (int, float, str, bool, type(None), list, dict))
 
 
-__all__ = ["JobRefused", "advance", "announce", "cancel", "claim", "enqueue", "fail", "finish", "heartbeat",
-           "mark_lost", "reap_stale", "report_progress", "requeue", "sweep_queued"]
+__all__ = ["ERROR_CHARS", "HUMAN_ERROR_CHARS", "JobRefused", "advance", "announce", "cancel", "cancel_requested",
+           "claim", "enqueue", "fail", "finish", "heartbeat", "mark_lost", "reap_stale", "record_progress",
+           "report_progress", "requeue", "sweep_queued"]
