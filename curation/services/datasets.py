@@ -8,7 +8,6 @@ existing snapshot with that hash is reused (the file itself: curation.snapshots)
 """
 
 import logging
-import time
 from pathlib import Path
 
 from django.conf import settings
@@ -24,13 +23,9 @@ from curation.services.sources import collect
 from curation.shapes import check_build_config
 from curation.snapshots import write_snapshot_file
 from jobs import lifecycle
-from jobs.models import JobStatus
+from jobs.runner import JobFailed, JobRunner
 
 logger = logging.getLogger(__name__)
-
-
-class BuildCancelled(Exception):
-    """The build's cancel flag was set; raised from the progress callback to stop the pipeline."""
 
 
 def start_build(user, *, name: str, format: str, overrides: dict | None = None, queue: bool = True) -> DatasetBuild:
@@ -58,45 +53,34 @@ def start_build(user, *, name: str, format: str, overrides: dict | None = None, 
 
 def run_build(build_id: int, worker: str = "") -> DatasetBuild | None:
     """Claim a queued build and run it to the end. Returns the build, or None if another worker has it."""
-    if lifecycle.claim(DatasetBuild, build_id, worker=worker) is None:
-        return None
-    build = DatasetBuild.objects.get(pk=build_id)
-    try:
-        _run(build)
-    except EmptyDatasetError as exc:
-        lifecycle.fail(DatasetBuild, build_id, error=str(exc), human_error=str(exc)[:500], funnel=exc.funnel)
-    except BuildCancelled:
-        lifecycle.finish(DatasetBuild, build_id, status=JobStatus.CANCELLED, human_error="cancelled")
-    except Exception as exc:  # a bug must still end the build; the traceback goes to the log only
-        # Users read the build's error: one line there; tracebacks (the child's too) go to the log only.
-        logger.exception("dataset build %s crashed%s", build_id, f"; in the pipeline process:\n{exc.child_traceback}"
-                         if isinstance(exc, PipelineProcessError) and exc.child_traceback else "")
-        lifecycle.fail(DatasetBuild, build_id, error=f"internal error: {type(exc).__name__}: {exc}",
-                       human_error="the build failed on an internal error; see the error details")
-    build.refresh_from_db()
-    return build
+    return BuildRunner(build_id, worker).handle()
 
 
-class _Progress:
-    """Progress callback: reports at most every 0.2 s (each report is a heartbeat), stops on cancel."""
+class BuildRunner(JobRunner):
+    """The pipeline's progress is the build's (a cancel stops it there); the snapshot is recorded as it ends."""
 
-    def __init__(self, build_id: int):
-        self.build_id = build_id
-        self.last = 0.0
+    model = DatasetBuild
 
-    def __call__(self, fraction: float) -> None:
-        now = time.monotonic()
-        if now - self.last < 0.2 and fraction < 1.0:
-            return
-        self.last = now
-        lifecycle.report_progress(DatasetBuild, self.build_id, round(fraction, 3))
-        if DatasetBuild.objects.filter(pk=self.build_id, cancel_requested=True).exists():
-            raise BuildCancelled()
+    def run(self, build: DatasetBuild, progress) -> None:
+        try:
+            _run(build, progress)
+        except EmptyDatasetError as exc:
+            raise JobFailed(str(exc), funnel=exc.funnel) from exc
+
+    def succeed(self, build: DatasetBuild, outcome) -> None:
+        """_run() ended the build with its snapshot, in the transaction that recorded it."""
+
+    def crash_message(self, exc: Exception) -> str:
+        return "the build failed on an internal error; see the error details"
+
+    def crash_details(self, exc: Exception) -> str:
+        if isinstance(exc, PipelineProcessError) and exc.child_traceback:
+            return f"; in the pipeline process:\n{exc.child_traceback}"
+        return ""
 
 
-def _run(build: DatasetBuild) -> None:
+def _run(build: DatasetBuild, progress) -> None:
     config = build.config
-    progress = _Progress(build.pk)
     examples = collect(config["sources"])
     progress(0.1)
     # In embedded mode the CPU stages run in a child process so the web server keeps answering.

@@ -3,7 +3,6 @@
 import hashlib
 import logging
 import os
-import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from curation.secrets.records import Findings
 from curation.services.review import initial_review_status
 from jobs import lifecycle
 from jobs.models import JobStatus
+from jobs.runner import JobCancelled, JobFailed, JobRunner, Progress
 
 logger = logging.getLogger(__name__)
 
@@ -106,26 +106,27 @@ def run_mining(mining_id: int, worker: str = "") -> dict | None:
     """Claim the mining, mine its repository and record the outcome. None when it was not ours to run.
 
     The claim is a conditional update, so a repeated task or a second worker does nothing.
-    Failures are stored as a readable error on the mining, and re-raised only when they are
-    not git's or the data's fault.
+    Failures are stored as a readable error on the mining; one that is not git's or the data's
+    fault is a crash, logged with its traceback (jobs.runner).
     """
-    mining = lifecycle.claim(MiningJob, mining_id, worker=worker)
-    if mining is None:
-        return None
-    try:
-        stats = mine_repository(mining)
-    except MiningCancelled:
-        lifecycle.finish(MiningJob, mining_id, status=JobStatus.CANCELLED, human_error="cancelled")
-        return None
-    except (gitrepo.GitError, ValidationError, OSError) as exc:
-        lifecycle.fail(MiningJob, mining_id, error=_message(exc), human_error=_message(exc)[:500])
-        return None
-    except Exception as exc:
-        lifecycle.fail(MiningJob, mining_id, error=f"unexpected error: {exc}",
-                       human_error="the mining failed on an internal error; see the error details")
-        raise
-    lifecycle.finish(MiningJob, mining_id, stats=stats)
-    return stats
+    mining = MiningRunner(mining_id, worker).handle()
+    return mining.stats if mining is not None and mining.status == JobStatus.SUCCEEDED else None
+
+
+class MiningRunner(JobRunner):
+    """git's and the data's failures are the mining's own (in plain words); anything else is a crash."""
+
+    model = MiningJob
+    progress_every = _PROGRESS_EVERY_S
+
+    def run(self, mining: MiningJob, progress) -> dict:
+        try:
+            return {"stats": mine_repository(mining, progress)}
+        except (gitrepo.GitError, ValidationError, OSError) as exc:
+            raise JobFailed(_message(exc)) from exc
+
+    def crash_message(self, exc: Exception) -> str:
+        return "the mining failed on an internal error; see the error details"
 
 
 def _message(exc: Exception) -> str:
@@ -134,17 +135,15 @@ def _message(exc: Exception) -> str:
     return str(exc) or exc.__class__.__name__
 
 
-class MiningCancelled(Exception):
-    """The mining's cancel flag was set."""
-
-
-def mine_repository(mining: MiningJob) -> dict:
+def mine_repository(mining: MiningJob, progress: Progress | None = None) -> dict:
     """Mine the commits added since the last mining into CommitExample rows; return the stats.
 
     Only new commits are read (last_mined_sha..head). When history was rewritten and the
     last mined commit is no longer an ancestor, the whole branch is read again; commits
-    already stored are recognised by sha and left alone.
+    already stored are recognised by sha and left alone. `progress` (by default the mining's own)
+    raises JobCancelled when the mining is cancelled.
     """
+    progress = progress or Progress(MiningJob, mining.pk, every=_PROGRESS_EVERY_S)
     repository = mining.repository
     path = check_repository_path(repository.path)
     head = gitrepo.resolve_revision(path, repository.branch)
@@ -156,8 +155,8 @@ def mine_repository(mining: MiningJob) -> dict:
     if since != head:
         stats["skipped"]["merge"] = gitrepo.count_commits(path, head, since, merges=True)
         total = gitrepo.count_commits(path, head, since)
-        lifecycle.report_progress(MiningJob, mining.pk, 0.0, progress_done=0, progress_total=total)
-        _mine_range(mining, path, head, since, stats, total)
+        progress(0.0, progress_done=0, progress_total=total)
+        _mine_range(mining, path, head, since, stats, total, progress)
     stats = {key: dict(value) if isinstance(value, Counter) else value for key, value in stats.items()}
     stats["finished_at"] = timezone.now().isoformat()
     GitRepository.objects.filter(pk=repository.pk).update(last_mined_sha=head, last_mined_at=timezone.now())
@@ -169,13 +168,13 @@ def _new_stats(head: str, since: str, rewritten: bool) -> dict:
             "truncated": 0, "skipped": Counter(), "files_skipped": Counter(), "types": Counter()}
 
 
-def _mine_range(mining: MiningJob, path: Path, head: str, since: str, stats: dict, total: int) -> None:
+def _mine_range(mining: MiningJob, path: Path, head: str, since: str, stats: dict, total: int,
+                progress: Progress) -> None:
     repository = mining.repository
     rules = mining_rules()
     known = set(repository.examples.values_list("commit_sha", flat=True))
     status = initial_review_status("git")
     batch: list[CommitExample] = []
-    last_report = time.monotonic()
     for raw in gitrepo.iter_commits(path, head, since):
         stats["commits_seen"] += 1
         if raw.sha in known:
@@ -186,20 +185,19 @@ def _mine_range(mining: MiningJob, path: Path, head: str, since: str, stats: dic
                 batch.append(example)
         if len(batch) >= settings.GIT_MINING_BATCH_SIZE:
             _save(batch)
-        if time.monotonic() - last_report >= _PROGRESS_EVERY_S:
-            _report(mining, stats["commits_seen"], total)
-            if MiningJob.objects.filter(pk=mining.pk, cancel_requested=True).exists():
-                _save(batch)
-                raise MiningCancelled()
-            last_report = time.monotonic()
+        try:
+            _report(progress, stats["commits_seen"], total)
+        except JobCancelled:
+            _save(batch)  # the commits read before the cancel are kept
+            raise
     _save(batch)
-    _report(mining, stats["commits_seen"], total)
+    _report(progress, stats["commits_seen"], total)
 
 
-def _report(mining: MiningJob, done: int, total: int) -> None:
-    """Progress of the mining (also its heartbeat), broadcast to its page."""
-    lifecycle.report_progress(MiningJob, mining.pk, min(1.0, done / total) if total else 1.0,
-                              progress_done=done, progress_total=total, label=f"{done} / {total} commits")
+def _report(progress: Progress, done: int, total: int) -> None:
+    """Progress of the mining (throttled; also its heartbeat and cancel check), broadcast to its page."""
+    progress(min(1.0, done / total) if total else 1.0, progress_done=done, progress_total=total,
+             label=f"{done} / {total} commits")
 
 
 def _save(batch: list[CommitExample]) -> None:
