@@ -141,7 +141,7 @@ def main() -> int:
             if label is None:
                 continue
             expected = "v1"
-            if canary is not None and canaries.in_canary(canary.pk, f"session:{session}", canary.share):
+            if canary is not None and runtime.in_canary(canary.pk, f"session:{session}", canary.share):
                 expected = "v2"
             wrong += label != expected or text != reference[label]
     loaded_one, loaded_two = loaded["one"], loaded["two"]

@@ -1,6 +1,7 @@
 """Canary releases: a candidate answers a share of its line's /v1 conversations until a sequential test decides.
 
-start_canary -> (serving routes each conversation by a hash of its session or token) ->
+start_canary -> (serving routes each conversation by a hash of its session or token:
+serving.runtime.in_canary) ->
 the agent's outcomes arrive through record_outcome -> evaluate() after each one ->
 promoted (through the registry's promotion), rolled back (the candidate is rejected),
 no difference (at the policy's maximum sample size) or stopped by an Admin. Every start
@@ -9,7 +10,6 @@ and end is an Activation in the line's history carrying the canary's numbers.
 The statistics live in canary_stats (no Django); this module counts and decides.
 """
 
-import hashlib
 import logging
 
 from django.conf import settings
@@ -32,6 +32,7 @@ from models_registry.models import (
     ServedCompletion,
     VersionStatus,
 )
+from models_registry.serving import runtime
 
 logger = logging.getLogger(__name__)
 
@@ -102,14 +103,6 @@ def set_line_policy(line: ModelLine, user, values: dict) -> dict:
         setattr(override, name, value)
     override.save()
     return line_policy(line)
-
-
-# -- assignment
-
-def in_canary(canary_id: int, key: str, share: float) -> bool:
-    """Whether the conversation `key` is answered by the candidate: a hash, so the same key always lands alike."""
-    digest = hashlib.sha256(f"{canary_id}:{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2 ** 64 < share
 
 
 # -- start and stop
@@ -308,8 +301,6 @@ def _conclude(canary_id: int, state: str, reason: str, user, *, numbers: dict | 
 
 
 def _after_change(canary: Canary) -> None:
-    from models_registry.serving import runtime
-
     runtime.notify_canary(canary.line.name)
     publish(canary)
     if not canary.is_running:

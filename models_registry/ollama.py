@@ -11,7 +11,8 @@ the reason and the way out, before any request is made.
 A base model stored from a GGUF file goes the other way create.go offers: "files"
 ({"base.gguf": digest}) makes the model from that GGUF and "adapters" ({"adapter.gguf":
 digest}) takes a GGUF LoRA as it is (general.type "adapter"), both written by
-models_registry.runtime_export, so Ollama runs the base that was judged.
+models_registry.runtime_export, so Ollama runs the base that was judged
+(runtime_export.create_ollama_model sends them through upload_file and create).
 
 Endpoints: HEAD/POST /api/blobs/sha256:<digest>, POST /api/create {"model", "from" or "files",
 "adapters", "template", "parameters", "stream": false}, POST /api/copy {"source", "destination"}.
@@ -19,8 +20,6 @@ Endpoints: HEAD/POST /api/blobs/sha256:<digest>, POST /api/create {"model", "fro
 
 import hashlib
 import json
-import shutil
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -42,12 +41,6 @@ ADAPTER_ARCHITECTURES = {
     "llama": ("LlamaForCausalLM", "MistralForCausalLM"),
     "gemma2": ("Gemma2ForCausalLM",),
 }
-
-
-# The base a promotion sends for a GGUF base model (runtime_export.PRECISIONS): F16 holds the
-# weights serving and the Arena computed with (the snapshot is the GGUF dequantized to float32;
-# F16 rounds them once); the original quantized file agrees less often (docs/agent-runtime.md).
-PROMOTION_BASE_PRECISION = "f16"
 
 
 class OllamaError(RuntimeError):
@@ -156,25 +149,18 @@ def _adapter_config(version, adapter_dir: Path) -> bytes:
     return raw
 
 
-def create_request(version, template: str, digests: dict[str, str]) -> dict:
-    """The /api/create body (api.CreateRequest fields)."""
+def create_request(version, template: str, adapters: dict[str, str], *, files: dict[str, str] | None = None) -> dict:
+    """The /api/create body (api.CreateRequest fields): FROM the line's Ollama base, or the model made of `files`."""
     stops = stop_sequences(version.prompt)
-    return {"model": version.ollama_name, "from": base_name(version), "adapters": digests,
-            "template": template, "parameters": {"stop": stops} if stops else {}, "stream": False}
+    source = {"files": files} if files else {"from": base_name(version)}
+    return {"model": version.ollama_name, **source, "adapters": adapters, "template": template,
+            "parameters": {"stop": stops} if stops else {}, "stream": False}
 
 
 def create_model(version, adapter_dir: Path) -> None:
-    """Create `<line>:<label>` in Ollama from the version's base and adapter.
-
-    A base stored from a GGUF file is sent as the runtime export's files (the base GGUF and
-    the adapter as a GGUF LoRA, the same bytes `manage.py export_runtime` writes), so Ollama
-    runs the base that was judged, not a model of a similar name. Other bases name the line's
-    Ollama model (FROM) and send the PEFT files for Ollama's own adapter converter.
-    """
-    from models_registry import runtime_export
-
-    if runtime_export.has_gguf_base(version):
-        return _create_from_runtime_export(version)
+    """Create `<line>:<label>` in Ollama FROM the line's Ollama base model with the version's PEFT files, for
+    Ollama's own adapter converter (a GGUF base goes as the runtime export's files instead:
+    runtime_export.create_ollama_model)."""
     template = template_for(version)
     digests = {}
     for name, data in adapter_payload(version, adapter_dir).items():
@@ -182,33 +168,15 @@ def create_model(version, adapter_dir: Path) -> None:
         if _request("HEAD", f"/api/blobs/{digest}", ok=(200, 404)) == 404:
             _request("POST", f"/api/blobs/{digest}", data=data, ok=(200, 201))
         digests[name] = digest
-    _request("POST", "/api/create", body=create_request(version, template, digests))
+    create(create_request(version, template, digests))
 
 
-def _create_from_runtime_export(version) -> None:
-    from models_registry import runtime_export
-
-    template = template_for(version)
-    exports = Path(settings.DATA_DIR) / "exports"
-    exports.mkdir(parents=True, exist_ok=True)
-    folder = Path(tempfile.mkdtemp(prefix=".ollama-", dir=exports))
-    try:
-        try:
-            runtime_export.write_files(version, runtime_export.base_gguf(version), folder,
-                                       base_precision=PROMOTION_BASE_PRECISION)
-        except runtime_export.RuntimeExportError as exc:
-            raise OllamaRefused(str(exc)) from exc
-        files = {runtime_export.BASE_FILE: _upload_file(folder / runtime_export.BASE_FILE)}
-        adapter = {runtime_export.ADAPTER_FILE: _upload_file(folder / runtime_export.ADAPTER_FILE)}
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    stops = stop_sequences(version.prompt)
-    _request("POST", "/api/create", body={
-        "model": version.ollama_name, "files": files, "adapters": adapter, "template": template,
-        "parameters": {"stop": stops} if stops else {}, "stream": False})
+def create(body: dict) -> None:
+    """POST /api/create with a body from create_request."""
+    _request("POST", "/api/create", body=body)
 
 
-def _upload_file(path: Path) -> str:
+def upload_file(path: Path) -> str:
     """Upload one file as a blob unless Ollama has it; returns its digest. Streamed, never read whole."""
     digest = "sha256:" + file_sha256(path)
     if _request("HEAD", f"/api/blobs/{digest}", ok=(200, 404)) == 404:

@@ -12,7 +12,7 @@ beside the float32 snapshot training, serving and the Arena load), `export_runti
 
 The folder is written under a hidden name beside the target and renamed into place, so a
 crash never leaves a half export that looks complete. Promotion with OLLAMA_HOST builds the
-Ollama model from the same files (models_registry.ollama.create_model).
+Ollama model from the same files (create_ollama_model, through models_registry.ollama).
 """
 
 import json
@@ -35,6 +35,10 @@ README = "README.md"
 MANIFEST = "academy_runtime.json"
 ORIGINAL = "original"
 PRECISIONS = (ORIGINAL, *gguf_lora.PRECISIONS)
+# The base a promotion sends Ollama for a GGUF base model: F16 holds the weights serving and the
+# Arena computed with (the snapshot is the GGUF dequantized to float32; F16 rounds them once); the
+# original quantized file agrees less often (docs/agent-runtime.md).
+PROMOTION_BASE_PRECISION = "f16"
 
 
 class RuntimeExportError(RuntimeError):
@@ -71,6 +75,26 @@ def has_gguf_base(version) -> bool:
     """Whether the version's base (through the artifact layer, fetched where missing) has its GGUF."""
     folder = adapters.base_model_folder(version)
     return folder is not None and (folder / ORIGINAL_GGUF).is_file()
+
+
+def create_ollama_model(version) -> None:
+    """Create `<line>:<label>` in Ollama from the runtime export's files (the base GGUF and the adapter as a
+    GGUF LoRA, the same bytes `manage.py export_runtime` writes), so Ollama runs the base that was judged,
+    not a model of a similar name; OllamaRefused when they cannot be written."""
+    template = ollama.template_for(version)
+    exports = Path(settings.DATA_DIR) / "exports"
+    exports.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix=".ollama-", dir=exports))
+    try:
+        try:
+            write_files(version, base_gguf(version), folder, base_precision=PROMOTION_BASE_PRECISION)
+        except RuntimeExportError as exc:
+            raise ollama.OllamaRefused(str(exc)) from exc
+        files = {BASE_FILE: ollama.upload_file(folder / BASE_FILE)}
+        adapter = {ADAPTER_FILE: ollama.upload_file(folder / ADAPTER_FILE)}
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    ollama.create(ollama.create_request(version, template, adapter, files=files))
 
 
 def export_runtime(version, target: Path, *, base_precision: str = ORIGINAL, force: bool = False) -> dict:

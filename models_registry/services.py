@@ -16,9 +16,10 @@ from django.db.models import Max, ProtectedError
 
 from accounts.roles import MANAGE_MODELS, require
 from curation.secrets import scrub_text
-from models_registry import adapters, ollama
+from models_registry import adapters, ollama, runtime_export
 from models_registry.events import publish_activated, publish_overview
 from models_registry.models import Activation, ActivationKind, ModelLine, ModelVersion, PromptStyle, VersionStatus
+from models_registry.serving import runtime
 from training.services.runs import is_line_name
 from training.trainer.run import ADAPTER_FILES
 
@@ -241,7 +242,7 @@ def _activate(line_id: int, version_id: int, user, reason: str, kind: str, *, ar
         _check_activatable(version.line, version, allow_rejected=override)  # refuse before any slow work
         adapter = adapters.local_folder(version)  # fetched (sha256-checked) where this host lacks it
         if ollama.is_enabled():
-            ollama.create_model(version, adapter)
+            _create_ollama_model(version, adapter)
     except adapters.AdapterError as exc:
         raise RegistryError(f"cannot activate: {exc}") from exc
     except ollama.OllamaError as exc:
@@ -263,6 +264,15 @@ def _activate(line_id: int, version_id: int, user, reason: str, kind: str, *, ar
                                                policy_overridden=override)
         transaction.on_commit(lambda: _after_activation(version, activation))
     return activation
+
+
+def _create_ollama_model(version: ModelVersion, adapter) -> None:
+    """Ollama's own model of the version: a base stored from a GGUF file goes as the runtime export's files, so
+    Ollama runs the base that was judged; any other names the line's Ollama base and sends the PEFT adapter."""
+    if runtime_export.has_gguf_base(version):
+        runtime_export.create_ollama_model(version)
+    else:
+        ollama.create_model(version, adapter)
 
 
 def _move_ollama_tag(line: ModelLine, activation: Activation) -> None:
@@ -303,8 +313,6 @@ def _check_activatable(line: ModelLine, version: ModelVersion, *, allow_rejected
 
 def _after_activation(version: ModelVersion, activation: Activation) -> None:
     """Side effects once the new active version is committed: Ollama's tag, local hot swap, broadcast."""
-    from models_registry.serving import runtime
-
     if ollama.is_enabled():
         _move_ollama_tag(version.line, activation)
     try:

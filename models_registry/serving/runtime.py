@@ -7,6 +7,7 @@ hold a lease on the adapter they started with, and an old adapter is unloaded on
 its last lease ends.
 """
 
+import hashlib
 import threading
 import time
 from collections import Counter
@@ -16,7 +17,7 @@ from pathlib import Path
 from django.conf import settings
 
 from models_registry.adapters import base_model_source, local_folder
-from models_registry.models import ModelVersion
+from models_registry.models import Canary, CanaryState, ModelVersion
 from training import model_store
 
 
@@ -202,8 +203,6 @@ def _running_canary(line: str) -> tuple | None:
     checked = _canaries.get(line)
     if checked and now - checked[0] < settings.SERVING_ACTIVE_TTL:
         return checked[1]
-    from models_registry.models import Canary, CanaryState
-
     row = Canary.objects.filter(line__name=line, state=CanaryState.RUNNING).values_list(
         "id", "candidate_id", "share").first()
     _canaries[line] = (now, row)
@@ -212,11 +211,15 @@ def _running_canary(line: str) -> tuple | None:
     return row
 
 
+def in_canary(canary_id: int, key: str, share: float) -> bool:
+    """Whether the conversation `key` is answered by the candidate: a hash, so the same key always lands alike."""
+    digest = hashlib.sha256(f"{canary_id}:{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2 ** 64 < share
+
+
 def route(line: str, key: str | None):
     """Lease the adapter that answers conversation `key` on `line`: the canary's candidate for its
     share of keys while one runs, else the active version. Returns (served, engine, canary id or None)."""
-    from models_registry.canary import in_canary
-
     canary = _running_canary(line) if key is not None else None
     if canary is not None:
         canary_id, candidate_id, share = canary

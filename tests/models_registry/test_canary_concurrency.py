@@ -29,7 +29,7 @@ def test_no_request_is_served_by_the_other_adapter_under_concurrency(db, toy, al
     reference = {"v1": _answer(line, version=v1)[1], "v2": _answer(line, version=v2)[1]}
     assert reference["v1"] != reference["v2"]
     keys = [f"session:thread-{i}" for i in range(64)]
-    expected = {k: "v2" if canaries.in_canary(canary.pk, k, 0.5) else "v1" for k in keys}
+    expected = {k: "v2" if runtime.in_canary(canary.pk, k, 0.5) else "v1" for k in keys}
     assert set(expected.values()) == {"v1", "v2"}
     _answer(line, key=next(k for k in keys if expected[k] == "v2"))  # both adapters loaded before the threads
 
