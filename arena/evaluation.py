@@ -26,10 +26,6 @@ from models_registry.adapters import base_model_source, local_folder
 from models_registry.prompting import stop_sequences
 
 
-class Cancelled(Exception):
-    """The evaluation was cancelled while it ran."""
-
-
 @dataclasses.dataclass
 class Question:
     kind: str  # "exam" | "holdout"
@@ -70,9 +66,10 @@ def python_checks(items: list[Question]) -> dict | None:
             "limits": status.limits or None}
 
 
-def score(evaluation, items: list[Question], *, progress: Callable[[float, float | None], bool],
+def score(evaluation, items: list[Question], *, progress: Callable[..., None],
           batch_size: int | None = None) -> list[dict]:
-    """Rows of per-item numbers for both sides. progress(fraction, eta) returns True to cancel."""
+    """Rows of per-item numbers for both sides. progress(fraction, eta_seconds=...) is the job's
+    (jobs.runner.Progress): it raises JobCancelled when the evaluation is cancelled."""
     from arena.scoring.model import ScoringModel
 
     batch_size = batch_size or settings.ARENA_BATCH_SIZE
@@ -94,8 +91,7 @@ def score(evaluation, items: list[Question], *, progress: Callable[[float, float
         def on_batch(done: int, count: int):
             fraction = (finished + weights[phase] * done / max(count, 1)) / total
             elapsed = time.monotonic() - started
-            if progress(fraction, elapsed / fraction * (1 - fraction) if fraction else None):
-                raise Cancelled
+            progress(fraction, eta_seconds=elapsed / fraction * (1 - fraction) if fraction else None)
         return on_batch
 
     for side, adapter, prompt in sides:

@@ -5,7 +5,6 @@ The verdict is stored on the candidate as metrics["arena"], which is all the reg
 """
 
 import logging
-import traceback
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,6 +20,7 @@ from arena.replicas import seed_noise
 from curation.services.feedback import record_holdout_results
 from jobs import lifecycle
 from jobs.models import JobStatus
+from jobs.runner import JobRunner
 from models_registry import services as registry
 from models_registry.models import ModelLine, ModelVersion, VersionStatus
 
@@ -150,38 +150,36 @@ def start_evaluation(line, candidate, against=None, requested_by=None) -> Evalua
 
 def run_evaluation(evaluation_id: int, worker: str = "") -> Evaluation | None:
     """Claim a queued evaluation and run it to its verdict (the task calls this; safe to repeat)."""
-    job = lifecycle.claim(Evaluation, evaluation_id, worker=worker)
-    if job is None:
-        return None
-    try:
-        verdict, rows = _score(job)
-    except arena.evaluation.Cancelled:
-        lifecycle.finish(Evaluation, job.pk, status=JobStatus.CANCELLED, human_error="cancelled")
-        return Evaluation.objects.get(pk=job.pk)
-    except Exception as exc:
-        logger.exception("evaluation %s failed", job.pk)
-        lifecycle.fail(Evaluation, job.pk, error="".join(traceback.format_exception(exc))[-20000:],
-                       human_error=f"evaluation failed: {type(exc).__name__}: {exc}"[:500])
-        return Evaluation.objects.get(pk=job.pk)
-    with transaction.atomic():
-        EvaluationItem.objects.filter(evaluation=job).delete()
-        EvaluationItem.objects.bulk_create(_item(job, row) for row in rows)
-        _store_on_candidate(job.candidate_id, verdict)
-        record_holdout_results(job.pk, [
-            {"kind": row["source_kind"], "id": row["source_id"], "loss": row["candidate_loss"],
-             "f1": row["candidate_f1"]} for row in rows if row["kind"] == "holdout"])
-        lifecycle.finish(Evaluation, job.pk, verdict=verdict, decision=verdict["decision"])
-    return Evaluation.objects.get(pk=job.pk)
+    return EvaluationRunner(evaluation_id, worker).handle()
 
 
-def _score(job: Evaluation) -> tuple[dict, list[dict]]:
+class EvaluationRunner(JobRunner):
+    """Scores both sides with the job's progress (a cancel stops it between batches), then stores the
+    items, the verdict on the candidate and the evaluation's end in one transaction."""
+
+    model = Evaluation
+
+    def run(self, job: Evaluation, progress) -> tuple[dict, list[dict]]:
+        return _score(job, progress)
+
+    def succeed(self, job: Evaluation, outcome: tuple[dict, list[dict]]) -> None:
+        verdict, rows = outcome
+        with transaction.atomic():
+            EvaluationItem.objects.filter(evaluation=job).delete()
+            EvaluationItem.objects.bulk_create(_item(job, row) for row in rows)
+            _store_on_candidate(job.candidate_id, verdict)
+            record_holdout_results(job.pk, [
+                {"kind": row["source_kind"], "id": row["source_id"], "loss": row["candidate_loss"],
+                 "f1": row["candidate_f1"]} for row in rows if row["kind"] == "holdout"])
+            lifecycle.finish(Evaluation, job.pk, verdict=verdict, decision=verdict["decision"])
+
+    def crash_message(self, exc: Exception) -> str:
+        return f"evaluation failed: {type(exc).__name__}: {exc}"
+
+
+def _score(job: Evaluation, progress) -> tuple[dict, list[dict]]:
     job = Evaluation.objects.select_related("candidate", "against", "exam", "holdout", "line").get(pk=job.pk)
     items, context = arena.evaluation.questions(job)
-
-    def progress(fraction, eta):
-        lifecycle.report_progress(Evaluation, job.pk, fraction, eta_seconds=eta)
-        return lifecycle.heartbeat(Evaluation, job.pk)
-
     rows = arena.evaluation.score(job, items, progress=progress)
     for row, question in zip(rows, items, strict=True):
         row.update(messages=question.messages, reference=question.reference, source_kind=question.source_kind,
