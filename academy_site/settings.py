@@ -421,11 +421,6 @@ TRAINING_DOCKER_PIDS_LIMIT = env_int("TRAINING_DOCKER_PIDS_LIMIT", 4096, min_val
 # Extra read-only mounts "host:container" (e.g. a site-packages folder for a bare test image).
 TRAINING_DOCKER_EXTRA_MOUNTS = env_list("TRAINING_DOCKER_EXTRA_MOUNTS", [])
 TRAINING_DOCKER_PYTHONPATH = env_str("TRAINING_DOCKER_PYTHONPATH", "")
-# Housekeeping tasks of the training app run on the default queue, not on GPU workers.
-CELERY_TASK_ROUTES.update({
-    "training.tasks.record_worker_heartbeat": {"queue": "default"},
-})
-
 # ---- training: live monitoring
 # Metric points of one run are coalesced for this long before one websocket message goes out.
 LIVE_BATCH_WINDOW_MS = env_int("LIVE_BATCH_WINDOW_MS", 150, min_value=0, max_value=5000)

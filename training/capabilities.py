@@ -133,6 +133,22 @@ def capable_workers(requirements: Requirements, workers) -> list:
     return [w for w in workers if not refusal(requirements, w.devices or [], w.backends or [])]
 
 
+_SHOWN_REFUSALS = 3
+
+
+def capacity_problem(requirements: Requirements, workers) -> str:
+    """Why none of `workers` (TrainingWorker rows) can run it, worker by worker ("" when one can or there are
+    none)."""
+    reasons = []
+    for worker in workers:
+        reason = refusal(requirements, worker.devices or [], worker.backends or [])
+        if not reason:
+            return ""
+        reasons.append(f"{worker.hostname}: {reason}")
+    more = len(reasons) - _SHOWN_REFUSALS
+    return "; ".join(reasons[:_SHOWN_REFUSALS]) + (f"; and {more} more" if more > 0 else "")
+
+
 def _holds(memory_mb: int, nominal_gb: int) -> bool:
     return memory_mb >= nominal_gb * 1024 * _NOMINAL
 

@@ -9,8 +9,12 @@ from django.utils import timezone
 
 from curation.models import DatasetSnapshot
 from jobs.models import ACTIVE_STATUSES, TERMINAL_STATUSES, Job, JobQuerySet, JobStatus  # noqa: F401 (re-exported)
+from training import capabilities
 
 logger = logging.getLogger(__name__)
+
+# How a run's wait note starts while no registered worker, online or not, could ever take it.
+NEVER_PREFIX = "no registered worker could ever take it"
 
 # A run's statuses are the job statuses (queued -> preparing -> running -> succeeded | failed | cancelled | lost).
 RunStatus = JobStatus
@@ -96,10 +100,24 @@ class TrainingRun(Job):
     @classmethod
     def hold_reason(cls, pk: int) -> str:
         """While no registered worker could ever take the run, the sweep keeps it queued without sending it
-        again (a worker would only refuse it); the reason is stored as its wait note."""
-        from training.workers import note_waiting
+        again (a worker would only refuse it). The reason is stored as the run's wait note, and a note of that
+        kind is cleared once some worker could take it; returns the note ("" when some worker could)."""
+        run = cls.objects.filter(pk=pk, status=JobStatus.QUEUED).only(
+            "requirements", "queue_name", "wait_note", "status").first()
+        if run is None:
+            return ""
+        note = run.never_note()
+        if note != run.wait_note and (note or run.wait_note.startswith(NEVER_PREFIX)):
+            cls.objects.filter(pk=pk, status=JobStatus.QUEUED).update(wait_note=note)
+        return note
 
-        return note_waiting(pk)
+    def never_note(self) -> str:
+        """The note of a run that no registered worker, online or not, could ever take ("" otherwise)."""
+        problem = capabilities.capacity_problem(capabilities.requirements_of(self), TrainingWorker.objects.all())
+        if not problem:
+            return ""
+        return (f"{NEVER_PREFIX} ({problem}); it stays queued until a worker that has what it needs registers "
+                "(or cancel it and start one that asks for less)")[:500]
 
     @classmethod
     def reap_leftovers(cls, keep: set) -> list:

@@ -1,4 +1,4 @@
-"""Celery tasks for training: execute a run (training queue), worker heartbeats (default queue)."""
+"""Celery tasks for training: execute a run (training queue); the training worker's start and stop signals."""
 
 import logging
 import socket
@@ -29,12 +29,6 @@ def execute_run(self, run_id: int) -> str | None:
         return execute(run_id, hostname)
     finally:
         workers.set_current_run(hostname, None)
-
-
-@shared_task(name="training.tasks.record_worker_heartbeat")
-def record_worker_heartbeat(hostname: str, queues: list[str]) -> None:
-    """Store hostname's devices and backends (normally called by the worker's own heartbeat thread)."""
-    workers.record_heartbeat(hostname, queues)
 
 
 @worker_init.connect

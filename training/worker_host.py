@@ -1,7 +1,10 @@
-"""A training worker and its own host: the queues it takes, its row, the orphans it leaves behind.
+"""This process's training worker and its own host: what it has, the queues it takes, its shutdown, its orphans.
 
-Runs inside every training worker (the CLI `celery worker -Q training` and the embedded one),
-so each host cleans up after itself, not only the host where beat's reaper runs:
+Runs inside every training worker (the CLI `celery worker -Q training` and the embedded one)
+and holds what belongs to the process: the devices and backends it found, its heartbeat
+thread, its shutdown flag. Its row and what other processes read of it (who is online, why a
+queued run waits) are training.workers. So each host cleans up after itself, not only the
+host where beat's reaper runs:
 
 - at start, the worker adds the capability queues its devices satisfy (training.capabilities),
   records itself with no current run, and ends trainers (processes, containers) left by runs
@@ -21,7 +24,6 @@ import threading
 
 from django.conf import settings
 from django.db import close_old_connections
-from django.utils import timezone
 
 from jobs.models import CLAIMED_STATUSES
 from training import capabilities, workers
@@ -49,14 +51,14 @@ def on_start(worker) -> None:
     """Set up a worker that consumes a training queue (others are left alone)."""
     if not is_training_worker(consumed_queues(worker)):
         return
-    devices, backends = workers.devices_and_backends()
+    devices, backends = devices_and_backends()
     for name in capabilities.worker_queues(devices, backends):
         worker.app.amqp.queues.select_add(name)
     queues = consumed_queues(worker)
     _shutdown.update(requested=False, reason="")
     _host.update(hostname=worker.hostname, devices=devices, backends=backends)
     try:
-        register(worker.hostname, queues, devices, backends)
+        workers.register(worker.hostname, queues, devices, backends)
         reap_orphans(worker.hostname, restarted=True)
     except Exception:
         # The database may be down while the worker starts: it consumes its queues all the same,
@@ -89,21 +91,24 @@ def on_stop(worker) -> None:
     if stop is None:
         return
     stop.set()
-    mark_stopped(worker.hostname)
+    workers.mark_stopped(worker.hostname)
 
 
-def register(hostname: str, queues: list[str], devices: list[dict], backends: list[str]) -> TrainingWorker:
-    """The worker's row as of a fresh start: what it has, no current run, not stopped."""
-    now = timezone.now()
-    row, _ = TrainingWorker.objects.update_or_create(
-        hostname=hostname[:200], defaults={"queues": queues, "devices": devices, "backends": backends,
-                                           "current_run": None, "started_at": now, "last_seen_at": now,
-                                           "stopped_at": None})
-    return row
+def devices_and_backends() -> tuple[list[dict], list[str]]:
+    """This host's devices as the backend its worker would use sees them (a probe container for docker)."""
+    available = [kind for kind, cls in BACKENDS.items() if cls.available()]
+    preferred = settings.TRAINING_BACKEND if settings.TRAINING_BACKEND in available else (
+        "docker" if "docker" in available else "local")
+    try:
+        return BACKENDS[preferred].devices(), available
+    except Exception:
+        logger.exception("could not describe devices with the %s backend", preferred)
+        return BACKENDS["local"].devices(), available
 
 
-def mark_stopped(hostname: str) -> None:
-    TrainingWorker.objects.filter(hostname=hostname[:200]).update(stopped_at=timezone.now(), current_run=None)
+def heartbeat(hostname: str, queues: list[str]) -> TrainingWorker:
+    """Record the worker's sign of life with its devices and backends as found now; returns its row."""
+    return workers.record_heartbeat(hostname, queues, *devices_and_backends())
 
 
 def refusal(run_id: int) -> str:
@@ -147,7 +152,7 @@ def _start_reporting(hostname: str, queues: list[str]) -> threading.Event:
     def loop():
         while not stop.wait(interval):
             try:
-                workers.record_heartbeat(hostname, queues)
+                heartbeat(hostname, queues)
                 reap_orphans(hostname)
             except Exception:
                 logger.exception("worker heartbeat failed")

@@ -1,9 +1,14 @@
-"""Training workers: devices, current run, who is online, and what a queued run waits for
-(start and stop: training.worker_host)."""
+"""The training workers as the database records them, read and written from any process.
+
+Owns the TrainingWorker rows (a worker's start, heartbeat, current run and clean stop), who
+is online, and what the records tell about a queued run: why no online worker can take it
+now, which worker left it queued, and the run page's note. The process that *is* a worker
+(its start and stop, device probe, heartbeat thread, shutdown flag, orphan reaping on its own
+host) is training.worker_host, which writes through this module.
+"""
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 from django.conf import settings
@@ -12,35 +17,33 @@ from django.utils import timezone
 
 from jobs.models import JobStatus
 from training import capabilities
-from training.backends import BACKENDS
-from training.models import TrainingRun, TrainingWorker
-
-logger = logging.getLogger(__name__)
+from training.models import NEVER_PREFIX, TrainingRun, TrainingWorker
 
 
-def devices_and_backends() -> tuple[list[dict], list[str]]:
-    """Devices as the backend this worker would use sees them (a probe container for docker)."""
-    available = [kind for kind, cls in BACKENDS.items() if cls.available()]
-    preferred = settings.TRAINING_BACKEND if settings.TRAINING_BACKEND in available else (
-        "docker" if "docker" in available else "local")
-    try:
-        return BACKENDS[preferred].devices(), available
-    except Exception:
-        logger.exception("could not describe devices with the %s backend", preferred)
-        return BACKENDS["local"].devices(), available
+def register(hostname: str, queues: list[str], devices: list[dict], backends: list[str]) -> TrainingWorker:
+    """The worker's row as of a fresh start: what it has, no current run, not stopped."""
+    now = timezone.now()
+    return _save(hostname, queues, devices, backends, current_run=None, started_at=now, last_seen_at=now,
+                 stopped_at=None)
 
 
-def record_heartbeat(hostname: str, queues: list[str]) -> TrainingWorker:
-    """Create or refresh the worker row with its devices and backends."""
-    devices, backends = devices_and_backends()
-    worker, _ = TrainingWorker.objects.update_or_create(
-        hostname=hostname[:200], defaults={"queues": queues, "devices": devices, "backends": backends,
-                                           "last_seen_at": timezone.now()})
-    return worker
+def record_heartbeat(hostname: str, queues: list[str], devices: list[dict], backends: list[str]) -> TrainingWorker:
+    """Create or refresh the worker's row with its devices and backends."""
+    return _save(hostname, queues, devices, backends, last_seen_at=timezone.now())
+
+
+def _save(hostname: str, queues: list[str], devices: list[dict], backends: list[str], **fields) -> TrainingWorker:
+    row, _ = TrainingWorker.objects.update_or_create(
+        hostname=hostname[:200], defaults={"queues": queues, "devices": devices, "backends": backends, **fields})
+    return row
 
 
 def set_current_run(hostname: str, run_id: int | None) -> None:
     TrainingWorker.objects.filter(hostname=hostname[:200]).update(current_run_id=run_id, last_seen_at=timezone.now())
+
+
+def mark_stopped(hostname: str) -> None:
+    TrainingWorker.objects.filter(hostname=hostname[:200]).update(stopped_at=timezone.now(), current_run=None)
 
 
 def online_workers():
@@ -51,57 +54,19 @@ def online_workers():
         "current_run")
 
 
-
 # ---------------------------------------------------------------------------- what a queued run waits for
-NEVER_PREFIX = "no registered worker could ever take it"
-_SHOWN_REFUSALS = 3
-
-
-def capacity_problem(requirements: capabilities.Requirements, rows) -> str:
-    """Why none of these workers can take a run with these needs, worker by worker ("" when one can or there
-    are none)."""
-    reasons = []
-    for worker in rows:
-        reason = capabilities.refusal(requirements, worker.devices or [], worker.backends or [])
-        if not reason:
-            return ""
-        reasons.append(f"{worker.hostname}: {reason}")
-    more = len(reasons) - _SHOWN_REFUSALS
-    return "; ".join(reasons[:_SHOWN_REFUSALS]) + (f"; and {more} more" if more > 0 else "")
-
+# (that no registered worker could ever take a run is the run's own hold reason: TrainingRun.hold_reason)
 
 def online_warning(run) -> str:
     """What to tell whoever started or watches the queued run when no online worker can take it now ("": one can)."""
     online = list(online_workers())
     if not online:
         return f"no training worker is online: it waits on {run.queue_name} until one starts"
-    problem = capacity_problem(capabilities.requirements_of(run), online)
+    problem = capabilities.capacity_problem(capabilities.requirements_of(run), online)
     if not problem:
         return ""
     return (f"no online worker can take it ({problem}): it waits on {run.queue_name} until one that has what "
             "it needs starts")
-
-
-def never_note(run) -> str:
-    """The note of a run that no registered worker, online or not, could ever take ("" otherwise)."""
-    problem = capacity_problem(capabilities.requirements_of(run), TrainingWorker.objects.all())
-    if not problem:
-        return ""
-    return (f"{NEVER_PREFIX} ({problem}); it stays queued until a worker that has what it needs registers "
-            "(or cancel it and start one that asks for less)")[:500]
-
-
-def note_waiting(run_id: int) -> str:
-    """Store on a queued run why no registered worker could ever take it, or clear that note once one could;
-    returns the note ("" when some worker could take it)."""
-    run = TrainingRun.objects.filter(pk=run_id, status=JobStatus.QUEUED).only(
-        "requirements", "queue_name", "wait_note", "status").first()
-    if run is None:
-        return ""
-    note = never_note(run)
-    if note != run.wait_note and (note or run.wait_note.startswith(NEVER_PREFIX)):
-        TrainingRun.objects.filter(pk=run_id, status=JobStatus.QUEUED).update(wait_note=note)
-    return note
 
 
 def note_refusal(run_id: int, hostname: str, reason: str) -> None:
@@ -115,7 +80,7 @@ def note_refusal(run_id: int, hostname: str, reason: str) -> None:
 
 def on_run_created(run) -> None:
     """At start: note on the run when no registered worker could ever take it."""
-    run.wait_note = note_waiting(run.pk) or run.wait_note
+    run.wait_note = TrainingRun.hold_reason(run.pk) or run.wait_note
 
 
 def waiting_panel(request, run) -> str | None:
@@ -123,7 +88,7 @@ def waiting_panel(request, run) -> str | None:
     if run.status != JobStatus.QUEUED:
         return None
     # Worked out afresh on every view: a worker that registered since the last sweep counts at once.
-    never = never_note(run)
+    never = run.never_note()
     refused = "" if run.wait_note.startswith(NEVER_PREFIX) else run.wait_note
     notes = [note for note in (never or online_warning(run), refused) if note]
     if not notes:

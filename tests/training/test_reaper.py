@@ -11,7 +11,7 @@ from tests.training.factories import make_snapshot
 from training import services
 from training.backends.local import wait_gone
 from training.models import RunStatus, TrainingRun
-from training.workers import record_heartbeat
+from training.worker_host import heartbeat
 
 pytestmark = pytest.mark.django_db
 
@@ -76,10 +76,10 @@ def test_the_reaper_kills_the_process_group_of_an_inactive_run_only(claimed, bob
 def test_a_worker_heartbeat_records_its_devices_and_backends(db, settings, monkeypatch):
     monkeypatch.setattr("training.backends.docker._ping", lambda: "no engine (test)")
     settings.ENABLE_GPU = False
-    worker = record_heartbeat("gpu0@host", ["training"])
+    worker = heartbeat("gpu0@host", ["training"])
     assert worker.backends == ["local"]
     assert worker.devices[0]["kind"] == "cpu" and worker.devices[0]["cpu_count"] >= 1
-    assert record_heartbeat("gpu0@host", ["training"]).pk == worker.pk
+    assert heartbeat("gpu0@host", ["training"]).pk == worker.pk
 
 
 def test_a_trainer_that_exits_mid_scan_does_not_break_the_local_reap():

@@ -27,7 +27,7 @@ GPU_24G = [{"kind": "gpu", "index": 0, "name": "NVIDIA RTX 4090", "memory_total_
 def host(monkeypatch):
     """What worker_host sees of this machine, set per test; forgotten afterwards."""
     found = {"devices": CPU_ONLY, "backends": ["local"]}
-    monkeypatch.setattr(worker_host.workers, "devices_and_backends", lambda: (found["devices"], found["backends"]))
+    monkeypatch.setattr(worker_host, "devices_and_backends", lambda: (found["devices"], found["backends"]))
     monkeypatch.setattr(worker_host, "_host", {})
     monkeypatch.setattr(worker_host, "_start_reporting", lambda hostname, queues: SimpleNamespace(set=lambda: None))
     return found
