@@ -17,8 +17,11 @@ checks that changed (a material net drop holds; an exact test showing it beyond 
   margin), and every guarded category shown not worse than its tolerance (non-inferiority tests);
 - reject: a primary metric's whole interval lies below -margin, or a guarded category is shown worse
   than its tolerance (Holm-corrected across categories);
-- hold: anything else, "insufficient evidence" naming what is missing, and every promote when
-  ARENA_REQUIRE_APPROVAL is on.
+- hold: anything else, "insufficient evidence" naming what is missing, every promote when
+  ARENA_REQUIRE_APPROVAL is on, and every promote whose seed noise is unknown (no replicas measured and
+  no ARENA_SEED_SD): it would rest on ARENA_MIN_EFFECT alone, which the benchmark saw promote same-data
+  retrains over each other (arena.unknown_noise). Such a hold is marked `awaits_seed_noise`; the
+  Professor trains replicas and decides again.
 """
 
 import math
@@ -27,6 +30,7 @@ from collections import defaultdict
 from django.conf import settings
 
 from arena.stats import holm, mean_interval, p_above, p_below, paired_proportion_interval
+from arena.unknown_noise import hold_reason
 
 PRIMARY = "reference_loss"
 
@@ -167,9 +171,22 @@ def decide(rows: list[dict], *, candidate: str, against: str, context: dict | No
     missing = _missing(parts, categories, holdout_context)
     decision, reasons = _decision(parts, margins, (shown_worse, not_shown), missing, holdout_context, candidate,
                                   against)
+    awaits_seed_noise = decision == "promote" and noise.get("exam") is None
+    if decision == "promote":
+        decision, reasons = _held(reasons, awaits_seed_noise, parts["exam"]["n"])
     return {"decision": decision, "metrics": {"primary": PRIMARY, **parts["exam"]},
             "holdout_metrics": parts.get("holdout"), "margins": margins, "categories": categories,
-            "insufficient": missing, "reasons": reasons, **base}
+            "insufficient": missing, "reasons": reasons, "awaits_seed_noise": awaits_seed_noise, **base}
+
+
+def _held(reasons: list[str], noise_unknown: bool, items: int) -> tuple[str, list[str]]:
+    """A promotion held for a person, or for the seed noise: unknown noise (arena.unknown_noise), approval required."""
+    first = [hold_reason(items)] if noise_unknown else []
+    last = (["the policy requires a person to approve every promotion (ARENA_REQUIRE_APPROVAL)"]
+            if settings.ARENA_REQUIRE_APPROVAL else [])
+    if not first and not last:
+        return "promote", reasons
+    return "hold", [*first, *reasons, *last]
 
 
 def _categories(exam: list[dict], noise: dict) -> tuple[dict, list[str], list[str]]:
@@ -352,9 +369,6 @@ def _decision(parts, margins, guards, missing, holdout_context, candidate, again
                else [] if categories else
                [f"no improvement beyond the margin over {against}: " + "; ".join(described.values())])
         return "hold", [*why, *categories, *(d for d in described.values() if categories), *notes]
-    reasons = [f"{candidate} is better than {against} beyond the margin and no metric or guarded category is "
-               "worse: " + "; ".join(described.values()), *notes]
-    if settings.ARENA_REQUIRE_APPROVAL:
-        return "hold", [*reasons, "the policy requires a person to approve every promotion (ARENA_REQUIRE_APPROVAL)"]
-    return "promote", reasons
+    return "promote", [f"{candidate} is better than {against} beyond the margin and no metric or guarded category "
+                       "is worse: " + "; ".join(described.values()), *notes]
 

@@ -26,7 +26,13 @@ def rows(n=40, *, gain=0.5, spread=0.2, against=2.0, seed=0, kind="exam", catego
     return out
 
 
+# These tests judge the rest of the policy, so the recipe's seed noise is known and negligible unless a test
+# says otherwise (with it unknown, a promotion is held: tests/arena/test_policy_unknown_noise.py).
+NEGLIGIBLE_NOISE = {"exam": 0.0, "holdout": 0.0, "pass_rate": 0.0, "source": "measured: none"}
+
+
 def verdict_of(items, **kwargs):
+    kwargs.setdefault("seed_noise", NEGLIGIBLE_NOISE)
     return decide(items, candidate="v2", against="v1", **kwargs)
 
 
@@ -158,7 +164,7 @@ def test_measured_seed_noise_widens_the_interval_and_raises_the_margin():
 
 def test_the_seed_noise_setting_is_used_when_no_replica_was_measured(settings):
     settings.ARENA_SEED_SD = 0.05
-    verdict = verdict_of(rows(n=320, gain=0.03, spread=0.05))
+    verdict = verdict_of(rows(n=320, gain=0.03, spread=0.05), seed_noise=None)
     assert verdict["decision"] == "hold" and verdict["seed_noise"]["source"].startswith("ARENA_SEED_SD")
 
 
