@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from artifacts import store as artifact_store
 from artifacts.store import ArtifactMissing
+from jobs.runner import JobFailed, JobRunner
 from training import checkpoint_store, worker_host
 from training.backends import BackendUnavailable, Layout, choose_backend
 from training.backends.base import LogLine
@@ -41,16 +42,32 @@ def execute(run_id: int, worker: str, on_event=None) -> str | None:
 
     on_event, when given, is called with each protocol event as it arrives (the CLI prints progress with it).
     """
-    run = claim_run(run_id, worker)
-    if run is None:
-        return None
-    try:
-        return _execute_claimed(run, on_event)
-    except Exception as exc:
-        logger.exception("run %s failed in the worker", run_id)
-        finish_run(run_id, RunStatus.FAILED, error=f"{exc.__class__.__name__}: {exc}"[:10000],
-                   human_error="the worker failed while running it: see the error")
-        return RunStatus.FAILED
+    run = RunRunner(run_id, worker, on_event).handle()
+    return run.status if run is not None else None
+
+
+class RunRunner(JobRunner):
+    """A run is claimed as preparing (it resumes at its checkpoint's progress); how it ends (succeeded,
+    failed, cancelled, or back to the queue) is decided by its trainer's exit, so run() ends it itself.
+    Its progress comes from the trainer's own lines (training.ingest), its cancel check from the stream."""
+
+    model = TrainingRun
+
+    def __init__(self, run_id: int, worker: str, on_event=None):
+        super().__init__(run_id, worker)
+        self.on_event = on_event
+
+    def claim(self) -> TrainingRun | None:
+        return claim_run(self.pk, self.worker)
+
+    def run(self, run: TrainingRun, progress) -> None:
+        _execute_claimed(run, self.on_event)
+
+    def succeed(self, run: TrainingRun, outcome) -> None:
+        """run() ended the run."""
+
+    def crash_message(self, exc: Exception) -> str:
+        return "the worker failed while running it: see the error"
 
 
 def _execute_claimed(run: TrainingRun, on_event=None) -> str:
@@ -60,11 +77,11 @@ def _execute_claimed(run: TrainingRun, on_event=None) -> str:
         backend_cls = choose_backend(run.requested_backend, settings.TRAINING_BACKEND,
                                      allow_fallback=settings.TRAINING_ALLOW_LOCAL_FALLBACK)
     except ValidationError as exc:
-        return _fail(run, " ".join(exc.messages), "dataset refused: " + " ".join(exc.messages))
+        raise JobFailed("dataset refused: " + " ".join(exc.messages), error=" ".join(exc.messages)) from exc
     except ArtifactMissing as exc:
-        return _fail(run, str(exc), f"base model refused: {exc}"[:500])
+        raise JobFailed(f"base model refused: {exc}", error=str(exc)) from exc
     except BackendUnavailable as exc:
-        return _fail(run, str(exc), str(exc)[:500])
+        raise JobFailed(str(exc)) from exc
     run_dir = data_root() / run.run_dir
     (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
     if reason := worker_host.shutdown_requested():
@@ -78,7 +95,7 @@ def _execute_claimed(run: TrainingRun, on_event=None) -> str:
         launched = backend.start()
     except BackendUnavailable as exc:
         backend.cleanup()
-        return _fail(run, str(exc), str(exc)[:500])
+        raise JobFailed(str(exc)) from exc
     try:
         mark_running(run.pk, backend=backend.kind, **launched)
         ingestor = RunIngestor(run)
@@ -187,7 +204,7 @@ def _conclude(run, run_dir: Path, ingestor: RunIngestor, exit_code: int, cancell
     error = f"exit code {exit_code}\n{tail}"
     if exit_code == 0 and missing:
         error = f"adapter files missing: {', '.join(missing)}\n{tail}"
-    finish_run(run.pk, RunStatus.FAILED, exit_code=exit_code, artifacts=artifacts, error=error[-20000:],
+    finish_run(run.pk, RunStatus.FAILED, exit_code=exit_code, artifacts=artifacts, error=error,
                human_error=human_error(ingestor.error, exit_code, tail, run.base_model, missing))
     return RunStatus.FAILED
 
@@ -202,7 +219,7 @@ def human_error(event: dict | None, exit_code: int, tail: str, base_model: str, 
     if kind == "model_not_found":
         return f"base model not found: {base_model} (not a local folder, and downloads are off or it does not exist)"
     if event and event.get("message"):
-        return f"{kind or 'trainer error'}: {event['message']}"[:500]
+        return f"{kind or 'trainer error'}: {event['message']}"
     if exit_code == 0 and missing:
         return "the trainer ended without writing the adapter"
     return f"the trainer crashed (exit code {exit_code}); see the last log lines"
@@ -218,8 +235,3 @@ def _hand_back(run, reason: str, record: dict | None, **fields) -> str:
         logger.warning("run %s handed back to the queue: %s", run.pk, reason)
         return RunStatus.QUEUED
     return TrainingRun.objects.filter(pk=run.pk).values_list("status", flat=True).first() or RunStatus.QUEUED
-
-
-def _fail(run, error: str, human: str) -> str:
-    finish_run(run.pk, RunStatus.FAILED, error=error[:20000], human_error=human[:500])
-    return RunStatus.FAILED

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db.models import Max
 
 from curation.secrets import scrub_text
-from jobs import broadcast
+from jobs import broadcast, lifecycle
 from training.backends.base import LogLine
 from training.live_events import event_point
 from training.models import MetricPoint, RunLogLine, TrainingRun
@@ -283,8 +283,8 @@ class RunIngestor:
             artifacts["checkpoints"] = self.checkpoints
             check_artifacts(artifacts)
             update["artifacts"] = artifacts
-        if update:
-            TrainingRun.objects.filter(pk=self.run.pk).update(**update)
+        if update:  # the run's own events below are its live message
+            lifecycle.record_progress(TrainingRun, self.run.pk, **update)
         events, self._events = self._events, []
         self._points, self._logs, self._progress, self._artifacts_dirty = [], [], {}, False
         if events:

@@ -41,6 +41,7 @@ def test_protocol_lines_are_events_and_everything_else_is_a_log_line():
 
 
 def test_ingestion_stores_points_logs_progress_and_checkpoints(run, published):
+    services.claim_run(run.pk, "w@host")  # progress is stored for a claimed run only
     ingestor = RunIngestor(run, batch_size=100)
     ingestor.ingest(OUTPUT)
     run.refresh_from_db()
@@ -63,6 +64,7 @@ def test_ingestion_stores_points_logs_progress_and_checkpoints(run, published):
 
 
 def test_the_same_lines_twice_give_the_same_metric_rows(run, published):
+    services.claim_run(run.pk, "w@host")
     RunIngestor(run).ingest(OUTPUT)
     before = list(MetricPoint.objects.filter(run=run).values_list("kind", "step", "loss"))
     RunIngestor(TrainingRun.objects.get(pk=run.pk)).ingest(OUTPUT)

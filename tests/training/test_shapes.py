@@ -85,6 +85,7 @@ def test_what_a_finished_run_records_fits_the_artifact_shape():
 def test_checkpoints_are_recorded_only_in_the_artifact_shape(bob, monkeypatch):
     monkeypatch.setattr("jobs.broadcast.publish_job_events", lambda group, events: None)
     run = services.start_run(bob, dataset=make_snapshot(), base_model="org/model")
+    services.claim_run(run.pk, "w@host")  # a worker's ingestor records checkpoints of a claimed run
     ingestor = RunIngestor(run)
     ingestor.ingest([json.dumps({"event": "checkpoint", "step": 2, "path": "checkpoints/step-2"})])
     with pytest.raises(ValidationError) as caught:

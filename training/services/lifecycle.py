@@ -7,7 +7,6 @@ and the reaper) can never both move the same run.
 
 from django.db import transaction
 
-from curation.secrets import scrub_text
 from jobs import lifecycle
 from jobs.models import CLAIMED_STATUSES
 from training.models import RunStatus, TrainingRun
@@ -52,20 +51,12 @@ def touch_heartbeat(run_id: int) -> bool:
     return lifecycle.heartbeat(TrainingRun, run_id)
 
 
-# Outcome fields that carry text from the trainer, the backend or an exception (they can echo credentials),
-# with their stored length: a marker can be longer than what it replaced.
-SCRUBBED_FIELDS = {"error": 20000, "human_error": 500}
-
-
 def finish_run(run_id: int, status: str, **fields) -> bool:
     """Move an active run to a terminal status with its outcome fields; success fires on_run_succeeded hooks.
 
-    The error texts go through the same secret scrubber as the trainer's log lines (training.ingest)
-    before they are stored, and so before any page, API answer or live message can show them.
+    The error texts go through the secret scrubber (the same as the trainer's log lines, training.ingest)
+    and are cut to their length in jobs.lifecycle.finish, before any page, API answer or live message shows them.
     """
-    for name, limit in SCRUBBED_FIELDS.items():
-        if isinstance(fields.get(name), str):
-            fields[name] = scrub_text(fields[name])[0][:limit]
     with transaction.atomic():
         if not lifecycle.finish(TrainingRun, run_id, status=status, **fields):
             return False
