@@ -1,7 +1,7 @@
 """Admin for the git area: repositories and their commit examples."""
 
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 
 from curation.admin.review import ReviewActionsMixin
 from curation.models import CommitExample, GitRepository, MiningJob
@@ -23,6 +23,8 @@ class GitRepositoryAdmin(admin.ModelAdmin):
                 request_mining(repository, user=request.user)
             except ValidationError as exc:  # already being mined (or refused): say so, never a 500
                 refused.append(" ".join(exc.messages))
+            except PermissionDenied as exc:  # a staff member without the role
+                refused.append(f"{repository.name}: {exc}")
             else:
                 started += 1
         self.message_user(request, f"{started} mining(s) queued.", messages.SUCCESS)

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.roles import INGEST_EXPERIENCE, require
 from curation import git_rules, gitrepo
 from curation.models import CommitExample, GitRepository, MiningJob, ReviewStatus
 from curation.secrets import scrub_text
@@ -86,11 +87,14 @@ def find_repository(path: str) -> GitRepository | None:
 
 
 def request_mining(repository: GitRepository, *, user=None, queue: bool = True) -> MiningJob:
-    """Record a queued mining of the repository and (after commit) hand it to a worker.
+    """Check `user` may ingest experience (None: the system itself, e.g. a command), record a queued
+    mining of the repository and (after commit) hand it to a worker.
 
     ValidationError when one is already queued or running (the database allows one active
     mining per repository).
     """
+    if user is not None:
+        require(user, INGEST_EXPERIENCE)
     try:
         with transaction.atomic():
             mining = MiningJob.objects.create(repository=repository,

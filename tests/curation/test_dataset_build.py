@@ -176,3 +176,11 @@ def test_newer_duplicate_wins_across_builds(settings):
     rows = _rows(_build(sources="lessons").snapshot, settings)
     assert [r["source"]["id"] for r in rows] == [new.pk]
     assert old.pk != new.pk
+
+
+def test_the_service_refuses_a_build_to_a_role_that_cannot_build(carol):
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied, match="this needs the Operator role"):
+        start_build(carol, name="not mine to build", format="alpaca")
+    assert not DatasetBuild.objects.exists()

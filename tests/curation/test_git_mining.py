@@ -304,3 +304,12 @@ def test_admins_reject_examples_in_bulk_from_the_admin(repo, client):
     assert response.status_code == 302
     found = CommitExample.objects.get()
     assert (found.review_status, found.reviewed_by) == (ReviewStatus.REJECTED, root)
+
+
+def test_the_service_refuses_mining_to_a_role_that_cannot_ingest(repo, carol):
+    from django.core.exceptions import PermissionDenied
+
+    repository = register_repository(str(repo))
+    with pytest.raises(PermissionDenied, match="this needs the Operator role"):
+        request_mining(repository, user=carol)
+    assert not MiningJob.objects.exists()
