@@ -12,6 +12,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from tests.processes import end_process
+
 ROOT = Path(__file__).resolve().parents[1]
 
 SEED_SNAPSHOT = """
@@ -89,9 +91,5 @@ class AcademyServer:
         raise RuntimeError("the server did not start: " + self._log_tail())
 
     def __exit__(self, *exc):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        end_process(self.process, timeout=20)
         self.log.close()

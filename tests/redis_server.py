@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import end_process
+
 REDIS_SERVER = "/usr/bin/redis-server"
 
 
@@ -55,13 +57,8 @@ class RedisServer:
         raise RuntimeError(f"redis-server did not answer on port {self.port}: {self.log_tail()}")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        if self.process is not None:
+            end_process(self.process, timeout=10)
         self.process = None
 
     def restart(self) -> None:

@@ -14,6 +14,8 @@ import uuid
 
 import pytest
 
+from tests.processes import end_process
+
 BUCKET = "academy-test"
 CREDENTIALS = {"ARTIFACT_STORE_ACCESS_KEY_ID": "test-key", "ARTIFACT_STORE_SECRET_ACCESS_KEY": "test-secret",
                "ARTIFACT_STORE_REGION": "us-east-1"}
@@ -57,12 +59,7 @@ class S3Server:
                                  client_kwargs={"endpoint_url": self.endpoint, "region_name": "us-east-1"})
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        end_process(self.process, timeout=10)
 
 
 @pytest.fixture

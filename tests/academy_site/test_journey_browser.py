@@ -15,16 +15,15 @@ from pathlib import Path
 import pytest
 
 from tests.academy_server import ROOT, AcademyServer
+from tests.browser import needs_chromium, new_page, sign_in
 
-CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "journey-through-the-loop-42"
 SCREENSHOTS = Path(os.environ.get("ACADEMY_E2E_SCREENSHOTS") or ROOT / "var" / "e2e-screenshots")
 LONG = 300_000  # ms: a training run or an evaluation on the toy model on a busy CPU
 EVALUATED = 600_000  # ms: an evaluation of two toy versions on the exam when other work shares the CPU
 REGISTERED = 60_000  # ms: the registry's after-commit hook registering a succeeded run's version on a busy CPU
 
-pytestmark = [pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
-              pytest.mark.timeout(1500)]
+pytestmark = [needs_chromium, pytest.mark.timeout(1500)]
 
 
 @pytest.fixture(scope="module")
@@ -39,17 +38,12 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser_page(server):
-    from playwright.sync_api import sync_playwright
-
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for old in SCREENSHOTS.glob("*.png"):
         old.unlink()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu"])
-        page = browser.new_context(base_url=server.base, viewport={"width": 1280, "height": 900}).new_page()
+    with new_page(server.base, viewport={"width": 1280, "height": 900}) as page:
         page.set_default_timeout(30_000)
         yield page
-        browser.close()
 
 
 class Steps:
@@ -122,11 +116,8 @@ def test_the_whole_loop_through_the_ui(server, browser_page):
 
     page, steps = browser_page, Steps(browser_page)
 
-    # 1. Log in.
-    page.goto("/")
-    page.fill("input[name='username']", "admin")
-    page.fill("input[name='password']", PASSWORD)
-    page.click("button[type='submit'], input[type='submit']")
+    # 1. Log in: the overview comes next.
+    sign_in(page, "admin", PASSWORD)
     page.wait_for_selector("#loop-checklist")
     steps.shot("overview-checklist")
 

@@ -11,20 +11,15 @@ its sha256.
 """
 
 import json
-import os
 import shutil
-import signal
-import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from celery import Celery
-from django.conf import settings as django_settings
 from django.test import Client
 
 from accounts.services import create_api_token
@@ -34,20 +29,23 @@ from artifacts import store
 from models_registry.models import ModelVersion, VersionStatus
 from tests.academy_server import free_port
 from tests.arena.factories import make_exam
-from tests.celery_workers import worker_database_url
+from tests.celery_workers import (
+    Process,
+    needs_postgres,
+    process_env,
+    start_process,
+    start_training_host,
+    stop_all,
+    wait_until_consuming,
+)
 from tests.redis_server import private_redis  # noqa: F401 (fixture)
 from tests.s3_server import s3_store  # noqa: F401 (fixture)
 from tests.training.factories import make_snapshot
-from tests.training.trainer_fixtures import REPO_ROOT, toy_model
+from tests.training.trainer_fixtures import toy_model
 from training import model_store, services
 from training.models import MetricPoint, RunStatus, TrainingRun
 
-pytestmark = [
-    pytest.mark.skipif("postgresql" not in django_settings.DATABASES["default"]["ENGINE"],
-                       reason="needs PostgreSQL (and Redis): the hosts' processes share only the database, the "
-                              "broker and the artifact store (run with DATABASE_URL=postgres://... REDIS_URL=...)"),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = [needs_postgres, pytest.mark.django_db(transaction=True)]
 
 PLAN = {"lora_rank": 4, "lora_alpha": 8, "lora_dropout": 0.0, "learning_rate": 0.02, "batch_size": 4,
         "max_seq_length": 64, "num_epochs": 1, "max_steps": 4, "save_every_steps": 1000,
@@ -59,67 +57,23 @@ BASE = "toy-fleet"  # the toy model stored by short name, so no host path is eve
 WAIT_SECONDS = 300
 
 
-@dataclass
-class Process:
-    name: str
-    root: Path
-    process: subprocess.Popen
-    log: Path
-
-    @property
-    def hostname(self) -> str:
-        return f"{self.name}@multi-host"
-
-    def log_tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
-
-    def stop(self) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait()
-
-
-def _env(root: Path, redis_url: str, store_settings: dict) -> dict:
-    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY_FILE"}
-    env.update(DATABASE_URL=worker_database_url(), REDIS_URL=redis_url, SECRET_KEY="multi-host-test",
-               ACADEMY_DATA_DIR=str(root), ACADEMY_EMBEDDED_WORKER="false", TRAINING_BACKEND="local",
-               ENABLE_GPU="false", STATIC_MANIFEST="false", LOG_LEVEL="WARNING", ARENA_MAX_NEW_TOKENS="8",
-               ARENA_BATCH_SIZE="4", ARENA_BOOTSTRAP_SAMPLES="200",
-               # Only the first checkpoint goes up while it trains: a resume is from the one saved at the stop.
-               TRAINING_CHECKPOINT_UPLOAD_SECONDS="3600", **store_settings)
-    return env
-
-
-def _start(name: str, root: Path, command: list[str], env: dict) -> Process:
-    root.mkdir(parents=True, exist_ok=True)
-    log = root.parent / f"{name}.log"
-    with open(log, "ab") as out:
-        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    return Process(name, root, process, log)
+def _env(store_settings: dict) -> dict:
+    return dict(SECRET_KEY="multi-host-test", STATIC_MANIFEST="false", LOG_LEVEL="WARNING", ARENA_MAX_NEW_TOKENS="8",
+                ARENA_BATCH_SIZE="4", ARENA_BOOTSTRAP_SAMPLES="200",
+                # Only the first checkpoint goes up while it trains: a resume is from the one saved at the stop.
+                TRAINING_CHECKPOINT_UPLOAD_SECONDS="3600", **store_settings)
 
 
 def _training_host(name: str, root: Path, redis_url: str, store_settings: dict, client: Celery) -> Process:
-    host = _start(name, root, [sys.executable, "-m", "celery", "-A", "academy_site", "worker", "-Q", "training",
-                               "--pool", "solo", "--concurrency", "1", "--without-gossip", "--without-mingle",
-                               "--without-heartbeat", "--loglevel", "WARNING", "-n", f"{name}@multi-host"],
-                  _env(root, redis_url, store_settings))
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if host.process.poll() is not None:
-            pytest.fail(f"{name} exited with {host.process.returncode}\n{host.log_tail()}")
-        if host.hostname in {n for reply in client.control.ping([host.hostname], timeout=1.0) or [] for n in reply}:
-            return host
-    pytest.fail(f"{name} never answered a ping\n{host.log_tail()}")
+    host = start_training_host(name, root, redis_url, "multi-host", **_env(store_settings))
+    wait_until_consuming(client, [host])
+    return host
 
 
 def _serving_host(root: Path, redis_url: str, store_settings: dict) -> tuple[Process, str]:
     port = free_port()
-    host = _start("serving", root, [sys.executable, "manage.py", "serve", "--port", str(port)],
-                  _env(root, redis_url, store_settings))
+    host = start_process("serving", root, [sys.executable, "manage.py", "serve", "--port", str(port)],
+                         process_env(data_dir=root, redis_url=redis_url, **_env(store_settings)))
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and host.process.poll() is None:
@@ -258,6 +212,5 @@ def test_train_on_a_evaluate_on_b_promote_from_web_serve_from_a_third_process_an
         points = MetricPoint.objects.filter(run=long_run, kind="train").order_by("step").values_list("step", flat=True)
         assert list(points) == list(range(1, LONG_PLAN["max_steps"] + 1))  # contiguous, none twice
     finally:
-        for process in running:
-            process.stop()
+        stop_all(running)
         client.close()

@@ -4,25 +4,15 @@ import asyncio
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 
 from academy_site.asgi import application
-
-ORIGIN = (b"origin", b"http://127.0.0.1:8000")
-HOST = (b"host", b"127.0.0.1:8000")
+from tests.training.live_helpers import close_thread_connections, open_socket
 
 
 @pytest.fixture(autouse=True)
 async def _close_thread_connections():
     yield
-    from tests.training.live_helpers import close_thread_connections
-
     await close_thread_connections()
-
-
-def _session_cookie(client, user):
-    client.force_login(user)
-    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
 
 
 def _value(message: dict, key: str) -> int:
@@ -37,9 +27,7 @@ async def test_importing_and_reviewing_lessons_updates_the_counters_live(client,
     from jobs import broadcast
 
     settings.LIVE_BATCH_WINDOW_MS = 20
-    cookie = await database_sync_to_async(_session_cookie)(client, viewer)
-    communicator = WebsocketCommunicator(application, "/ws/overview/", headers=[HOST, ORIGIN, cookie])
-    connected, _ = await communicator.connect(timeout=5)
+    communicator, connected, _ = await open_socket(application, "/ws/overview/", client, viewer)
     assert connected
     assert _value(await communicator.receive_json_from(timeout=5), "lessons_pending") == 0
     broadcast.set_server_loop(asyncio.get_running_loop())
@@ -63,9 +51,7 @@ async def test_a_promotion_updates_the_candidate_counter_live(client, viewer, al
 
     settings.LIVE_BATCH_WINDOW_MS = 20
     version = await database_sync_to_async(lambda: make_version(make_line()))()
-    cookie = await database_sync_to_async(_session_cookie)(client, viewer)
-    communicator = WebsocketCommunicator(application, "/ws/overview/", headers=[HOST, ORIGIN, cookie])
-    connected, _ = await communicator.connect(timeout=5)
+    communicator, connected, _ = await open_socket(application, "/ws/overview/", client, viewer)
     assert connected
     assert _value(await communicator.receive_json_from(timeout=5), "candidate_versions") == 1
     broadcast.set_server_loop(asyncio.get_running_loop())

@@ -6,36 +6,25 @@ from channels.testing import WebsocketCommunicator
 
 from academy_site.asgi import application
 from jobs.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
-
-ORIGIN = (b"origin", b"http://127.0.0.1:8000")
-HOST = (b"host", b"127.0.0.1:8000")
-HOST = (b"host", b"127.0.0.1:8000")
+from tests.training.live_helpers import close_thread_connections, open_socket, session_cookie
 
 
 @pytest.fixture(autouse=True)
 async def _close_thread_connections():
     yield
-    from tests.training.live_helpers import close_thread_connections
-
     await close_thread_connections()
-
-
-def _session_cookie(client, user):
-    client.force_login(user)
-    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_anonymous_websocket_is_refused():
-    communicator = WebsocketCommunicator(application, "/ws/overview/", headers=[HOST, ORIGIN])
-    connected, code = await communicator.connect()
+    communicator, connected, code = await open_socket(application, "/ws/overview/")
     assert not connected
     assert code == CLOSE_UNAUTHENTICATED
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_foreign_origin_is_refused(client, bob):
-    cookie = await database_sync_to_async(_session_cookie)(client, bob)
+    cookie = await database_sync_to_async(session_cookie)(client, bob)
     communicator = WebsocketCommunicator(application, "/ws/overview/",
                                          headers=[(b"origin", b"http://evil.example"), cookie])
     connected, _ = await communicator.connect()
@@ -44,18 +33,14 @@ async def test_foreign_origin_is_refused(client, bob):
 
 @pytest.mark.django_db(transaction=True)
 async def test_outsider_is_refused(client, dave):
-    cookie = await database_sync_to_async(_session_cookie)(client, dave)
-    communicator = WebsocketCommunicator(application, "/ws/overview/", headers=[HOST, ORIGIN, cookie])
-    connected, code = await communicator.connect()
+    communicator, connected, code = await open_socket(application, "/ws/overview/", client, dave)
     assert not connected
     assert code == CLOSE_FORBIDDEN
 
 
 @pytest.mark.django_db(transaction=True)
 async def test_signed_in_viewer_receives_counts_and_errors_on_bad_messages(client, bob):
-    cookie = await database_sync_to_async(_session_cookie)(client, bob)
-    communicator = WebsocketCommunicator(application, "/ws/overview/", headers=[HOST, ORIGIN, cookie])
-    connected, code = await communicator.connect(timeout=5)
+    communicator, connected, code = await open_socket(application, "/ws/overview/", client, bob)
     assert connected, code
     message = await communicator.receive_json_from(timeout=5)
     assert message["type"] == "overview.counts"
@@ -76,9 +61,7 @@ async def test_overview_keeps_the_runs_list_live(client, viewer, settings):
     settings.LIVE_BATCH_WINDOW_MS = 20
     run = await database_sync_to_async(make_run)()
     await database_sync_to_async(add_points)(run, [1, 2])
-    cookie = await database_sync_to_async(_session_cookie)(client, viewer)
-    communicator = WebsocketCommunicator(application, "/ws/overview/", headers=[HOST, ORIGIN, cookie])
-    connected, _ = await communicator.connect(timeout=5)
+    communicator, connected, _ = await open_socket(application, "/ws/overview/", client, viewer)
     assert connected
     first = await communicator.receive_json_from(timeout=5)
     listed = {r["id"]: r for r in first["runs"]}

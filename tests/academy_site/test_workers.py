@@ -9,6 +9,7 @@ from celery import Celery
 
 from academy_site import embedded_worker
 from academy_site.tasks import ping
+from tests.processes import end_process
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,9 +45,5 @@ def test_a_real_celery_worker_process_executes_a_task_over_redis(redis_url, tmp_
         assert result["payload"] == payload
         assert result["pid"] == worker.pid
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        end_process(worker, timeout=30)
         client.close()

@@ -7,8 +7,7 @@ the page is open; the embedded worker runs it, and the page swaps the verdict in
 
 import pytest
 
-from tests.academy_server import AcademyServer
-from tests.browser import launch, needs_chromium, sign_in
+from tests.browser import academy_base_url, needs_chromium, new_page, sign_in
 
 pytestmark = [needs_chromium,
               pytest.mark.timeout(600)]
@@ -39,38 +38,30 @@ Evaluation.objects.create(line=line, candidate=candidate, exam=exam,
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     pytest.importorskip("peft", reason="the evaluation needs the train extra (torch, transformers, peft)")
-    with AcademyServer(tmp_path_factory.mktemp("evaluation-live"), username="olga", password=PASSWORD,
-                       setup=QUEUED_EVALUATION, start_timeout=120,
-                       env={"JOBS_REAP_EVERY_SECONDS": "1", "JOBS_REQUEUE_AFTER_SECONDS": "5",
-                            "ARENA_MAX_NEW_TOKENS": "12", "ARENA_BATCH_SIZE": "4",
-                            "ARENA_BOOTSTRAP_SAMPLES": "500"}) as running:
-        yield running.base
+    yield from academy_base_url(tmp_path_factory, "evaluation-live", PASSWORD, setup=QUEUED_EVALUATION,
+                                start_timeout=120,
+                                env={"JOBS_REAP_EVERY_SECONDS": "1", "JOBS_REQUEUE_AFTER_SECONDS": "5",
+                                     "ARENA_MAX_NEW_TOKENS": "12", "ARENA_BATCH_SIZE": "4",
+                                     "ARENA_BOOTSTRAP_SAMPLES": "500"})
 
 
 def test_the_evaluation_page_shows_the_verdict_when_the_job_succeeds_without_a_reload(server):
-    from playwright.sync_api import sync_playwright
+    with new_page(server) as page:
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        sign_in(page, "olga", PASSWORD)
 
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        try:
-            page = browser.new_context(base_url=server).new_page()
-            errors = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            sign_in(page, "olga", PASSWORD)
-
-            page.goto("/arena/evaluations/1/")
-            first = page.inner_text('[data-job-field="status"]').strip()
-            assert page.locator("#arena-results .arena-reasons").count() == 0
-            page.evaluate("() => { window.sameDocument = true; }")
-            page.wait_for_function("() => ['succeeded', 'failed', 'lost', 'cancelled'].includes("
-                                   "document.querySelector('.job-live').dataset.status)", timeout=300_000)
-            assert page.inner_text('[data-job-field="status"]').strip() == "Succeeded", page.inner_text(".job-live")
-            page.wait_for_selector("#arena-results .arena-reasons")
-            assert first == "Queued"
-            assert page.evaluate("() => window.sameDocument") is True  # no reload: it came over the socket
-            results = page.inner_text("#arena-results")
-            assert "Verdict" in results and "Each question" in results and "Reload" not in page.content()
-            page.wait_for_selector("#arena-results [data-arena-chart][data-drawn]")  # the chart drew after the swap
-            assert errors == []
-        finally:
-            browser.close()
+        page.goto("/arena/evaluations/1/")
+        first = page.inner_text('[data-job-field="status"]').strip()
+        assert page.locator("#arena-results .arena-reasons").count() == 0
+        page.evaluate("() => { window.sameDocument = true; }")
+        page.wait_for_function("() => ['succeeded', 'failed', 'lost', 'cancelled'].includes("
+                               "document.querySelector('.job-live').dataset.status)", timeout=300_000)
+        assert page.inner_text('[data-job-field="status"]').strip() == "Succeeded", page.inner_text(".job-live")
+        page.wait_for_selector("#arena-results .arena-reasons")
+        assert first == "Queued"
+        assert page.evaluate("() => window.sameDocument") is True  # no reload: it came over the socket
+        results = page.inner_text("#arena-results")
+        assert "Verdict" in results and "Each question" in results and "Reload" not in page.content()
+        page.wait_for_selector("#arena-results [data-arena-chart][data-drawn]")  # the chart drew after the swap
+        assert errors == []

@@ -43,3 +43,10 @@ def commit(repo: Path, message: str, files: dict, *, author: str = AUTHOR) -> st
 
 def lines(prefix: str, count: int) -> str:
     return "".join(f"{prefix} line {i}\n" for i in range(count))
+
+
+def greeting_repo(path: Path, file: str = "greet.py") -> Path:
+    """A repository at `path` whose one commit, "feat: add the greeting module", adds greet() in `file`."""
+    init_repo(path)
+    commit(path, "feat: add the greeting module", {file: "def greet():\n    return 'hi'\n"})
+    return path

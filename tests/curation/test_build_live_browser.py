@@ -7,8 +7,7 @@ and the open page turns from Queued to Succeeded over its websocket, without a r
 
 import pytest
 
-from tests.academy_server import AcademyServer
-from tests.browser import launch, needs_chromium, sign_in
+from tests.browser import academy_base_url, needs_chromium, signed_in_page
 
 pytestmark = needs_chromium
 PASSWORD = "build-live-password-1"
@@ -30,30 +29,19 @@ DatasetBuild.objects.create(name="lost message", format="alpaca", config=config,
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with AcademyServer(tmp_path_factory.mktemp("build-live"), username="olga", password=PASSWORD,
-                       setup=QUEUED_BUILD_WITHOUT_A_MESSAGE,
-                       env={"JOBS_REAP_EVERY_SECONDS": "1", "JOBS_REQUEUE_AFTER_SECONDS": "5"}) as running:
-        yield running.base
+    yield from academy_base_url(tmp_path_factory, "build-live", PASSWORD, setup=QUEUED_BUILD_WITHOUT_A_MESSAGE,
+                                env={"JOBS_REAP_EVERY_SECONDS": "1", "JOBS_REQUEUE_AFTER_SECONDS": "5"})
 
 
 def test_a_queued_build_whose_message_was_lost_is_swept_and_its_page_turns_succeeded_live(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        try:
-            page = browser.new_context(base_url=server).new_page()
-            sign_in(page, "olga", PASSWORD)
-
-            page.goto("/datasets/builds/1/")
-            first = page.inner_text('[data-job-field="status"]').strip()
-            page.evaluate("() => { window.sameDocument = true; }")
-            page.wait_for_function(
-                "() => document.querySelector('[data-job-field=\"status\"]').textContent.trim() === 'Succeeded'",
-                timeout=90_000)
-            assert first == "Queued"
-            assert page.evaluate("() => window.sameDocument") is True  # no reload: it came over the socket
-            assert page.locator("#build-snapshot").is_visible()
-            assert page.locator("#build-funnel table").count() == 1
-        finally:
-            browser.close()
+    with signed_in_page(server, "olga", PASSWORD) as page:
+        page.goto("/datasets/builds/1/")
+        first = page.inner_text('[data-job-field="status"]').strip()
+        page.evaluate("() => { window.sameDocument = true; }")
+        page.wait_for_function(
+            "() => document.querySelector('[data-job-field=\"status\"]').textContent.trim() === 'Succeeded'",
+            timeout=90_000)
+        assert first == "Queued"
+        assert page.evaluate("() => window.sameDocument") is True  # no reload: it came over the socket
+        assert page.locator("#build-snapshot").is_visible()
+        assert page.locator("#build-funnel table").count() == 1

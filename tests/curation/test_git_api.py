@@ -2,7 +2,7 @@ import pytest
 
 from curation.models import GitRepository, MiningJob
 from curation.services.git_mining import register_repository
-from tests.curation.git_helpers import commit, init_repo
+from tests.curation.git_helpers import greeting_repo
 from tests.factories import bearer, make_token
 
 pytestmark = pytest.mark.django_db
@@ -12,9 +12,7 @@ URL = "/api/v1/git/repositories"
 @pytest.fixture
 def repo(settings, tmp_path):
     settings.GIT_ALLOWED_ROOTS = [tmp_path]
-    path = init_repo(tmp_path / "project")
-    commit(path, "feat: add the greeting module", {"greet.py": "X = 1\n"})
-    return path
+    return greeting_repo(tmp_path / "project")
 
 
 def post(client, url, token, body):

@@ -5,7 +5,7 @@ from django.utils.html import strip_tags
 from curation.models import GitRepository, MiningJob
 from curation.services.git_mining import register_repository, request_mining
 from curation.tasks.mining import execute_mining_task
-from tests.curation.git_helpers import commit, init_repo
+from tests.curation.git_helpers import greeting_repo
 
 pytestmark = pytest.mark.django_db
 
@@ -13,9 +13,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def repo(settings, tmp_path):
     settings.GIT_ALLOWED_ROOTS = [tmp_path]
-    path = init_repo(tmp_path / "project")
-    commit(path, "feat: add the greeting module", {"greet.py": "def greet():\n    return 'hi'\n"})
-    return path
+    return greeting_repo(tmp_path / "project")
 
 
 @pytest.mark.parametrize("user, status", [("alice", 200), ("bob", 200), ("carol", 200), ("viewer", 200),

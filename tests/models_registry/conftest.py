@@ -3,6 +3,7 @@ import os
 import pytest
 
 from models_registry.serving import runtime
+from tests.models_registry.factories import make_served_line
 
 
 @pytest.fixture(scope="session")
@@ -12,6 +13,12 @@ def toy(tmp_path_factory):
     from tests.models_registry.tiny_models import build_toy_set
 
     return build_toy_set(tmp_path_factory.mktemp("toy"))
+
+
+@pytest.fixture
+def served(db, toy, alice):
+    """A line on the toy base with v1 (adapter a) active and v2 (adapter b) a candidate."""
+    return make_served_line(toy, alice)
 
 
 @pytest.fixture(autouse=True)

@@ -6,27 +6,16 @@ openai = pytest.importorskip("openai", reason="the dev extra installs the offici
 requests = pytest.importorskip("requests")
 
 from tests.academy_server import AcademyServer  # noqa: E402
+from tests.models_registry.factories import serving_setup  # noqa: E402
 
-SETUP = """
-from pathlib import Path
-from django.contrib.auth import get_user_model
-from accounts.services import create_api_token
-from models_registry import canary, services
-from tests.models_registry.factories import make_line, make_version
-admin = get_user_model().objects.get(username="admin")
-line = make_line(base_model={base!r})
-services.promote_version(make_version(line, adapter_src=Path({a!r})), admin, "serve it")
-canary.start_canary(make_version(line, adapter_src=Path({b!r})), admin, share=0.5)
-_, raw = create_api_token(admin, name="agent", role="Operator")
-(Path({data!r}) / "agent-token").write_text(raw)
-"""
+CANARY = "canary.start_canary(make_version(line, adapter_src=b), admin, share=0.5)"
 MESSAGES = [{"role": "user", "content": "What is a lesson?"}]
 
 
 @pytest.fixture(scope="module")
 def server(toy, tmp_path_factory):
     data = tmp_path_factory.mktemp("canary-agent-server")
-    setup = SETUP.format(base=str(toy["base"]), a=str(toy["a"]), b=str(toy["b"]), data=str(data))
+    setup = serving_setup(toy, data, "Operator", then=CANARY)
     with AcademyServer(data, username="admin", password="pw-for-canary-agents", setup=setup) as running:
         running.token = (data / "agent-token").read_text()
         yield running

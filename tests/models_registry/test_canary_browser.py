@@ -9,22 +9,13 @@ import pytest
 
 from tests.academy_server import AcademyServer
 from tests.browser import launch, needs_chromium, sign_in
+from tests.models_registry.factories import serving_setup
 
 PASSWORD = "pw-for-the-canary-panel"
-SETUP = """
-from pathlib import Path
-from django.contrib.auth import get_user_model
-from accounts.services import create_api_token
-from models_registry import canary, services
-from tests.models_registry.factories import make_line, make_version
-admin = get_user_model().objects.get(username="admin")
-line = make_line(base_model={base!r})
-services.promote_version(make_version(line, adapter_src=Path({a!r})), admin, "serve it")
-v2 = make_version(line, adapter_src=Path({b!r}))
-canary.set_line_policy(line, admin, {{"share": 0.5, "max_p95_ratio": 1000.0, "max_error_rate": 1.0}})
+CANARY = """
+v2 = make_version(line, adapter_src=b)
+canary.set_line_policy(line, admin, {"share": 0.5, "max_p95_ratio": 1000.0, "max_error_rate": 1.0})
 canary.start_canary(v2, admin)
-_, raw = create_api_token(admin, name="agent", role="Operator")
-(Path({data!r}) / "agent-token").write_text(raw)
 """
 
 pytestmark = [needs_chromium, pytest.mark.timeout(900)]
@@ -33,7 +24,7 @@ pytestmark = [needs_chromium, pytest.mark.timeout(900)]
 @pytest.fixture(scope="module")
 def server(toy, tmp_path_factory):
     data = tmp_path_factory.mktemp("canary-server")
-    setup = SETUP.format(base=str(toy["base"]), a=str(toy["a"]), b=str(toy["b"]), data=str(data))
+    setup = serving_setup(toy, data, "Operator", then=CANARY)
     with AcademyServer(data, username="admin", password=PASSWORD, setup=setup) as running:
         running.token = (Path(data) / "agent-token").read_text()
         yield running

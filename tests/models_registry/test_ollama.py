@@ -12,7 +12,7 @@ from models_registry import ollama, services
 from models_registry.models import Activation, ModelLine, ModelVersion, VersionStatus
 from tests.factories import bearer, make_token
 from tests.models_registry.chat_templates import CONVERSATIONS, MISTRAL_V3_SYSTEM_LAST, PROMPTS, chat
-from tests.models_registry.factories import make_line, make_version
+from tests.models_registry.factories import make_line, make_version, register_trained_run
 from tests.models_registry.fake_ollama import FakeOllamaServer
 from training.trainer.prompts import render_prompt
 
@@ -259,21 +259,7 @@ def test_no_modelfile_is_offered_when_no_template_renders_the_training_prompt(cl
 def test_an_adapter_from_the_real_trainer_passes_ollamas_create_contract(settings, db, alice, ollama_server,
                                                                          go_renderer, promote):
     pytest.importorskip("peft", reason="needs the train extra (torch, transformers, peft)")
-    from curation.models import DatasetSnapshot
-    from tests.training.trainer_fixtures import records, run_trainer, toy_model, write_snapshot, write_spec
-    from training.models import TrainingRun
-
-    run_dir = settings.DATA_DIR / "runs" / "1"
-    run_dir.mkdir(parents=True)
-    base = toy_model()
-    code, _, stderr = run_trainer(write_spec(run_dir, base, write_snapshot(run_dir, records("messages")), run_dir,
-                                             max_steps=1))
-    assert code == 0, stderr[-2000:]
-    snapshot = DatasetSnapshot.objects.create(name="s", sha256="c" * 64, format="messages", path="x.jsonl",
-                                              row_count=24, train_count=20, eval_count=4)
-    run = TrainingRun.objects.create(dataset=snapshot, base_model=str(base), run_dir="runs/1", status="succeeded",
-                                     hyperparameters={"model_line": "toy-line"})
-    version = services.register_run_version(run)
+    version = register_trained_run(max_steps=1)
     ModelLine.objects.filter(pk=version.line_id).update(ollama_base="llama3.2:1b")
     promote(version, alice, "trained")
     created = ollama_server.models["toy-line:v1"]

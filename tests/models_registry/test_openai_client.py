@@ -5,19 +5,7 @@ import pytest
 openai = pytest.importorskip("openai", reason="the dev extra installs the official openai client")
 
 from tests.academy_server import AcademyServer  # noqa: E402
-
-SETUP = """
-from pathlib import Path
-from django.contrib.auth import get_user_model
-from accounts.services import create_api_token
-from models_registry import services
-from tests.models_registry.factories import make_line, make_version
-admin = get_user_model().objects.get(username="admin")
-line = make_line(base_model={base!r})
-services.promote_version(make_version(line, adapter_src=Path({adapter!r})), admin, "serve it")
-_, raw = create_api_token(admin, name="agent", role="Viewer")
-(Path({data!r}) / "agent-token").write_text(raw)
-"""
+from tests.models_registry.factories import serving_setup  # noqa: E402
 
 MESSAGES = [{"role": "user", "content": "What is a lesson?"}]
 
@@ -25,8 +13,8 @@ MESSAGES = [{"role": "user", "content": "What is a lesson?"}]
 @pytest.fixture(scope="module")
 def server(toy, tmp_path_factory):
     data = tmp_path_factory.mktemp("openai-server")
-    setup = SETUP.format(base=str(toy["base"]), adapter=str(toy["a"]), data=str(data))
-    with AcademyServer(data, username="admin", password="pw-for-openai-tests", setup=setup) as running:
+    with AcademyServer(data, username="admin", password="pw-for-openai-tests",
+                       setup=serving_setup(toy, data, "Viewer")) as running:
         yield running
 
 

@@ -4,7 +4,8 @@ import pytest
 
 from tests.academy_server import AcademyServer
 from tests.browser import launch, needs_chromium, sign_in
-from tests.models_registry.test_use_it import SETUP
+from tests.models_registry.factories import serving_setup
+from tests.models_registry.test_use_it import CANDIDATE
 
 PASSWORD = "pw-for-the-playground"
 
@@ -28,8 +29,8 @@ OVERFLOW = """(selector) => { const el = document.querySelector(selector);
 @pytest.fixture(scope="module")
 def server(toy, tmp_path_factory):
     data = tmp_path_factory.mktemp("playground-server")
-    setup = SETUP.format(base=str(toy["base"]), a=str(toy["a"]), b=str(toy["b"]), data=str(data))
-    with AcademyServer(data, username="admin", password=PASSWORD, setup=setup) as running:
+    with AcademyServer(data, username="admin", password=PASSWORD,
+                       setup=serving_setup(toy, data, "Viewer", then=CANDIDATE)) as running:
         yield running
 
 

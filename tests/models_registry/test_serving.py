@@ -8,19 +8,9 @@ from models_registry.models import ModelVersion, VersionStatus
 from models_registry.serving import runtime
 from models_registry.serving.chat import complete
 from tests.factories import bearer, make_token
-from tests.models_registry.factories import make_line, make_version
+from tests.models_registry.factories import make_line
 
 CHAT = {"model": "venom-coder", "messages": [{"role": "user", "content": "What is a lesson?"}], "max_tokens": 6}
-
-
-@pytest.fixture
-def served(db, toy, alice):
-    """A line on the toy base with v1 (adapter a) active and v2 (adapter b) a candidate."""
-    line = make_line(base_model=str(toy["base"]))
-    v1 = make_version(line, adapter_src=toy["a"])
-    v2 = make_version(line, adapter_src=toy["b"])
-    services.promote_version(v1, alice, "first")
-    return line, v1, v2
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 
 from models_registry import services
-from tests.models_registry.factories import make_line, make_version
+from tests.models_registry.factories import make_line, make_version, serving_setup
 
 
 def _snippet(page: str, ident: str) -> str:
@@ -68,20 +68,8 @@ def test_a_line_without_an_active_version_says_the_api_answers_503(client, db, v
 
 # The snippets, copied from the served page, run unchanged against a live server.
 
-SETUP = """
-from pathlib import Path
-from django.contrib.auth import get_user_model
-from accounts.services import create_api_token
-from models_registry import services
-from tests.models_registry.factories import make_line, make_version
-admin = get_user_model().objects.get(username="admin")
-line = make_line(base_model={base!r})
-services.promote_version(make_version(line, adapter_src=Path({a!r})), admin, "serve it")
-make_version(line, adapter_src=Path({b!r}))
-_, raw = create_api_token(admin, name="agent", role="Viewer")
-(Path({data!r}) / "agent-token").write_text(raw)
-"""
 PASSWORD = "pw-for-use-it-snippets"
+CANDIDATE = "make_version(line, adapter_src=b)"  # a candidate beside the active version, for the playground
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +78,7 @@ def live(toy, tmp_path_factory):
     from tests.academy_server import AcademyServer
 
     data = tmp_path_factory.mktemp("use-it-server")
-    setup = SETUP.format(base=str(toy["base"]), a=str(toy["a"]), b=str(toy["b"]), data=str(data))
+    setup = serving_setup(toy, data, "Viewer", then=CANDIDATE)
     with AcademyServer(data, username="admin", password=PASSWORD, setup=setup) as running:
         yield running
 

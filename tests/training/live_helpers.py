@@ -27,7 +27,8 @@ def use_layer(settings, kind: str) -> None:
         "hosts": [url], "capacity": 1000, "expiry": 30, "prefix": f"live-test-{uuid.uuid4().hex[:8]}"}}}
 
 
-def _session_cookie(client, user):
+def session_cookie(client, user):
+    """The Cookie header of `user` signed in through the test client (call it via database_sync_to_async)."""
     client.force_login(user)
     return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
 
@@ -35,7 +36,7 @@ def _session_cookie(client, user):
 async def open_socket(application, path: str, client=None, user=None, origin=ORIGIN):
     headers = [HOST, origin] if origin else [HOST]
     if user is not None:
-        headers.append(await database_sync_to_async(_session_cookie)(client, user))
+        headers.append(await database_sync_to_async(session_cookie)(client, user))
     communicator = WebsocketCommunicator(application, path, headers=headers)
     connected, code = await communicator.connect(timeout=5)
     return communicator, connected, code

@@ -4,8 +4,7 @@ import re
 
 import pytest
 
-from tests.academy_server import AcademyServer
-from tests.browser import launch, needs_chromium, sign_in
+from tests.browser import academy_base_url, needs_chromium, signed_in_page
 
 pytestmark = needs_chromium
 PASSWORD = "chart-axes-password-1"
@@ -25,22 +24,14 @@ print(run.pk)
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with AcademyServer(tmp_path_factory.mktemp("chart-axes"), username="olga", password=PASSWORD,
-                       setup=SETUP) as running:
-        yield running.base
+    yield from academy_base_url(tmp_path_factory, "chart-axes", PASSWORD, setup=SETUP)
 
 
 def test_learning_rate_ticks_are_one_digit_mantissas_not_fractions_of_a_power(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        page = browser.new_context(base_url=server, viewport={"width": 1280, "height": 1000}).new_page()
-        sign_in(page, "olga", PASSWORD)
+    with signed_in_page(server, "olga", PASSWORD, viewport={"width": 1280, "height": 1000}) as page:
         page.goto("/training/runs/1/")  # the only run of a fresh database
         page.wait_for_function("() => document.querySelectorAll('#loss-chart .y2tick text').length >= 3")
         ticks = page.eval_on_selector_all("#loss-chart .y2tick text", "nodes => nodes.map((n) => n.textContent)")
-        browser.close()
     nonzero = [tick for tick in ticks if tick not in ("0", "0e+0")]
     assert nonzero, ticks
     for tick in nonzero:

@@ -2,8 +2,7 @@
 
 import pytest
 
-from tests.academy_server import AcademyServer
-from tests.browser import launch, needs_chromium, sign_in
+from tests.browser import academy_base_url, needs_chromium, signed_in_page
 
 pytestmark = needs_chromium
 PASSWORD = "compare-test-password-1"
@@ -21,34 +20,23 @@ for rank in (4, 8):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with AcademyServer(tmp_path_factory.mktemp("compare-browser"), username="olga", password=PASSWORD,
-                       setup=TWO_FINISHED_RUNS) as running:
-        yield running.base
+    yield from academy_base_url(tmp_path_factory, "compare-browser", PASSWORD, setup=TWO_FINISHED_RUNS)
 
 
 def test_compare_selected_opens_the_compare_page_with_the_ticked_runs(server):
-    from playwright.sync_api import sync_playwright
+    with signed_in_page(server, "olga", PASSWORD) as page:
+        page.goto("/training/")
+        boxes = page.locator(".compare-pick")
+        assert boxes.count() == 2, page.inner_text("main")[:1500]
+        ids = [boxes.nth(i).get_attribute("value") for i in range(2)]
+        boxes.nth(0).check()
+        boxes.nth(1).check()
+        page.click("#compare-button")
+        page.wait_for_url("**/training/compare/**")
 
-    with sync_playwright() as playwright:
-        browser = launch(playwright)
-        try:
-            page = browser.new_context(base_url=server).new_page()
-            sign_in(page, "olga", PASSWORD)
-
-            page.goto("/training/")
-            boxes = page.locator(".compare-pick")
-            assert boxes.count() == 2, page.inner_text("main")[:1500]
-            ids = [boxes.nth(i).get_attribute("value") for i in range(2)]
-            boxes.nth(0).check()
-            boxes.nth(1).check()
-            page.click("#compare-button")
-            page.wait_for_url("**/training/compare/**")
-
-            assert "runs=" in page.url
-            headers = page.locator("#hyperparameters thead th a").all_inner_texts()
-            assert sorted(headers) == sorted(f"#{run_id}" for run_id in ids)
-            assert page.locator(".error").count() == 0
-            # Both runs' curves are drawn.
-            page.wait_for_function("() => (document.getElementById('compare-chart').data || []).length >= 2")
-        finally:
-            browser.close()
+        assert "runs=" in page.url
+        headers = page.locator("#hyperparameters thead th a").all_inner_texts()
+        assert sorted(headers) == sorted(f"#{run_id}" for run_id in ids)
+        assert page.locator(".error").count() == 0
+        # Both runs' curves are drawn.
+        page.wait_for_function("() => (document.getElementById('compare-chart').data || []).length >= 2")

@@ -2,7 +2,6 @@ import json
 
 import pytest
 
-from tests.training.factories import make_snapshot
 from training import services
 from training.ingest import RunIngestor, parse_line
 from training.models import MetricPoint, RunLogLine, TrainingRun
@@ -19,18 +18,6 @@ OUTPUT = [
     '{"not": "an event"}',
     "{broken json",
 ]
-
-
-@pytest.fixture
-def run(bob):
-    return services.start_run(bob, dataset=make_snapshot(), base_model="org/model")
-
-
-@pytest.fixture
-def published(monkeypatch):
-    sent = []
-    monkeypatch.setattr("jobs.broadcast.publish_job_events", lambda group, events: sent.append(events))
-    return sent
 
 
 def test_protocol_lines_are_events_and_everything_else_is_a_log_line():

@@ -4,7 +4,6 @@ import json
 
 import pytest
 
-from tests.training.factories import make_snapshot
 from training import services
 from training.ingest import RunIngestor
 from training.models import RunLogLine
@@ -12,18 +11,6 @@ from training.models import RunLogLine
 pytestmark = pytest.mark.django_db
 
 TOKEN = "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"
-
-
-@pytest.fixture
-def run(bob):
-    return services.start_run(bob, dataset=make_snapshot(), base_model="org/model")
-
-
-@pytest.fixture
-def published(monkeypatch):
-    sent = []
-    monkeypatch.setattr("jobs.broadcast.publish_job_events", lambda group, events: sent.append(events))
-    return sent
 
 
 def test_log_lines_and_errors_are_redacted_in_the_database_and_the_stream(run, published):

@@ -7,18 +7,14 @@ the toy model. They share only the database, so this needs PostgreSQL.
 
 import shutil
 import signal
-import subprocess
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import redis
 from celery import Celery
-from django.conf import settings as django_settings
 
 from artifacts import store
-from tests.celery_workers import start_worker
+from tests.celery_workers import needs_postgres, start_training_host, stop_all, wait_until_consuming
 from tests.redis_server import private_redis  # noqa: F401 (fixture)
 from tests.s3_server import s3_store  # noqa: F401 (fixture)
 from tests.training.factories import make_snapshot
@@ -27,12 +23,7 @@ from training import services
 from training.models import RunStatus, TrainingRun, TrainingWorker
 from training.workers import online_workers
 
-pytestmark = [
-    pytest.mark.skipif("postgresql" not in django_settings.DATABASES["default"]["ENGINE"],
-                       reason="needs PostgreSQL: the celery worker processes must share the test database "
-                              "(run with DATABASE_URL=postgres://...)"),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = [needs_postgres, pytest.mark.django_db(transaction=True)]
 
 PLAN = {"lora_rank": 4, "lora_alpha": 8, "lora_dropout": 0.0, "learning_rate": 0.02, "batch_size": 4,
         "max_seq_length": 64, "num_epochs": 1, "max_steps": 4, "save_every_steps": 1000,
@@ -40,64 +31,21 @@ PLAN = {"lora_rank": 4, "lora_alpha": 8, "lora_dropout": 0.0, "learning_rate": 0
 WAIT_SECONDS = 300
 
 
-@dataclass
-class Host:
-    name: str
-    root: Path
-    process: subprocess.Popen
-    log: Path
-
-    @property
-    def hostname(self) -> str:
-        return f"{self.name}@two-hosts"
-
-    def log_tail(self) -> str:
-        return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
-
-
-def _start_host(name: str, root: Path, redis_url: str, store_settings: dict) -> Host:
-    root.mkdir(parents=True)
-    log = root.parent / f"{name}.log"
-    process = start_worker(queue="training", node=f"{name}@two-hosts", data_dir=root, redis_url=redis_url, log=log,
-                           **store_settings)
-    return Host(name, root, process, log)
-
-
 @pytest.fixture
 def two_hosts(private_redis, s3_store, tmp_path):  # noqa: F811
     _server, store_settings = s3_store
-    hosts = [_start_host(name, tmp_path / name, private_redis.url, store_settings) for name in ("host-a", "host-b")]
+    hosts = [start_training_host(name, tmp_path / name, private_redis.url, "two-hosts", **store_settings)
+             for name in ("host-a", "host-b")]
     client = Celery(broker=private_redis.url, set_as_current=False)
     try:
-        _wait_until_consuming(client, hosts)
+        wait_until_consuming(client, hosts)
         yield hosts, client
     finally:
-        for host in hosts:
-            if host.process.poll() is None:
-                host.process.send_signal(signal.SIGTERM)
-        for host in hosts:
-            try:
-                host.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                host.process.kill()
-                host.process.wait()
+        stop_all(hosts)
         client.close()
 
 
-def _wait_until_consuming(client: Celery, hosts: list[Host]) -> None:
-    deadline = time.monotonic() + 120
-    names = {host.hostname for host in hosts}
-    while time.monotonic() < deadline:
-        for host in hosts:
-            if host.process.poll() is not None:
-                pytest.fail(f"{host.name} exited with {host.process.returncode}\n{host.log_tail()}")
-        replies = client.control.ping(destination=sorted(names), timeout=1.0) or []
-        if names <= {name for reply in replies for name in reply}:
-            return
-    pytest.fail("the workers never answered a ping\n" + "\n".join(h.log_tail() for h in hosts))
-
-
-def _wait_until_finished(runs: list[TrainingRun], hosts: list[Host]) -> list[TrainingRun]:
+def _wait_until_finished(runs: list[TrainingRun], hosts: list) -> list[TrainingRun]:
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
         fresh = [TrainingRun.objects.get(pk=run.pk) for run in runs]

@@ -15,11 +15,10 @@ from pathlib import Path
 
 import pytest
 from celery import Celery
-from django.conf import settings as django_settings
 from kombu import Exchange, Queue
 
 from jobs.tasks import reap_task
-from tests.celery_workers import start_worker
+from tests.celery_workers import needs_postgres, start_worker
 from tests.training.factories import make_snapshot
 from tests.training.trainer_fixtures import toy_model
 from training import services
@@ -28,12 +27,7 @@ from training.execution import execute
 from training.models import MetricPoint, RunStatus, TrainingRun
 from training.trainer import checkpoints
 
-pytestmark = [
-    pytest.mark.skipif("postgresql" not in django_settings.DATABASES["default"]["ENGINE"],
-                       reason="needs PostgreSQL: the celery worker process must share the test database "
-                              "(run with DATABASE_URL=postgres://... and REDIS_URL=redis://...)"),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = [needs_postgres, pytest.mark.django_db(transaction=True)]
 
 # Long enough that the first attempt is still training when the test stops it (a step takes
 # milliseconds on the toy model), short enough that the retry finishes quickly.

@@ -13,23 +13,17 @@ import subprocess
 import time
 
 import pytest
-from django.conf import settings as django_settings
 
 from artifacts import store
+from tests.celery_workers import needs_postgres, start_training_host, stop_all, wait_until_consuming
 from tests.redis_server import private_redis  # noqa: F401 (fixture)
 from tests.s3_server import s3_store  # noqa: F401 (fixture)
 from tests.training.factories import make_snapshot
-from tests.training.test_two_hosts import _start_host, _wait_until_consuming
 from tests.training.trainer_fixtures import toy_model
 from training import services
 from training.models import MetricPoint, RunStatus, TrainingRun, TrainingWorker
 
-pytestmark = [
-    pytest.mark.skipif("postgresql" not in django_settings.DATABASES["default"]["ENGINE"],
-                       reason="needs PostgreSQL: the celery worker processes must share the test database "
-                              "(run with DATABASE_URL=postgres://...)"),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = [needs_postgres, pytest.mark.django_db(transaction=True)]
 
 # Long enough to be mid-run when the signal comes (a toy step takes milliseconds, a checkpoint
 # is saved at every one), short enough for the resumed part to end soon.
@@ -65,9 +59,9 @@ def test_sigterm_mid_run_hands_the_run_back_and_another_host_resumes_it_from_the
     client = Celery(broker=private_redis.url, set_as_current=False)
     hosts = []
     try:
-        host_a = _start_host("host-a", tmp_path / "host-a", private_redis.url, env)
+        host_a = start_training_host("host-a", tmp_path / "host-a", private_redis.url, "two-hosts", **env)
         hosts.append(host_a)
-        _wait_until_consuming(client, [host_a])
+        wait_until_consuming(client, [host_a])
         model = settings.DATA_DIR / "models" / "tiny-llama-toy"
         shutil.copytree(toy_model(), model)
         settings.TRAINING_MODEL_ROOTS = [settings.DATA_DIR / "models"]
@@ -107,7 +101,7 @@ def test_sigterm_mid_run_hands_the_run_back_and_another_host_resumes_it_from_the
         stored = server.filesystem().ls(prefix, detail=False, refresh=True)
         assert [entry.rsplit("/", 1)[-1] for entry in stored] == [f"step-{record['step']}"]
 
-        host_b = _start_host("host-b", tmp_path / "host-b", private_redis.url, env)
+        host_b = start_training_host("host-b", tmp_path / "host-b", private_redis.url, "two-hosts", **env)
         hosts.append(host_b)
         assert not (host_b.root / run.run_dir).exists()
         run = _wait_for("the run did not end", lambda: (fresh := TrainingRun.objects.get(pk=run.pk)).is_terminal
@@ -122,13 +116,5 @@ def test_sigterm_mid_run_hands_the_run_back_and_another_host_resumes_it_from_the
         assert points == list(range(1, PLAN["max_steps"] + 1))  # contiguous, none twice
         assert run.final_metrics["steps"] == PLAN["max_steps"]
     finally:
-        for host in hosts:
-            if host.process.poll() is None:
-                host.process.send_signal(signal.SIGTERM)
-        for host in hosts:
-            try:
-                host.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                host.process.kill()
-                host.process.wait()
+        stop_all(hosts)
         client.close()
