@@ -12,18 +12,9 @@ from curation.models import DatasetBuild
 from jobs import lifecycle
 from jobs.consumers import CLOSE_FORBIDDEN, CLOSE_NOT_FOUND, CLOSE_UNAUTHENTICATED
 from tests.factories import make_token
-from tests.training.live_helpers import close_thread_connections, open_socket, use_layer
+from tests.training.live_helpers import HOST, memory_layer, open_socket  # noqa: F401 (fixture)
 
-pytestmark = pytest.mark.django_db(transaction=True)
-HOST = (b"host", b"127.0.0.1:8000")
-
-
-@pytest.fixture(autouse=True)
-async def memory_layer(settings):
-    use_layer(settings, "memory")
-    settings.LIVE_BATCH_WINDOW_MS = 0
-    yield
-    await close_thread_connections()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("memory_layer")]
 
 
 async def _connect(path, headers):

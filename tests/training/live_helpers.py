@@ -59,6 +59,15 @@ def train_steps(messages: list[dict]) -> list[int]:
     return steps
 
 
+@pytest.fixture
+async def memory_layer(settings):
+    """The in-memory channel layer, messages sent at once (no batching window); thread connections closed after."""
+    use_layer(settings, "memory")
+    settings.LIVE_BATCH_WINDOW_MS = 0
+    yield
+    await close_thread_connections()
+
+
 async def close_thread_connections():
     """Close the database connections of the thread database_sync_to_async runs in.
 
