@@ -12,7 +12,7 @@ from curation.services.git_mining import (
     request_mining,
 )
 from curation.tasks.mining import execute_mining_task
-from tests.curation.git_helpers import commit, git, init_repo, lines
+from tests.curation.git_helpers import commit, git, greeting_repo, init_repo, lines
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db
@@ -20,9 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def repo(root):
-    path = init_repo(root / "project")
-    commit(path, "feat: add the greeting module", {"app/greet.py": "def greet():\n    return 'hi'\n"})
-    return path
+    return greeting_repo(root / "project", "app/greet.py")
 
 
 def mine(path):
