@@ -126,13 +126,17 @@ def test_no_main_page_is_wider_than_the_window(browser, server, width):
     assert not problems, "\n".join(problems)
 
 
+def _assert_drawn_as_markers(page, chart: str) -> None:
+    """The chart's first trace is drawn as markers, and Plotly drew one (a line through one point draws nothing)."""
+    assert page.evaluate(f"() => document.getElementById('{chart}').data[0].mode") == "markers"
+    assert page.locator(f"#{chart} .scatterlayer .trace .points path").count() >= 1
+
+
 def test_a_lone_train_point_is_drawn(browser, server):
     context, page = _page(browser, server, 1400)
     page.goto("/training/runs/2/")
     page.wait_for_function("() => (document.getElementById('loss-chart').data || [])[0]?.x.length === 1")
-    assert page.evaluate("() => document.getElementById('loss-chart').data[0].mode") == "markers"
-    # Plotly draws a marker for it (a line through one point draws nothing).
-    assert page.locator("#loss-chart .scatterlayer .trace .points path").count() >= 1
+    _assert_drawn_as_markers(page, "loss-chart")
     context.close()
 
 
@@ -173,8 +177,7 @@ def test_the_overview_draws_the_last_runs_lone_point_names_base_models_and_leave
     context, page = _page(browser, server, 1400)
     page.goto("/")
     page.wait_for_function("() => (document.getElementById('overview-loss-chart').data || []).length > 0")
-    assert page.evaluate("() => document.getElementById('overview-loss-chart').data[0].mode") == "markers"
-    assert page.locator("#overview-loss-chart .scatterlayer .trace .points path").count() >= 1
+    _assert_drawn_as_markers(page, "overview-loss-chart")
     assert "toy model (offline)" in page.inner_text("#overview-runs") and "/" not in page.inner_text(
         "#overview-runs td.muted")
     # The chart's card ends under the chart (no blank area the height of another chart).
