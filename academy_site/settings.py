@@ -523,12 +523,11 @@ PROFESSOR_MODEL_LINE = env_slug("PROFESSOR_MODEL_LINE", MODEL_LINE_DEFAULT)
 PROFESSOR_RELEASE = env_choice("PROFESSOR_RELEASE", "promote", ("promote", "canary"))
 # Format of the datasets the cycle builds.
 PROFESSOR_DATASET_FORMAT = env_choice("PROFESSOR_DATASET_FORMAT", "messages", ("alpaca", "sharegpt", "messages"))
-# A cycle's lease expires this long after its last heartbeat, so a killed worker cannot leave it stuck.
+# A running cycle that waits for no job of its own is reaped as lost this long after its last sign of life
+# (a waiting cycle lives as long as its job), so a killed worker cannot leave its line's cycle stuck.
 PROFESSOR_LEASE_SECONDS = env_int("PROFESSOR_LEASE_SECONDS", 600, min_value=10)
 # `train --wait` and `professor cycle --wait` say so when no worker took the job for this long.
 WORKER_WAIT_WARNING_SECONDS = env_int("WORKER_WAIT_WARNING_SECONDS", 60, min_value=1)
-# A cycle whose run succeeded on a worker waits this long for that worker to register the run's version.
-PROFESSOR_REGISTRATION_WAIT_SECONDS = env_int("PROFESSOR_REGISTRATION_WAIT_SECONDS", 120, min_value=1)
 # A CPU worker with less RAM than this gets shorter sequences and a smaller LoRA rank.
 PROFESSOR_LOW_RAM_MB = env_int("PROFESSOR_LOW_RAM_MB", 16384, min_value=0)
 # The hourly check the data migration schedules (editable afterwards in the admin).

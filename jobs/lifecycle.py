@@ -36,6 +36,12 @@ class JobRefused(Exception):
 text_scrubbers: list[Callable[[str], str]] = []
 
 
+# Called as hook(model, pk, status) once a job has ended (succeeded, failed, cancelled or lost) and that
+# has committed. Apps above append to it in AppConfig.ready() (the Professor's cycle follows its jobs
+# so); a failing hook is logged and never undoes the end.
+on_ended: list[Callable] = []
+
+
 def scrub(text: str) -> str:
     """`text` passed through every registered scrubber."""
     for scrubber in text_scrubbers:
@@ -52,6 +58,17 @@ def announce(model: type[Job], pk: int) -> None:
             broadcast.publish_job_events(job.group_name, [job.status_payload()])
         broadcast.publish_overview()
     transaction.on_commit(send)
+
+
+def _ended(model: type[Job], pk: int, status: str) -> None:
+    """After commit: call every on_ended hook for the job that just ended."""
+    def call():
+        for hook in list(on_ended):
+            try:
+                hook(model, pk, status)
+            except Exception:
+                logger.exception("on_ended hook %r failed for %s %s", hook, model.__name__, pk)
+    transaction.on_commit(call)
 
 
 # ---------------------------------------------------------------------------- queueing
@@ -161,6 +178,7 @@ def finish(model: type[Job], pk: int, *, status: str = JobStatus.SUCCEEDED, **fi
             logger.info("%s %s was no longer active when it ended as %s", model.__name__, pk, status)
             return False
         announce(model, pk)
+        _ended(model, pk, status)
     return True
 
 
@@ -180,6 +198,7 @@ def cancel(model: type[Job], pk: int) -> str:
                 status=JobStatus.CANCELLED, cancel_requested=True, finished_at=now,
                 human_error="cancelled before it started"):
             announce(model, pk)
+            _ended(model, pk, JobStatus.CANCELLED)
             return JobStatus.CANCELLED
         if model.objects.filter(pk=pk, status__in=CLAIMED_STATUSES).update(cancel_requested=True):
             announce(model, pk)
@@ -214,6 +233,7 @@ def mark_lost(model: type[Job], pk: int, *, before) -> bool:
         if changed == 1:
             model.after_lost(pk)
             announce(model, pk)
+            _ended(model, pk, JobStatus.LOST)
     return changed == 1
 
 
@@ -254,5 +274,5 @@ def _plain(value) -> bool:
 
 
 __all__ = ["ERROR_CHARS", "HUMAN_ERROR_CHARS", "JobRefused", "advance", "announce", "cancel", "cancel_requested",
-           "claim", "enqueue", "fail", "finish", "heartbeat", "mark_lost", "reap_stale", "record_progress",
+           "claim", "enqueue", "fail", "finish", "heartbeat", "mark_lost", "on_ended", "reap_stale", "record_progress",
            "report_progress", "requeue", "sweep_queued"]

@@ -1,7 +1,8 @@
 from django.contrib import admin, messages
 
+from jobs.lifecycle import JobRefused
 from professor import services
-from professor.models import Cycle, JournalEntry, Lease, MemoryImport, ParameterChoice, Trigger
+from professor.models import Cycle, JournalEntry, MemoryImport, ParameterChoice, Trigger
 
 
 class JournalInline(admin.TabularInline):
@@ -17,25 +18,27 @@ class CycleAdmin(admin.ModelAdmin):
     list_display = ("id", "created_at", "trigger", "line", "status", "outcome", "summary")
     list_filter = ("status", "outcome", "trigger")
     readonly_fields = ("status", "progress", "outcome", "outcome_reason", "summary", "error", "human_error",
-                       "heartbeat_at", "worker",
-                       "attempt", "dataset", "run", "version", "evaluation_ref", "started_at", "finished_at")
+                       "heartbeat_at", "worker", "attempt", "dataset", "run", "version", "evaluation",
+                       "waiting_for", "waiting_kind", "waiting_id", "started_at", "finished_at")
     inlines = [JournalInline]
-    actions = ["start_cycle"]
+    actions = ["start_cycle", "cancel_cycles"]
 
     @admin.action(description="Start a new cycle now")
     def start_cycle(self, request, queryset):
         try:
             cycle = services.start_cycle(request.user, trigger=Trigger.WEB)
-        except services.LeaseBusy as exc:
+        except services.CycleBusy as exc:
             self.message_user(request, f"Not started: {exc}", messages.WARNING)
             return
         self.message_user(request, f"Cycle {cycle.pk} queued.")
 
-
-@admin.register(Lease)
-class LeaseAdmin(admin.ModelAdmin):
-    list_display = ("name", "cycle", "acquired_at", "heartbeat_at", "expires_at")
-    readonly_fields = ("acquired_at", "heartbeat_at")
+    @admin.action(description="Cancel the selected cycles (and the job each waits for)")
+    def cancel_cycles(self, request, queryset):
+        for cycle in queryset:
+            try:
+                services.cancel_cycle(cycle.pk)
+            except JobRefused as exc:
+                self.message_user(request, str(exc), messages.WARNING)
 
 
 @admin.register(MemoryImport)

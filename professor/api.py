@@ -37,7 +37,7 @@ def cycles(request):
             return json_error(f"permission denied: {needs_role(OPERATE_TRAINING)}", 403)
         try:
             cycle = services.start_cycle(request.user, trigger=Trigger.API)
-        except services.LeaseBusy as exc:
+        except services.CycleBusy as exc:
             return json_error(str(exc), 409, [{"cycle": exc.cycle_id}])
         return JsonResponse(cycle.to_dict(), status=202)
     recent = Cycle.objects.prefetch_related("journal").select_related("dataset", "version")[:50]

@@ -210,17 +210,17 @@ def _prepare(user, actor, *, in_process: bool) -> Answer:
 
 def _start(user, actor, *, in_process: bool) -> Answer:
     from curation.services.datasets import run_build, start_build
-    from professor import lease
+    from professor.cycle import active_cycle, busy
     from professor.parameters import mark_automatic, suggest_parameters, values
     from professor.readiness import readiness
     from training import services as training
 
     _require(actor, OPERATE_TRAINING)
-    holder = lease.holder()
+    holder = active_cycle()
     if holder is not None:
-        status, since = lease.holder_state(holder.cycle_id, holder.acquired_at)
-        return Answer(START, f"Not starting: {lease.describe_holder(holder.cycle_id, since, status)}.",
-                      data={"cycle": holder.cycle_id, "status": status}, ok=False)
+        refusal = busy(holder)
+        return Answer(START, f"Not starting: {refusal}.", data={"cycle": holder.pk, "status": refusal.status},
+                      ok=False)
     decision = readiness()
     if not decision.ready:
         return Answer(START, "Not starting: " + "; ".join(decision.blocking) + ".", data=decision.as_dict(), ok=False)

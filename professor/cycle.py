@@ -1,123 +1,220 @@
-"""The unattended cycle: memory import -> readiness -> dataset -> training -> Arena -> policy.
+"""The unattended cycle, a state machine: memory import -> readiness -> dataset -> training -> Arena -> policy.
 
-start_cycle() creates the Cycle job and takes the lease in one transaction (a second trigger
-gets LeaseBusy: "already running since ..."), then queues it; run_cycle() claims it and runs
-the steps. Each step writes a journal entry. A step that fails stops the cycle with a plain
-reason; promotion happens only in the last step, so a failed cycle never promotes.
+start_cycle() creates the Cycle and queues it; a partial unique constraint allows one active cycle
+per line, so a second trigger gets CycleBusy ("a cycle is already running since ... (cycle N)").
+run_cycle() claims it and takes the steps that need no job (memory, readiness) up to its dataset
+build, then returns: no worker is held while the cycle waits. From there it waits for one job at a
+time (`waiting_for`, `waiting_kind`, `waiting_id`), and when that job ends, the hooks of the apps
+below (professor.hooks) call job_ended(), which takes the next step: start the next job (the run,
+the evaluation, seed replicas), or carry the verdict out and finish. Each step writes a journal
+entry. A failed, cancelled or lost job, or a step that fails, stops the cycle with a plain reason;
+promotion happens only in the last step, so a failed cycle never promotes.
 
-in_process=True (embedded `cycle --wait`) executes the training run and the evaluation in the
-calling process, as `train --wait` does; otherwise they go to the workers and the cycle waits
-for them, saying so in the journal when no worker takes a job.
+A waiting cycle has no worker of its own: it lives as long as its job (Cycle.objects.stale()), and
+the job's end, lost included, ends or advances it. cancel_cycle() cancels the job it waits for.
+
+in_process=True (embedded `cycle --wait`) runs each job in the calling process, as `train --wait`
+does, and takes the next step there; the hooks leave such a cycle to that process.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import threading
 import time
 import traceback
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.roles import OPERATE_TRAINING, needs_role
 from jobs import lifecycle
 from jobs.models import JobStatus
-from professor import journal, lease
-from professor.journal import link
+from professor import journal, replicas
+from professor.journal import link, run_link
 from professor.memory import import_memory
-from professor.models import Cycle, JournalEntry, Outcome, Step, StepOutcome, Trigger
+from professor.models import Cycle, Outcome, Step, StepOutcome, Trigger, Waiting, job_model
 from professor.parameters import keep_recipe, mark_automatic, suggest_parameters, values
 from professor.readiness import line_name, readiness
-from professor.replicas import measure_seed_noise
+from professor.stopping import StepFailed, Stopped
 
 logger = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
-HEARTBEAT_EVERY_SECONDS = 5.0
 NO_EVALUATION = "no evaluation available"
 SHOWN_LOSSES = ("train_loss", "eval_loss")
+# The journal step a waiting cycle is at.
+WAITING_STEPS = {Waiting.DATASET: Step.DATASET, Waiting.TRAINING: Step.TRAINING,
+                 Waiting.REPLICA_TRAINING: Step.TRAINING, Waiting.EVALUATION: Step.EVALUATION,
+                 Waiting.REPLICA_EVALUATION: Step.EVALUATION, Waiting.REEVALUATION: Step.EVALUATION}
 
 
-class StepFailed(Exception):
-    """A step could not be done; the cycle stops with this plain reason."""
+# ---------------------------------------------------------------------------- one at a time
+class CycleBusy(Exception):
+    """Another cycle of the line is active; str() says whether it runs or still waits for a worker, and since when."""
 
-    def __init__(self, step: str, reason: str, numbers: dict | None = None, links: list | None = None):
-        super().__init__(reason)
-        self.step, self.reason, self.numbers, self.links = step, reason, numbers or {}, links or []
+    def __init__(self, cycle_id: int | None, since, status: str = "running"):
+        self.cycle_id, self.since, self.status = cycle_id, since, status
+        super().__init__(describe_holder(cycle_id, since, status))
 
 
-class Stopped(Exception):
-    """The cycle ends early without a failure (not ready, cancelled)."""
+def describe_holder(cycle_id: int | None, since, status: str) -> str:
+    """"a cycle is already running since ... (cycle 7)", or "already queued since ..." while no worker took it."""
+    when = timezone.localtime(since).strftime("%Y-%m-%d %H:%M:%S %Z") if since else "a moment ago"
+    if status == "queued":
+        return f"a cycle is already queued since {when}, waiting for a worker (cycle {cycle_id})"
+    return f"a cycle is already running since {when} (cycle {cycle_id})"
 
-    def __init__(self, outcome: str, summary: str, status: str = JobStatus.SUCCEEDED):
-        super().__init__(summary)
-        self.outcome, self.summary, self.status = outcome, summary, status
+
+def active_cycle(line: str | None = None) -> Cycle | None:
+    """The line's active (queued or running) cycle, or None."""
+    return Cycle.objects.active().filter(line=line_name(line)).order_by("created_at", "id").first()
+
+
+def busy(cycle: Cycle) -> CycleBusy:
+    """The refusal that names `cycle`: queued since it was created, or running since its claim."""
+    if cycle.status == JobStatus.QUEUED:
+        return CycleBusy(cycle.pk, cycle.created_at, "queued")
+    return CycleBusy(cycle.pk, cycle.started_at or cycle.created_at, "running")
 
 
 # ---------------------------------------------------------------------------- starting
 def start_cycle(user=None, *, trigger: str = Trigger.CLI, line: str | None = None, queue: bool = True) -> Cycle:
-    """Create a cycle holding the lease and (queue=True) hand it to a worker after commit.
+    """Create a cycle and (queue=True) hand it to a worker after commit.
 
-    Raises lease.LeaseBusy ("a cycle is already running since ...") when another holds the lease.
+    Raises CycleBusy ("a cycle is already running since ...") while another cycle of the line is active:
+    the database allows one (one_active_cycle_per_line), so racing triggers cannot both win.
     """
     if user is not None and not user.has_perm(OPERATE_TRAINING):
         raise PermissionDenied(needs_role(OPERATE_TRAINING))
-    with transaction.atomic():
-        cycle = Cycle.objects.create(trigger=trigger, line=line_name(line),
-                                     created_by=user if user is not None and user.is_authenticated else None)
-        taken = lease.acquire(cycle.pk)
-        if taken.previous_cycle_id:
-            _bury(taken.previous_cycle_id, taken.previous_heartbeat_at, cycle.pk)
-        if queue:
-            lifecycle.enqueue(cycle)
-    return cycle
+    line = line_name(line)
+    for _attempt in range(2):  # the holder may end between our refused INSERT and the look-up: try once more
+        try:
+            with transaction.atomic():
+                cycle = Cycle.objects.create(trigger=trigger, line=line,
+                                             created_by=user if user is not None and user.is_authenticated else None)
+                if queue:
+                    lifecycle.enqueue(cycle)
+            return cycle
+        except IntegrityError:
+            holder = active_cycle(line)
+            if holder is not None:
+                raise busy(holder) from None
+    raise CycleBusy(None, None)
 
 
-def _bury(previous_id: int, heartbeat_at, cycle_id: int) -> None:
-    """The previous holder stopped without releasing the lease (a killed worker): end it as lost."""
-    ended = Cycle.objects.filter(pk=previous_id, status__in=(JobStatus.QUEUED, JobStatus.PREPARING,
-                                                             JobStatus.RUNNING)).update(
-        status=JobStatus.LOST, finished_at=timezone.now(), outcome=Outcome.FAILED,
-        human_error=Cycle.lost_message, summary="stopped without finishing; its lease expired")
-    when = timezone.localtime(heartbeat_at).strftime("%Y-%m-%d %H:%M:%S") if heartbeat_at else "unknown"
-    if ended:  # its own journal says so too, at the step where it stopped (as when the reaper ends it)
-        last = JournalEntry.objects.filter(cycle_id=previous_id).order_by("-at", "-id").values_list(
-            "step", flat=True).first()
-        journal.write(previous_id, last or Step.LEASE, StepOutcome.FAILED,
-                      f"lost: its worker stopped reporting (last heartbeat {when}) and cycle {cycle_id} took over "
-                      "its expired lease; nothing of it was promoted", numbers={"successor": cycle_id},
-                      links=[link(f"cycle {cycle_id}", f"/professor/cycles/{cycle_id}/")])
-    journal.write(cycle_id, Step.LEASE, StepOutcome.OK,
-                  f"took over an expired lease: cycle {previous_id} stopped without finishing "
-                  f"(last heartbeat {when}); nothing of it was promoted",
-                  numbers={"previous_cycle": previous_id}, links=[link(f"cycle {previous_id}",
-                                                                     f"/professor/cycles/{previous_id}/")])
+def cancel_cycle(cycle_id: int) -> str:
+    """Cancel a cycle and the job it waits for. A queued cycle ends at once; a running one ends cancelled
+    when its job has ended (job_ended). Returns the cycle's status; raises lifecycle.JobRefused when it ended."""
+    status = lifecycle.cancel(Cycle, cycle_id)
+    _cancel_job(Cycle.objects.filter(pk=cycle_id).values("waiting_kind", "waiting_id").first())
+    return status
 
 
-# ---------------------------------------------------------------------------- running
+def _cancel_job(row: dict | None) -> None:
+    model = job_model(row["waiting_kind"]) if row and row["waiting_kind"] else None
+    if model is None:
+        return
+    try:
+        lifecycle.cancel(model, row["waiting_id"])
+    except lifecycle.JobRefused:
+        pass  # it ended meanwhile: its end advances the cycle, which then sees the cancel
+
+
+# ---------------------------------------------------------------------------- advancing
 def run_cycle(cycle_id: int, *, worker: str = "", in_process: bool = False, on_entry=None) -> Cycle | None:
-    """Claim the cycle and run its steps to the end; None when it was not ours to claim."""
-    cycle = lifecycle.claim(Cycle, cycle_id, worker=worker)
+    """Claim the cycle and take its first steps, up to its first job; None when it was not ours to claim.
+
+    in_process=True runs every job of the cycle in this process and returns when the cycle has ended.
+    """
+    cycle = lifecycle.claim(Cycle, cycle_id, worker=worker, in_process=in_process)
     if cycle is None:
         return None
-    runner = _Runner(cycle, in_process=in_process, worker=worker or "cycle@localhost", on_entry=on_entry)
-    try:
-        runner.run()
-    finally:
-        lease.release(cycle_id)
+    _Runner(cycle, on_entry=on_entry).guard(lambda runner: runner.begin())
+    if in_process:
+        _run_jobs_here(cycle_id, worker or "cycle@localhost", on_entry)
     return Cycle.objects.get(pk=cycle_id)
 
 
+def job_ended(kind: str, pk: int, *, here: bool = False, on_entry=None) -> None:
+    """Job `kind` `pk` ended: the cycle that waits for it takes its next step.
+
+    The hooks call this for cycles on the workers; an in-process cycle is advanced by its own process
+    (here=True), unless its job was reaped lost: that process is gone with it. Only one caller takes the
+    step: clearing the wait is one conditional update.
+    """
+    cycle = Cycle.objects.filter(status=JobStatus.RUNNING, waiting_kind=kind, waiting_id=pk).first()
+    model = job_model(kind)
+    job = model.objects.filter(pk=pk).first() if cycle is not None and model is not None else None
+    if cycle is None or (job is not None and not job.is_terminal):
+        return
+    if cycle.in_process != here and not (job is not None and job.status == JobStatus.LOST):
+        return
+    if Cycle.objects.filter(pk=cycle.pk, status=JobStatus.RUNNING, waiting_kind=kind, waiting_id=pk).update(
+            waiting_for=Waiting.NOTHING, waiting_kind="", waiting_id=None, heartbeat_at=timezone.now()) != 1:
+        return
+    _Runner(cycle, on_entry=on_entry).guard(lambda runner: runner.resume(cycle.waiting_for, kind, pk, job))
+
+
+def _run_jobs_here(cycle_id: int, worker: str, on_entry) -> None:
+    """Embedded `cycle --wait`: run each job the cycle waits for in this process, then take the next step."""
+    from arena.services import run_evaluation
+    from curation.services.datasets import run_build
+    from training.execution import execute
+
+    runners = {"build": lambda pk: run_build(pk, worker), "run": lambda pk: execute(pk, worker),
+               "evaluation": lambda pk: run_evaluation(pk, worker=worker)}
+    while True:
+        row = Cycle.objects.filter(pk=cycle_id, status=JobStatus.RUNNING).exclude(waiting_kind="").values(
+            "waiting_for", "waiting_kind", "waiting_id").first()
+        if row is None:
+            return
+        kind, pk = row["waiting_kind"], row["waiting_id"]
+        model = job_model(kind)
+        if model.objects.filter(pk=pk, status=JobStatus.QUEUED).exists():
+            # A crash around the job (not in it: the job records its own failure) ends the cycle at its step.
+            runner = _Runner(Cycle.objects.get(pk=cycle_id), on_entry=on_entry)
+            runner.step = WAITING_STEPS.get(row["waiting_for"], runner.step)
+            runner.guard(lambda _runner, run=runners[kind], pk=pk: run(pk) and None)
+        if model.objects.filter(pk=pk).active().exists():
+            time.sleep(POLL_SECONDS)  # another process claimed it first: it ends there
+            continue
+        job_ended(kind, pk, here=True, on_entry=on_entry)
+
+
+def note_unclaimed(cycle_id: int, kind: str, pk: int) -> None:
+    """Journal once that no worker has taken the job the cycle waits for (the task calls this after a delay)."""
+    cycle = Cycle.objects.filter(pk=cycle_id, status=JobStatus.RUNNING, waiting_kind=kind, waiting_id=pk).first()
+    model = job_model(kind)
+    job = model.objects.filter(pk=pk, status=JobStatus.QUEUED).first() if cycle and model else None
+    if job is None:
+        return
+    waited = (timezone.now() - job.created_at).total_seconds()
+    queue = getattr(job, "queue_name", "") or model.queue_for(pk)
+    journal.write(cycle_id, WAITING_STEPS.get(cycle.waiting_for, Step.TRAINING), StepOutcome.WAITING,
+                  no_worker_message(f"{kind} {pk}", waited, queue))
+
+
+def _note_unclaimed_later(cycle_id: int, kind: str, pk: int) -> None:
+    """Send the task professor.note_unclaimed to run WORKER_WAIT_WARNING_SECONDS from now (a lost message only
+    loses the note)."""
+    from celery import current_app
+
+    try:
+        current_app.send_task("professor.note_unclaimed", args=(cycle_id, kind, pk), queue=Cycle.queue,
+                              countdown=settings.WORKER_WAIT_WARNING_SECONDS)
+    except Exception:  # the broker is down: the cycle still goes on when its job ends
+        logger.warning("could not schedule the no-worker note of cycle %s", cycle_id, exc_info=True)
+
+
 class _Runner:
-    def __init__(self, cycle: Cycle, *, in_process: bool, worker: str, on_entry=None):
-        self.cycle, self.in_process, self.worker, self.on_entry = cycle, in_process, worker, on_entry
-        self.line = cycle.line
+    """Takes one cycle's steps from where it stands, up to its next job or its end."""
+
+    def __init__(self, cycle: Cycle, *, on_entry=None):
+        self.cycle, self.on_entry = cycle, on_entry
+        self.in_process, self.line = cycle.in_process, cycle.line
         self.step = Step.MEMORY  # the step in progress, named when something unexpected breaks it
-        self._beat_at = 0.0
 
     # -- plumbing
     def note(self, step: str, outcome: str, message: str, *, numbers=None, links=None, job=None) -> None:
@@ -126,31 +223,29 @@ class _Runner:
         if self.on_entry is not None:
             self.on_entry(entry)
 
-    def heartbeat(self, *, force: bool = False) -> None:
-        """Renew the lease and the job's sign of life; stop when cancelled or when the lease was lost."""
-        now = time.monotonic()
-        if not force and now - self._beat_at < HEARTBEAT_EVERY_SECONDS:
-            return
-        self._beat_at = now
-        if not lease.renew(self.cycle.pk):
-            raise StepFailed(Step.LEASE, "the cycle lost its lease (it was silent for longer than "
-                                         f"{settings.PROFESSOR_LEASE_SECONDS} s and another cycle took over)")
-        if lifecycle.heartbeat(Cycle, self.cycle.pk):
-            raise Stopped(Outcome.FAILED, "cancelled on request; nothing was promoted", JobStatus.CANCELLED)
-
     def progress(self, fraction: float, **fields) -> None:
         lifecycle.report_progress(Cycle, self.cycle.pk, fraction, **fields)
-        lease.renew(self.cycle.pk)
 
-    def run(self) -> None:
+    def wait(self, job, waiting: str) -> None:
+        """The cycle waits for `job`; its end (job_ended) takes the next step. Call inside the transaction
+        that creates the job, so the job cannot end before the cycle waits for it."""
+        Cycle.objects.filter(pk=self.cycle.pk).update(waiting_for=waiting, waiting_kind=job.group_prefix,
+                                                      waiting_id=job.pk, heartbeat_at=timezone.now())
+        if self.in_process:
+            return
+        cycle_id, kind, pk = self.cycle.pk, job.group_prefix, job.pk
+        transaction.on_commit(lambda: _note_unclaimed_later(cycle_id, kind, pk))
+
+    def after_start(self) -> None:
+        """A cancel that came while a step ran reaches the job that step started."""
+        if Cycle.objects.filter(pk=self.cycle.pk, cancel_requested=True).exists():
+            _cancel_job(Cycle.objects.filter(pk=self.cycle.pk).values("waiting_kind", "waiting_id").first())
+
+    def guard(self, take) -> None:
+        """Take the steps (`take(self)` returns (outcome, summary) at the end, None while a job runs); end
+        the cycle as a failed step, an early stop or a crash says."""
         try:
-            self.import_memory()
-            self.check_readiness()
-            snapshot = self.build_dataset()
-            run, version = self.train(snapshot)
-            evaluation = self.evaluate(version)
-            evaluation = measure_seed_noise(self, run, version, evaluation)  # replicas when the verdict is close
-            outcome, summary = self.apply(evaluation, version)
+            ended = take(self)
         except StepFailed as exc:
             self.note(exc.step, StepOutcome.FAILED, exc.reason, numbers=exc.numbers, links=exc.links)
             lifecycle.fail(Cycle, self.cycle.pk, error=exc.reason, human_error=f"{exc.step}: {exc.reason}",
@@ -164,10 +259,45 @@ class _Runner:
             logger.exception("cycle %s crashed", self.cycle.pk)
             reason = f"internal error: {type(exc).__name__}: {exc}"
             self.note(self.step, StepOutcome.FAILED, reason)
-            lifecycle.fail(Cycle, self.cycle.pk, error="".join(traceback.format_exception(exc))[-20000:],
-                           human_error=reason[:500], outcome=Outcome.FAILED, summary=reason[:500])
+            lifecycle.fail(Cycle, self.cycle.pk, error="".join(traceback.format_exception(exc)),
+                           human_error=reason, outcome=Outcome.FAILED, summary=reason[:500])
             return
+        if ended is None:
+            self.after_start()
+            return
+        outcome, summary = ended
         lifecycle.finish(Cycle, self.cycle.pk, outcome=outcome, summary=summary[:500])
+
+    # -- the states
+    def begin(self):
+        self.import_memory()
+        self.check_readiness()
+        self.start_dataset()
+
+    def resume(self, waiting: str, kind: str, pk: int, job):
+        """The job the cycle waited for (`waiting`) ended: go on from there."""
+        self.step = WAITING_STEPS.get(waiting, self.step)
+        if Cycle.objects.filter(pk=self.cycle.pk, cancel_requested=True).exists():
+            raise Stopped(Outcome.FAILED, "cancelled on request; nothing was promoted", JobStatus.CANCELLED)
+        if job is None:
+            raise StepFailed(self.step, f"{kind} {pk} was deleted while the cycle waited for it")
+        self.cycle.refresh_from_db()
+        if waiting == Waiting.DATASET:
+            return self.start_training(self.dataset_built(job))
+        if waiting == Waiting.TRAINING:
+            return self.start_evaluation(self.trained(job))
+        if waiting == Waiting.EVALUATION:
+            return self.judged(self.evaluated(job))
+        evaluation = {Waiting.REPLICA_TRAINING: replicas.replica_trained,
+                      Waiting.REPLICA_EVALUATION: replicas.replica_evaluated,
+                      Waiting.REEVALUATION: replicas.evaluated_again}[waiting](self, job)
+        return None if evaluation is None else self.apply(evaluation, self.cycle.version)
+
+    def judged(self, evaluation):
+        """The candidate's verdict is in: measure the recipe's seed noise first when it could turn on it."""
+        if replicas.start(self, self.cycle.run, self.cycle.version, evaluation):
+            return None
+        return self.apply(evaluation, self.cycle.version)
 
     # -- steps
     def import_memory(self) -> None:
@@ -190,21 +320,24 @@ class _Runner:
                   numbers=decision.numbers)
         self.progress(0.1)
 
-    def build_dataset(self):
+    def start_dataset(self) -> None:
         self.step = Step.DATASET
-        from curation.models import BuildStatus
-        from curation.services.datasets import run_build, start_build
+        from curation.services.datasets import start_build
 
         self._ensure_holdout()
-        build = start_build(None, name=f"professor-cycle-{self.cycle.pk}", format=settings.PROFESSOR_DATASET_FORMAT,
-                            queue=False)
-        self.note(Step.DATASET, StepOutcome.STARTED, f"building dataset {build.name} (build {build.pk})",
-                  links=[link(f"build {build.pk}", build.get_absolute_url())], job=build)
-        build = run_build(build.pk)
-        self.heartbeat(force=True)
-        if build is None or build.status != BuildStatus.SUCCEEDED or build.snapshot is None:
-            raise StepFailed(Step.DATASET, f"the dataset build failed: {build.error if build else 'not claimed'}",
-                             links=[link("datasets", "/datasets/")])
+        with transaction.atomic():
+            build = start_build(None, name=f"professor-cycle-{self.cycle.pk}",
+                                format=settings.PROFESSOR_DATASET_FORMAT, queue=not self.in_process)
+            self.note(Step.DATASET, StepOutcome.STARTED, f"building dataset {build.name} (build {build.pk})",
+                      links=[link(f"build {build.pk}", build.get_absolute_url())], job=build)
+            self.wait(build, Waiting.DATASET)
+
+    def dataset_built(self, build):
+        from curation.models import BuildStatus
+
+        if build.status != BuildStatus.SUCCEEDED or build.snapshot is None:
+            why = build.error or build.human_error or build.status
+            raise StepFailed(Step.DATASET, f"the dataset build failed: {why}", links=[link("datasets", "/datasets/")])
         snapshot = build.snapshot
         numbers = {"rows": snapshot.row_count, "train": snapshot.train_count, "eval": snapshot.eval_count,
                    "sha256": snapshot.sha256}
@@ -222,10 +355,7 @@ class _Runner:
 
     def _ensure_holdout(self) -> None:
         """The line's frozen holdout is taken before the first dataset, so no version trains on it."""
-        try:
-            from arena import services as arena
-        except ImportError:
-            return
+        from arena import services as arena
         from models_registry.models import ModelLine
         from training.base_models import default_base_model
 
@@ -242,74 +372,61 @@ class _Runner:
                                                 f"({holdout.items.count()} examples kept out of training)",
                   numbers={"holdout": holdout.version, "items": holdout.items.count()})
 
-    def train(self, snapshot):
+    def start_training(self, snapshot) -> None:
         self.step = Step.TRAINING
         from models_registry.models import ModelLine
         from training import services as training
-        from training.models import RunStatus, TrainingRun
 
         line = ModelLine.objects.filter(name=self.line).first()
         suggestion = keep_recipe(suggest_parameters(snapshot), line.active_version() if line else None, snapshot)
         hp = {**values(suggestion), "model_line": self.line}
         try:
-            run = training.start_run(None, dataset=snapshot, hyperparameters=hp)
+            with transaction.atomic():
+                run = training.start_run(None, dataset=snapshot, hyperparameters=hp)
+                mark_automatic(run, suggestion)
+                Cycle.objects.filter(pk=self.cycle.pk).update(run=run)
+                chosen = ", ".join(f"{name} {value}" for name, value in values(suggestion).items())
+                self.note(Step.TRAINING, StepOutcome.STARTED, f"started run {run.pk}: {chosen}",
+                          numbers={"run": run.pk, **values(suggestion)}, links=[run_link(run)], job=run)
+                self.wait(run, Waiting.TRAINING)
         except ValidationError as exc:
             raise StepFailed(Step.TRAINING, "the run was refused: " + "; ".join(exc.messages)) from None
-        mark_automatic(run, suggestion)
-        Cycle.objects.filter(pk=self.cycle.pk).update(run=run)
-        run_link = link(f"run {run.pk}", f"/training/runs/{run.pk}/")
-        chosen = ", ".join(f"{name} {value}" for name, value in values(suggestion).items())
-        self.note(Step.TRAINING, StepOutcome.STARTED, f"started run {run.pk}: {chosen}",
-                  numbers={"run": run.pk, **values(suggestion)}, links=[run_link], job=run)
-        if self.in_process:
-            from training.execution import execute
 
-            with background_heartbeat(self.cycle.pk):
-                execute(run.pk, self.worker, on_event=lambda _event: self._beat_during(TrainingRun, run.pk))
-            self.heartbeat(force=True)
-        else:
-            self._wait(TrainingRun, run.pk, f"run {run.pk}", getattr(run, "queue_name", "") or "training",
-                       Step.TRAINING, 0.2, 0.7)
-        run.refresh_from_db()
+    def trained(self, run):
+        from training.models import RunStatus
+
+        to_run = run_link(run)
         metrics = {k: v for k, v in (run.final_metrics or {}).items() if isinstance(v, int | float)}
         if run.status != RunStatus.SUCCEEDED:
             raise StepFailed(Step.TRAINING, f"run {run.pk} {run.status}: {run.human_error or 'see the run page'}",
-                             numbers=metrics, links=[run_link])
-        version = self._registered_version(run, run_link)
+                             numbers=metrics, links=[to_run])
+        version = self.registered_version(run, to_run)
         Cycle.objects.filter(pk=self.cycle.pk).update(version=version)
         version_link = link(f"{version.line.name} {version.label}", f"/models/{version.line.name}/{version.label}/")
         losses = "".join(f", {k.replace('_', ' ')} {v:.4f}" for k, v in metrics.items() if k in SHOWN_LOSSES)
         self.note(Step.TRAINING, StepOutcome.OK, f"run {run.pk} succeeded: candidate {version.label}{losses}",
-                  numbers=metrics, links=[run_link, version_link])
+                  numbers=metrics, links=[to_run, version_link])
         self.progress(0.7)
-        return run, version
+        return version
 
-    def evaluate(self, version):
+    def start_evaluation(self, version) -> None:
         self.step = Step.EVALUATION
+        from arena import services as arena
+
         try:
-            from arena import services as arena
-            from arena.models import Evaluation
-        except ImportError:
-            raise StepFailed(Step.EVALUATION, f"{NO_EVALUATION}: the Arena is not installed") from None
-        try:
-            evaluation = arena.start_evaluation(version.line, version)
+            with transaction.atomic():
+                evaluation = arena.start_evaluation(version.line, version)
+                Cycle.objects.filter(pk=self.cycle.pk).update(evaluation=evaluation)
+                against = evaluation.against.label if evaluation.against_id else "the base model"
+                self.note(Step.EVALUATION, StepOutcome.STARTED, f"evaluating {version.label} against {against} "
+                                                                f"(evaluation {evaluation.pk})",
+                          links=[_evaluation_link(evaluation)], job=evaluation)
+                self.wait(evaluation, Waiting.EVALUATION)
         except Exception as exc:
             raise StepFailed(Step.EVALUATION, f"{NO_EVALUATION}: {exc}") from None
-        Cycle.objects.filter(pk=self.cycle.pk).update(evaluation_ref=evaluation.pk)
-        ev_link = link(f"evaluation {evaluation.pk}", f"/models/{version.line.name}/{version.label}/")
-        against = evaluation.against.label if evaluation.against_id else "the base model"
-        self.note(Step.EVALUATION, StepOutcome.STARTED, f"evaluating {version.label} against {against} "
-                                                        f"(evaluation {evaluation.pk})", links=[ev_link],
-                  job=evaluation)
-        if self.in_process:
-            self.heartbeat(force=True)
-            with background_heartbeat(self.cycle.pk):
-                arena.run_evaluation(evaluation.pk, worker=self.worker)
-            self.heartbeat(force=True)
-        else:
-            self._wait(Evaluation, evaluation.pk, f"evaluation {evaluation.pk}", Evaluation.queue, Step.EVALUATION,
-                       0.7, 0.95)
-        evaluation.refresh_from_db()
+
+    def evaluated(self, evaluation):
+        ev_link = _evaluation_link(evaluation)
         if evaluation.status != JobStatus.SUCCEEDED or not evaluation.verdict:
             raise StepFailed(Step.EVALUATION, f"evaluation {evaluation.pk} {evaluation.status}: "
                                               f"{evaluation.human_error or 'no verdict'}", links=[ev_link])
@@ -349,14 +466,14 @@ class _Runner:
                                                               "applied": applied}, links=[line_link])
         return outcome, text
 
-    def _registered_version(self, run, run_link: dict):
+    def registered_version(self, run, to_run: dict):
         """The version registered from the succeeded run.
 
-        The registry's hook registers it on the host that trained the run, right after the success
-        is committed, so a cycle polling from elsewhere can see the success first. On workers the
-        cycle waits for that one registration (PROFESSOR_REGISTRATION_WAIT_SECONDS) and never
-        registers itself: this host may not hold the adapter. In process, this host trained the run
-        and registers it (once per run: a version already registered by the hook is returned).
+        The registry's on_run_succeeded hook registers it on the host that trained the run, before the
+        Professor's hook (appended later) advances the cycle; so on the workers the version is there, or
+        its registration failed, and the cycle never registers one itself: this host may not hold the
+        adapter. In process, this host trained the run and registers it (once per run: a version
+        already registered by the hook is returned).
         """
         from models_registry.adapters import AdapterError
         from models_registry.models import ModelVersion
@@ -367,91 +484,19 @@ class _Runner:
                 return register_run_version(run)
             except (AdapterError, RegistryError) as exc:
                 raise StepFailed(Step.TRAINING, f"run {run.pk} succeeded but its version could not be registered: "
-                                                f"{exc}", links=[run_link]) from None
-        limit = settings.PROFESSOR_REGISTRATION_WAIT_SECONDS
-        began = time.monotonic()
-        while True:
-            version = ModelVersion.objects.filter(training_run=run).select_related("line").first()
-            if version is not None:
-                return version
-            waited = time.monotonic() - began
-            if waited >= limit:
-                raise StepFailed(Step.TRAINING, f"run {run.pk} succeeded, but no version was registered from it "
-                                                f"within {limit} s: the training worker that ran it registers it "
-                                                f"when the run ends (see that worker's log: \"on_run_succeeded hook\")",
-                                 numbers={"run": run.pk, "waited_s": round(waited, 1)}, links=[run_link])
-            self.heartbeat()
-            time.sleep(POLL_SECONDS)
-
-    # -- waiting for another worker
-    def _wait(self, model, pk: int, name: str, queue: str, step: str, start: float, end: float) -> None:
-        """Poll until the job ends, heartbeating; say so once when no worker has taken it in time."""
-        began, warned = time.monotonic(), False
-        while True:
-            job = model.objects.filter(pk=pk).values("status", "progress").first()
-            if job is None or job["status"] not in (JobStatus.QUEUED, JobStatus.PREPARING, JobStatus.RUNNING):
-                return
-            waited = time.monotonic() - began
-            if job["status"] == JobStatus.QUEUED and not warned and waited >= settings.WORKER_WAIT_WARNING_SECONDS:
-                warned = True
-                self.note(step, StepOutcome.WAITING, no_worker_message(name, waited, queue))
-            try:
-                self.heartbeat()
-            except (Stopped, StepFailed):
-                _cancel(model, pk)
-                raise
-            lifecycle.report_progress(Cycle, self.cycle.pk, start + (end - start) * (job["progress"] or 0.0))
-            time.sleep(POLL_SECONDS)
-
-    def _beat_during(self, model, pk: int) -> None:
-        """Heartbeat from inside an in-process job (it must not raise there): a cancelled cycle cancels the job."""
-        now = time.monotonic()
-        if now - self._beat_at < HEARTBEAT_EVERY_SECONDS:
-            return
-        self._beat_at = now
-        lease.renew(self.cycle.pk)
-        if lifecycle.heartbeat(Cycle, self.cycle.pk):
-            _cancel(model, pk)
+                                                f"{exc}", links=[to_run]) from None
+        version = ModelVersion.objects.filter(training_run=run).select_related("line").first()
+        if version is None:
+            raise StepFailed(Step.TRAINING, f"run {run.pk} succeeded, but no version was registered from it: the "
+                                            "training worker that ran it registers it when the run ends (see that "
+                                            "worker's log: \"on_run_succeeded hook\")",
+                             numbers={"run": run.pk}, links=[to_run])
+        return version
 
 
-def _cancel(model, pk: int) -> None:
-    try:
-        lifecycle.cancel(model, pk)
-    except lifecycle.JobRefused:
-        pass  # it ended meanwhile
-
-
-@contextlib.contextmanager
-def background_heartbeat(cycle_id: int):
-    """Keep the lease and the cycle alive from a thread while this one is busy in a long call.
-
-    Skipped inside an open transaction or on an in-memory SQLite database (tests), where a second
-    connection could not write or would not see the rows.
-    """
-    name = str(connection.settings_dict.get("NAME") or "")
-    if connection.in_atomic_block or "mode=memory" in name or name == ":memory:":
-        yield
-        return
-    stop = threading.Event()
-    every = max(1.0, min(30.0, settings.PROFESSOR_LEASE_SECONDS / 4))
-
-    def beat():
-        try:
-            while not stop.wait(every):
-                lease.renew(cycle_id)
-                Cycle.objects.filter(pk=cycle_id, status=JobStatus.RUNNING).update(heartbeat_at=timezone.now())
-        except Exception:
-            logger.exception("background heartbeat of cycle %s failed", cycle_id)
-        finally:
-            connection.close()  # this thread's own connection
-
-    thread = threading.Thread(target=beat, name=f"cycle-{cycle_id}-heartbeat", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=5)
+def _evaluation_link(evaluation) -> dict:
+    version = evaluation.candidate
+    return link(f"evaluation {evaluation.pk}", f"/models/{version.line.name}/{version.label}/")
 
 
 def no_worker_message(name: str, waited: float, queue: str) -> str:

@@ -25,6 +25,45 @@ def register() -> None:
 
     if canary_ended not in canary.on_end:
         canary.on_end.append(canary_ended)
+    # The cycle advances when its jobs end. Our on_run_succeeded hook comes after the registry's (its app is
+    # ready first), so the run's version is registered when the cycle goes on.
+    from arena import hooks as arena_hooks
+    from jobs import lifecycle
+
+    for hook_list, function in ((hooks.on_run_succeeded, run_succeeded), (arena_hooks.on_evaluation_finished,
+                                                                          evaluation_finished),
+                                (lifecycle.on_ended, job_ended)):
+        if function not in hook_list:
+            hook_list.append(function)
+
+
+def run_succeeded(run) -> None:
+    from professor.cycle import job_ended as advance
+
+    advance(run.group_prefix, run.pk)
+
+
+def evaluation_finished(evaluation) -> None:
+    from professor.cycle import job_ended as advance
+
+    advance(evaluation.group_prefix, evaluation.pk)
+
+
+def job_ended(model, pk: int, status: str) -> None:
+    """Any job ended: a build advances its cycle, and so does a run that did not succeed (a succeeded run
+    waits for run_succeeded, after its version is registered; evaluations come through the Arena's hook).
+    A cycle the reaper ended says so in its journal."""
+    from jobs.models import JobStatus
+    from professor.cycle import job_ended as advance
+    from professor.journal import record_lost
+    from professor.models import Cycle
+
+    if model is Cycle:
+        if status == JobStatus.LOST:
+            record_lost(pk)
+        return
+    if model.group_prefix == "build" or (model.group_prefix == "run" and status != JobStatus.SUCCEEDED):
+        advance(model.group_prefix, pk)
 
 
 def advise(snapshot, worker=None) -> dict:

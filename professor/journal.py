@@ -27,18 +27,15 @@ def write(cycle_id: int, step: str, outcome: str, message: str, *, numbers: dict
 
 
 def record_lost(cycle_id: int) -> JournalEntry:
-    """The reaper ended the cycle as lost: say so where it stopped, and free the lease for the next one."""
-    from professor import lease
+    """The reaper ended the cycle as lost: say so where it stopped."""
     from professor.models import Cycle, Step, StepOutcome
 
     last = JournalEntry.objects.filter(cycle_id=cycle_id).order_by("-at", "-id").values_list("step", flat=True).first()
     beat = Cycle.objects.filter(pk=cycle_id).values_list("heartbeat_at", flat=True).first()
     when = beat.strftime("%Y-%m-%d %H:%M:%S %Z") if beat else "unknown"
-    entry = write(cycle_id, last or Step.LEASE, StepOutcome.FAILED,
-                  f"lost: its worker stopped reporting (last sign of life {when}) and the reaper ended the cycle; "
-                  "nothing of it was promoted", numbers={"last_heartbeat": when})
-    lease.release(cycle_id)
-    return entry
+    return write(cycle_id, last or Step.MEMORY, StepOutcome.FAILED,
+                 f"lost: its worker stopped reporting (last sign of life {when}) and the reaper ended the cycle; "
+                 "nothing of it was promoted", numbers={"last_heartbeat": when})
 
 
 def record_ask(words: str, answer_text: str, *, outcome: str, user=None, asker: str = "", numbers: dict | None = None,
@@ -59,6 +56,10 @@ def _cut(text: str, limit: int) -> str:
 
 def link(label: str, url: str) -> dict:
     return {"label": label, "url": url}
+
+
+def run_link(run) -> dict:
+    return link(f"run {run.pk}", f"/training/runs/{run.pk}/")
 
 
 def _plain(numbers: dict) -> dict:

@@ -1,11 +1,13 @@
-"""The Professor's records: cycles of the unattended loop, their journal, the lease, memory imports."""
+"""The Professor's records: cycles of the unattended loop, their journal, memory imports."""
+
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from jobs.models import Job, JobQuerySet, JobStatus
+from jobs.models import ACTIVE_STATUSES, Job, JobQuerySet, JobStatus
 
 
 class Trigger(models.TextChoices):
@@ -25,9 +27,46 @@ class Outcome(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class Waiting(models.TextChoices):
+    """What a cycle waits for: the job it started (named by `waiting_kind`, `waiting_id`) to end."""
+
+    NOTHING = "", "Nothing"
+    DATASET = "dataset", "Its dataset build"
+    TRAINING = "training", "Its training run"
+    EVALUATION = "evaluation", "Its evaluation"
+    REPLICA_TRAINING = "replica_training", "A seed replica's training run"
+    REPLICA_EVALUATION = "replica_evaluation", "A seed replica's evaluation"
+    REEVALUATION = "reevaluation", "The candidate's evaluation with the measured noise"
+
+
 class CycleQuerySet(JobQuerySet):
     def recent(self, limit: int = 20):
         return self.order_by("-created_at", "-id")[:limit]
+
+    def stale(self, before=None):
+        """Claimed cycles silent since `before` whose liveness is not their job's.
+
+        A cycle that waits for a job has no worker of its own: it lives as long as that job is active
+        (queued, or heartbeating on its worker), or ended after `before` (its end hook advances the
+        cycle). A job that ends lost or failed ends the cycle through that hook; the cycle is reaped
+        here only when the hook never came (its process died in between).
+        """
+        if before is None:
+            before = timezone.now() - timedelta(seconds=self.model.stale_after_seconds())
+        alive = models.Q(pk__in=[])
+        for kind, model in _waited_models().items():
+            recent = model.objects.filter(models.Q(status__in=ACTIVE_STATUSES) | models.Q(finished_at__gte=before))
+            alive |= models.Q(waiting_kind=kind, waiting_id__in=recent.values("pk"))
+        return super().stale(before).exclude(alive)
+
+
+def _waited_models() -> dict:
+    """The kinds of job a cycle waits for, by group prefix."""
+    from arena.models import Evaluation
+    from curation.models import DatasetBuild
+    from training.models import TrainingRun
+
+    return {model.group_prefix: model for model in (DatasetBuild, TrainingRun, Evaluation)}
 
 
 LOST_SUMMARY = "lost: its worker stopped reporting before the cycle finished; nothing of it was promoted"
@@ -39,7 +78,7 @@ class Cycle(Job):
     task_name = "professor.run_cycle"
     queue = "default"
     group_prefix = "cycle"
-    lost_message = "lost: the worker running this cycle stopped reporting; its lease expired"
+    lost_message = "lost: the worker running this cycle stopped reporting"
 
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.CLI)
     line = models.CharField(max_length=100)
@@ -51,8 +90,16 @@ class Cycle(Job):
                             related_name="+")
     version = models.ForeignKey("models_registry.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL,
                                 related_name="+")
-    evaluation_ref = models.PositiveIntegerField(null=True, blank=True,
-                                                    help_text="The Arena evaluation of the candidate.")
+    evaluation = models.ForeignKey("arena.Evaluation", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+", help_text="The Arena evaluation whose verdict the cycle follows.")
+    waiting_for = models.CharField(max_length=20, choices=Waiting.choices, blank=True, default=Waiting.NOTHING,
+                                   help_text="The step that goes on when the job it waits for ends.")
+    waiting_kind = models.CharField(max_length=20, blank=True, help_text="The group prefix of that job.")
+    waiting_id = models.PositiveIntegerField(null=True, blank=True)
+    in_process = models.BooleanField(default=False, help_text="Its jobs run in the process that runs the cycle "
+                                                              "(embedded `cycle --wait`), which advances it.")
+    replicas = models.JSONField(default=dict, blank=True, help_text="The seed replicas it measures: their plan, "
+                                                                    "versions and cost so far.")
     outcome_reason = models.CharField(max_length=500, blank=True,
                                       help_text="Why it ended so, in a few words (not ready: the failed rules).")
 
@@ -60,6 +107,11 @@ class Cycle(Job):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            # One cycle of a line at a time: a second trigger's INSERT fails on PostgreSQL and SQLite alike.
+            models.UniqueConstraint(fields=["line"], condition=models.Q(status__in=ACTIVE_STATUSES),
+                                    name="one_active_cycle_per_line"),
+        ]
 
     def __str__(self):
         return f"cycle {self.pk} ({self.status})"
@@ -73,12 +125,6 @@ class Cycle(Job):
         """A cycle the reaper ends is over: failed, and it says why, instead of staying "in progress"."""
         return {"outcome": Outcome.FAILED, "summary": LOST_SUMMARY}
 
-    @classmethod
-    def after_lost(cls, pk: int) -> None:
-        """Journal where it stopped and hand the lease on, so the next trigger need not wait for it to expire."""
-        from professor.journal import record_lost
-
-        record_lost(pk)
 
     @property
     def outcome_text(self) -> str:
@@ -115,7 +161,7 @@ class Cycle(Job):
         return {**self.job_dict(), "trigger": self.trigger, "line": self.line, "outcome": self.outcome,
                 "summary": self.summary, "dataset": self.dataset.sha256 if self.dataset_id else None,
                 "run": self.run_id, "version": self.version.label if self.version_id else None,
-                "evaluation": self.evaluation_ref, "outcome_text": self.outcome_text,
+                "evaluation": self.evaluation_id, "outcome_text": self.outcome_text,
                 "status_label": self.status_label,
                 "journal": with_job_states(journal) if job_states else journal}
 
@@ -127,7 +173,7 @@ class JournalQuerySet(models.QuerySet):
 
 
 class Step(models.TextChoices):
-    LEASE = "lease", "Lease"
+    LEASE = "lease", "Lease"  # entries of cycles from before one active cycle per line was a constraint
     MEMORY = "memory", "Memory import"
     READINESS = "readiness", "Readiness"
     DATASET = "dataset", "Dataset"
@@ -266,24 +312,6 @@ class JournalEntry(models.Model):
         if self.step == Step.ASK:
             data.update(asker=self.asker, words=self.words, answer=self.message)
         return data
-
-
-class Lease(models.Model):
-    """Who may run a cycle now. Held until released or until `expires_at` passes without a heartbeat,
-    so a killed worker can never leave it stuck."""
-
-    name = models.CharField(max_length=50, unique=True)
-    cycle = models.ForeignKey(Cycle, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    acquired_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    expires_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self):
-        return f"lease {self.name}: {'cycle ' + str(self.cycle_id) if self.cycle_id else 'free'}"
-
-    @property
-    def is_held(self) -> bool:
-        return bool(self.cycle_id and self.expires_at and self.expires_at > timezone.now())
 
 
 class MemoryImport(models.Model):

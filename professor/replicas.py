@@ -12,17 +12,25 @@ seeds of the candidate's recipe (same dataset, same settings, seeds after the ca
 evaluates each against the same version, and evaluates the candidate again: that verdict, with
 the measured noise, is the one the policy step carries out. What this cost (seconds of training
 and of evaluation) goes into the journal. A replica that fails leaves the first verdict standing.
+
+These are steps of the cycle's state machine (professor.cycle): each starts one job (a replica's
+run, its evaluation, the candidate's evaluation again) and the cycle waits for it; when it ends,
+the next step goes on from the plan kept on the cycle (`Cycle.replicas`).
 """
 
 from __future__ import annotations
 
-import time
+from datetime import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
 
 from jobs.models import JobStatus
-from professor.journal import link
-from professor.models import Step, StepOutcome
+from professor.journal import link, run_link
+from professor.models import Step, StepOutcome, Waiting
+from professor.stopping import StepFailed
 
 
 def within_reach(verdict: dict) -> str:
@@ -56,121 +64,161 @@ def within_reach(verdict: dict) -> str:
     return ""
 
 
-def measure_seed_noise(runner, run, version, evaluation):
-    """When the verdict is within reach of its margin: train and evaluate seed replicas, then evaluate the
-    candidate again. Returns the evaluation the policy step should carry out (the new one, or `evaluation`)."""
+def start(runner, run, version, evaluation) -> bool:
+    """After the candidate's verdict: when it needs the recipe's seed noise, start training the first replica.
+
+    True when the cycle now waits for it; False when the verdict stands as it is (the policy step carries it
+    out). The plan, the replicas so far and their cost are kept on the cycle (`Cycle.replicas`), so each
+    next step can be taken when the job before it ends, on whichever host that is.
+    """
     why = within_reach(evaluation.verdict or {})
     if not why:
-        return evaluation
+        return False
     count = max(settings.PROFESSOR_SEED_REPLICAS, settings.ARENA_MIN_REPLICAS - 1)
     seed = int((run.hyperparameters or {}).get("seed") or 0)
     runner.note(Step.EVALUATION, StepOutcome.STARTED,
                 f"measuring the recipe's training noise: {why}; training {count} replicas of {version.label} "
                 f"(the same dataset and settings, seeds {seed + 1}-{seed + count})",
                 numbers={"replicas": count, "first_seed": seed + 1})
-    against = evaluation.against if evaluation.against_id else "base"
-    began, cost = time.monotonic(), {"train_s": 0.0, "evaluation_s": 0.0}
-    labels = []
-    for k in range(1, count + 1):
-        replica = _replica(runner, run, seed + k, cost)
-        if replica is None:
-            return evaluation
-        if _evaluated(runner, replica, against, cost) is None:
-            return evaluation
-        labels.append(replica.label)
-    again = _evaluated(runner, version, against, cost)
-    if again is None:
-        return evaluation
-    cost["seconds"] = time.monotonic() - began
+    plan = {"count": count, "seed": seed, "run": run.pk, "first": evaluation.pk,
+            "against": evaluation.against_id or "base", "began": timezone.now().isoformat(), "labels": [],
+            "train_s": 0.0, "evaluation_s": 0.0}
+    return _train_next(runner, plan)
+
+
+def _train_next(runner, plan: dict) -> bool:
+    """Start the next replica's training run; False when it was refused (noted: the first verdict stands)."""
+    from training import services as training
+    from training.models import TrainingRun
+
+    run = TrainingRun.objects.get(pk=plan["run"])
+    seed = plan["seed"] + len(plan["labels"]) + 1
+    hp = {**(run.hyperparameters or {}), "seed": seed}
+    try:
+        with transaction.atomic():
+            replica = training.start_run(None, dataset=run.dataset, base_model=run.base_model, hyperparameters=hp)
+            _save(runner, plan)
+            runner.note(Step.TRAINING, StepOutcome.STARTED, f"started replica run {replica.pk} of run {run.pk} "
+                        f"(seed {seed})", numbers={"run": replica.pk, "seed": seed}, links=[run_link(replica)],
+                        job=replica)
+            runner.wait(replica, Waiting.REPLICA_TRAINING)
+    except ValidationError as exc:
+        runner.note(Step.EVALUATION, StepOutcome.FAILED, "a replica run was refused: " + "; ".join(exc.messages))
+        return False
+    return True
+
+
+def replica_trained(runner, replica):
+    """A replica's run ended: evaluate its version. Returns None while the cycle waits for that, or the
+    first evaluation (its verdict stands) when the replica failed."""
+    from training.models import RunStatus
+
+    plan = runner.cycle.replicas
+    plan["train_s"] += _seconds(replica)
+    to_run, seed = run_link(replica), (replica.hyperparameters or {}).get("seed")
+    if replica.status != RunStatus.SUCCEEDED:
+        runner.note(Step.TRAINING, StepOutcome.FAILED, f"replica run {replica.pk} {replica.status}: "
+                    f"{replica.human_error or 'see the run page'}; the first verdict stands", links=[to_run])
+        return _first(plan)
+    try:
+        version = runner.registered_version(replica, to_run)
+    except StepFailed as exc:
+        runner.note(Step.TRAINING, StepOutcome.FAILED, f"{exc.reason}; the first verdict stands", links=[to_run])
+        return _first(plan)
+    seconds = _seconds(replica)
+    runner.note(Step.TRAINING, StepOutcome.OK, f"replica run {replica.pk} succeeded: {version.label} (seed {seed}) "
+                f"in {seconds:.0f} s", numbers={"run": replica.pk, "seed": seed, "seconds": round(seconds, 1)},
+                links=[to_run])
+    return None if _evaluate(runner, version, plan, Waiting.REPLICA_EVALUATION) else _first(plan)
+
+
+def replica_evaluated(runner, evaluation):
+    """A replica's evaluation ended: train the next replica, or evaluate the candidate again after the last."""
+    plan = runner.cycle.replicas
+    if not _judged(runner, evaluation, plan):
+        return _first(plan)
+    plan["labels"].append(evaluation.candidate.label)
+    if len(plan["labels"]) < plan["count"]:
+        return None if _train_next(runner, plan) else _first(plan)
+    return None if _evaluate(runner, runner.cycle.version, plan, Waiting.REEVALUATION) else _first(plan)
+
+
+def evaluated_again(runner, again):
+    """The candidate's evaluation with the measured noise ended: journal the cost; its verdict is the one
+    carried out (the first one when it failed)."""
+    from professor.models import Cycle
+
+    plan = runner.cycle.replicas
+    if not _judged(runner, again, plan):
+        return _first(plan)
+    first, version = _first(plan), runner.cycle.version
+    plan["seconds"] = (timezone.now() - datetime.fromisoformat(plan["began"])).total_seconds()
     noise = (again.verdict or {}).get("seed_noise") or {}
-    numbers = {"replicas": len(labels), **{k: round(v, 1) for k, v in cost.items()},
-               "decision_before": evaluation.verdict.get("decision"), "decision": again.verdict.get("decision")}
+    cost = {k: round(plan[k], 1) for k in ("train_s", "evaluation_s", "seconds")}
+    numbers = {"replicas": len(plan["labels"]), **cost,
+               "decision_before": first.verdict.get("decision"), "decision": again.verdict.get("decision")}
     if noise.get("exam") is not None:
         numbers["seed_sd_exam"] = noise["exam"]
     measured = (f"seed SD {noise['exam']:.4f} nats/token ({noise.get('source', '')})" if noise.get("exam") is not None
                 else "the seed noise could not be measured (the replicas share too few scored items)")
-    before, after = evaluation.verdict.get("decision"), again.verdict.get("decision")
+    before, after = first.verdict.get("decision"), again.verdict.get("decision")
     runner.note(Step.EVALUATION, StepOutcome.OK,
-                f"trained and evaluated replicas {', '.join(labels)} in {cost['seconds']:.0f} s (training "
-                f"{cost['train_s']:.0f} s, evaluation {cost['evaluation_s']:.0f} s); {measured}; verdict on "
+                f"trained and evaluated replicas {', '.join(plan['labels'])} in {plan['seconds']:.0f} s (training "
+                f"{plan['train_s']:.0f} s, evaluation {plan['evaluation_s']:.0f} s); {measured}; verdict on "
                 f"{version.label} again: {after} (before: {before}): " + "; ".join(again.verdict.get("reasons") or []),
                 numbers=numbers, links=[link(f"evaluation {again.pk}",
                                              f"/models/{version.line.name}/{version.label}/")])
-    from professor.models import Cycle
-
-    Cycle.objects.filter(pk=runner.cycle.pk).update(evaluation_ref=again.pk)
+    Cycle.objects.filter(pk=runner.cycle.pk).update(evaluation=again)
     return again
 
 
-def _replica(runner, run, seed: int, cost: dict):
-    """Train one replica of `run` with `seed` and return its registered version (None: it failed, noted)."""
-    from django.core.exceptions import ValidationError
-
-    from professor.cycle import StepFailed, background_heartbeat
-    from training import services as training
-    from training.models import RunStatus, TrainingRun
-
-    hp = {**(run.hyperparameters or {}), "seed": seed}
-    began = time.monotonic()
-    try:
-        replica = training.start_run(None, dataset=run.dataset, base_model=run.base_model, hyperparameters=hp)
-    except ValidationError as exc:
-        runner.note(Step.EVALUATION, StepOutcome.FAILED, "a replica run was refused: " + "; ".join(exc.messages))
-        return None
-    run_link = link(f"run {replica.pk}", f"/training/runs/{replica.pk}/")
-    runner.note(Step.TRAINING, StepOutcome.STARTED, f"started replica run {replica.pk} of run {run.pk} (seed {seed})",
-                numbers={"run": replica.pk, "seed": seed}, links=[run_link], job=replica)
-    if runner.in_process:
-        from training.execution import execute
-
-        with background_heartbeat(runner.cycle.pk):
-            execute(replica.pk, runner.worker, on_event=lambda _event: runner._beat_during(TrainingRun, replica.pk))
-        runner.heartbeat(force=True)
-    else:
-        runner._wait(TrainingRun, replica.pk, f"run {replica.pk}", getattr(replica, "queue_name", "") or "training",
-                     Step.TRAINING, 0.7, 0.7)
-    replica.refresh_from_db()
-    cost["train_s"] += time.monotonic() - began
-    if replica.status != RunStatus.SUCCEEDED:
-        runner.note(Step.TRAINING, StepOutcome.FAILED, f"replica run {replica.pk} {replica.status}: "
-                    f"{replica.human_error or 'see the run page'}; the first verdict stands", links=[run_link])
-        return None
-    try:
-        version = runner._registered_version(replica, run_link)
-    except StepFailed as exc:
-        runner.note(Step.TRAINING, StepOutcome.FAILED, f"{exc.reason}; the first verdict stands", links=[run_link])
-        return None
-    runner.note(Step.TRAINING, StepOutcome.OK, f"replica run {replica.pk} succeeded: {version.label} (seed {seed}) "
-                f"in {time.monotonic() - began:.0f} s", numbers={"run": replica.pk, "seed": seed,
-                                                                 "seconds": round(time.monotonic() - began, 1)},
-                links=[run_link])
-    return version
-
-
-def _evaluated(runner, version, against, cost: dict):
-    """Evaluate `version` against `against` (a version or "base") on the line's questions; None: it failed."""
+def _evaluate(runner, version, plan: dict, waiting: str) -> bool:
+    """Start evaluating `version` against the first verdict's version on the line's questions; False: it could
+    not start (noted)."""
     from arena import services as arena
-    from arena.models import Evaluation
-    from professor.cycle import background_heartbeat
 
-    began = time.monotonic()
     try:
-        evaluation = arena.start_evaluation(version.line, version, against)
+        with transaction.atomic():
+            evaluation = arena.start_evaluation(version.line, version, _against(plan))
+            _save(runner, plan)
+            runner.wait(evaluation, waiting)
     except Exception as exc:
         runner.note(Step.EVALUATION, StepOutcome.FAILED, f"{version.label} could not be evaluated: {exc}; "
                                                          "the first verdict stands")
-        return None
-    if runner.in_process:
-        with background_heartbeat(runner.cycle.pk):
-            arena.run_evaluation(evaluation.pk, worker=runner.worker)
-        runner.heartbeat(force=True)
-    else:
-        runner._wait(Evaluation, evaluation.pk, f"evaluation {evaluation.pk}", Evaluation.queue, Step.EVALUATION,
-                     0.7, 0.7)
-    evaluation.refresh_from_db()
-    cost["evaluation_s"] += time.monotonic() - began
+        return False
+    return True
+
+
+def _judged(runner, evaluation, plan: dict) -> bool:
+    """Count the evaluation's time; False (noted: the first verdict stands) when it gave no verdict."""
+    plan["evaluation_s"] += _seconds(evaluation)
+    _save(runner, plan)
     if evaluation.status != JobStatus.SUCCEEDED or not evaluation.verdict:
-        runner.note(Step.EVALUATION, StepOutcome.FAILED, f"evaluation {evaluation.pk} of {version.label} "
+        runner.note(Step.EVALUATION, StepOutcome.FAILED, f"evaluation {evaluation.pk} of {evaluation.candidate.label} "
                     f"{evaluation.status}: {evaluation.human_error or 'no verdict'}; the first verdict stands")
-        return None
-    return evaluation
+        return False
+    return True
+
+
+def _against(plan: dict):
+    from models_registry.models import ModelVersion
+
+    return "base" if plan["against"] == "base" else ModelVersion.objects.get(pk=plan["against"])
+
+
+def _first(plan: dict):
+    from arena.models import Evaluation
+
+    return Evaluation.objects.get(pk=plan["first"])
+
+
+def _save(runner, plan: dict) -> None:
+    from professor.models import Cycle
+
+    Cycle.objects.filter(pk=runner.cycle.pk).update(replicas=plan)
+    runner.cycle.replicas = plan
+
+
+def _seconds(job) -> float:
+    """From the job's start (created) to its end: what it cost the cycle, waiting for a worker included."""
+    return max(0.0, ((job.finished_at or timezone.now()) - job.created_at).total_seconds())

@@ -60,7 +60,7 @@ def ask(request):
 def cycle_start(request):
     try:
         cycle = services.start_cycle(request.user, trigger=Trigger.WEB)
-    except services.LeaseBusy as exc:
+    except services.CycleBusy as exc:
         messages.warning(request, f"Not started: {exc}.")
         return _back(request)
     messages.success(request, f"Cycle {cycle.pk} queued.")

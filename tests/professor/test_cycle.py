@@ -40,6 +40,9 @@ def loop_settings(settings):
     # The first promotion over the base model waits for a person by default; these tests show the loop
     # carrying a verdict out (tests/professor/test_fair_promotion.py covers the approval rule).
     settings.PROFESSOR_APPROVE_FIRST_PROMOTION = False
+    # The recipe's seed noise is declared, as an operator who measured it sets it, so the Arena may promote
+    # without the cycle training replicas first (tests/professor/test_seed_replicas.py leaves it unknown).
+    settings.ARENA_SEED_SD = 0.02
     settings.ARENA_MAX_NEW_TOKENS = 12
     settings.ARENA_BATCH_SIZE = 4
     settings.ARENA_BOOTSTRAP_SAMPLES = 500

@@ -31,7 +31,9 @@ def worker(redis_url, settings, tmp_path):
                            MEMORY_ROOT=str(tmp_path / "memory"), MIN_LESSONS_FOR_TRAINING="40",
                            MIN_NEW_EXAMPLES_FOR_TRAINING="10", MIN_DATASET_EXAMPLES="20", ARENA_HOLDOUT_SIZE="12",
                            PROFESSOR_APPROVE_FIRST_PROMOTION="false", ARENA_MAX_NEW_TOKENS="12",
-                           ARENA_BATCH_SIZE="4", ARENA_BOOTSTRAP_SAMPLES="500")
+                           ARENA_BATCH_SIZE="4", ARENA_BOOTSTRAP_SAMPLES="500",
+                           # the recipe's seed noise declared, as in the other loop tests: no replicas first
+                           ARENA_SEED_SD="0.02")
     try:
         yield log
     finally:

@@ -1,30 +1,28 @@
-"""A cycle whose run succeeded on a training worker waits for that worker to register the version (the
-registry's hook runs there, after the success is committed), and never registers one itself: the
-adapter may not be on the cycle's host. A registration that never comes stops the cycle with a
-journal entry that says so."""
-
-from types import SimpleNamespace
+"""A cycle whose run succeeded on a training worker takes the version that worker registered: the registry's
+on_run_succeeded hook runs there, before the Professor's hook (its app is ready first) advances the cycle,
+and the cycle never registers one itself: the adapter may not be on the cycle's host. A registration that
+failed stops the cycle with a journal entry that says so."""
 
 import pytest
 
 from jobs import lifecycle
 from models_registry.models import ModelLine, ModelVersion
 from professor import cycle as cycle_module
-from professor.models import Cycle, StepOutcome
+from professor.models import Cycle, StepOutcome, Waiting
 from tests.professor.factories import make_snapshot_row
 from training.models import RunStatus, TrainingRun
+from training.services.hooks import call_succeeded_hooks
 
 pytestmark = pytest.mark.django_db
 
 
-def _runner() -> cycle_module._Runner:
+def _cycle_waiting_for_its_run() -> tuple[Cycle, TrainingRun]:
     cycle = cycle_module.start_cycle(None, queue=False)
     lifecycle.claim(Cycle, cycle.pk, worker="celery@professor")
-    return cycle_module._Runner(Cycle.objects.get(pk=cycle.pk), in_process=False, worker="celery@professor")
-
-
-def _run_of(runner) -> TrainingRun:
-    return TrainingRun.objects.get(pk=Cycle.objects.get(pk=runner.cycle.pk).run_id)
+    cycle_module._Runner(Cycle.objects.get(pk=cycle.pk)).start_training(_snapshot())
+    cycle.refresh_from_db()
+    assert (cycle.waiting_for, cycle.waiting_kind, cycle.waiting_id) == (Waiting.TRAINING, "run", cycle.run_id)
+    return cycle, cycle.run
 
 
 def _registered_elsewhere(run: TrainingRun) -> ModelVersion:
@@ -35,19 +33,6 @@ def _registered_elsewhere(run: TrainingRun) -> ModelVersion:
     return ModelVersion.objects.create(line=line, number=number, label=f"v{number}", base_model=run.base_model,
                                        adapter_dir=f"{run.run_dir or 'runs/x'}/adapter",
                                        adapter_files={"adapter_model.safetensors": "0" * 64}, training_run=run)
-
-
-def _worker_timeline(runner, events: list):
-    """time.sleep of the cycle's polling: each call is the next thing the training worker does."""
-    clock = iter(range(0, 100000))
-    steps = iter(events)
-
-    def sleep(_seconds):
-        step = next(steps, None)
-        if step is not None:
-            step(_run_of(runner))
-
-    return SimpleNamespace(monotonic=lambda: float(next(clock)), sleep=sleep)
 
 
 def _snapshot():
@@ -67,52 +52,33 @@ def _snapshot():
 
 
 def _succeed(run: TrainingRun) -> None:
+    """What the training worker records (the hooks run after it, on that worker)."""
     TrainingRun.objects.filter(pk=run.pk).update(status=RunStatus.SUCCEEDED, final_metrics={"train_loss": 0.5})
 
 
-def test_the_cycle_waits_for_the_workers_registration_and_takes_that_version(settings, monkeypatch, sent_jobs):
-    settings.PROFESSOR_REGISTRATION_WAIT_SECONDS = 60
-    runner = _runner()
-    landed = []
-    # The run succeeds, the cycle sees it, polls twice more, then the worker's hook registers the version.
-    timeline = [_succeed, lambda run: None, lambda run: None, lambda run: landed.append(_registered_elsewhere(run))]
-    monkeypatch.setattr(cycle_module, "time", _worker_timeline(runner, timeline))
-    run, version = runner.train(_snapshot())
-    assert landed and version == landed[0]
-    assert list(ModelVersion.objects.filter(training_run=run)) == [version]  # the cycle registered nothing
-    assert Cycle.objects.get(pk=runner.cycle.pk).version == version
-    entry = runner.cycle.journal.filter(step="training").order_by("-id").first()
-    assert (entry.outcome, entry.message.split(":")[0]) == (StepOutcome.OK,
-                                                            f"run {run.pk} succeeded")
-    assert f"candidate {version.label}" in entry.message
+def test_the_cycle_takes_the_version_the_workers_hook_registered(sent_jobs):
+    cycle, run = _cycle_waiting_for_its_run()
+    _succeed(run)
+    landed = _registered_elsewhere(run)
+    call_succeeded_hooks(run.pk)  # the registry's hook finds its version; the Professor's advances the cycle
+    cycle.refresh_from_db()
+    assert cycle.version == landed
+    assert list(ModelVersion.objects.filter(training_run=run)) == [landed]  # the cycle registered nothing
+    entry = cycle.journal.filter(step="training").order_by("-id").first()
+    assert (entry.outcome, entry.message.split(":")[0]) == (StepOutcome.OK, f"run {run.pk} succeeded")
+    assert f"candidate {landed.label}" in entry.message
+    assert cycle.waiting_for != Waiting.TRAINING  # it went on to the evaluation
 
 
-def test_a_registration_that_never_comes_stops_the_cycle_with_a_journal_entry(settings, monkeypatch, sent_jobs):
-    settings.PROFESSOR_REGISTRATION_WAIT_SECONDS = 30
-    runner = _runner()
-    monkeypatch.setattr(cycle_module, "time", _worker_timeline(runner, [_succeed]))
-    monkeypatch.setattr(runner, "heartbeat", lambda **_: None)
-    with pytest.raises(cycle_module.StepFailed) as stopped:
-        runner.train(_snapshot())
-    run = _run_of(runner)
-    assert stopped.value.step == "training"
-    assert stopped.value.reason.startswith(f"run {run.pk} succeeded, but no version was registered from it within "
-                                           "30 s")
-    assert "on_run_succeeded hook" in stopped.value.reason
-    assert not ModelVersion.objects.filter(training_run=run).exists()
-
-
-def test_the_failed_wait_ends_the_cycle_as_failed_with_the_reason_in_its_journal(settings, monkeypatch, sent_jobs):
-    settings.PROFESSOR_REGISTRATION_WAIT_SECONDS = 30
-    runner = _runner()
-    monkeypatch.setattr(cycle_module, "time", _worker_timeline(runner, [_succeed]))
-    monkeypatch.setattr(runner, "import_memory", lambda: None)
-    monkeypatch.setattr(runner, "check_readiness", lambda: None)
-    monkeypatch.setattr(runner, "build_dataset", lambda: _snapshot())
-    runner.run()
-    cycle = Cycle.objects.get(pk=runner.cycle.pk)
+def test_a_registration_that_failed_ends_the_cycle_as_failed_with_the_reason_in_its_journal(sent_jobs):
+    cycle, run = _cycle_waiting_for_its_run()
+    _succeed(run)
+    call_succeeded_hooks(run.pk)  # the registry's hook fails here (no adapter on disk), then the Professor's runs
+    cycle.refresh_from_db()
     assert (cycle.status, cycle.outcome) == ("failed", "failed")
     last = cycle.journal.order_by("-id").first()
     assert (last.step, last.outcome) == ("training", StepOutcome.FAILED)
-    assert "no version was registered from it within 30 s" in last.message
+    assert last.message.startswith(f"run {run.pk} succeeded, but no version was registered from it")
+    assert "on_run_succeeded hook" in last.message
     assert cycle.version is None
+    assert not ModelVersion.objects.filter(training_run=run).exists()

@@ -1,5 +1,6 @@
 """The periodic check in django-celery-beat, and saying so when no worker takes a job."""
 
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -9,7 +10,7 @@ from jobs import lifecycle
 from professor import cycle as cycle_module
 from professor.management.commands import professor as command_module
 from professor.models import Cycle
-from professor.tasks import check
+from professor.tasks import check, note_unclaimed
 
 pytestmark = pytest.mark.django_db
 
@@ -53,20 +54,26 @@ def test_cycle_wait_in_services_mode_says_when_no_worker_took_it(settings, monke
     assert "is a worker running for queue default?" in err
 
 
-def test_the_cycle_journals_when_no_worker_takes_its_run(settings, monkeypatch):
+def test_the_cycle_journals_when_no_worker_takes_its_run(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from professor.models import Waiting
     from tests.professor.factories import make_run, make_snapshot_row
     from training.models import RunStatus, TrainingRun
 
-    settings.WORKER_WAIT_WARNING_SECONDS = 1
     cycle = cycle_module.start_cycle(None, queue=False)
     lifecycle.claim(Cycle, cycle.pk, worker="w")
     run = make_run(make_snapshot_row(60), status=RunStatus.QUEUED)
-    clock = iter(range(0, 1000, 1))
-    calls = []
-    monkeypatch.setattr(cycle_module, "time", SimpleNamespace(
-        monotonic=lambda: float(next(clock)), sleep=lambda s: _cancel_after_first_sleep(TrainingRun, run.pk, calls)(s)))
-    runner = cycle_module._Runner(Cycle.objects.get(pk=cycle.pk), in_process=False, worker="w")
-    runner._wait(TrainingRun, run.pk, f"run {run.pk}", "training", "training", 0.2, 0.7)
+    TrainingRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(seconds=61))
+    Cycle.objects.filter(pk=cycle.pk).update(waiting_for=Waiting.TRAINING, waiting_kind="run", waiting_id=run.pk)
+    # The delayed task the cycle sends when it starts waiting (WORKER_WAIT_WARNING_SECONDS later):
+    note_unclaimed(cycle.pk, "run", run.pk)
     entry = cycle.journal.get(outcome="waiting")
-    assert entry.message.startswith(f"no worker has taken run {run.pk} after ")
+    assert entry.step == "training"
+    assert re.match(rf"no worker has taken run {run.pk} after 6\d s: ", entry.message)
     assert entry.message.endswith("is a worker running for queue training?")
+    lifecycle.claim(TrainingRun, run.pk, worker="gpu-1")  # taken by a worker meanwhile: no second note
+    note_unclaimed(cycle.pk, "run", run.pk)
+    assert cycle.journal.filter(outcome="waiting").count() == 1

@@ -51,6 +51,7 @@ def test_a_clear_verdict_measured_noise_or_too_little_evidence_is_not(settings):
 def test_the_cycle_trains_replicas_and_decides_again_with_the_measured_noise(loop_settings):  # noqa: F811
     from training.base_models import default_base_model
 
+    loop_settings.ARENA_SEED_SD = 0.0  # the noise unknown: the replicas measure it
     loop_settings.ARENA_MIN_REPLICAS = 2  # one replica measures (a third version would only add minutes here)
     loop_settings.PROFESSOR_SEED_REPLICAS = 1
     loop_settings.PROFESSOR_REPLICA_REACH = 1000.0  # every toy verdict is "within reach"
@@ -67,7 +68,7 @@ def test_the_cycle_trains_replicas_and_decides_again_with_the_measured_noise(loo
     seeds = [v.training_run.hyperparameters["seed"] for v in versions]
     assert seeds[1] == seeds[0] + 1
     assert cycle.version == versions[0]
-    final = Evaluation.objects.get(pk=cycle.evaluation_ref)
+    final = Evaluation.objects.get(pk=cycle.evaluation_id)
     assert final.candidate == versions[0]
     assert Evaluation.objects.filter(candidate=versions[0]).count() == 2
     noise = final.verdict["seed_noise"]
@@ -86,6 +87,7 @@ def test_the_cycle_trains_replicas_and_decides_again_with_the_measured_noise(loo
 def test_a_replica_that_fails_leaves_the_first_verdict_standing(loop_settings, monkeypatch):  # noqa: F811
     from training.base_models import default_base_model
 
+    loop_settings.ARENA_SEED_SD = 0.0  # the noise unknown: the replicas measure it
     loop_settings.PROFESSOR_SEED_REPLICAS = 2
     loop_settings.PROFESSOR_REPLICA_REACH = 1000.0
     domain_lessons(48)
@@ -111,5 +113,5 @@ def test_a_replica_that_fails_leaves_the_first_verdict_standing(loop_settings, m
     assert cycle.status == "succeeded"
     assert line.versions.count() == 1
     first = Evaluation.objects.get(candidate=cycle.version)
-    assert cycle.evaluation_ref == first.pk
+    assert cycle.evaluation_id == first.pk
     assert cycle.journal.filter(message="a replica run was refused: no capacity for another run").exists()

@@ -59,7 +59,7 @@ class Command(BaseCommand):
         in_process = wait and (in_process or settings.ACADEMY_MODE == "embedded")
         try:
             cycle = services.start_cycle(None, trigger=Trigger.CLI, queue=not in_process)
-        except services.LeaseBusy as exc:
+        except services.CycleBusy as exc:
             raise CommandError(f"not started: {exc}") from None
         self.stdout.write(f"cycle {cycle.pk}" + ("" if wait else " queued"))
         if not wait:
