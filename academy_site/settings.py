@@ -543,5 +543,5 @@ PROFESSOR_KEEP_RECIPE = env_bool("PROFESSOR_KEEP_RECIPE", True)
 # When a verdict's loss interval comes within PROFESSOR_REPLICA_REACH x its margin and the recipe's seed
 # noise is unmeasured, the cycle trains this many more seeds of the candidate's recipe, evaluates them and
 # the candidate again (0: never; at least ARENA_MIN_REPLICAS - 1 when on).
-PROFESSOR_SEED_REPLICAS = env_int("PROFESSOR_SEED_REPLICAS", 3, min_value=0, max_value=20)
+PROFESSOR_SEED_REPLICAS = env_int("PROFESSOR_SEED_REPLICAS", 5, min_value=0, max_value=20)
 PROFESSOR_REPLICA_REACH = env_float("PROFESSOR_REPLICA_REACH", 3.0, min_value=0.0, max_value=1000.0)
