@@ -190,10 +190,11 @@ def main() -> None:
 
     from arena import services
     from arena.exams import DEFAULT_EXAM_PATH
+    from jobs.models import JobStatus
     from models_registry.services import register_run_version
     from tests.real_model import NAME, install_snapshot
     from training import model_store
-    from training.models import MetricPoint, RunStatus, TrainingRun
+    from training.models import MetricPoint, TrainingRun
 
     torch.set_num_threads(1)
     install_snapshot(model_store.models_root())
@@ -218,7 +219,7 @@ def main() -> None:
                  "--in-process", *[x for s in sets for x in ("--set", s)], stdout=io.StringIO())
     train_s = time.perf_counter() - started
     run = TrainingRun.objects.get()
-    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.status == JobStatus.SUCCEEDED, run.error
     losses = list(MetricPoint.objects.filter(run=run, kind=MetricPoint.Kind.TRAIN).order_by("step")
                   .values_list("step", "loss"))
     steps = losses[-1][0] if losses else None

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from curation.snapshots import remove_stale_temp_files
-from jobs.models import ACTIVE_STATUSES, Job, JobStatus
+from jobs.models import ACTIVE_STATUSES, Job
 
 
 class ReviewStatus(models.TextChoices):
@@ -211,8 +211,6 @@ class DatasetFormat(models.TextChoices):
     MESSAGES = "messages", "Chat messages (role, content)"
 
 
-# A build's statuses are the job statuses.
-BuildStatus = JobStatus
 
 
 class DatasetBuild(Job):

@@ -333,9 +333,9 @@ class _Runner:
             self.wait(build, Waiting.DATASET)
 
     def dataset_built(self, build):
-        from curation.models import BuildStatus
+        from jobs.models import JobStatus
 
-        if build.status != BuildStatus.SUCCEEDED or build.snapshot is None:
+        if build.status != JobStatus.SUCCEEDED or build.snapshot is None:
             why = build.error or build.human_error or build.status
             raise StepFailed(Step.DATASET, f"the dataset build failed: {why}", links=[link("datasets", "/datasets/")])
         snapshot = build.snapshot
@@ -393,11 +393,11 @@ class _Runner:
             raise StepFailed(Step.TRAINING, "the run was refused: " + "; ".join(exc.messages)) from None
 
     def trained(self, run):
-        from training.models import RunStatus
+        from jobs.models import JobStatus
 
         to_run = run_link(run)
         metrics = {k: v for k, v in (run.final_metrics or {}).items() if isinstance(v, int | float)}
-        if run.status != RunStatus.SUCCEEDED:
+        if run.status != JobStatus.SUCCEEDED:
             raise StepFailed(Step.TRAINING, f"run {run.pk} {run.status}: {run.human_error or 'see the run page'}",
                              numbers=metrics, links=[to_run])
         version = self.registered_version(run, to_run)

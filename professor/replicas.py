@@ -111,12 +111,12 @@ def _train_next(runner, plan: dict) -> bool:
 def replica_trained(runner, replica):
     """A replica's run ended: evaluate its version. Returns None while the cycle waits for that, or the
     first evaluation (its verdict stands) when the replica failed."""
-    from training.models import RunStatus
+    from jobs.models import JobStatus
 
     plan = runner.cycle.replicas
     plan["train_s"] += _seconds(replica)
     to_run, seed = run_link(replica), (replica.hyperparameters or {}).get("seed")
-    if replica.status != RunStatus.SUCCEEDED:
+    if replica.status != JobStatus.SUCCEEDED:
         runner.note(Step.TRAINING, StepOutcome.FAILED, f"replica run {replica.pk} {replica.status}: "
                     f"{replica.human_error or 'see the run page'}; the first verdict stands", links=[to_run])
         return _first(plan)

@@ -34,15 +34,16 @@ class TrainingConfig(AppConfig):
     def overview_counts(self):
         from django.urls import reverse
 
-        from training.models import RunStatus, TrainingRun
+        from jobs.models import JobStatus
+        from training.models import TrainingRun
         from training.workers import online_workers
 
         runs = reverse("run_list")
         return [
             {"key": "runs_queued", "label": "Runs queued", "value": TrainingRun.objects.filter(
-                status=RunStatus.QUEUED).count(), "url": runs},
+                status=JobStatus.QUEUED).count(), "url": runs},
             {"key": "runs_active", "label": "Runs in progress", "value": TrainingRun.objects.filter(
-                status__in=(RunStatus.PREPARING, RunStatus.RUNNING)).count(), "url": runs},
+                status__in=(JobStatus.PREPARING, JobStatus.RUNNING)).count(), "url": runs},
             {"key": "training_workers", "label": "Training workers online", "value": online_workers().count(),
              "url": runs},
         ]

@@ -19,12 +19,13 @@ from django.utils import timezone
 
 from artifacts import store as artifact_store
 from artifacts.store import ArtifactMissing
+from jobs.models import JobStatus
 from jobs.runner import JobFailed, JobRunner
 from training import checkpoint_store, worker_host
 from training.backends import BackendUnavailable, Layout, choose_backend
 from training.backends.base import LogLine
 from training.ingest import RunIngestor
-from training.models import RunStatus, TrainingRun
+from training.models import TrainingRun
 from training.services import claim_run, finish_run, hand_back_run, mark_running, touch_heartbeat
 from training.services.datasets import data_root, verify_snapshot
 from training.services.runs import RUN_ONLY_KEYS
@@ -180,9 +181,9 @@ def _conclude(run, run_dir: Path, ingestor: RunIngestor, exit_code: int, cancell
     artifact_store.publish_file(artifacts["log"])
     if cancelled:
         # The status says it: an error line repeating "cancelled" would show it twice on the run's page.
-        finish_run(run.pk, RunStatus.CANCELLED, exit_code=exit_code, artifacts=artifacts)
+        finish_run(run.pk, JobStatus.CANCELLED, exit_code=exit_code, artifacts=artifacts)
         checkpoint_store.forget(run)
-        return RunStatus.CANCELLED
+        return JobStatus.CANCELLED
     done = ingestor.done
     adapter_dir = run_dir / str((done or {}).get("adapter_dir") or "adapter")
     missing = [name for name in ADAPTER_FILES if not (adapter_dir / name).is_file()]
@@ -191,10 +192,10 @@ def _conclude(run, run_dir: Path, ingestor: RunIngestor, exit_code: int, cancell
         # Uploaded (with a remote store) before the success is recorded: what registers it may fetch it.
         artifacts["adapter"] = artifact_store.publish_folder(artifacts["adapter_dir"])
         check_artifacts(artifacts)
-        finish_run(run.pk, RunStatus.SUCCEEDED, exit_code=exit_code, artifacts=artifacts,
+        finish_run(run.pk, JobStatus.SUCCEEDED, exit_code=exit_code, artifacts=artifacts,
                    final_metrics=done.get("metrics") or {})
         checkpoint_store.forget(run)
-        return RunStatus.SUCCEEDED
+        return JobStatus.SUCCEEDED
     # Whatever ends the attempt now, a retry on any host resumes from the newest checkpoint.
     if record := uploader.upload():
         artifacts["checkpoint"] = record
@@ -204,9 +205,9 @@ def _conclude(run, run_dir: Path, ingestor: RunIngestor, exit_code: int, cancell
     error = f"exit code {exit_code}\n{tail}"
     if exit_code == 0 and missing:
         error = f"adapter files missing: {', '.join(missing)}\n{tail}"
-    finish_run(run.pk, RunStatus.FAILED, exit_code=exit_code, artifacts=artifacts, error=error,
+    finish_run(run.pk, JobStatus.FAILED, exit_code=exit_code, artifacts=artifacts, error=error,
                human_error=human_error(ingestor.error, exit_code, tail, run.base_model, missing))
-    return RunStatus.FAILED
+    return JobStatus.FAILED
 
 
 def human_error(event: dict | None, exit_code: int, tail: str, base_model: str, missing: list[str]) -> str:
@@ -233,5 +234,5 @@ def _hand_back(run, reason: str, record: dict | None, **fields) -> str:
     if hand_back_run(run.pk, note=f"handed back to the queue at {when}: {reason}; the next worker {where}",
                      **fields):
         logger.warning("run %s handed back to the queue: %s", run.pk, reason)
-        return RunStatus.QUEUED
-    return TrainingRun.objects.filter(pk=run.pk).values_list("status", flat=True).first() or RunStatus.QUEUED
+        return JobStatus.QUEUED
+    return TrainingRun.objects.filter(pk=run.pk).values_list("status", flat=True).first() or JobStatus.QUEUED

@@ -4,9 +4,10 @@ from django import forms
 from django.conf import settings
 
 from curation.models import DatasetSnapshot
+from jobs.models import JobStatus
 from training import model_store, services
 from training.base_models import is_toy, toy_base_path
-from training.models import Backend, RunStatus, TrainingRun
+from training.models import Backend, TrainingRun
 from training.presets import FIELD_HELP, PRESETS, fit_preset, grouped_reasons, seconds_per_step
 from training.services import hooks
 
@@ -161,7 +162,7 @@ def start_form_guide(query) -> dict:
     for preset in presets.values():
         preset["why"] = grouped_reasons(preset["values"], preset["reasons"], HP_FIELDS)
     # Before any run has succeeded here, the first one is a quick try (what the Overview recommends).
-    first = not TrainingRun.objects.filter(status=RunStatus.SUCCEEDED).exists()
+    first = not TrainingRun.objects.filter(status=JobStatus.SUCCEEDED).exists()
     preset = query.get("preset") if query.get("preset") in presets else ("quick" if first else "standard")
     return {"presets": presets, "preset": preset, "values": dict(presets[preset]["values"]),
             "preset_label": presets[preset]["label"], "why": presets[preset]["why"],

@@ -16,9 +16,6 @@ logger = logging.getLogger(__name__)
 # How a run's wait note starts while no registered worker, online or not, could ever take it.
 NEVER_PREFIX = "no registered worker could ever take it"
 
-# A run's statuses are the job statuses (queued -> preparing -> running -> succeeded | failed | cancelled | lost).
-RunStatus = JobStatus
-
 
 class Backend(models.TextChoices):
     AUTO = "auto", "Automatic (docker if an engine answers, else local)"
@@ -85,7 +82,7 @@ class TrainingRun(Job):
             "current_step": self.current_step, "total_steps": self.total_steps, "exit_code": self.exit_code,
             "run_dir": self.run_dir, "artifacts": self.artifacts, "final_metrics": self.final_metrics,
             "requirements": self.requirements, "queue": self.queue_name, "url": self.get_absolute_url(),
-            "wait_note": self.wait_note if self.status == RunStatus.QUEUED else "",
+            "wait_note": self.wait_note if self.status == JobStatus.QUEUED else "",
         }
 
     @classmethod

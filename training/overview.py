@@ -3,7 +3,8 @@
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from training.models import JobStatus, MetricPoint, TrainingRun
+from jobs.models import JobStatus
+from training.models import MetricPoint, TrainingRun
 
 
 def steps() -> list[dict]:

@@ -10,8 +10,9 @@ enough points to read) and the base model's context (the longest sequence it tak
 
 import math
 
+from jobs.models import JobStatus
 from training.base_models import is_toy
-from training.models import JobStatus, TrainingRun
+from training.models import TrainingRun
 
 PRESETS = {
     "quick": {"label": "Quick try",

@@ -26,6 +26,7 @@ from accounts.services import create_api_token
 from arena import services as arena
 from arena.models import Evaluation
 from artifacts import store
+from jobs.models import JobStatus
 from models_registry.models import ModelVersion, VersionStatus
 from tests.academy_server import free_port
 from tests.arena.factories import make_exam
@@ -43,7 +44,7 @@ from tests.s3_server import s3_store  # noqa: F401 (fixture)
 from tests.training.factories import make_snapshot
 from tests.training.trainer_fixtures import toy_model
 from training import model_store, services
-from training.models import MetricPoint, RunStatus, TrainingRun
+from training.models import MetricPoint, TrainingRun
 
 pytestmark = [needs_postgres, pytest.mark.django_db(transaction=True)]
 
@@ -128,7 +129,7 @@ def test_train_on_a_evaluate_on_b_promote_from_web_serve_from_a_third_process_an
         run = services.start_run(bob, dataset=dataset, base_model=BASE, backend="local", hyperparameters=PLAN)
         run = _wait_for("the run did not finish", lambda: (lambda r: r if r.is_terminal else None)(
             TrainingRun.objects.get(pk=run.pk)), running)
-        assert run.status == RunStatus.SUCCEEDED and run.worker == host_a.hostname, f"{run.error}\n{host_a.log_tail()}"
+        assert run.status == JobStatus.SUCCEEDED and run.worker == host_a.hostname, f"{run.error}\n{host_a.log_tail()}"
         version = _wait_for("the run's version was not registered",
                             lambda: ModelVersion.objects.select_related("line").filter(training_run=run).first(),
                             running)
@@ -195,7 +196,7 @@ def test_train_on_a_evaluate_on_b_promote_from_web_serve_from_a_third_process_an
             fresh = TrainingRun.objects.get(pk=long_run.pk)
             assert not fresh.is_terminal, f"{fresh.status} before the signal: {fresh.error}"
             first = (fresh.artifacts or {}).get("checkpoint")
-            return fresh if first and fresh.status == RunStatus.RUNNING and fresh.current_step >= first["step"] + 3 \
+            return fresh if first and fresh.status == JobStatus.RUNNING and fresh.current_step >= first["step"] + 3 \
                 else None
         stopped_on = next(h for h in running if h.hostname == _wait_for("no checkpoint uploaded", mid_run,
                                                                           running).worker)
@@ -204,7 +205,7 @@ def test_train_on_a_evaluate_on_b_promote_from_web_serve_from_a_third_process_an
         running.remove(stopped_on)
         long_run = _wait_for("the resumed run did not finish", lambda: (lambda r: r if r.is_terminal else None)(
             TrainingRun.objects.get(pk=long_run.pk)), running)
-        assert long_run.status == RunStatus.SUCCEEDED, f"{long_run.error}\n{resumed_on.log_tail()}"
+        assert long_run.status == JobStatus.SUCCEEDED, f"{long_run.error}\n{resumed_on.log_tail()}"
         assert long_run.worker == resumed_on.hostname and long_run.attempt == 2
         stop = [e for e in _events(stopped_on.root / long_run.run_dir / "trainer.log") if e["event"] == "stopped"]
         start = next(e for e in _events(resumed_on.root / long_run.run_dir / "trainer.log") if e["event"] == "start")

@@ -7,12 +7,13 @@ import pytest
 from django.utils import timezone
 
 from curation.models import ReviewStatus
+from jobs.models import JobStatus
 from models_registry import services
 from models_registry.models import ModelVersion
 from tests.curation.factories import make_lesson
 from tests.models_registry.factories import make_line, make_version
 from tests.training.factories import make_snapshot
-from training.models import JobStatus, MetricPoint, TrainingRun
+from training.models import MetricPoint, TrainingRun
 
 pytestmark = pytest.mark.django_db
 

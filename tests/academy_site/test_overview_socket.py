@@ -55,8 +55,8 @@ async def test_signed_in_viewer_receives_counts_and_errors_on_bad_messages(clien
 @pytest.mark.django_db(transaction=True)
 async def test_overview_keeps_the_runs_list_live(client, viewer, settings):
     from jobs import broadcast
+    from jobs.models import JobStatus
     from tests.training.factories import add_points, make_run
-    from training.models import RunStatus
 
     settings.LIVE_BATCH_WINDOW_MS = 20
     run = await database_sync_to_async(make_run)()
@@ -65,7 +65,7 @@ async def test_overview_keeps_the_runs_list_live(client, viewer, settings):
     assert connected
     first = await communicator.receive_json_from(timeout=5)
     listed = {r["id"]: r for r in first["runs"]}
-    assert listed[run.pk]["status"] == RunStatus.RUNNING and listed[run.pk]["step"] == 2
+    assert listed[run.pk]["status"] == JobStatus.RUNNING and listed[run.pk]["step"] == 2
 
     broadcast.set_server_loop(asyncio.get_running_loop())
     broadcast.publish_job_events(run.group_name, [{"event": "metric", "step": 3, "loss": 0.125, "ts": 1.0}])
@@ -74,9 +74,9 @@ async def test_overview_keeps_the_runs_list_live(client, viewer, settings):
 
     from training.models import TrainingRun
 
-    await database_sync_to_async(TrainingRun.objects.filter(pk=run.pk).update)(status=RunStatus.SUCCEEDED)
+    await database_sync_to_async(TrainingRun.objects.filter(pk=run.pk).update)(status=JobStatus.SUCCEEDED)
     broadcast.publish_overview()
     changed = await communicator.receive_json_from(timeout=5)
     assert changed["type"] == "overview.counts"
-    assert {r["id"]: r for r in changed["runs"]}[run.pk]["status"] == RunStatus.SUCCEEDED
+    assert {r["id"]: r for r in changed["runs"]}[run.pk]["status"] == JobStatus.SUCCEEDED
     await communicator.disconnect()

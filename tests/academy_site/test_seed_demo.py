@@ -5,8 +5,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from curation.models import BuildStatus, CommitExample, Conversation, GitRepository, Lesson, ReviewStatus
+from curation.models import CommitExample, Conversation, GitRepository, Lesson, ReviewStatus
 from curation.services.datasets import run_build, start_build
+from jobs.models import JobStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +77,7 @@ def test_the_sample_data_gives_every_curation_stage_work(settings):
     assert len(redacted) >= 4  # planted secrets are caught at the door
     Lesson.objects.update(review_status=ReviewStatus.APPROVED)
     build = run_build(start_build(None, name="demo", format="alpaca", queue=False).pk)
-    assert build.status == BuildStatus.SUCCEEDED, build.error
+    assert build.status == JobStatus.SUCCEEDED, build.error
     reasons = {stage["stage"]: stage["reasons"] for stage in build.funnel}
     assert reasons["filters"].get("failed_outcome", 0) >= 5
     assert reasons["exact_dedup"].get("exact_duplicate", 0) >= 3

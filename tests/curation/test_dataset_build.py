@@ -7,17 +7,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from curation.models import (
-    BuildStatus,
-    CommitExample,
-    Conversation,
-    DatasetBuild,
-    DatasetSnapshot,
-    Lesson,
-    ReviewStatus,
-)
+from curation.models import CommitExample, Conversation, DatasetBuild, DatasetSnapshot, Lesson, ReviewStatus
 from curation.services.datasets import run_build, start_build
 from curation.tasks.datasets import build_dataset_task
+from jobs.models import JobStatus
 from tests.curation.factories import make_commit_example, make_conversation, make_lesson
 
 pytestmark = pytest.mark.django_db
@@ -45,7 +38,7 @@ def _mixed_sources():
 def test_it_builds_a_snapshot_addressed_by_its_sha256(settings):
     _mixed_sources()
     build = _build()
-    assert build.status == BuildStatus.SUCCEEDED, build.error
+    assert build.status == JobStatus.SUCCEEDED, build.error
     snapshot = build.snapshot
     assert snapshot.path == f"datasets/{snapshot.sha256}.jsonl"
     import hashlib
@@ -99,7 +92,7 @@ def test_adding_examples_keeps_the_split_of_existing_ones(settings):
 
 def test_a_build_with_no_examples_fails_naming_the_stage(settings):
     build = _build(sources="lessons")
-    assert build.status == BuildStatus.FAILED
+    assert build.status == JobStatus.FAILED
     assert "sources" in build.error
     assert DatasetSnapshot.objects.count() == 0
 
@@ -108,7 +101,7 @@ def test_a_build_whose_filters_remove_everything_fails_and_leaves_no_file(settin
     make_lesson(result="PORAŻKA: tests still red")
     make_lesson("short", "tiny")
     build = _build(sources="lessons")
-    assert build.status == BuildStatus.FAILED
+    assert build.status == JobStatus.FAILED
     assert "stage 'filters' removed every example" in build.error
     assert "failed_outcome: 1" in build.error and "too_short: 1" in build.error
     assert build.funnel[-1]["stage"] == "filters"
@@ -131,7 +124,7 @@ def test_the_funnel_counts_drops_per_stage_with_reasons_and_samples(settings):
 def test_the_task_is_safe_to_repeat():
     make_lesson()
     build = start_build(None, name="x", format="alpaca", overrides={"sources": ["lessons"]}, queue=False)
-    assert build_dataset_task(build.pk) == BuildStatus.SUCCEEDED
+    assert build_dataset_task(build.pk) == JobStatus.SUCCEEDED
     assert build_dataset_task(build.pk) is None
     assert DatasetSnapshot.objects.count() == 1
 
@@ -142,7 +135,7 @@ def test_start_build_queues_the_task_after_commit(django_capture_on_commit_callb
     with django_capture_on_commit_callbacks(execute=True):
         build = start_build(None, name="x", format="sharegpt")
     assert queued == [build.pk]
-    assert build.status == BuildStatus.QUEUED
+    assert build.status == JobStatus.QUEUED
 
 
 def test_it_rejects_a_bad_configuration_and_records_nothing():

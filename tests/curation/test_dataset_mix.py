@@ -2,9 +2,10 @@
 
 import pytest
 
-from curation.models import BuildStatus, ReviewStatus
+from curation.models import ReviewStatus
 from curation.pipeline.mix import plan
 from curation.services.datasets import run_build, start_build
+from jobs.models import JobStatus
 from tests.curation.factories import make_commit_example, make_conversation, make_lesson, make_repository
 
 pytestmark = pytest.mark.django_db
@@ -50,7 +51,7 @@ def test_a_default_build_keeps_lessons_and_conversations_at_least_half(settings)
     make_conversation()
     _many_commits(40)
     build = _build()
-    assert build.status == BuildStatus.SUCCEEDED, build.error
+    assert build.status == JobStatus.SUCCEEDED, build.error
     mix = build.funnel[-1]
     assert mix["stage"] == "mix" and mix["by_source"] == {"lessons": 6, "commits": 7, "conversations": 1}
     assert mix["reasons"] == {"reviewed_share:commits": 33}

@@ -3,8 +3,9 @@ import json
 import pytest
 from django.urls import reverse
 
-from curation.models import BuildStatus, DatasetBuild, DatasetSnapshot
+from curation.models import DatasetBuild, DatasetSnapshot
 from curation.services.datasets import run_build, start_build
+from jobs.models import JobStatus
 from tests.curation.factories import make_commit_example, make_lesson
 from tests.factories import bearer, make_token
 
@@ -17,7 +18,7 @@ def snapshot():
     make_lesson()
     make_commit_example()
     build = run_build(start_build(None, name="pages", format="messages", queue=False).pk)
-    assert build.status == BuildStatus.SUCCEEDED, build.error
+    assert build.status == JobStatus.SUCCEEDED, build.error
     return build.snapshot
 
 

@@ -5,9 +5,10 @@ import re
 import pytest
 from django.urls import reverse
 
-from curation.models import BuildStatus, DatasetSnapshot
+from curation.models import DatasetSnapshot
 from curation.services.datasets import run_build, start_build
 from curation.templatetags.redaction import redacted
+from jobs.models import JobStatus
 from tests.curation.factories import make_commit_example, make_conversation, make_lesson
 
 pytestmark = pytest.mark.django_db
@@ -62,7 +63,7 @@ def snapshot():
                 action="Rotate the key and keep it in the secrets store.")
     make_lesson()
     build = run_build(start_build(None, name="highlight", format="messages", queue=False).pk)
-    assert build.status == BuildStatus.SUCCEEDED, build.error
+    assert build.status == JobStatus.SUCCEEDED, build.error
     funnel = list(build.snapshot.funnel)
     funnel.append({"stage": "secrets", "in": 1, "kept": 0, "dropped": 1, "reasons": {"secret": 1}, "samples": [
         {"reason": "secret", "source": {"kind": "lesson", "id": 1, "ref": "1"},

@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from curation.models import BuildStatus
 from curation.pipeline.secrets import scrub_text
 from curation.services.datasets import run_build, start_build
+from jobs.models import JobStatus
 from tests.curation.factories import make_commit_example, make_conversation, make_lesson
 
 # kind -> (text containing the secret, the secret itself)
@@ -75,7 +75,7 @@ def test_no_secret_reaches_the_dataset_file_in_redact_mode(settings, fmt):
     _make_records()
     build = start_build(None, name="s", format=fmt, overrides={"secrets_mode": "redact"}, queue=False)
     build = run_build(build.pk)
-    assert build.status == BuildStatus.SUCCEEDED, build.error
+    assert build.status == JobStatus.SUCCEEDED, build.error
     content = (settings.DATA_DIR / build.snapshot.path).read_text()
     for kind, (_, secret) in SECRETS.items():
         assert secret not in content, kind

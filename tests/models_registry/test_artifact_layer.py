@@ -13,6 +13,7 @@ import pytest
 from django.core.management import call_command
 
 from artifacts import store
+from jobs.models import JobStatus
 from models_registry import adapters, runtime_export
 from models_registry.merging import export_merged
 from models_registry.services import register_run_version
@@ -21,7 +22,6 @@ from tests.models_registry.factories import make_line, make_version
 from tests.s3_server import s3_store  # noqa: F401 (fixture)
 from tests.training.factories import make_run
 from training import model_store
-from training.models import RunStatus
 
 pytestmark = [pytest.mark.django_db]
 
@@ -38,7 +38,7 @@ def _trained_elsewhere(settings, tmp_path, toy):
     trainer = _move_to(settings, tmp_path / "trainer")
     shutil.copytree(toy["base"], trainer / "models" / "toy-base")
     carried = {"key": "models/toy-base", "files": store.publish_folder("models/toy-base")}
-    run = make_run(status=RunStatus.SUCCEEDED, base_model=str(trainer / "models" / "toy-base"),
+    run = make_run(status=JobStatus.SUCCEEDED, base_model=str(trainer / "models" / "toy-base"),
                    artifacts={"base_model": carried})
     line = make_line(base_model=run.base_model)
     version = make_version(line, adapter_src=toy["a"], training_run=run)
@@ -124,7 +124,7 @@ def test_a_stored_base_model_is_fetched_by_its_name_and_checked_against_the_reco
 def test_registration_on_a_host_without_the_adapter_fetches_what_the_worker_uploaded(
         s3_store, settings, tmp_path, toy):  # noqa: F811
     _move_to(settings, tmp_path / "trainer")
-    run = make_run(status=RunStatus.SUCCEEDED, base_model="toy-named", run_dir="runs/77")
+    run = make_run(status=JobStatus.SUCCEEDED, base_model="toy-named", run_dir="runs/77")
     shutil.copytree(toy["a"], Path(settings.DATA_DIR) / "runs/77/adapter")
     run.artifacts = {"adapter_dir": "runs/77/adapter", "adapter": store.publish_folder("runs/77/adapter")}
     run.save(update_fields=["artifacts"])
@@ -151,7 +151,7 @@ def test_evaluation_on_a_host_without_the_models_or_the_snapshot_fetches_them(
     carried = {"key": "models/toy-base", "files": store.publish_folder("models/toy-base")}
     snapshot = make_snapshot(12)
     store.publish_file(snapshot.path)
-    run = make_run(status=RunStatus.SUCCEEDED, base_model=str(trainer / "models" / "toy-base"), dataset=snapshot,
+    run = make_run(status=JobStatus.SUCCEEDED, base_model=str(trainer / "models" / "toy-base"), dataset=snapshot,
                    artifacts={"base_model": carried})
     line = make_line(name="toy-coder", base_model=run.base_model)
     make_exam(line, count=4)

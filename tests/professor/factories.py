@@ -5,8 +5,9 @@ from datetime import timedelta
 from django.utils import timezone
 
 from curation.models import DatasetSnapshot
+from jobs.models import JobStatus
 from tests.curation.factories import make_lesson
-from training.models import RunStatus, TrainingRun
+from training.models import TrainingRun
 
 
 def make_lessons(count: int, *, hours_ago: float = 0.0, **extra) -> list:
@@ -31,7 +32,7 @@ def make_snapshot_row(rows: int, *, train: int | None = None, created_at=None) -
     return snapshot
 
 
-def make_run(snapshot, *, status=RunStatus.SUCCEEDED, hours_ago: float = 0.0, line: str | None = None) -> TrainingRun:
+def make_run(snapshot, *, status=JobStatus.SUCCEEDED, hours_ago: float = 0.0, line: str | None = None) -> TrainingRun:
     started = timezone.now() - timedelta(hours=hours_ago)
     hp = {"model_line": line} if line else {}
     return TrainingRun.objects.create(dataset=snapshot, base_model="toy", status=status, hyperparameters=hp,

@@ -4,11 +4,11 @@ on the Professor page, not only flashed once."""
 import pytest
 from django.core.management import call_command
 
+from jobs.models import JobStatus
 from professor.commands import ask
 from professor.models import JournalEntry, StepOutcome
 from tests.factories import bearer, make_token
 from tests.professor.factories import make_run, make_snapshot_row
-from training.models import RunStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +28,7 @@ def test_an_ask_from_the_page_is_kept_with_the_user_and_shown_on_the_page(client
 
 
 def test_an_ask_through_the_api_is_kept_under_the_tokens_name(client, bob):
-    make_run(make_snapshot_row(60), status=RunStatus.RUNNING)
+    make_run(make_snapshot_row(60), status=JobStatus.RUNNING)
     raw = make_token(bob, "Operator", name="agent-7")
     body = client.post("/api/v1/professor/ask", {"words": "check training progress"},
                        content_type="application/json", **bearer(raw)).json()

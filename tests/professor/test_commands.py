@@ -5,10 +5,11 @@ import json
 import pytest
 from django.core.management import call_command
 
+from jobs.models import JobStatus
 from professor.commands import EVALUATE, HELP, PREPARE, PROGRESS, READINESS, START, ask, route
 from tests.factories import bearer, make_token
 from tests.professor.factories import make_lessons, make_run, make_snapshot_row
-from training.models import RunStatus, TrainingRun
+from training.models import TrainingRun
 
 
 @pytest.mark.parametrize(("words", "intent"), [
@@ -53,7 +54,7 @@ def test_check_training_progress_reports_and_starts_nothing(settings):
     settings.MIN_LESSONS_FOR_TRAINING = 1
     settings.MIN_NEW_EXAMPLES_FOR_TRAINING = 1
     make_lessons(200)
-    run = make_run(make_snapshot_row(60), status=RunStatus.RUNNING, hours_ago=100)
+    run = make_run(make_snapshot_row(60), status=JobStatus.RUNNING, hours_ago=100)
     TrainingRun.objects.filter(pk=run.pk).update(current_step=30, total_steps=120, progress=0.25)
     before = TrainingRun.objects.count()
     answer = ask(None, "check training progress")

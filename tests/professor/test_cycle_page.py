@@ -10,12 +10,12 @@ from professor.cycle import run_cycle, start_cycle
 from professor.models import Cycle, JournalEntry, Outcome, Step, StepOutcome
 from tests.factories import bearer, make_token
 from tests.professor.factories import make_run, make_snapshot_row
-from training.models import RunStatus, TrainingRun
+from training.models import TrainingRun
 
 pytestmark = pytest.mark.django_db
 
 
-def cycle_with_started_run(status=RunStatus.QUEUED):
+def cycle_with_started_run(status=JobStatus.QUEUED):
     cycle = start_cycle(None, queue=False)
     lifecycle.claim(Cycle, cycle.pk, worker="w")
     run = make_run(make_snapshot_row(60), status=status)
@@ -24,11 +24,11 @@ def cycle_with_started_run(status=RunStatus.QUEUED):
 
 
 @pytest.mark.parametrize(("status", "label"), [
-    (RunStatus.QUEUED, "Training · Queued"),
-    (RunStatus.RUNNING, "Training · Running"),
-    (RunStatus.SUCCEEDED, "Training · Done"),
-    (RunStatus.FAILED, "Training · Failed"),
-    (RunStatus.CANCELLED, "Training · Cancelled"),
+    (JobStatus.QUEUED, "Training · Queued"),
+    (JobStatus.RUNNING, "Training · Running"),
+    (JobStatus.SUCCEEDED, "Training · Done"),
+    (JobStatus.FAILED, "Training · Failed"),
+    (JobStatus.CANCELLED, "Training · Cancelled"),
 ])
 def test_the_step_that_started_a_run_is_labelled_by_the_runs_state(client, viewer, status, label):
     cycle, run = cycle_with_started_run(status)
@@ -37,12 +37,12 @@ def test_the_step_that_started_a_run_is_labelled_by_the_runs_state(client, viewe
         text = page.content.decode()
         assert label in text, label
         assert f'data-job-badge="run:{run.pk}"' in text
-    if status != RunStatus.SUCCEEDED:
+    if status != JobStatus.SUCCEEDED:
         assert "Training · Done" not in client.get("/professor/").content.decode()
 
 
 def test_the_label_changes_when_the_run_moves_on(client, viewer):
-    cycle, run = cycle_with_started_run(RunStatus.QUEUED)
+    cycle, run = cycle_with_started_run(JobStatus.QUEUED)
     client.force_login(viewer)
     assert "Training · Queued" in client.get(f"/professor/cycles/{cycle.pk}/").content.decode()
     lifecycle.claim(TrainingRun, run.pk, worker="gpu-1")
@@ -51,7 +51,7 @@ def test_the_label_changes_when_the_run_moves_on(client, viewer):
 
 
 def test_the_api_gives_each_started_step_its_jobs_state(client, viewer):
-    cycle, run = cycle_with_started_run(RunStatus.RUNNING)
+    cycle, run = cycle_with_started_run(JobStatus.RUNNING)
     body = client.get(f"/api/v1/professor/cycles/{cycle.pk}", **bearer(make_token(viewer, "Viewer"))).json()
     started = body["journal"][-1]
     assert started["outcome"] == "started"
@@ -61,7 +61,7 @@ def test_the_api_gives_each_started_step_its_jobs_state(client, viewer):
 
 
 def test_the_active_cycle_shows_its_steps_job_with_percentage_eta_and_link(client, viewer):
-    cycle, run = cycle_with_started_run(RunStatus.RUNNING)
+    cycle, run = cycle_with_started_run(JobStatus.RUNNING)
     TrainingRun.objects.filter(pk=run.pk).update(progress=0.42, eta_seconds=270, current_step=42, total_steps=100)
     client.force_login(viewer)
     for page in (client.get("/professor/"), client.get(f"/professor/cycles/{cycle.pk}/")):
@@ -73,7 +73,7 @@ def test_the_active_cycle_shows_its_steps_job_with_percentage_eta_and_link(clien
 
 
 def test_a_finished_cycle_on_the_professor_page_has_no_live_step(client, viewer):
-    cycle, run = cycle_with_started_run(RunStatus.SUCCEEDED)
+    cycle, run = cycle_with_started_run(JobStatus.SUCCEEDED)
     lifecycle.finish(Cycle, cycle.pk, outcome=Outcome.REJECTED, summary="v2 was rejected; the active version stays")
     client.force_login(viewer)
     text = client.get("/professor/").content.decode()

@@ -50,9 +50,10 @@ async def test_the_cycle_socket_relays_the_job_of_the_step_in_progress(client, v
     from curation.models import DatasetBuild
     from curation.services.datasets import start_build
     from jobs import broadcast
+    from jobs.models import JobStatus
     from professor.models import Step, StepOutcome
     from tests.professor.factories import make_run, make_snapshot_row
-    from training.models import RunStatus, TrainingRun
+    from training.models import TrainingRun
 
     def begin():
         cycle = start_cycle(None, queue=False)
@@ -78,7 +79,7 @@ async def test_the_cycle_socket_relays_the_job_of_the_step_in_progress(client, v
 
     # The training step starts a run: the socket leaves the build's group for the run's.
     def train():
-        run = make_run(make_snapshot_row(60), status=RunStatus.QUEUED)
+        run = make_run(make_snapshot_row(60), status=JobStatus.QUEUED)
         journal.write(cycle.pk, Step.TRAINING, StepOutcome.STARTED, f"started run {run.pk}", job=run)
         return run
 

@@ -9,11 +9,12 @@ from django.utils import timezone
 
 from curation.models import DatasetBuild
 from jobs import lifecycle
+from jobs.models import JobStatus
 from professor import journal
 from professor.cycle import cancel_cycle, start_cycle
 from professor.models import Cycle, Outcome, StepOutcome, Waiting
 from tests.professor.factories import make_run, make_snapshot_row
-from training.models import RunStatus, TrainingRun
+from training.models import TrainingRun
 
 pytestmark = pytest.mark.django_db
 
@@ -28,7 +29,7 @@ def _cycle_waiting_for(job, waiting: str, step: str) -> Cycle:
 
 
 def _running_run() -> TrainingRun:
-    run = make_run(make_snapshot_row(60), status=RunStatus.QUEUED)
+    run = make_run(make_snapshot_row(60), status=JobStatus.QUEUED)
     lifecycle.claim(TrainingRun, run.pk, worker="celery@gpu-1")
     return run
 
@@ -67,7 +68,7 @@ def test_a_cycle_fails_with_a_plain_reason_when_its_run_is_reaped_lost(django_ca
 def test_a_cycle_whose_run_ended_but_never_advanced_it_is_reaped_lost(django_capture_on_commit_callbacks):
     run = _running_run()
     cycle = _cycle_waiting_for(run, Waiting.TRAINING, "training")
-    TrainingRun.objects.filter(pk=run.pk).update(status=RunStatus.SUCCEEDED, finished_at=timezone.now())
+    TrainingRun.objects.filter(pk=run.pk).update(status=JobStatus.SUCCEEDED, finished_at=timezone.now())
     # The run's end never reached the cycle (its worker died between the commit and the hook).
     soon = timezone.now() + timedelta(seconds=settings.PROFESSOR_LEASE_SECONDS / 2)
     assert lifecycle.reap_stale(Cycle, now=soon) == []  # it ended a moment ago: the hook may still come
@@ -100,14 +101,14 @@ def test_cancelling_a_cycle_cancels_its_running_run_and_the_cycle_ends_when_the_
     cycle.refresh_from_db()
     assert run.cancel_requested and cycle.cancel_requested and cycle.status == "running"
     with django_capture_on_commit_callbacks(execute=True):  # the run's worker sees the flag and stops
-        lifecycle.finish(TrainingRun, run.pk, status=RunStatus.CANCELLED, human_error="cancelled")
+        lifecycle.finish(TrainingRun, run.pk, status=JobStatus.CANCELLED, human_error="cancelled")
     cycle.refresh_from_db()
     assert (cycle.status, cycle.outcome) == ("cancelled", Outcome.FAILED)
     assert cycle.summary == "cancelled on request; nothing was promoted"
 
 
 def test_cancelling_a_cycle_whose_job_is_still_queued_ends_both_at_once(django_capture_on_commit_callbacks):
-    run = make_run(make_snapshot_row(60), status=RunStatus.QUEUED)
+    run = make_run(make_snapshot_row(60), status=JobStatus.QUEUED)
     cycle = _cycle_waiting_for(run, Waiting.TRAINING, "training")
     with django_capture_on_commit_callbacks(execute=True):
         cancel_cycle(cycle.pk)

@@ -7,10 +7,10 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from jobs.models import JobStatus
 from professor.readiness import readiness
 from tests.factories import bearer, make_token
 from tests.professor.factories import make_lessons, make_run, make_snapshot_row
-from training.models import RunStatus
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,7 @@ def test_pending_and_rejected_lessons_do_not_count():
     assert readiness().numbers["approved"] == 0
 
 
-def _last_run(hours_ago: float, status=RunStatus.SUCCEEDED):
+def _last_run(hours_ago: float, status=JobStatus.SUCCEEDED):
     snapshot = make_snapshot_row(10, created_at=timezone.now() - timedelta(hours=hours_ago))
     return make_run(snapshot, hours_ago=hours_ago, status=status)
 
@@ -92,7 +92,7 @@ def test_the_interval_rule_passes_at_exactly_the_minimum():
 
 def test_a_queued_or_running_run_of_the_line_blocks():
     make_lessons(20)
-    run = _last_run(48, status=RunStatus.QUEUED)
+    run = _last_run(48, status=JobStatus.QUEUED)
     decision = readiness()
     assert not decision.ready
     assert f"run {run.pk} of line default is queued or running" in decision.blocking
@@ -102,7 +102,7 @@ def test_a_queued_or_running_run_of_the_line_blocks():
 def test_a_run_of_another_line_neither_blocks_nor_counts():
     make_lessons(10)
     snapshot = make_snapshot_row(10)
-    make_run(snapshot, status=RunStatus.RUNNING, line="other-line")
+    make_run(snapshot, status=JobStatus.RUNNING, line="other-line")
     decision = readiness()
     assert decision.ready
     assert decision.numbers["last_run"] is None

@@ -6,11 +6,12 @@ failed stops the cycle with a journal entry that says so."""
 import pytest
 
 from jobs import lifecycle
+from jobs.models import JobStatus
 from models_registry.models import ModelLine, ModelVersion
 from professor import cycle as cycle_module
 from professor.models import Cycle, StepOutcome, Waiting
 from tests.professor.factories import make_snapshot_row
-from training.models import RunStatus, TrainingRun
+from training.models import TrainingRun
 from training.services.hooks import call_succeeded_hooks
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +54,7 @@ def _snapshot():
 
 def _succeed(run: TrainingRun) -> None:
     """What the training worker records (the hooks run after it, on that worker)."""
-    TrainingRun.objects.filter(pk=run.pk).update(status=RunStatus.SUCCEEDED, final_metrics={"train_loss": 0.5})
+    TrainingRun.objects.filter(pk=run.pk).update(status=JobStatus.SUCCEEDED, final_metrics={"train_loss": 0.5})
 
 
 def test_the_cycle_takes_the_version_the_workers_hook_registered(sent_jobs):

@@ -59,13 +59,14 @@ def test_the_cycle_journals_when_no_worker_takes_its_run(settings):
 
     from django.utils import timezone
 
+    from jobs.models import JobStatus
     from professor.models import Waiting
     from tests.professor.factories import make_run, make_snapshot_row
-    from training.models import RunStatus, TrainingRun
+    from training.models import TrainingRun
 
     cycle = cycle_module.start_cycle(None, queue=False)
     lifecycle.claim(Cycle, cycle.pk, worker="w")
-    run = make_run(make_snapshot_row(60), status=RunStatus.QUEUED)
+    run = make_run(make_snapshot_row(60), status=JobStatus.QUEUED)
     TrainingRun.objects.filter(pk=run.pk).update(created_at=timezone.now() - timedelta(seconds=61))
     Cycle.objects.filter(pk=cycle.pk).update(waiting_for=Waiting.TRAINING, waiting_kind="run", waiting_id=run.pk)
     # The delayed task the cycle sends when it starts waiting (WORKER_WAIT_WARNING_SECONDS later):

@@ -8,7 +8,8 @@ import time
 from django.conf import settings
 
 from curation.models import DatasetSnapshot
-from training.models import MetricPoint, RunLogLine, RunStatus, TrainingRun
+from jobs.models import JobStatus
+from training.models import MetricPoint, RunLogLine, TrainingRun
 
 _seq = itertools.count(1)
 
@@ -53,7 +54,7 @@ def _snapshot_row(**extra) -> DatasetSnapshot:
                                           train_count=9, eval_count=1, **extra)
 
 
-def make_run(*, status=RunStatus.RUNNING, hyperparameters=None, **extra) -> TrainingRun:
+def make_run(*, status=JobStatus.RUNNING, hyperparameters=None, **extra) -> TrainingRun:
     extra.setdefault("dataset", _snapshot_row())
     extra.setdefault("base_model", "toy/tiny-llama")
     return TrainingRun.objects.create(status=status, hyperparameters=hyperparameters or {"lr": 0.0002, "epochs": 1},

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from jobs.models import JobStatus
 from tests.training.factories import make_snapshot
 from training import services
 from training.execution import execute
-from training.models import MetricPoint, RunStatus, TrainingRun
+from training.models import MetricPoint, TrainingRun
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +99,7 @@ def _containers(engine, run_id):
 def test_a_real_training_container_trains_the_toy_model(bob, engine, docker_settings):
     run = services.start_run(bob, dataset=make_snapshot(16, eval_every=4), base_model=str(docker_settings),
                              backend="auto", hyperparameters=SMALL)
-    assert execute(run.pk, "w@host") == RunStatus.SUCCEEDED, TrainingRun.objects.get(pk=run.pk).error
+    assert execute(run.pk, "w@host") == JobStatus.SUCCEEDED, TrainingRun.objects.get(pk=run.pk).error
     run.refresh_from_db()
     assert run.backend == "docker" and len(run.container_id) == 64
     assert "adapter_model.safetensors" in run.artifacts["adapter"]
@@ -110,7 +111,7 @@ def test_cancel_stops_and_removes_the_container(bob, engine, docker_settings):
     run = services.start_run(bob, dataset=make_snapshot(16, eval_every=4), base_model=str(docker_settings),
                              backend="docker", hyperparameters={**SMALL, "max_steps": 5000})
     TrainingRun.objects.filter(pk=run.pk).update(cancel_requested=True)
-    assert execute(run.pk, "w@host") == RunStatus.CANCELLED
+    assert execute(run.pk, "w@host") == JobStatus.CANCELLED
     assert _containers(engine, run.pk) == []
 
 
@@ -120,7 +121,7 @@ def test_the_reaper_removes_orphan_containers_of_inactive_runs_only(bob, engine,
 
     done = services.start_run(bob, dataset=make_snapshot(), base_model="org/model", backend="docker")
     active = services.start_run(bob, dataset=make_snapshot(), base_model="org/model", backend="docker")
-    TrainingRun.objects.filter(pk=done.pk).update(status=RunStatus.FAILED)
+    TrainingRun.objects.filter(pk=done.pk).update(status=JobStatus.FAILED)
     started = []
     for run in (done, active):
         started.append(engine.containers.run(
@@ -153,7 +154,7 @@ def test_a_run_on_a_base_model_that_is_not_stored_fails_before_its_container_sta
     settings.TRAINING_DOCKER_ALLOW_NETWORK = False
     run = services.start_run(bob, dataset=make_snapshot(), base_model="unsloth/Phi-3-mini-4k-instruct",
                              backend="docker", hyperparameters=SMALL)
-    assert execute(run.pk, "w@host") == RunStatus.FAILED
+    assert execute(run.pk, "w@host") == JobStatus.FAILED
     run.refresh_from_db()
     assert "python manage.py fetch_base_model unsloth/Phi-3-mini-4k-instruct" in run.human_error
     assert run.container_id == "" and _containers(engine, run.pk) == []
@@ -195,7 +196,7 @@ def test_a_real_training_container_trains_smollm2_by_its_short_name_from_the_rea
                        "max_seq_length": 48, "max_steps": 3, "eval_every_steps": 3}
     run = services.start_run(bob, dataset=make_snapshot(8, eval_every=4), base_model=NAME, backend="auto",
                              hyperparameters=hyperparameters)
-    assert execute(run.pk, "w@host") == RunStatus.SUCCEEDED, TrainingRun.objects.get(pk=run.pk).error
+    assert execute(run.pk, "w@host") == JobStatus.SUCCEEDED, TrainingRun.objects.get(pk=run.pk).error
     run.refresh_from_db()
     assert run.backend == "docker" and run.base_model == NAME
     losses = list(MetricPoint.objects.filter(run=run, kind="train").order_by("step").values_list("loss", flat=True))
@@ -222,11 +223,11 @@ def test_a_worker_shutdown_stops_the_container_at_a_step_with_a_checkpoint_and_h
             worker_host.request_shutdown("its worker is shutting down (test)")
 
     try:
-        assert execute(run.pk, "w@host", on_event=shut_down_after_step_3) == RunStatus.QUEUED
+        assert execute(run.pk, "w@host", on_event=shut_down_after_step_3) == JobStatus.QUEUED
     finally:
         worker_host._shutdown.update(requested=False, reason="")
     run.refresh_from_db()
-    assert run.status == RunStatus.QUEUED and run.attempt == 1
+    assert run.status == JobStatus.QUEUED and run.attempt == 1
     events = [json.loads(line) for line in (settings.DATA_DIR / run.run_dir / "trainer.log").read_text().splitlines()
               if line.startswith('{"event"')]
     assert events[-1]["event"] == "stopped" and events[-1]["step"] >= 3

@@ -5,10 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from jobs.models import JobStatus
 from tests.training.factories import make_snapshot
 from training import services
 from training.execution import execute
-from training.models import MetricPoint, RunLogLine, RunStatus, TrainingRun
+from training.models import MetricPoint, RunLogLine, TrainingRun
 from training.trainer.errors import OOM_MESSAGE
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +33,7 @@ def _queued_run(user, **hp):
 
 def test_a_successful_run_records_metrics_checkpoints_and_hashed_adapter_files(bob, fake_trainer, settings):
     run = _queued_run(bob)
-    assert execute(run.pk, "w@host") == RunStatus.SUCCEEDED
+    assert execute(run.pk, "w@host") == JobStatus.SUCCEEDED
     run.refresh_from_db()
     assert run.backend == "local" and run.pid and run.exit_code == 0
     assert run.progress == 1.0 and run.current_step == 4 and run.total_steps == 4
@@ -51,7 +52,7 @@ def test_a_successful_run_records_metrics_checkpoints_and_hashed_adapter_files(b
 def test_a_crashing_trainer_fails_the_run_with_its_last_lines(bob, fake_trainer):
     fake_trainer.setenv("FAKE_TRAINER_MODE", "crash")
     run = _queued_run(bob)
-    assert execute(run.pk, "w@host") == RunStatus.FAILED
+    assert execute(run.pk, "w@host") == JobStatus.FAILED
     run.refresh_from_db()
     assert run.exit_code == 1
     assert "ValueError: fake crash in the data loader" in run.error
@@ -63,13 +64,13 @@ def test_out_of_memory_gets_the_plain_advice(bob, fake_trainer):
     run = _queued_run(bob)
     execute(run.pk, "w@host")
     run.refresh_from_db()
-    assert run.status == RunStatus.FAILED and run.human_error == OOM_MESSAGE
+    assert run.status == JobStatus.FAILED and run.human_error == OOM_MESSAGE
 
 
 def test_done_without_adapter_files_is_not_a_success(bob, fake_trainer):
     fake_trainer.setenv("FAKE_TRAINER_MODE", "noadapter")
     run = _queued_run(bob)
-    assert execute(run.pk, "w@host") == RunStatus.FAILED
+    assert execute(run.pk, "w@host") == JobStatus.FAILED
     assert "adapter files missing" in TrainingRun.objects.get(pk=run.pk).error
 
 
@@ -80,7 +81,7 @@ def test_cancel_stops_the_trainer_process_group(bob, fake_trainer):
     run = _queued_run(bob)
     # The cancel arrives while the worker streams: the loop reads the flag on its next poll.
     TrainingRun.objects.filter(pk=run.pk).update(cancel_requested=True)
-    assert execute(run.pk, "w@host") == RunStatus.CANCELLED
+    assert execute(run.pk, "w@host") == JobStatus.CANCELLED
     run.refresh_from_db()
     assert run.exit_code == 143
     assert run.human_error == ""  # the Cancelled status alone says it, once
@@ -89,7 +90,7 @@ def test_cancel_stops_the_trainer_process_group(bob, fake_trainer):
 
 def test_a_second_delivery_of_the_task_does_nothing(bob, fake_trainer):
     run = _queued_run(bob)
-    assert execute(run.pk, "w1@host") == RunStatus.SUCCEEDED
+    assert execute(run.pk, "w1@host") == JobStatus.SUCCEEDED
     assert execute(run.pk, "w2@host") is None
     assert TrainingRun.objects.get(pk=run.pk).worker == "w1@host"
 
@@ -97,7 +98,7 @@ def test_a_second_delivery_of_the_task_does_nothing(bob, fake_trainer):
 def test_docker_requested_without_an_engine_fails_with_a_clear_error(bob, fake_trainer, monkeypatch):
     monkeypatch.setattr("training.backends.docker._ping", lambda: "no Docker engine answers (test)")
     run = services.start_run(bob, dataset=make_snapshot(), base_model="org/model", backend="docker")
-    assert execute(run.pk, "w@host") == RunStatus.FAILED
+    assert execute(run.pk, "w@host") == JobStatus.FAILED
     assert "no Docker engine answers" in TrainingRun.objects.get(pk=run.pk).human_error
 
 
@@ -105,7 +106,7 @@ def test_docker_down_falls_back_to_local_when_allowed(bob, fake_trainer, monkeyp
     monkeypatch.setattr("training.backends.docker._ping", lambda: "no Docker engine answers (test)")
     settings.TRAINING_ALLOW_LOCAL_FALLBACK = True
     run = services.start_run(bob, dataset=make_snapshot(), base_model="org/model", backend="docker")
-    assert execute(run.pk, "w@host") == RunStatus.SUCCEEDED
+    assert execute(run.pk, "w@host") == JobStatus.SUCCEEDED
     assert TrainingRun.objects.get(pk=run.pk).backend == "local"
 
 
@@ -131,7 +132,7 @@ SMALL = {"lora_rank": 8, "lora_alpha": 16, "lora_dropout": 0.0, "learning_rate":
 def test_the_real_trainer_trains_the_toy_model_end_to_end(bob, real_trainer, settings):
     run = services.start_run(bob, dataset=make_snapshot(24, eval_every=6), base_model=str(real_trainer),
                              backend="local", hyperparameters=SMALL)
-    assert execute(run.pk, "w@host") == RunStatus.SUCCEEDED, TrainingRun.objects.get(pk=run.pk).error
+    assert execute(run.pk, "w@host") == JobStatus.SUCCEEDED, TrainingRun.objects.get(pk=run.pk).error
     run.refresh_from_db()
     losses = list(MetricPoint.objects.filter(run=run, kind="train").order_by("step").values_list("loss", flat=True))
     assert len(losses) >= 4
@@ -146,12 +147,12 @@ def test_the_real_trainer_trains_the_toy_model_end_to_end(bob, real_trainer, set
 def test_retry_resumes_from_the_last_checkpoint(bob, real_trainer, settings):
     run = services.start_run(bob, dataset=make_snapshot(24, eval_every=6), base_model=str(real_trainer),
                              backend="local", hyperparameters={**SMALL, "max_steps": 2, "save_every_steps": 2})
-    assert execute(run.pk, "w@host") == RunStatus.SUCCEEDED
+    assert execute(run.pk, "w@host") == JobStatus.SUCCEEDED
     # Pretend the first attempt died after its checkpoint, with a longer plan: retry picks it up.
-    TrainingRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED,
+    TrainingRun.objects.filter(pk=run.pk).update(status=JobStatus.FAILED,
                                                  hyperparameters={**run.hyperparameters, "max_steps": 4})
     run = services.retry_run(TrainingRun.objects.get(pk=run.pk), bob)
-    assert execute(run.pk, "w@host") == RunStatus.SUCCEEDED
+    assert execute(run.pk, "w@host") == JobStatus.SUCCEEDED
     run.refresh_from_db()
     assert run.attempt == 2
     log = Path(settings.DATA_DIR / run.artifacts["log"]).read_text()
@@ -162,7 +163,7 @@ def test_retry_resumes_from_the_last_checkpoint(bob, real_trainer, settings):
 def test_protocol_shaped_lines_on_stderr_are_only_log_lines(bob, fake_trainer):
     fake_trainer.setenv("FAKE_TRAINER_MODE", "stderr_events")
     run = _queued_run(bob)
-    assert execute(run.pk, "w@host") == RunStatus.SUCCEEDED
+    assert execute(run.pk, "w@host") == JobStatus.SUCCEEDED
     run.refresh_from_db()
     assert not MetricPoint.objects.filter(run=run, step=99).exists()
     assert run.final_metrics == {"train_loss": 0.5, "eval_loss": 0.7} and run.artifacts["adapter"]
@@ -176,7 +177,7 @@ def test_per_example_losses_reach_curation_and_are_not_a_log_line(bob, fake_trai
 
     run = _queued_run(bob)
     with django_capture_on_commit_callbacks(execute=True):
-        assert execute(run.pk, "w@host") == RunStatus.SUCCEEDED
+        assert execute(run.pk, "w@host") == JobStatus.SUCCEEDED
     assert not RunLogLine.objects.filter(run=run, text__contains="example_losses").exists()
     stored = ExampleFeedback.objects.filter(source_kind="lesson", train_run_id=run.pk)
     # Only the train split's losses say how a row was learned; eval rows were never trained on.

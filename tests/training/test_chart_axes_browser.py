@@ -12,9 +12,10 @@ PASSWORD = "chart-axes-password-1"
 # A run whose learning rate decays linearly from 2.5e-5, the range that drew ticks like "0.225e−4".
 SETUP = """
 import time
-from training.models import MetricPoint, RunStatus
+from jobs.models import JobStatus
+from training.models import MetricPoint
 from tests.training.factories import make_run
-run = make_run(status=RunStatus.SUCCEEDED, hyperparameters={"lr": 2.5e-5, "epochs": 1})
+run = make_run(status=JobStatus.SUCCEEDED, hyperparameters={"lr": 2.5e-5, "epochs": 1})
 MetricPoint.objects.bulk_create([MetricPoint(run=run, step=step, epoch=step / 40, loss=2.0 / step,
                                              learning_rate=2.5e-5 * (1 - step / 41), ts=time.time())
                                  for step in range(1, 41)])

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from artifacts import store
+from jobs.models import JobStatus
 from tests.s3_server import s3_store  # noqa: F401 (fixture)
 from tests.training.factories import make_run
 from training import checkpoint_store
 from training.checkpoint_store import CheckpointUploader
-from training.models import RunStatus, TrainingRun
+from training.models import TrainingRun
 from training.trainer import checkpoints
 
 pytestmark = pytest.mark.django_db
@@ -96,7 +97,7 @@ def test_another_host_fetches_the_recorded_checkpoint_checked_and_resumes_from_i
     _save(run_dir, 5)
     CheckpointUploader(run, run_dir, interval=60).upload()
     run.refresh_from_db()
-    run.status = RunStatus.FAILED
+    run.status = JobStatus.FAILED
     assert checkpoint_store.resume_step(run) == 5
     assert checkpoint_store.resume_note(run) == ("A retry resumes from its checkpoint at step 5, on whichever worker "
                                                  "takes it.")
@@ -118,10 +119,10 @@ def test_another_host_fetches_the_recorded_checkpoint_checked_and_resumes_from_i
 
 
 def test_without_a_checkpoint_the_page_says_a_retry_starts_over(run, settings):
-    run.status = RunStatus.LOST
+    run.status = JobStatus.LOST
     assert checkpoint_store.resume_step(run) is None
     assert checkpoint_store.resume_note(run) == "A retry starts over from step 0: no checkpoint of this run was kept."
-    run.status = RunStatus.SUCCEEDED
+    run.status = JobStatus.SUCCEEDED
     assert checkpoint_store.resume_note(run) == ""
 
 
@@ -148,9 +149,9 @@ def test_the_run_page_and_the_retry_message_say_from_which_step_a_retry_resumes(
     with_checkpoint, without = (services.start_run(bob, dataset=make_snapshot(), backend="local",
                                                    base_model="HuggingFaceTB/SmolLM2-135M-Instruct")
                                 for _ in range(2))
-    TrainingRun.objects.filter(pk=with_checkpoint.pk).update(status=RunStatus.LOST, attempt=1, artifacts={
+    TrainingRun.objects.filter(pk=with_checkpoint.pk).update(status=JobStatus.LOST, attempt=1, artifacts={
         "checkpoint": {"step": 12, "key": f"{with_checkpoint.run_dir}/checkpoints/step-12", "files": {}}})
-    TrainingRun.objects.filter(pk=without.pk).update(status=RunStatus.LOST, attempt=1)
+    TrainingRun.objects.filter(pk=without.pk).update(status=JobStatus.LOST, attempt=1)
     client.force_login(bob)
 
     page = client.get(f"/training/runs/{with_checkpoint.pk}/").content.decode()

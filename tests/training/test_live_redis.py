@@ -11,9 +11,9 @@ from channels.db import database_sync_to_async
 
 from academy_site.asgi import application
 from jobs import broadcast
+from jobs.models import JobStatus
 from tests.redis_server import private_redis  # noqa: F401 (fixture)
 from tests.training.factories import add_points, make_run
-from training.models import RunStatus
 
 from .live_helpers import close_thread_connections, open_socket, receive_until, train_steps
 
@@ -38,7 +38,7 @@ async def _still_open(communicator) -> None:
 
 
 async def test_idle_run_and_overview_sockets_stay_open_for_30_seconds(redis_layer, client, viewer):
-    run = await database_sync_to_async(make_run)(status=RunStatus.SUCCEEDED)
+    run = await database_sync_to_async(make_run)(status=JobStatus.SUCCEEDED)
     await database_sync_to_async(add_points)(run, [1, 2, 3])
     run_socket, connected, code = await open_socket(application, f"/ws/runs/{run.pk}/", client, viewer)
     assert connected, code

@@ -2,9 +2,10 @@
 
 import pytest
 
+from jobs.models import JobStatus
 from tests.models_registry.factories import make_line, make_version
 from tests.training.factories import make_snapshot
-from training.models import JobStatus, TrainingRun
+from training.models import TrainingRun
 
 pytestmark = pytest.mark.django_db
 

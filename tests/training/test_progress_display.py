@@ -2,8 +2,9 @@
 
 import pytest
 
+from jobs.models import JobStatus
 from tests.training.factories import make_snapshot
-from training.models import JobStatus, TrainingRun
+from training.models import TrainingRun
 
 pytestmark = pytest.mark.django_db
 

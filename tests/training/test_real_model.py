@@ -14,13 +14,14 @@ from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
 from artifacts.hashing import file_sha256
+from jobs.models import JobStatus
 from models_registry.services import register_run_version
 from tests.real_model import NAME, cached_snapshot, install_snapshot, packaged_gguf
 from tests.training.factories import make_snapshot
 from training import model_store
 from training.backends.base import Layout
 from training.backends.docker import MODELS_DIR, DockerBackend
-from training.models import MetricPoint, RunStatus, TrainingRun
+from training.models import MetricPoint, TrainingRun
 from training.services.runs import validate_base_model
 from training.trainer.run import base_identity
 
@@ -47,7 +48,7 @@ def test_training_smollm2_by_short_name_lowers_its_loss_and_records_its_name_and
                  "--set", "learning_rate=0.002", "--set", "logging_every_steps=1", "--set", "eval_every_steps=3",
                  "--set", "lora_rank=8", "--set", "lora_alpha=16", stdout=out)
     run = TrainingRun.objects.get()
-    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.status == JobStatus.SUCCEEDED, run.error
     assert run.base_model == NAME
     losses = list(MetricPoint.objects.filter(run=run, kind=MetricPoint.Kind.TRAIN).order_by("step")
                   .values_list("loss", flat=True))

@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from jobs.models import JobStatus
 from tests.training.factories import make_snapshot
 from training import services
 from training.backends.local import wait_gone
-from training.models import RunStatus, TrainingRun
+from training.models import TrainingRun
 from training.worker_host import heartbeat
 
 pytestmark = pytest.mark.django_db
@@ -34,20 +35,20 @@ def test_a_run_whose_worker_stopped_reporting_becomes_lost(claimed, settings):
     TrainingRun.objects.filter(pk=claimed.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=120))
     assert reap()["lost"] == [claimed.pk]
     run = TrainingRun.objects.get(pk=claimed.pk)
-    assert run.status == RunStatus.LOST and "retry" in run.human_error
+    assert run.status == JobStatus.LOST and "retry" in run.human_error
 
 
 def test_a_run_with_a_fresh_heartbeat_is_left_alone(claimed, settings):
     settings.TRAINING_LOST_AFTER_SECONDS = 60
     assert reap()["lost"] == []
-    assert TrainingRun.objects.get(pk=claimed.pk).status == RunStatus.PREPARING
+    assert TrainingRun.objects.get(pk=claimed.pk).status == JobStatus.PREPARING
 
 
 def test_a_lost_run_can_be_retried(claimed, bob, settings):
     settings.TRAINING_LOST_AFTER_SECONDS = 60
     TrainingRun.objects.filter(pk=claimed.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=120))
     reap()
-    assert services.retry_run(TrainingRun.objects.get(pk=claimed.pk), bob).status == RunStatus.QUEUED
+    assert services.retry_run(TrainingRun.objects.get(pk=claimed.pk), bob).status == JobStatus.QUEUED
 
 
 def test_the_reaper_kills_the_process_group_of_an_inactive_run_only(claimed, bob, settings):
@@ -60,7 +61,7 @@ def test_the_reaper_kills_the_process_group_of_an_inactive_run_only(claimed, bob
         spec.write_text(json.dumps({"output_dir": str(spec.parent)}))
         procs.append(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "-m",
                                        "tests.training.fake_trainer", "--spec", str(spec)], start_new_session=True))
-    TrainingRun.objects.filter(pk=claimed.pk).update(status=RunStatus.FAILED)
+    TrainingRun.objects.filter(pk=claimed.pk).update(status=JobStatus.FAILED)
     try:
         result = reap()
         assert procs[0].wait(timeout=10) == -signal.SIGKILL

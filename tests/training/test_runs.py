@@ -2,9 +2,10 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from jobs.lifecycle import JobRefused
+from jobs.models import JobStatus
 from tests.training.factories import make_snapshot
 from training import services
-from training.models import RunStatus, TrainingRun
+from training.models import TrainingRun
 from training.services.hooks import call_succeeded_hooks
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,7 @@ def test_start_run_creates_a_queued_run_with_defaults_and_queues_execution(bob, 
     dataset = make_snapshot()
     with django_capture_on_commit_callbacks(execute=True):
         run = services.start_run(bob, dataset=dataset, base_model=HF_MODEL)
-    assert run.status == RunStatus.QUEUED
+    assert run.status == JobStatus.QUEUED
     assert run.hyperparameters["lora_rank"] == 4
     assert run.hyperparameters["learning_rate"] == settings.DEFAULT_LEARNING_RATE
     assert run.run_dir == f"runs/{run.pk}"
@@ -78,20 +79,20 @@ def test_model_line_is_kept_with_the_run_but_checked(bob):
 def test_cancelling_a_queued_run_cancels_it_at_once(bob):
     run = services.start_run(bob, dataset=make_snapshot(), base_model=HF_MODEL)
     run = services.cancel_run(run, bob)
-    assert run.status == RunStatus.CANCELLED
+    assert run.status == JobStatus.CANCELLED
     assert services.claim_run(run.pk, "w@host") is None
 
 
 def test_cancelling_a_running_run_flags_it_for_its_worker(bob):
     run = services.start_run(bob, dataset=make_snapshot(), base_model=HF_MODEL)
-    TrainingRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING)
+    TrainingRun.objects.filter(pk=run.pk).update(status=JobStatus.RUNNING)
     run = services.cancel_run(run, bob)
-    assert run.status == RunStatus.RUNNING and run.cancel_requested
+    assert run.status == JobStatus.RUNNING and run.cancel_requested
 
 
 def test_a_finished_run_cannot_be_cancelled(bob):
     run = services.start_run(bob, dataset=make_snapshot(), base_model=HF_MODEL)
-    TrainingRun.objects.filter(pk=run.pk).update(status=RunStatus.SUCCEEDED)
+    TrainingRun.objects.filter(pk=run.pk).update(status=JobStatus.SUCCEEDED)
     with pytest.raises(JobRefused, match="succeeded"):
         services.cancel_run(run, bob)
 
@@ -100,7 +101,7 @@ def test_only_one_worker_claims_a_run(bob):
     run = services.start_run(bob, dataset=make_snapshot(), base_model=HF_MODEL)
     first = services.claim_run(run.pk, "w1@host")
     second = services.claim_run(run.pk, "w2@host")
-    assert first is not None and first.status == RunStatus.PREPARING and first.attempt == 1
+    assert first is not None and first.status == JobStatus.PREPARING and first.attempt == 1
     assert second is None
     assert TrainingRun.objects.get(pk=run.pk).worker == "w1@host"
 
@@ -109,9 +110,9 @@ def test_retry_requeues_failed_and_lost_runs_only(bob):
     run = services.start_run(bob, dataset=make_snapshot(), base_model=HF_MODEL)
     with pytest.raises(JobRefused):
         services.retry_run(run, bob)
-    TrainingRun.objects.filter(pk=run.pk).update(status=RunStatus.LOST, error="x", human_error="lost")
+    TrainingRun.objects.filter(pk=run.pk).update(status=JobStatus.LOST, error="x", human_error="lost")
     run = services.retry_run(run, bob)
-    assert run.status == RunStatus.QUEUED and run.error == "" and run.human_error == ""
+    assert run.status == JobStatus.QUEUED and run.error == "" and run.human_error == ""
 
 
 def test_success_hooks_get_the_run_and_one_failing_hook_does_not_stop_others(bob, monkeypatch):
@@ -132,9 +133,9 @@ def test_finishing_successfully_fires_the_hooks_after_commit(bob, monkeypatch, d
     seen = []
     monkeypatch.setattr(services.hooks, "on_run_succeeded", [lambda r: seen.append(r.status)])
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.finish_run(run.pk, RunStatus.SUCCEEDED, exit_code=0)
-    assert seen == [RunStatus.SUCCEEDED]
-    assert not services.finish_run(run.pk, RunStatus.FAILED)
+        assert services.finish_run(run.pk, JobStatus.SUCCEEDED, exit_code=0)
+    assert seen == [JobStatus.SUCCEEDED]
+    assert not services.finish_run(run.pk, JobStatus.FAILED)
 
 
 def test_human_errors_say_what_went_wrong_in_plain_words():

@@ -3,8 +3,9 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
+from jobs.models import JobStatus
 from tests.training.factories import make_snapshot
-from training.models import RunStatus, TrainingRun
+from training.models import TrainingRun
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def test_train_wait_executes_in_process_and_streams_progress(fake_trainer):
     run = TrainingRun.objects.get()
     lines = out.getvalue().splitlines()
     assert lines[0] == str(run.pk)
-    assert run.status == RunStatus.SUCCEEDED and run.hyperparameters["lora_rank"] == 4
+    assert run.status == JobStatus.SUCCEEDED and run.hyperparameters["lora_rank"] == 4
     assert "succeeded" in lines[-1]
 
 
@@ -40,7 +41,7 @@ def test_train_wait_exits_non_zero_when_the_run_fails(fake_trainer):
 def test_train_without_wait_prints_the_run_id_and_leaves_it_queued():
     out = io.StringIO()
     call_command("train", "--dataset", make_snapshot().sha256, "--base", "org/model", stdout=out)
-    assert out.getvalue().strip() == str(TrainingRun.objects.get(status=RunStatus.QUEUED).pk)
+    assert out.getvalue().strip() == str(TrainingRun.objects.get(status=JobStatus.QUEUED).pk)
 
 
 @pytest.mark.django_db
@@ -78,7 +79,7 @@ def test_train_wait_says_when_no_worker_takes_the_run_and_ctrl_c_leaves_it_queue
                      "--notice-after", "0", stdout=out, stderr=err)
     assert exit_info.value.code == 130
     run = TrainingRun.objects.get()
-    assert run.status == RunStatus.QUEUED and not run.cancel_requested
+    assert run.status == JobStatus.QUEUED and not run.cancel_requested
     assert out.getvalue().splitlines()[:2] == [str(run.pk), f"[run {run.pk}] queued"]
     notices = [line for line in err.getvalue().splitlines() if "is a worker running for queue" in line]
     assert len(notices) == 1 and "training" in notices[0]

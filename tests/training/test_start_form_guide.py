@@ -108,9 +108,10 @@ def test_a_submitted_value_that_differs_from_the_preset_says_the_person_set_it(c
 
 
 def test_the_first_run_here_starts_from_the_quick_try_and_later_ones_from_standard(bob):
-    from training.models import RunStatus, TrainingRun
+    from jobs.models import JobStatus
+    from training.models import TrainingRun
 
     snapshot = make_snapshot(rows=40)
     assert start_form_guide({})["preset"] == "quick"
-    TrainingRun.objects.create(dataset=snapshot, base_model="org/model", status=RunStatus.SUCCEEDED)
+    TrainingRun.objects.create(dataset=snapshot, base_model="org/model", status=JobStatus.SUCCEEDED)
     assert start_form_guide({})["preset"] == "standard"

@@ -2,10 +2,11 @@
 
 import pytest
 
+from jobs.models import JobStatus
 from tests.training.factories import make_snapshot
 from training import services
 from training.execution import LOG_FILE, execute
-from training.models import RunStatus, TrainingRun
+from training.models import TrainingRun
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +27,7 @@ def test_each_trainer_line_is_in_trainer_log_while_the_run_is_still_going(bob, s
             seen.append(log.read_text())
             TrainingRun.objects.filter(pk=run.pk).update(cancel_requested=True)
 
-    assert execute(run.pk, "w@host", on_event=on_event) == RunStatus.CANCELLED
+    assert execute(run.pk, "w@host", on_event=on_event) == JobStatus.CANCELLED
     assert len(seen) == 1
     # The line that produced the event was on disk before the event was handled.
     assert any(line.startswith('{"event": "metric", "step": 1') for line in seen[0].splitlines())

@@ -1,9 +1,10 @@
 import pytest
 
+from jobs.models import JobStatus
 from tests.factories import bearer, make_token
 from tests.training.factories import make_snapshot
 from training import services
-from training.models import MetricPoint, RunStatus, TrainingRun
+from training.models import MetricPoint, TrainingRun
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +68,7 @@ def test_cancel_and_retry(client, operator_token, bob):
     assert response.status_code == 200 and response.json()["status"] == "cancelled"
     response = client.post(f"/api/v1/runs/{run.pk}/retry", **operator_token)
     assert response.status_code == 409 and "only failed or lost" in response.json()["error"]
-    TrainingRun.objects.filter(pk=run.pk).update(status=RunStatus.FAILED)
+    TrainingRun.objects.filter(pk=run.pk).update(status=JobStatus.FAILED)
     assert client.post(f"/api/v1/runs/{run.pk}/retry", **operator_token).json()["status"] == "queued"
 
 

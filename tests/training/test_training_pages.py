@@ -1,10 +1,11 @@
 import pytest
 from django.utils import timezone
 
+from jobs.models import JobStatus
 from tests.factories import PASSWORD
 from tests.training.factories import make_snapshot
 from training import services
-from training.models import MetricPoint, RunStatus, TrainingRun, TrainingWorker
+from training.models import MetricPoint, TrainingRun, TrainingWorker
 
 pytestmark = pytest.mark.django_db
 
@@ -73,17 +74,17 @@ def test_a_reviewer_cannot_start_cancel_or_retry(client, carol, bob):
     assert client.get("/training/runs/new/").status_code == 403
     assert client.post(f"/training/runs/{run.pk}/cancel/").status_code == 403
     assert client.post(f"/training/runs/{run.pk}/retry/").status_code == 403
-    assert TrainingRun.objects.get(pk=run.pk).status == RunStatus.QUEUED
+    assert TrainingRun.objects.get(pk=run.pk).status == JobStatus.QUEUED
 
 
 def test_an_operator_cancels_and_retries_from_the_list(client, bob):
     run = services.start_run(bob, dataset=make_snapshot(), base_model=MODEL)
     _login(client, bob)
     assert client.post(f"/training/runs/{run.pk}/cancel/").status_code == 302
-    assert TrainingRun.objects.get(pk=run.pk).status == RunStatus.CANCELLED
-    TrainingRun.objects.filter(pk=run.pk).update(status=RunStatus.LOST)
+    assert TrainingRun.objects.get(pk=run.pk).status == JobStatus.CANCELLED
+    TrainingRun.objects.filter(pk=run.pk).update(status=JobStatus.LOST)
     client.post(f"/training/runs/{run.pk}/retry/")
-    assert TrainingRun.objects.get(pk=run.pk).status == RunStatus.QUEUED
+    assert TrainingRun.objects.get(pk=run.pk).status == JobStatus.QUEUED
 
 
 def test_the_admin_cancel_action_calls_the_service(client, alice, bob):
@@ -91,7 +92,7 @@ def test_the_admin_cancel_action_calls_the_service(client, alice, bob):
     _login(client, alice)
     response = client.post("/admin/training/trainingrun/", {"action": "cancel_runs", "_selected_action": [run.pk]})
     assert response.status_code == 302
-    assert TrainingRun.objects.get(pk=run.pk).status == RunStatus.CANCELLED
+    assert TrainingRun.objects.get(pk=run.pk).status == JobStatus.CANCELLED
 
 
 def test_the_start_form_shows_which_workers_can_take_the_run_and_routes_it_by_its_needs(client, bob):

@@ -14,13 +14,14 @@ import redis
 from celery import Celery
 
 from artifacts import store
+from jobs.models import JobStatus
 from tests.celery_workers import needs_postgres, start_training_host, stop_all, wait_until_consuming
 from tests.redis_server import private_redis  # noqa: F401 (fixture)
 from tests.s3_server import s3_store  # noqa: F401 (fixture)
 from tests.training.factories import make_snapshot
 from tests.training.trainer_fixtures import toy_model
 from training import services
-from training.models import RunStatus, TrainingRun, TrainingWorker
+from training.models import TrainingRun, TrainingWorker
 from training.workers import online_workers
 
 pytestmark = [needs_postgres, pytest.mark.django_db(transaction=True)]
@@ -78,7 +79,7 @@ def test_two_hosts_without_a_shared_folder_run_two_runs_at_once_and_a_gpu_run_wa
 
     runs = _wait_until_finished(runs, hosts)
     for run in runs:
-        assert run.status == RunStatus.SUCCEEDED, f"{run.error}\n" + "\n".join(h.log_tail() for h in hosts)
+        assert run.status == JobStatus.SUCCEEDED, f"{run.error}\n" + "\n".join(h.log_tail() for h in hosts)
     # One run per host, at the same time.
     by_host = {host.hostname: host for host in hosts}
     assert {run.worker for run in runs} == set(by_host)
@@ -97,7 +98,7 @@ def test_two_hosts_without_a_shared_folder_run_two_runs_at_once_and_a_gpu_run_wa
         assert store.folder_hashes(adapter) == run.artifacts["adapter"]
 
     # No CPU-only worker took the GPU-sized run: it still waits on its queue.
-    assert TrainingRun.objects.get(pk=gpu_run.pk).status == RunStatus.QUEUED
+    assert TrainingRun.objects.get(pk=gpu_run.pk).status == JobStatus.QUEUED
     assert redis.Redis.from_url(private_redis.url).llen("training.gpu") == 1
     for row in TrainingWorker.objects.filter(hostname__in=by_host):
         assert "training.cpu" in row.queues and not any(q.startswith("training.gpu") for q in row.queues)

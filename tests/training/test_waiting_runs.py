@@ -9,11 +9,12 @@ from celery import current_app
 from django.utils import timezone
 
 from jobs import lifecycle, queueing
+from jobs.models import JobStatus
 from tests.factories import PASSWORD, bearer, make_token
 from tests.redis_server import private_redis  # noqa: F401 (fixture)
 from tests.training.factories import make_snapshot
 from training import services, worker_host
-from training.models import RunStatus, TrainingRun, TrainingWorker
+from training.models import TrainingRun, TrainingWorker
 
 MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
 CPU = [{"kind": "cpu", "label": "cpu (4 cores)", "memory_total_mb": 16000}]
@@ -76,7 +77,7 @@ def test_a_run_no_registered_worker_could_ever_take_gets_a_note_on_its_page_and_
     _worker("gpu@box", GPU, online=False)
     body = _start_over_api(client, bob, memory_gb=4000).json()
     run = TrainingRun.objects.get(pk=body["id"])
-    assert run.status == RunStatus.QUEUED
+    assert run.status == JobStatus.QUEUED
     assert body["wait_note"].startswith("no registered worker could ever take it (cpu@box: it needs 4000 GB of RAM")
     assert "gpu@box: it needs 4000 GB of RAM" in body["wait_note"]
     detail = client.get(f"/api/v1/runs/{run.pk}", **bearer(make_token(bob, "Operator", name="read"))).json()
@@ -109,7 +110,7 @@ def test_a_worker_that_leaves_a_run_queued_says_why_on_the_run(bob, sent_jobs, m
     monkeypatch.setattr(worker_host, "_host", {"hostname": "small@box", "devices": CPU, "backends": ["local"]})
     assert execute_run.apply(args=[run.pk]).get() is None
     run.refresh_from_db()
-    assert run.status == RunStatus.QUEUED
+    assert run.status == JobStatus.QUEUED
     assert run.wait_note.startswith("worker small@box left it queued at ")
     assert run.wait_note.endswith("it needs 64 GB of RAM and this worker has 16000 MiB")
 

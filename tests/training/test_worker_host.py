@@ -10,10 +10,11 @@ import pytest
 from celery import Celery
 from django.core.exceptions import ValidationError
 
+from jobs.models import JobStatus
 from tests.training.factories import make_snapshot
 from training import capabilities, services, tasks, worker_host
 from training.backends.local import wait_gone
-from training.models import RunStatus, TrainingRun, TrainingWorker
+from training.models import TrainingRun, TrainingWorker
 from training.workers import online_workers
 
 pytestmark = pytest.mark.django_db
@@ -108,7 +109,7 @@ def test_a_worker_leaves_a_run_it_cannot_take_queued(host, bob):
     run = services.start_run(bob, dataset=make_snapshot(), base_model="org/model", requirements={"gpu": True})
     assert tasks.execute_run.run(run.pk) is None
     run.refresh_from_db()
-    assert run.status == RunStatus.QUEUED and run.worker == ""
+    assert run.status == JobStatus.QUEUED and run.worker == ""
 
 
 def _fake_trainer(settings, run_id: int) -> subprocess.Popen:
@@ -131,7 +132,7 @@ def test_a_restarted_worker_ends_the_trainers_its_previous_life_left_and_keeps_o
     finished = services.start_run(bob, dataset=dataset, base_model="org/model", backend="local")
     services.claim_run(mine.pk, "gpu0@h")
     services.claim_run(theirs.pk, "gpu1@h")
-    TrainingRun.objects.filter(pk=finished.pk).update(status=RunStatus.FAILED)
+    TrainingRun.objects.filter(pk=finished.pk).update(status=JobStatus.FAILED)
     trainers = {run.pk: _fake_trainer(settings, run.pk) for run in (mine, theirs, finished)}
     try:
         assert worker_host.reap_orphans("gpu0@h") == [f"pid {trainers[finished.pk].pid} (run {finished.pk})"]

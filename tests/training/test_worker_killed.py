@@ -17,6 +17,7 @@ import pytest
 from celery import Celery
 from kombu import Exchange, Queue
 
+from jobs.models import JobStatus
 from jobs.tasks import reap_task
 from tests.celery_workers import needs_postgres, start_worker
 from tests.training.factories import make_snapshot
@@ -24,7 +25,7 @@ from tests.training.trainer_fixtures import toy_model
 from training import services
 from training.backends.local import LocalBackend, wait_gone
 from training.execution import execute
-from training.models import MetricPoint, RunStatus, TrainingRun
+from training.models import MetricPoint, TrainingRun
 from training.trainer import checkpoints
 
 pytestmark = [needs_postgres, pytest.mark.django_db(transaction=True)]
@@ -108,7 +109,7 @@ def _wait_until_checkpointed(run_id: int, run_dir: Path, worker: TrainingWorker)
         run = TrainingRun.objects.get(pk=run_id)
         if run.is_terminal:
             pytest.fail(f"run ended as {run.status} before it could be stopped: {run.error}\n{worker.log_tail()}")
-        if run.status == RunStatus.RUNNING and run.pid and checkpoints.latest(run_dir):
+        if run.status == JobStatus.RUNNING and run.pid and checkpoints.latest(run_dir):
             return run
         if worker.process.poll() is not None:
             pytest.fail(f"the worker exited with {worker.process.returncode}\n{worker.log_tail()}")
@@ -169,19 +170,19 @@ def test_a_killed_worker_loses_the_run_the_reaper_ends_its_trainer_and_retry_res
     orphan = _proc_stat(trainer)
     assert orphan is not None and orphan[0] == "T"
     assert int(orphan[1]) != training_worker.process.pid
-    assert TrainingRun.objects.get(pk=run.pk).status == RunStatus.RUNNING
+    assert TrainingRun.objects.get(pk=run.pk).status == JobStatus.RUNNING
 
     settings.TRAINING_LOST_AFTER_SECONDS = 1
     result = _reap_until_lost(run.pk)
     run.refresh_from_db()
-    assert run.status == RunStatus.LOST and "retry" in run.human_error
+    assert run.status == JobStatus.LOST and "retry" in run.human_error
     assert f"pid {trainer} (run {run.pk})" in result["removed"]
     assert wait_gone(trainer, 30)
     assert _live_group_members(trainer) == []
 
     run = services.retry_run(run, bob)
     assert queued == [run.pk, run.pk]
-    assert execute(run.pk, "retry@host") == RunStatus.SUCCEEDED, TrainingRun.objects.get(pk=run.pk).error
+    assert execute(run.pk, "retry@host") == JobStatus.SUCCEEDED, TrainingRun.objects.get(pk=run.pk).error
     run.refresh_from_db()
     assert run.attempt == 2
     events = _events(settings.DATA_DIR / run.artifacts["log"])

@@ -16,12 +16,13 @@ import time
 import pytest
 
 from artifacts import store
+from jobs.models import JobStatus
 from tests.s3_server import s3_store  # noqa: F401 (fixture)
 from tests.training.factories import make_snapshot
 from tests.training.trainer_fixtures import REPO_ROOT, records, toy_model, write_snapshot
 from training import services, worker_host
 from training.execution import execute
-from training.models import MetricPoint, RunStatus, TrainingRun
+from training.models import MetricPoint, TrainingRun
 from training.trainer import checkpoints, stopping
 
 pytestmark = pytest.mark.django_db
@@ -67,9 +68,9 @@ def test_a_shutdown_mid_run_hands_it_back_and_another_host_resumes_from_the_uplo
             worker_host.request_shutdown("its worker is shutting down (test)")
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert execute(run.pk, "host-a@test", on_event=shut_down_after_step_5) == RunStatus.QUEUED
+        assert execute(run.pk, "host-a@test", on_event=shut_down_after_step_5) == JobStatus.QUEUED
     run.refresh_from_db()
-    assert run.status == RunStatus.QUEUED and run.attempt == 1 and queued == [run.pk, run.pk]
+    assert run.status == JobStatus.QUEUED and run.attempt == 1 and queued == [run.pk, run.pk]
     assert "handed back to the queue" in run.wait_note and "its worker is shutting down (test)" in run.wait_note
     record = run.artifacts["checkpoint"]
     stopped = [e for e in _events(host_a / run.run_dir / "trainer.log") if e["event"] == "stopped"]
@@ -84,7 +85,7 @@ def test_a_shutdown_mid_run_hands_it_back_and_another_host_resumes_from_the_uplo
     settings.DATA_DIR = tmp_path / "host-b"
     settings.DATA_DIR.mkdir()
     settings.TRAINING_MODEL_ROOTS = [settings.DATA_DIR / "models"]
-    assert execute(run.pk, "host-b@test") == RunStatus.SUCCEEDED, TrainingRun.objects.get(pk=run.pk).error
+    assert execute(run.pk, "host-b@test") == JobStatus.SUCCEEDED, TrainingRun.objects.get(pk=run.pk).error
     run.refresh_from_db()
     assert run.attempt == 2 and run.worker == "host-b@test"
     events = _events(settings.DATA_DIR / run.run_dir / "trainer.log")

@@ -15,13 +15,14 @@ import time
 import pytest
 
 from artifacts import store
+from jobs.models import JobStatus
 from tests.celery_workers import needs_postgres, start_training_host, stop_all, wait_until_consuming
 from tests.redis_server import private_redis  # noqa: F401 (fixture)
 from tests.s3_server import s3_store  # noqa: F401 (fixture)
 from tests.training.factories import make_snapshot
 from tests.training.trainer_fixtures import toy_model
 from training import services
-from training.models import MetricPoint, RunStatus, TrainingRun, TrainingWorker
+from training.models import MetricPoint, TrainingRun, TrainingWorker
 
 pytestmark = [needs_postgres, pytest.mark.django_db(transaction=True)]
 
@@ -76,7 +77,7 @@ def test_sigterm_mid_run_hands_the_run_back_and_another_host_resumes_it_from_the
             if fresh.is_terminal:
                 pytest.fail(f"run ended as {fresh.status} before the signal: {fresh.error}\n{host_a.log_tail()}")
             first = (fresh.artifacts or {}).get("checkpoint")
-            return first if first and fresh.status == RunStatus.RUNNING and fresh.current_step >= first["step"] + 3 \
+            return first if first and fresh.status == JobStatus.RUNNING and fresh.current_step >= first["step"] + 3 \
                 else None
         first = _wait_for("no checkpoint uploaded", first_upload_behind, hosts)
 
@@ -87,7 +88,7 @@ def test_sigterm_mid_run_hands_the_run_back_and_another_host_resumes_it_from_the
             pytest.fail(f"the worker still ran {EXIT_GUARD_SECONDS}s after SIGTERM\n{host_a.log_tail()}")
 
         run.refresh_from_db()
-        assert run.status == RunStatus.QUEUED, f"{run.status}: {run.error}\n{host_a.log_tail()}"
+        assert run.status == JobStatus.QUEUED, f"{run.status}: {run.error}\n{host_a.log_tail()}"
         assert run.attempt == 1 and "handed back to the queue" in run.wait_note
         assert TrainingWorker.objects.get(hostname=host_a.hostname).stopped_at is not None
         record = run.artifacts["checkpoint"]
@@ -106,7 +107,7 @@ def test_sigterm_mid_run_hands_the_run_back_and_another_host_resumes_it_from_the
         assert not (host_b.root / run.run_dir).exists()
         run = _wait_for("the run did not end", lambda: (fresh := TrainingRun.objects.get(pk=run.pk)).is_terminal
                         and fresh, hosts)
-        assert run.status == RunStatus.SUCCEEDED, f"{run.error}\n{host_b.log_tail()}"
+        assert run.status == JobStatus.SUCCEEDED, f"{run.error}\n{host_b.log_tail()}"
         assert run.worker == host_b.hostname and run.attempt == 2
         events = _events(host_b.root / run.run_dir / "trainer.log")
         start = next(e for e in events if e["event"] == "start")

@@ -8,8 +8,8 @@ and the reaper) can never both move the same run.
 from django.db import transaction
 
 from jobs import lifecycle
-from jobs.models import CLAIMED_STATUSES
-from training.models import RunStatus, TrainingRun
+from jobs.models import CLAIMED_STATUSES, JobStatus
+from training.models import TrainingRun
 from training.services.hooks import call_succeeded_hooks
 
 
@@ -23,7 +23,7 @@ def claim_run(run_id: int, worker: str) -> TrainingRun | None:
     total = row.get("total_steps") or 0
     progress = min(1.0, step / total) if step and total else 0.0
     # Claimed, it waits no more: a note of why it waited (or was handed back) would mislead on a later retry.
-    if lifecycle.claim(TrainingRun, run_id, worker=worker, status=RunStatus.PREPARING, progress=progress,
+    if lifecycle.claim(TrainingRun, run_id, worker=worker, status=JobStatus.PREPARING, progress=progress,
                        wait_note="") is None:
         return None
     return TrainingRun.objects.select_related("dataset").get(pk=run_id)
@@ -42,7 +42,7 @@ def hand_back_run(run_id: int, *, note: str, **fields) -> bool:
 
 def mark_running(run_id: int, *, backend: str, device: str, container_id: str = "", pid: int | None = None) -> bool:
     """preparing -> running, recording where it runs."""
-    return lifecycle.advance(TrainingRun, run_id, from_status=RunStatus.PREPARING, to_status=RunStatus.RUNNING,
+    return lifecycle.advance(TrainingRun, run_id, from_status=JobStatus.PREPARING, to_status=JobStatus.RUNNING,
                              backend=backend, device=device[:200], container_id=container_id[:80], pid=pid)
 
 
@@ -60,6 +60,6 @@ def finish_run(run_id: int, status: str, **fields) -> bool:
     with transaction.atomic():
         if not lifecycle.finish(TrainingRun, run_id, status=status, **fields):
             return False
-        if status == RunStatus.SUCCEEDED:
+        if status == JobStatus.SUCCEEDED:
             transaction.on_commit(lambda: call_succeeded_hooks(run_id))
     return True

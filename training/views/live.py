@@ -4,11 +4,12 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import get_object_or_404, render
 
 from accounts.roles import OPERATE_TRAINING, VIEW_DASHBOARD
+from jobs.models import JobStatus
 from jobs.panels import render_panels
 from training import model_store
 from training.ingest import end_of_run
 from training.live_snapshot import lttb
-from training.models import MetricPoint, RunStatus, TrainingRun
+from training.models import MetricPoint, TrainingRun
 from training.services import hooks
 
 MAX_COMPARED_RUNS = 8
@@ -26,7 +27,7 @@ def run_detail(request, run_id: int):
     run = _get_run_for_user(request.user, run_id)
     context = {
         "run": run,
-        "outcome": end_of_run(run.final_metrics or {}, run.total_steps) if run.status == RunStatus.SUCCEEDED else "",
+        "outcome": end_of_run(run.final_metrics or {}, run.total_steps) if run.status == JobStatus.SUCCEEDED else "",
         "can_cancel": request.user.has_perm(OPERATE_TRAINING),
         "hyperparameters": sorted((run.hyperparameters or {}).items()),
         "panels": render_panels(hooks.run_page_panels, request, run),

@@ -10,12 +10,13 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import OPERATE_TRAINING, VIEW_DASHBOARD
 from jobs.lifecycle import JobRefused
+from jobs.models import JobStatus
 from jobs.panels import render_panels
 from training import services
 from training.capabilities import Requirements, capable_workers, refusal, requirements_of
 from training.checkpoint_store import resume_note
 from training.forms import RunForm, start_form_guide
-from training.models import RunStatus, TrainingRun
+from training.models import TrainingRun
 from training.services import hooks
 from training.workers import online_workers
 
@@ -34,8 +35,8 @@ def run_list(request):
     runs = list(TrainingRun.objects.select_related("dataset").with_latest_loss()[:100])
     return render(request, "training/runs/run_list.html", {
         "runs": runs, "workers": online_workers(),
-        "queue_depth": TrainingRun.objects.filter(status=RunStatus.QUEUED).count(),
-        "running": TrainingRun.objects.filter(status__in=(RunStatus.PREPARING, RunStatus.RUNNING)).count(),
+        "queue_depth": TrainingRun.objects.filter(status=JobStatus.QUEUED).count(),
+        "running": TrainingRun.objects.filter(status__in=(JobStatus.PREPARING, JobStatus.RUNNING)).count(),
         "can_operate": request.user.has_perm(OPERATE_TRAINING),
         "panels": render_panels(hooks.training_page_panels, request),
     })

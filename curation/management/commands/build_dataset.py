@@ -3,10 +3,10 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from curation.models import BuildStatus
 from curation.pipeline.exporters import EXPORTERS
 from curation.services.datasets import run_build, start_build
 from curation.snapshots import snapshot_file
+from jobs.models import JobStatus
 
 
 class Command(BaseCommand):
@@ -31,7 +31,7 @@ class Command(BaseCommand):
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages)) from None
         build = run_build(build.pk)
-        if build.status != BuildStatus.SUCCEEDED:
+        if build.status != JobStatus.SUCCEEDED:
             raise CommandError(f"build {build.pk} failed: {build.error}")
         snapshot = build.snapshot
         self.stdout.write(f"{snapshot.sha256} {snapshot_file(snapshot)}")

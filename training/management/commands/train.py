@@ -7,8 +7,9 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from curation.models import DatasetSnapshot
+from jobs.models import JobStatus
 from training import services
-from training.models import MetricPoint, RunStatus, TrainingRun
+from training.models import MetricPoint, TrainingRun
 
 
 class Command(BaseCommand):
@@ -52,7 +53,7 @@ class Command(BaseCommand):
             self.stderr.write(f"\n[run {run.pk}] stopped following; the run is {run.status} and goes on without "
                               f"this command (cancel it with the Cancel button or the API)")
             raise SystemExit(130) from None
-        if status != RunStatus.SUCCEEDED:
+        if status != JobStatus.SUCCEEDED:
             run.refresh_from_db()
             raise CommandError(f"run {run.pk} {status}: {run.human_error or run.error[-500:]}")
         self.stdout.write(self.style.SUCCESS(f"run {run.pk} succeeded: {run.run_dir}/adapter"))
@@ -107,7 +108,7 @@ class Command(BaseCommand):
             if run.status != last_status:
                 last_status = run.status
                 self.stdout.write(f"[run {run.pk}] {run.status}")
-            if run.status == RunStatus.QUEUED and notice_at is not None and time.monotonic() >= notice_at:
+            if run.status == JobStatus.QUEUED and notice_at is not None and time.monotonic() >= notice_at:
                 notice_at = None
                 queue = getattr(run, "queue_name", "") or TrainingRun.queue
                 self.stderr.write(f"[run {run.pk}] no worker has taken it after {notice_after:g} s: is a worker "
