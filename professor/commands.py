@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from accounts.roles import BUILD_DATASETS, OPERATE_TRAINING, VIEW_DASHBOARD, needs_role
+from accounts.roles import BUILD_DATASETS, OPERATE_TRAINING, VIEW_DASHBOARD, require
 
 PREPARE, START, PROGRESS, EVALUATE, READINESS, HELP = (
     "prepare_materials", "start_training", "check_progress", "evaluate_model", "readiness", "help")
@@ -115,7 +115,8 @@ def ask(user, words: str, *, principal=None, in_process: bool = False) -> Answer
     try:
         answer = _answer(user, words, principal=principal, in_process=in_process)
     except PermissionDenied as exc:
-        _keep(user, principal, words, Answer(route(words) or HELP, f"Not allowed: {exc}", ok=False), refused=True)
+        refused = Answer(route(words) or HELP, f"Not allowed: {refusal_in_words(exc)}", ok=False)
+        _keep(user, principal, words, refused, refused=True)
         raise
     _keep(user, principal, words, answer)
     return answer
@@ -171,8 +172,14 @@ def help_answer(*, unknown: bool = True, words: str = "") -> Answer:
 
 
 def _require(actor, permission: str) -> None:
-    if actor is not None and not actor.has_perm(permission):
-        raise PermissionDenied(needs_role(permission))
+    """actor None is the system itself (the agent's commands run by the server's owner)."""
+    if actor is not None:
+        require(actor, permission)
+
+
+def refusal_in_words(refusal: PermissionDenied) -> str:
+    """A refusal for people: the role in plain words, without permission codenames."""
+    return getattr(refusal, "in_words", None) or str(refusal)
 
 
 # ---------------------------------------------------------------------------- handlers

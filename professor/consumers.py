@@ -19,6 +19,7 @@ import time
 
 from channels.db import database_sync_to_async
 
+from accounts.roles import allows
 from jobs.consumers import JobConsumer
 from professor.models import Cycle, JournalEntry, job_model, job_state
 
@@ -83,7 +84,7 @@ class CycleConsumer(JobConsumer):
         if permission == self.permission:
             return True
         token, user = self.scope.get("api_token"), self.scope.get("user")
-        return await database_sync_to_async((token or user).has_perm)(permission)
+        return await database_sync_to_async(allows)(user, permission, token)
 
     async def _relay(self, payload: dict) -> None:
         kind = payload.get("type")

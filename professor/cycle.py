@@ -24,11 +24,11 @@ import time
 import traceback
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.roles import OPERATE_TRAINING, needs_role
+from accounts.roles import OPERATE_TRAINING, require
 from jobs import lifecycle
 from jobs.models import JobStatus
 from professor import journal, replicas
@@ -80,14 +80,18 @@ def busy(cycle: Cycle) -> CycleBusy:
 
 
 # ---------------------------------------------------------------------------- starting
-def start_cycle(user=None, *, trigger: str = Trigger.CLI, line: str | None = None, queue: bool = True) -> Cycle:
+def start_cycle(user=None, *, trigger: str = Trigger.CLI, line: str | None = None, queue: bool = True,
+                principal=None) -> Cycle:
     """Create a cycle and (queue=True) hand it to a worker after commit.
+
+    `user` None is the system itself (the schedule, a command run by the server's owner); through the
+    API, `principal` (the token's role) is what must allow it.
 
     Raises CycleBusy ("a cycle is already running since ...") while another cycle of the line is active:
     the database allows one (one_active_cycle_per_line), so racing triggers cannot both win.
     """
-    if user is not None and not user.has_perm(OPERATE_TRAINING):
-        raise PermissionDenied(needs_role(OPERATE_TRAINING))
+    if user is not None:
+        require(principal or user, OPERATE_TRAINING)
     line = line_name(line)
     for _attempt in range(2):  # the holder may end between our refused INSERT and the look-up: try once more
         try:

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import OPERATE_TRAINING, VIEW_DASHBOARD
 from professor import services
+from professor.commands import refusal_in_words
 from professor.models import Cycle, JournalEntry, Trigger, attach_job_states
 
 RECENT_CYCLES = 20
@@ -49,7 +50,7 @@ def ask(request):
     try:
         answer = services.ask(request.user, words)
     except PermissionDenied as exc:
-        messages.error(request, f"Not allowed: {exc}")
+        messages.error(request, f"Not allowed: {refusal_in_words(exc)}")
     else:
         (messages.success if answer.ok else messages.warning)(request, answer.text)
     return _back(request)

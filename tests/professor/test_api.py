@@ -25,6 +25,14 @@ def test_a_viewer_may_read_cycles_but_not_start_one(client, viewer):
     assert client.get("/api/v1/professor/cycles", **auth).json() == {"cycles": []}
 
 
+def test_an_admins_viewer_token_may_not_start_a_cycle(client, alice):
+    """The token's role decides, not its owner's: the service refuses and nothing is created."""
+    auth = bearer(make_token(alice, "Viewer"))
+    refused = client.post("/api/v1/professor/cycles", {}, content_type="application/json", **auth)
+    assert refused.status_code == 403 and "Operator role" in refused.json()["error"]
+    assert not Cycle.objects.exists()
+
+
 def test_a_cycle_is_returned_with_its_journal(client, viewer):
     from professor import journal
     from professor.cycle import start_cycle
