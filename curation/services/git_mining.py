@@ -12,12 +12,12 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.roles import INGEST_EXPERIENCE, require
 from curation import git_rules, gitrepo
 from curation.models import CommitExample, GitRepository, MiningJob, ReviewStatus
 from curation.secrets import scrub_text
 from curation.secrets.policy import action_for
 from curation.secrets.records import Findings
+from curation.services.ingest import check_ingest
 from curation.services.review import initial_review_status
 from jobs import lifecycle
 from jobs.models import JobStatus
@@ -67,6 +67,7 @@ def _inside(path: Path, roots: list[Path]) -> bool:
 
 def register_repository(path: str, *, user=None, name: str = "", branch: str = "") -> GitRepository:
     """Validate the path (allowed root, real repository) and the branch, then record it."""
+    check_ingest(user)
     top = check_repository_path(path)
     branch = (branch or "").strip()
     try:
@@ -93,8 +94,7 @@ def request_mining(repository: GitRepository, *, user=None, queue: bool = True) 
     ValidationError when one is already queued or running (the database allows one active
     mining per repository).
     """
-    if user is not None:
-        require(user, INGEST_EXPERIENCE)
+    check_ingest(user)
     try:
         with transaction.atomic():
             mining = MiningJob.objects.create(repository=repository,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.roles import INGEST_EXPERIENCE, require
 from curation.models import Conversation, Lesson
 from curation.secrets.policy import action_for
 from curation.secrets.records import scrub_conversation_fields, scrub_lesson_fields
@@ -47,14 +48,25 @@ class IngestResult:
         return {"created": self.created, "duplicates": self.duplicates, "skipped": self.skipped, "ids": self.ids}
 
 
+def check_ingest(actor) -> None:
+    """Refuse (PermissionDenied) an actor, a user or an API principal, who may not add experience.
+
+    actor None: the system itself (the memory import, a command run by the server's owner).
+    """
+    if actor is not None:
+        require(actor, INGEST_EXPERIENCE)
+
+
 def ingest_lessons(payload, *, user=None, origin: str = "api") -> IngestResult:
     """Import lessons from JSON/JSONL bytes or decoded JSON; PayloadError lists every problem."""
+    check_ingest(user)
     records = _records(payload)
     return _store(Lesson, "lesson", validate_lessons(records), len(records), user=user, origin=origin)
 
 
 def ingest_conversations(payload, *, user=None, origin: str = "api") -> IngestResult:
     """Import task conversations; failed or too-short ones are skipped with a reason."""
+    check_ingest(user)
     records = _records(payload)
     return _store(Conversation, "conversation", validate_conversations(records), len(records), user=user,
                   origin=origin)

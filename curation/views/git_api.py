@@ -1,6 +1,6 @@
 """JSON API for git sources: list, register and mine repositories."""
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import JsonResponse
 
 from accounts.api import api_view, json_error
@@ -9,14 +9,17 @@ from accounts.roles import INGEST_EXPERIENCE, VIEW_DASHBOARD
 from curation.models import GitRepository
 from curation.payloads import RegisterRepository
 from curation.services.git_mining import register_repository, request_mining
+from curation.services.ingest import check_ingest
 
 
 @api_view(VIEW_DASHBOARD, methods=("GET", "POST"))
 def repositories(request):
     if request.method == "GET":
         return JsonResponse({"repositories": [r.to_dict() for r in GitRepository.objects.all()]})
-    if not request.principal.has_perm(INGEST_EXPERIENCE):
-        return json_error("permission denied: requires accounts.ingest_experience", 403)
+    try:
+        check_ingest(request.principal)  # the token's role too, before the body is read
+    except PermissionDenied as exc:
+        return json_error(f"permission denied: {exc}", 403)
     body, error = read_payload(request, RegisterRepository, what="repository")
     if error:
         return error

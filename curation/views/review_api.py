@@ -1,13 +1,13 @@
 """JSON API for lessons and task conversations: push a batch, list with filters."""
 
 from django.conf import settings
-from django.core.exceptions import RequestDataTooBig
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.paginator import Paginator
 from django.http import JsonResponse
 
 from accounts.api import api_view, json_error
-from accounts.roles import INGEST_EXPERIENCE, VIEW_DASHBOARD
-from curation.services.ingest import PayloadError, ingest_conversations, ingest_lessons
+from accounts.roles import VIEW_DASHBOARD
+from curation.services.ingest import PayloadError, check_ingest, ingest_conversations, ingest_lessons
 from curation.views.review_common import FilterError, conversation_json, filtered_records, lesson_json
 
 MAX_PAGE_SIZE = 500
@@ -28,8 +28,10 @@ def tasks(request):
 
 
 def _ingest(request, ingest):
-    if not request.principal.has_perm(INGEST_EXPERIENCE):
-        return json_error(f"permission denied: requires {INGEST_EXPERIENCE}", 403)
+    try:
+        check_ingest(request.principal)  # the token's role too, before the body is read
+    except PermissionDenied as exc:
+        return json_error(f"permission denied: {exc}", 403)
     body, error = _read_body(request, settings.API_MAX_BODY_BYTES)
     if error:
         return error

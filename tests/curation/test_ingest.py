@@ -138,3 +138,13 @@ def test_a_conversation_with_a_bad_role_refuses_the_batch():
         ingest_conversations([conversation("t-1"), bad])
     assert caught.value.details == ["record 1, field messages[1].role: must be one of system, user, assistant"]
     assert Conversation.objects.count() == 0
+
+
+def test_the_service_refuses_a_user_who_may_not_add_experience_and_stores_nothing(viewer):
+    from django.core.exceptions import PermissionDenied
+
+    with pytest.raises(PermissionDenied, match="Operator role"):
+        ingest_lessons(json.dumps(LESSONS_STORE_EXPORT), user=viewer)
+    with pytest.raises(PermissionDenied, match="Operator role"):
+        ingest_conversations(json.dumps([conversation()]), user=viewer)
+    assert not Lesson.objects.exists() and not Conversation.objects.exists()
