@@ -488,6 +488,10 @@ ARENA_PASS_MARGIN = env_float("ARENA_PASS_MARGIN", 0.10, min_value=0.0, max_valu
 # than ARENA_MIN_REPLICAS versions of the candidate's recipe (same data and settings, other seeds)
 # were evaluated on the same questions.
 ARENA_SEED_SD = env_float("ARENA_SEED_SD", 0.0, min_value=0.0, max_value=10.0)
+# With neither replicas nor ARENA_SEED_SD, the seed SD a verdict assumes (nats/token): about four times the
+# largest measured here (the toy 0.014, SmolLM2-135M 0.027), so only a gain well beyond any seed noise seen
+# promotes; the Professor still measures replicas before it promotes by itself. 0: such a promotion is held.
+ARENA_ASSUMED_SEED_SD = env_float("ARENA_ASSUMED_SEED_SD", 0.1, min_value=0.0, max_value=10.0)
 ARENA_MIN_REPLICAS = env_int("ARENA_MIN_REPLICAS", 3, min_value=2, max_value=100)
 # Below these a verdict is "insufficient evidence": exam items, holdout examples, checked exam items,
 # items of each guarded category (ARENA_GUARDED_CATEGORIES, empty: every exam category).

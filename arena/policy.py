@@ -17,11 +17,14 @@ checks that changed (a material net drop holds; an exact test showing it beyond 
   margin), and every guarded category shown not worse than its tolerance (non-inferiority tests);
 - reject: a primary metric's whole interval lies below -margin, or a guarded category is shown worse
   than its tolerance (Holm-corrected across categories);
-- hold: anything else, "insufficient evidence" naming what is missing, every promote when
-  ARENA_REQUIRE_APPROVAL is on, and every promote whose seed noise is unknown (no replicas measured and
-  no ARENA_SEED_SD): it would rest on ARENA_MIN_EFFECT alone, which the benchmark saw promote same-data
-  retrains over each other (arena.unknown_noise). Such a hold is marked `awaits_seed_noise`; the
-  Professor trains replicas and decides again.
+- hold: anything else, "insufficient evidence" naming what is missing, and every promote when
+  ARENA_REQUIRE_APPROVAL is on.
+- seed noise not measured (no replicas, no ARENA_SEED_SD): the verdict assumes a seed SD of
+  ARENA_ASSUMED_SEED_SD (`seed_noise.assumed`), several times any measured here, because the 1%
+  minimum alone let the benchmark promote same-data retrains over each other (arena.unknown_noise);
+  only a gain beyond that promotes, and the reasons say so. With ARENA_ASSUMED_SEED_SD 0 such a
+  promotion is held instead (`awaits_seed_noise`). Either way the Professor measures replicas before
+  it promotes by itself (noise_measured()).
 """
 
 import math
@@ -30,7 +33,7 @@ from collections import defaultdict
 from django.conf import settings
 
 from arena.stats import holm, mean_interval, p_above, p_below, paired_proportion_interval
-from arena.unknown_noise import hold_reason
+from arena.unknown_noise import assumed_reason, hold_reason
 
 PRIMARY = "reference_loss"
 
@@ -96,11 +99,21 @@ def summarize(rows: list[dict], *, seed_variance: float = 0.0, pass_seed_varianc
 def _noise(seed_noise: dict | None) -> dict:
     """Per-model seed SDs of the mean (exam loss, holdout loss, pass rate) and where they came from."""
     seed_noise = dict(seed_noise or {})
-    fixed = settings.ARENA_SEED_SD
+    fixed, assumed = settings.ARENA_SEED_SD, settings.ARENA_ASSUMED_SEED_SD
     if seed_noise.get("exam") is None and fixed:
         seed_noise.update(exam=fixed, holdout=fixed, source=f"ARENA_SEED_SD {fixed:g} nats/token")
+    elif seed_noise.get("exam") is None and assumed:
+        seed_noise.update(exam=assumed, holdout=assumed, assumed=True,
+                          source=f"assumed {assumed:g} nats/token (ARENA_ASSUMED_SEED_SD): no replica of this "
+                                 "recipe was evaluated on these questions")
     seed_noise.setdefault("source", "unknown: no replica of this recipe was evaluated on these questions")
     return seed_noise
+
+
+def noise_measured(verdict: dict) -> bool:
+    """Whether `verdict`'s seed noise was measured (replicas, or ARENA_SEED_SD), not unknown or assumed."""
+    noise = (verdict or {}).get("seed_noise") or {}
+    return noise.get("exam") is not None and not noise.get("assumed")
 
 
 def _trained_sides(noise: dict) -> int:
@@ -164,7 +177,9 @@ def decide(rows: list[dict], *, candidate: str, against: str, context: dict | No
     margins = {f"{part}_loss": _loss_margin(part, numbers, noise, against)
                for part, numbers in parts.items() if numbers["n"]}
     margins["pass_rate"] = _pass_margin(noise)
-    categories, shown_worse, not_shown = _categories(exam, noise)
+    # An assumed noise only raises the bar for a gain; the guards test categories on the measured noise alone.
+    categories, shown_worse, not_shown = _categories(exam, noise if noise_measured({"seed_noise": noise})
+                                                     else {**noise, "exam": None, "holdout": None})
     if "holdout" in parts:
         categories["holdout"] = {**parts["holdout"], "guarded": False, "worse": False,
                                  "tolerance": None, "note": "a primary part, tested on its own"}
@@ -172,6 +187,8 @@ def decide(rows: list[dict], *, candidate: str, against: str, context: dict | No
     decision, reasons = _decision(parts, margins, (shown_worse, not_shown), missing, holdout_context, candidate,
                                   against)
     awaits_seed_noise = decision == "promote" and noise.get("exam") is None
+    if decision == "promote" and noise.get("assumed"):
+        reasons = [assumed_reason(noise["exam"]), *reasons]
     if decision == "promote":
         decision, reasons = _held(reasons, awaits_seed_noise, parts["exam"]["n"])
     return {"decision": decision, "metrics": {"primary": PRIMARY, **parts["exam"]},

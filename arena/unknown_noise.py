@@ -5,9 +5,11 @@ policy's margin is the practical minimum (ARENA_MIN_EFFECT) alone. bench/arena_p
 how often that lets one retrain of a recipe be promoted over another retrain of the same recipe (same
 data and settings, another seed): never on the toy model, whose seed noise is under 1% of its loss,
 but on the real model (SmolLM2-135M-Instruct, 10 retrains, docs/benchmarks.md) in the share of pairs
-below, above the 5% target from 80 items on. So a verdict that would promote with the noise unknown
-is held until the noise is measured, at every exam size (the only rule whose measured rate is under
-5% everywhere); the Professor then trains replicas and decides again (professor/replicas.py).
+below, above the 5% target from 80 items on. So a verdict never promotes on the minimum alone
+with the noise unknown: it assumes a seed SD (ARENA_ASSUMED_SEED_SD, several times any measured) and
+promotes only a gain beyond it, or, with that set to 0, holds until the noise is measured, at every
+exam size; the Professor trains replicas and decides again before it promotes by itself
+(professor/replicas.py).
 """
 
 import math
@@ -35,3 +37,11 @@ def hold_reason(items: int) -> str:
             f"Train {settings.ARENA_MIN_REPLICAS - 1} or more replicas of this recipe (the same dataset and settings, "
             f"other seeds) and evaluate them on these questions, as the Professor does, or set ARENA_SEED_SD to "
             f"a measured seed SD; then evaluate the candidate again")
+
+
+def assumed_reason(assumed_sd: float) -> str:
+    """Why a promotion with the seed noise unknown still stands, in plain words: it cleared an assumed noise."""
+    return (f"the recipe's seed noise is not measured, so the margin and interval assume a seed SD of "
+            f"{assumed_sd:g} nats/token (ARENA_ASSUMED_SEED_SD, several times any measured here), and the gain "
+            f"clears it; a smaller gain would need replicas of this recipe (the same dataset and settings, other "
+            f"seeds) evaluated on these questions, as the Professor trains before it promotes by itself")

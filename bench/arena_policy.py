@@ -285,13 +285,15 @@ def _decisions(cached: dict, names: list[str], items: list[int], cand: str, agai
         return measured[how]
 
     with override_settings(**overrides):
-        unknown = decide(rows, candidate=cand, against=against)
+        person = decide(rows, candidate=cand, against=against)  # the noise unknown: an assumed seed SD
+        with override_settings(ARENA_ASSUMED_SEED_SD=0.0):  # the noise unknown, nothing assumed
+            unknown = decide(rows, candidate=cand, against=against)
         before = "promote" if unknown["awaits_seed_noise"] else unknown["decision"]  # promoted on the minimum alone
         rule = {
             "unknown": lambda: before,
             "before": lambda: with_noise("professor") if _reach_only(unknown) else before,
-            "person": lambda: unknown["decision"],
-            "shipped": lambda: with_noise("professor") if within_reach(unknown) else unknown["decision"],
+            "person": lambda: person["decision"],
+            "shipped": lambda: with_noise("professor") if within_reach(person) else person["decision"],
             "measured": lambda: with_noise("component"),
             "sd of means": lambda: with_noise("sd of means"),
         }
@@ -303,7 +305,7 @@ POLICIES = [
     ("old (bootstrap, low > 0)", None, "old"),
     ("seed noise unknown, promoted on the minimum alone (before)", {}, "unknown"),
     ("before: noise unknown, replicas only within 3 margins (baseline)", {}, "before"),
-    ("shipped, a person's verdict: noise unknown -> hold", {}, "person"),
+    ("shipped, a person's verdict: noise unknown -> an assumed seed SD", {}, "person"),
     ("shipped, the Professor: replicas first, then decided", {}, "shipped"),
     ("seed noise measured (8 other replicas)", {}, "measured"),
     ("noise measured as the SD of means (before)", {}, "sd of means"),
@@ -312,6 +314,7 @@ POLICIES = [
     ("ARENA_MIN_EFFECT=0, shipped, the Professor: replicas first", {"ARENA_MIN_EFFECT": 0.0}, "shipped"),
     ("ARENA_MIN_EFFECT=0, seed noise measured (8 other replicas)", {"ARENA_MIN_EFFECT": 0.0}, "measured"),
     ("ARENA_MIN_EFFECT=0, noise as the SD of means (before)", {"ARENA_MIN_EFFECT": 0.0}, "sd of means"),
+    ("ARENA_MIN_EFFECT=0, shipped, a person's verdict: an assumed seed SD", {"ARENA_MIN_EFFECT": 0.0}, "person"),
 ]
 SHIPPED_ONLY = {"old", "unknown", "before", "person", "shipped"}
 BASELINES = [("defaults", POLICIES[2][0], POLICIES[4][0]), ("ARENA_MIN_EFFECT=0", POLICIES[8][0], POLICIES[9][0])]

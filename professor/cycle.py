@@ -29,6 +29,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.roles import OPERATE_TRAINING, require
+from arena.policy import noise_measured
 from jobs import lifecycle
 from jobs.models import JobStatus
 from professor import journal, replicas
@@ -510,7 +511,7 @@ def no_worker_message(name: str, waited: float, queue: str) -> str:
 def _replica_hint(evaluation) -> str:
     """A held verdict whose margin did not know the recipe's seed noise: say how to measure it."""
     verdict = evaluation.verdict or {}
-    if verdict.get("insufficient") or (verdict.get("seed_noise") or {}).get("exam") is not None:
+    if verdict.get("insufficient") or noise_measured(verdict):
         return ""
     return ("; the training noise of this recipe is not measured: train replicas (the same dataset and "
             f"settings, other seeds; {settings.ARENA_MIN_REPLICAS} in all) and evaluate them, or set ARENA_SEED_SD")

@@ -27,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from arena.policy import noise_measured
 from jobs.models import JobStatus
 from professor.journal import link, run_link
 from professor.models import Step, StepOutcome, Waiting
@@ -45,8 +46,8 @@ def within_reach(verdict: dict) -> str:
         return ""
     if verdict.get("decision") == "reject" or verdict.get("insufficient"):
         return ""  # worse beyond the margin, or too little evidence: more seeds would not change that
-    if (verdict.get("seed_noise") or {}).get("exam") is not None:
-        return ""  # measured already
+    if noise_measured(verdict):
+        return ""  # measured already (an assumed noise is not a measurement)
     reach = settings.PROFESSOR_REPLICA_REACH
     margins = verdict.get("margins") or {}
     for part, numbers in (("exam", verdict.get("metrics")), ("holdout", verdict.get("holdout_metrics"))):
@@ -59,8 +60,8 @@ def within_reach(verdict: dict) -> str:
             return (f"the {part} loss interval [{low:+.4f}, {high:+.4f}] comes within {reach:g} x its margin "
                     f"({delta:.4f}) and the recipe's seed noise is not measured")
     if verdict.get("decision") == "promote" or verdict.get("awaits_seed_noise"):
-        return ("the verdict would promote, but the recipe's seed noise is not measured, so it rests on the "
-                "practical minimum alone: the cycle never promotes on unmeasured noise")
+        return ("the verdict would promote, but the recipe's seed noise is not measured (at most assumed): the "
+                "cycle never promotes on unmeasured noise")
     return ""
 
 

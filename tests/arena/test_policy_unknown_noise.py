@@ -1,15 +1,80 @@
-"""With the recipe's seed noise unknown (no replicas measured, no ARENA_SEED_SD) a verdict that would promote is
-held: it would rest on the practical minimum alone, which the benchmark saw promote same-data retrains over each
-other. The reason quotes the benchmark's rate at the nearest exam size and says what to do."""
+"""With the recipe's seed noise unknown (no replicas measured, no ARENA_SEED_SD) a verdict never promotes on the
+practical minimum alone, which the benchmark saw promote same-data retrains over each other. By default it assumes
+a seed SD (ARENA_ASSUMED_SEED_SD) several times any measured, and only a gain beyond that promotes; with nothing
+assumed (0) a would-be promotion is held, quoting the benchmark's rate at the nearest exam size and saying what
+to do."""
+
+import random
 
 import pytest
+
+from arena.policy import noise_measured
+from professor.replicas import within_reach
 
 from arena.unknown_noise import FALSE_PROMOTIONS, nearest_size
 from tests.arena.test_policy_verdicts import rows, verdict_of
 
 
+ASSUMED = 0.1
+
+
+@pytest.fixture(autouse=True)
+def nothing_assumed(settings):
+    """The tests below the first four judge the hold with nothing assumed; those four set the assumption."""
+    settings.ARENA_ASSUMED_SEED_SD = 0.0
+    return settings
+
+
 def unknown(items, **kwargs):
     return verdict_of(items, seed_noise=None, **kwargs)
+
+
+def test_with_an_assumed_seed_sd_a_gain_far_beyond_it_promotes_and_says_what_it_assumed(settings):
+    settings.ARENA_ASSUMED_SEED_SD = ASSUMED
+    verdict = unknown(rows(n=80, gain=0.5))
+    assert verdict["decision"] == "promote", verdict["reasons"]
+    assert verdict["awaits_seed_noise"] is False and verdict["seed_noise"]["assumed"] is True
+    assert verdict["seed_noise"]["exam"] == ASSUMED and not noise_measured(verdict)
+    assert verdict["margins"]["exam_loss"]["delta"] == ASSUMED
+    assert verdict["margins"]["exam_loss"]["source"].startswith("seed noise: assumed 0.1 nats/token")
+    assert verdict["reasons"][0].startswith("the recipe's seed noise is not measured, so the margin and interval "
+                                            "assume a seed SD of 0.1 nats/token")
+    # The Professor still measures the noise before it promotes by itself.
+    assert "seed noise is not measured" in within_reach(verdict)
+
+
+def test_with_an_assumed_seed_sd_a_gain_within_it_is_held_though_beyond_the_minimum(settings):
+    settings.ARENA_ASSUMED_SEED_SD = ASSUMED
+    items = rows(n=80, gain=0.3)
+    assert verdict_of(items)["decision"] == "promote"  # with the noise measured negligible, 0.3 is plenty
+    verdict = unknown(items)
+    assert verdict["decision"] == "hold"
+    assert verdict["reasons"][0].startswith("no improvement beyond the margin")
+    assert within_reach(verdict)  # and the Professor would measure the noise
+
+
+def test_same_data_retrains_are_not_promoted_over_each_other_on_an_assumed_noise(settings):
+    """Twins whose true seed SD is a quarter of the assumed one (SmolLM2's 0.027 against 0.1): none promotes."""
+    settings.ARENA_ASSUMED_SEED_SD = ASSUMED
+    settings.ARENA_MIN_EFFECT = 0.0  # as on a real model, where the noise, not the 1% minimum, sets the margin
+    promoted = 0
+    for seed in range(40):
+        twin_gap = random.Random(seed).gauss(0, 0.027 * 2 ** 0.5)
+        promoted += unknown(rows(n=320, gain=twin_gap, spread=0.05, seed=seed))["decision"] == "promote"
+    assert promoted == 0
+
+
+def test_an_assumed_noise_leaves_the_category_guards_on_their_own_intervals(settings):
+    """A category the candidate leaves unchanged is still shown within its tolerance: the assumption only raises
+    the bar for a gain."""
+    settings.ARENA_ASSUMED_SEED_SD = ASSUMED
+    items = rows(n=80, gain=1.0, categories=("python",)) + rows(n=40, gain=0.0, spread=0.02, seed=1,
+                                                                categories=("shell",))
+    for i, row in enumerate(items):
+        row["key"] = f"item{i:03d}"
+    verdict = unknown(items)
+    assert verdict["decision"] == "promote", verdict["reasons"]
+    assert not verdict["categories"]["shell"]["worse"]
 
 
 @pytest.mark.parametrize(("n", "quoted"), [(20, "0.3% of pairs at 20 exam items"),

@@ -77,6 +77,8 @@ def test_a_held_verdict_without_measured_noise_says_how_to_measure_it():
     evaluation = make_evaluation(make_version(make_line()), None, decision=Decision.HOLD)
     evaluation.verdict.update(insufficient=[], seed_noise={"source": "unknown"})
     assert "train replicas (the same dataset and settings, other seeds; 3 in all)" in _replica_hint(evaluation)
+    evaluation.verdict["seed_noise"] = {"exam": 0.1, "assumed": True, "source": "assumed 0.1 nats/token"}
+    assert "train replicas" in _replica_hint(evaluation)  # an assumed noise is not a measurement
     evaluation.verdict["seed_noise"] = {"exam": 0.01, "source": "SD across 3 replicas"}
     assert _replica_hint(evaluation) == ""
     evaluation.verdict.update(seed_noise={}, insufficient=["the exam has 6 items"])
