@@ -9,11 +9,9 @@ import random
 import pytest
 
 from arena.policy import noise_measured
-from professor.replicas import within_reach
-
 from arena.unknown_noise import FALSE_PROMOTIONS, nearest_size
+from professor.replicas import within_reach
 from tests.arena.test_policy_verdicts import rows, verdict_of
-
 
 ASSUMED = 0.1
 
