@@ -30,9 +30,11 @@ def test_a_verdict_near_its_margin_with_unknown_noise_is_within_reach(settings):
 def test_a_promote_far_beyond_its_margin_with_unknown_noise_still_trains_replicas(settings):
     settings.PROFESSOR_REPLICA_REACH = 3.0
     why = within_reach(verdict(0.5, 0.9, decision="promote"))  # 10 x the margin: the reach rule alone would not
-    assert why == ("the verdict would promote, but the recipe's seed noise is not measured, so it rests on the "
-                   "practical minimum alone: the cycle never promotes on unmeasured noise")
+    assert why == ("the verdict would promote, but the recipe's seed noise is not measured (at most assumed): the "
+                   "cycle never promotes on unmeasured noise")
     assert within_reach(verdict(0.5, 0.9, awaits_seed_noise=True)) == why  # the Arena's hold of such a promotion
+    assumed = {"exam": 0.05, "assumed": True, "source": "assumed 0.05 nats/token"}
+    assert within_reach(verdict(0.5, 0.9, decision="promote", seed_noise=assumed)) == why  # an assumption
     assert within_reach(verdict(0.5, 0.9, decision="promote", seed_noise={"exam": 0.01})) == ""  # measured
 
 
