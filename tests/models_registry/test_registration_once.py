@@ -2,7 +2,6 @@
 holds one version per run, and a registration that finds one (under the line's lock, or through the
 constraint) returns it. The data migration keeps one version of a run registered twice before."""
 
-import threading
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -12,6 +11,7 @@ from curation.models import DatasetSnapshot
 from models_registry import adapters, services
 from models_registry.models import ModelVersion
 from tests.models_registry.factories import make_line, make_version, write_fake_adapter
+from tests.races import race
 from training.models import TrainingRun
 
 
@@ -58,23 +58,7 @@ def test_a_registration_that_lands_while_another_reads_the_adapter_is_the_one_re
 def test_two_registrations_racing_on_postgresql_make_one_version():
     run = _succeeded_run()
     racers = 4
-    barrier = threading.Barrier(racers)
-    got, errors = [], []
-
-    def register():
-        try:
-            barrier.wait(timeout=10)
-            got.append(services.register_run_version(TrainingRun.objects.get(pk=run.pk)).pk)
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(repr(exc))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=register) for _ in range(racers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    got, _, errors = race(racers, lambda: services.register_run_version(TrainingRun.objects.get(pk=run.pk)).pk)
     assert errors == []
     assert len(got) == racers and len(set(got)) == 1
     assert list(ModelVersion.objects.filter(training_run=run).values_list("pk", flat=True)) == got[:1]

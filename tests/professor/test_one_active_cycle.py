@@ -1,16 +1,15 @@
 """One active cycle per line: a partial unique constraint, racing triggers, and the reaper for a silent cycle."""
 
-import threading
 from datetime import timedelta
 
 import pytest
 from django.conf import settings as django_settings
-from django.db import connection
 from django.utils import timezone
 
 from jobs import lifecycle
 from professor.cycle import CycleBusy, start_cycle
 from professor.models import Cycle, Outcome
+from tests.races import race
 
 POSTGRES = "postgresql" in django_settings.DATABASES["default"]["ENGINE"]
 
@@ -68,25 +67,7 @@ def test_the_jobs_reaper_marks_a_silent_cycle_that_waits_for_no_job_lost(setting
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_triggers_on_postgresql_start_exactly_one_cycle():
     racers = 6
-    barrier = threading.Barrier(racers)
-    started, refused, errors = [], [], []
-
-    def trigger():
-        try:
-            barrier.wait(timeout=10)
-            started.append(start_cycle(None, queue=False).pk)
-        except CycleBusy as exc:
-            refused.append(str(exc))
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(repr(exc))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=trigger) for _ in range(racers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    started, refused, errors = race(racers, lambda: start_cycle(None, queue=False).pk, refusals=(CycleBusy,))
     assert errors == []
     assert len(started) == 1 and len(refused) == racers - 1
     assert all(f"(cycle {started[0]})" in message for message in refused)
