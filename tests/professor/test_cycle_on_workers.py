@@ -4,21 +4,15 @@ import subprocess
 import time
 
 import pytest
-from django.conf import settings as django_settings
 
 from models_registry.models import ModelLine
 from professor.cycle import start_cycle
 from professor.models import Cycle, Outcome, Trigger
-from tests.celery_workers import start_worker
+from tests.celery_workers import needs_postgres, start_worker
 from tests.professor.test_cycle import domain_exam, domain_lessons
 from training.backends.local import LocalBackend
 
-pytestmark = [
-    pytest.mark.skipif("postgresql" not in django_settings.DATABASES["default"]["ENGINE"],
-                       reason="needs PostgreSQL and Redis: the worker process shares the test database "
-                              "(run with DATABASE_URL=postgres://... and REDIS_URL=redis://...)"),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = [needs_postgres, pytest.mark.django_db(transaction=True)]
 WAIT_SECONDS = 480
 
 

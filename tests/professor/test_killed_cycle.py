@@ -8,25 +8,19 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.conf import settings as django_settings
 from django.utils import timezone
 
 from jobs import lifecycle
 from models_registry.models import ModelVersion
 from professor.cycle import CycleBusy, start_cycle
 from professor.models import Cycle
-from tests.celery_workers import worker_database_url
+from tests.celery_workers import needs_postgres, worker_database_url
 from tests.professor.test_cycle import domain_lessons
 from tests.training.trainer_fixtures import REPO_ROOT
 from training.backends.local import LocalBackend
 from training.models import TrainingRun
 
-pytestmark = [
-    pytest.mark.skipif("postgresql" not in django_settings.DATABASES["default"]["ENGINE"],
-                       reason="needs PostgreSQL: the killed process must share the test database "
-                              "(run with DATABASE_URL=postgres://...)"),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = [needs_postgres, pytest.mark.django_db(transaction=True)]
 WAIT_SECONDS = 240
 
 
