@@ -87,10 +87,17 @@ def require(actor, permission: str, *alternatives: str) -> None:
     """Refuse with RoleRequired (a PermissionDenied) unless `actor` holds `permission` (or one of `alternatives`).
 
     `actor` is a user or an API principal (anything with has_perm); None is refused. A service
-    that also acts for the system itself (actor None) says so where it calls this.
+    that also acts for the system itself calls require_unless_system() instead.
     """
     if actor is None or not any(actor.has_perm(p) for p in (permission, *alternatives)):
         raise RoleRequired(permission, *alternatives)
+
+
+def require_unless_system(actor, permission: str, *alternatives: str) -> None:
+    """As require(), but actor None is the system itself and may: a command run by the server's owner, a hook,
+    the unattended cycle."""
+    if actor is not None:
+        require(actor, permission, *alternatives)
 
 
 def role_permissions(role: str) -> set[str]:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 import arena.evaluation
 from accounts.api import JSONRefused, strict_loads
-from accounts.roles import MANAGE_MODELS, OPERATE_TRAINING, require
+from accounts.roles import MANAGE_MODELS, OPERATE_TRAINING, require, require_unless_system
 from arena import policy
 from arena.exams import DEFAULT_EXAM_PATH, ExamImportError, check_item, parse_items, read_lines, save_exam
 from arena.holdouts import HoldoutError, freeze_holdout, latest_holdout
@@ -128,8 +128,7 @@ def start_evaluation(line, candidate, against=None, requested_by=None) -> Evalua
     With nothing active, None means the base model with no adapter. The line's latest exam
     (the default one if it has none) and latest holdout are used.
     """
-    if requested_by is not None:  # None: the system itself (the unattended cycle, the command line)
-        require(requested_by, OPERATE_TRAINING, MANAGE_MODELS)
+    require_unless_system(requested_by, OPERATE_TRAINING, MANAGE_MODELS)
     line = _line(line)
     candidate = _version(line, candidate)
     if against is None:

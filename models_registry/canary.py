@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from accounts.roles import MANAGE_MODELS, require
+from accounts.roles import MANAGE_MODELS, require_unless_system
 from curation.secrets import scrub_text
 from jobs import broadcast
 from models_registry import adapters, canary_stats, services
@@ -47,11 +47,6 @@ on_end: list = []
 
 class CanaryError(Exception):
     """A canary action was refused; str() says why in plain words."""
-
-
-def _check_permission(user) -> None:
-    if user is not None:  # None: the system itself (the command line without --user)
-        require(user, MANAGE_MODELS)
 
 
 def default_policy() -> dict:
@@ -90,7 +85,7 @@ def check_policy_value(name: str, value) -> str:
 
 def set_line_policy(line: ModelLine, user, values: dict) -> dict:
     """Store an Admin's overrides for `line` (None clears one); returns the effective policy."""
-    _check_permission(user)
+    require_unless_system(user, MANAGE_MODELS)
     problems = {name: check_policy_value(name, value) for name, value in values.items() if name in _LIMITS}
     unknown = [name for name in values if name not in _LIMITS]
     if unknown:
@@ -114,7 +109,7 @@ def running_canary(line: ModelLine) -> Canary | None:
 
 def start_canary(candidate: ModelVersion, user, *, share: float | None = None, reason: str = "") -> Canary:
     """Let `candidate` answer `share` of its line's conversations beside the active version."""
-    _check_permission(user)
+    require_unless_system(user, MANAGE_MODELS)
     line = candidate.line
     policy = line_policy(line)
     if share is not None:
@@ -158,7 +153,7 @@ def _check_startable(line: ModelLine, candidate: ModelVersion, active: ModelVers
 
 def stop_canary(line: ModelLine, user, reason: str = "") -> Canary:
     """End the line's running canary by hand: every conversation goes back to the active version."""
-    _check_permission(user)
+    require_unless_system(user, MANAGE_MODELS)
     canary = running_canary(line)
     if canary is None:
         raise CanaryError(f"line {line.name} runs no canary")

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Max, ProtectedError
 
-from accounts.roles import MANAGE_MODELS, require
+from accounts.roles import MANAGE_MODELS, require_unless_system
 from curation.secrets import scrub_text
 from models_registry import adapters, ollama, runtime_export
 from models_registry.events import publish_activated, publish_overview
@@ -26,15 +26,8 @@ from training.trainer.run import ADAPTER_FILES
 logger = logging.getLogger(__name__)
 
 
-
 class RegistryError(Exception):
     """A registry action was refused; str() says why in plain words."""
-
-
-def _check_permission(user) -> None:
-    # user None: a trusted caller with shell access (manage.py without --user, the trainer hook).
-    if user is not None:
-        require(user, MANAGE_MODELS)
 
 
 def register_run_version(run, user=None) -> ModelVersion:
@@ -94,7 +87,7 @@ def register_adapter_version(line: ModelLine, adapter_dir: str, user, *, notes: 
     academy_adapter.json with a prompt block, was trained on the line's base model, and its
     files are hashed so promotion can verify them later.
     """
-    _check_permission(user)
+    require_unless_system(user, MANAGE_MODELS)
     folder = adapters.data_path(adapter_dir)
     files = adapters.hash_folder(folder)
     missing = [name for name in ADAPTER_FILES if name not in files]
@@ -139,7 +132,7 @@ def promote_version(version: ModelVersion, user, reason: str = "", *, arena: dic
     Without it, a version the Arena held or rejected (its metrics["arena"]["decision"]) is
     promoted only with a reason, and the history records that the policy was overridden.
     """
-    _check_permission(user)
+    require_unless_system(user, MANAGE_MODELS)
     verdict = version.arena_verdict
     override = arena is None and (verdict.get("decision") in ("hold", "reject")
                                   or version.status == VersionStatus.REJECTED)
@@ -155,7 +148,7 @@ def promote_version(version: ModelVersion, user, reason: str = "", *, arena: dic
 
 def reject_version(version: ModelVersion, user, reason: str = "") -> ModelVersion:
     """Mark a candidate rejected (the Arena's verdict carried out); it can then never become active by itself."""
-    _check_permission(user)
+    require_unless_system(user, MANAGE_MODELS)
     if ModelVersion.objects.filter(pk=version.pk, status=VersionStatus.CANDIDATE).update(
             status=VersionStatus.REJECTED) != 1:
         status = ModelVersion.objects.values_list("status", flat=True).get(pk=version.pk)
@@ -178,7 +171,7 @@ def previous_version(line: ModelLine) -> ModelVersion | None:
 
 def rollback_line(line: ModelLine, user, reason: str = "", to_version: ModelVersion | None = None) -> Activation:
     """Reactivate the previously active version of `line`, or `to_version` when given."""
-    _check_permission(user)
+    require_unless_system(user, MANAGE_MODELS)
     if to_version is None:
         to_version = previous_version(line)
         if to_version is None:
@@ -190,7 +183,7 @@ def rollback_line(line: ModelLine, user, reason: str = "", to_version: ModelVers
 
 def archive_version(version: ModelVersion, user) -> ModelVersion:
     """Retire a candidate or rejected version (the active one must be replaced first)."""
-    _check_permission(user)
+    require_unless_system(user, MANAGE_MODELS)
     old = ModelVersion.objects.values_list("status", flat=True).get(pk=version.pk)
     if old == VersionStatus.ACTIVE:
         raise RegistryError(f"{version} is active: promote or roll back to another version first")
@@ -207,7 +200,7 @@ def delete_line(line: ModelLine, user) -> str:
 
     Adapter folders stay on disk (they may be shared by exports); only the registry rows go.
     """
-    _check_permission(user)
+    require_unless_system(user, MANAGE_MODELS)
     name = line.name
     try:
         with transaction.atomic():

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from accounts.roles import BUILD_DATASETS, OPERATE_TRAINING, VIEW_DASHBOARD, require
+from accounts.roles import BUILD_DATASETS, OPERATE_TRAINING, VIEW_DASHBOARD, require_unless_system
 
 PREPARE, START, PROGRESS, EVALUATE, READINESS, HELP = (
     "prepare_materials", "start_training", "check_progress", "evaluate_model", "readiness", "help")
@@ -171,12 +171,6 @@ def help_answer(*, unknown: bool = True, words: str = "") -> Answer:
                   data={"commands": list(COMMANDS.values())}, ok=not unknown)
 
 
-def _require(actor, permission: str) -> None:
-    """actor None is the system itself (the agent's commands run by the server's owner)."""
-    if actor is not None:
-        require(actor, permission)
-
-
 def refusal_in_words(refusal: PermissionDenied) -> str:
     """A refusal for people: the role in plain words, without permission codenames."""
     return getattr(refusal, "in_words", None) or str(refusal)
@@ -186,7 +180,7 @@ def refusal_in_words(refusal: PermissionDenied) -> str:
 def _readiness(user, actor, *, in_process: bool) -> Answer:
     from professor.readiness import readiness
 
-    _require(actor, VIEW_DASHBOARD)
+    require_unless_system(actor, VIEW_DASHBOARD)
     decision = readiness()
     lead = "Ready to train: " if decision.ready else "Not ready to train: "
     shown = decision.reasons if decision.ready else decision.blocking
@@ -197,7 +191,7 @@ def _prepare(user, actor, *, in_process: bool) -> Answer:
     from curation.services.datasets import run_build, start_build
     from professor.readiness import approved_count
 
-    _require(actor, BUILD_DATASETS)
+    require_unless_system(actor, BUILD_DATASETS)
     approved = approved_count()
     name = "professor-materials"
     build = start_build(user, name=name, format=settings.PROFESSOR_DATASET_FORMAT, queue=not in_process)
@@ -222,7 +216,7 @@ def _start(user, actor, *, in_process: bool) -> Answer:
     from professor.readiness import readiness
     from training import services as training
 
-    _require(actor, OPERATE_TRAINING)
+    require_unless_system(actor, OPERATE_TRAINING)
     holder = active_cycle()
     if holder is not None:
         refusal = busy(holder)
@@ -265,7 +259,7 @@ def _progress(user, actor, *, in_process: bool) -> Answer:
     from professor.readiness import runs_of_line
     from training.models import MetricPoint
 
-    _require(actor, VIEW_DASHBOARD)
+    require_unless_system(actor, VIEW_DASHBOARD)
     runs = runs_of_line()
     run = runs.active().order_by("-created_at", "-id").first() or runs.order_by("-created_at", "-id").first()
     cycle = Cycle.objects.active().first()
@@ -296,7 +290,7 @@ def _evaluate(user, actor, *, in_process: bool) -> Answer:
     from models_registry.models import ModelLine
     from professor.readiness import line_name
 
-    _require(actor, OPERATE_TRAINING)
+    require_unless_system(actor, OPERATE_TRAINING)
     line = ModelLine.objects.filter(name=line_name()).first()
     version = line.versions.candidates().order_by("-number").first() if line else None
     if version is None:

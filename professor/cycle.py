@@ -28,7 +28,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.roles import OPERATE_TRAINING, require
+from accounts.roles import OPERATE_TRAINING, require_unless_system
 from arena.policy import noise_measured
 from jobs import lifecycle
 from jobs.models import JobStatus
@@ -91,8 +91,7 @@ def start_cycle(user=None, *, trigger: str = Trigger.CLI, line: str | None = Non
     Raises CycleBusy ("a cycle is already running since ...") while another cycle of the line is active:
     the database allows one (one_active_cycle_per_line), so racing triggers cannot both win.
     """
-    if user is not None:
-        require(principal or user, OPERATE_TRAINING)
+    require_unless_system(principal or user, OPERATE_TRAINING)
     line = line_name(line)
     for _attempt in range(2):  # the holder may end between our refused INSERT and the look-up: try once more
         try:

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from accounts.roles import BUILD_DATASETS, require
+from accounts.roles import BUILD_DATASETS, require_unless_system
 from artifacts import store as artifact_store
 from curation.models import DatasetBuild, DatasetSnapshot
 from curation.pipeline.config import ConfigProblem, build_config
@@ -32,8 +32,7 @@ logger = logging.getLogger(__name__)
 def start_build(user, *, name: str, format: str, overrides: dict | None = None, queue: bool = True) -> DatasetBuild:
     """Validate the request, check `user` may build datasets (None: the system itself, e.g. a command),
     record a queued build and (after commit) hand it to the worker."""
-    if user is not None:
-        require(user, BUILD_DATASETS)
+    require_unless_system(user, BUILD_DATASETS)
     name = (name or "").strip()
     problems = []
     if not name:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.roles import INGEST_EXPERIENCE, require
+from accounts.roles import INGEST_EXPERIENCE, require_unless_system
 from curation.models import Conversation, Lesson
 from curation.secrets.policy import action_for
 from curation.secrets.records import scrub_conversation_fields, scrub_lesson_fields
@@ -53,8 +53,7 @@ def check_ingest(actor) -> None:
 
     actor None: the system itself (the memory import, a command run by the server's owner).
     """
-    if actor is not None:
-        require(actor, INGEST_EXPERIENCE)
+    require_unless_system(actor, INGEST_EXPERIENCE)
 
 
 def ingest_lessons(payload, *, user=None, origin: str = "api") -> IngestResult:

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from accounts.roles import OPERATE_TRAINING, require
+from accounts.roles import OPERATE_TRAINING, require_unless_system
 from artifacts import store as artifact_store
 from jobs import lifecycle
 from training import capabilities
@@ -29,8 +29,7 @@ def check_operate(actor) -> None:
 
     actor None: the system itself (a hook, a command run by the server's owner).
     """
-    if actor is not None:
-        require(actor, OPERATE_TRAINING)
+    require_unless_system(actor, OPERATE_TRAINING)
 
 
 def is_line_name(value) -> bool:
