@@ -112,7 +112,10 @@ def _noise(seed_noise: dict | None) -> dict:
 
 def noise_measured(verdict: dict) -> bool:
     """Whether `verdict`'s seed noise was measured (replicas, or ARENA_SEED_SD), not unknown or assumed."""
-    noise = (verdict or {}).get("seed_noise") or {}
+    return _measured((verdict or {}).get("seed_noise") or {})
+
+
+def _measured(noise: dict) -> bool:
     return noise.get("exam") is not None and not noise.get("assumed")
 
 
@@ -178,7 +181,7 @@ def decide(rows: list[dict], *, candidate: str, against: str, context: dict | No
                for part, numbers in parts.items() if numbers["n"]}
     margins["pass_rate"] = _pass_margin(noise)
     # An assumed noise only raises the bar for a gain; the guards test categories on the measured noise alone.
-    categories, shown_worse, not_shown = _categories(exam, noise if noise_measured({"seed_noise": noise})
+    categories, shown_worse, not_shown = _categories(exam, noise if _measured(noise)
                                                      else {**noise, "exam": None, "holdout": None})
     if "holdout" in parts:
         categories["holdout"] = {**parts["holdout"], "guarded": False, "worse": False,
