@@ -1,18 +1,17 @@
 """Arena JSON API: a line's exam (read; replace: Admins), start an evaluation, read it, carry its verdict out,
 compare two versions."""
 
-from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404
 
-from accounts.api import api_view, json_error, read_json
+from accounts.api import api_view, json_error
 from accounts.payloads import read_payload
 from accounts.roles import MANAGE_MODELS, OPERATE_TRAINING, VIEW_DASHBOARD
 from arena import results, services
 from arena.exams import exam_records, to_jsonl
 from arena.models import Evaluation
-from arena.payloads import StartEvaluation
+from arena.payloads import ImportExam, StartEvaluation
 from models_registry.models import ModelLine, ModelVersion
 
 
@@ -32,14 +31,12 @@ def exam(request, name):
         services.check_exam_edit(request.principal)  # before the body is read
     except PermissionDenied as exc:
         return json_error(f"permission denied: {exc}", 403)
-    data, error = read_json(request, settings.API_MAX_BODY_BYTES)
+    body, error = read_payload(request, ImportExam, what="exam")
     if error:
         return error
-    if not isinstance(data, dict) or set(data) != {"jsonl"} or not isinstance(data["jsonl"], str):
-        return json_error("invalid exam", 400, ['send {"jsonl": "<one exam item a line>"}'])
     latest = line.exams.order_by("-version").first()
     try:
-        saved = services.import_exam(data["jsonl"].splitlines(), line, user=request.user,
+        saved = services.import_exam(body.jsonl.splitlines(), line, user=request.user,
                                      principal=request.principal)
     except PermissionDenied as exc:
         return json_error(f"permission denied: {exc}", 403)

@@ -153,3 +153,12 @@ def test_an_exam_line_with_a_huge_integer_or_nan_is_named_and_nothing_is_saved(c
                            content_type="application/json", **bearer(make_token(alice, "Admin")))
     assert response.status_code == 400 and response.json()["details"][0].startswith("line 2: ")
     assert named in response.json()["details"][0] and not Exam.objects.filter(line=line).exists()
+
+
+@pytest.mark.parametrize("body, field", [({}, "jsonl"), ({"jsonl": 5}, "jsonl"), ({"jsonl": "", "extra": 1}, "extra")])
+def test_an_exam_body_of_the_wrong_shape_names_the_field_and_nothing_is_saved(client, alice, body, field):
+    line = make_line()
+    response = client.post(f"/api/v1/lines/{line.name}/exam", json.dumps(body), content_type="application/json",
+                           **bearer(make_token(alice, "Admin")))
+    assert response.status_code == 400 and response.json()["error"].startswith("invalid exam: ")
+    assert response.json()["details"][0]["field"] == field and not Exam.objects.filter(line=line).exists()
