@@ -16,7 +16,7 @@ layer the sender thread runs the sends on its own loop.
 
 A job's worker may also publish raw events (the trainer's lines): the app that owns that kind of
 job registers an `EventKind` in EVENT_KINDS under its group prefix, which says which events are
-batched into which message and which go out at once, and what the Overview's runs list shows.
+batched into which message and which go out at once, and what the Overview hears of it.
 This module knows no kind of job itself.
 
 Every job message carries the sending process's `origin` and a per-group `seq`, so a
@@ -66,7 +66,7 @@ class EventKind:
     batches: tuple[tuple[str, str], ...]
     # raw event -> (type of the batched message it joins, item) or (None, a payload sent at once, in order)
     translate: Callable[[dict], tuple[str | None, dict]]
-    # (job id, a payload sent to the job's group) -> the job's line on the Overview's runs list, or None
+    # (job id, a payload sent to the job's group) -> the message the Overview group gets for it, or None
     overview: Callable[[int, dict], dict | None] = _no_overview
 
 
@@ -261,9 +261,9 @@ class _Broadcaster:
                 continue
             self._send(pending.group, job_message(pending.group, payload, seq=next(counter)))
             pk = pending.group.partition(".")[2]
-            summary = pending.kind.overview(int(pk), payload) if pending.kind and pk.isdigit() else None
-            if summary:
-                self._send(OVERVIEW_GROUP, {"type": "overview.run", "run": summary})
+            overview = pending.kind.overview(int(pk), payload) if pending.kind and pk.isdigit() else None
+            if overview:
+                self._send(OVERVIEW_GROUP, overview)
 
     def _send(self, group: str, message: dict) -> None:
         layer = get_channel_layer()

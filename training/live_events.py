@@ -15,6 +15,7 @@ from jobs.broadcast import EventKind
 TRAIN, EVAL = "train", "eval"  # MetricPoint.Kind's values
 METRICS = "run.metrics"
 LOG = "run.log"
+OVERVIEW_RUN = "overview.run"  # handled by academy_site.consumers.OverviewConsumer.overview_run
 
 
 def point_dict(kind: str, step, epoch, loss, lr=None, ts=None, tokens_per_s=None) -> dict:
@@ -53,16 +54,21 @@ def _translate(event: dict) -> tuple[str | None, dict]:
 
 
 def _overview_line(run_id: int, payload: dict) -> dict | None:
-    """What the Overview's runs list needs from one message of a run (None: nothing)."""
+    """The `overview.run` message (the run's line on the Overview's runs list) for one message of a run,
+    or None."""
     kind = payload.get("type")
     if kind == METRICS:
         train = [point for point in payload["points"] if point.get("kind") == TRAIN]
         if train:
-            return {"id": run_id, "step": train[-1].get("step"), "loss": train[-1].get("loss")}
+            return _overview_run({"id": run_id, "step": train[-1].get("step"), "loss": train[-1].get("loss")})
     elif kind in ("job.status", "job.progress"):
         fields = ("status", "progress", "eta_seconds")
-        return {"id": run_id, **{key: payload[key] for key in fields if key in payload}}
+        return _overview_run({"id": run_id, **{key: payload[key] for key in fields if key in payload}})
     return None
+
+
+def _overview_run(line: dict) -> dict:
+    return {"type": OVERVIEW_RUN, "run": line}
 
 
 RUN_EVENTS = EventKind(batches=((METRICS, "points"), (LOG, "lines")), translate=_translate, overview=_overview_line)
