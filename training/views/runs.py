@@ -3,8 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -19,15 +18,6 @@ from training.forms import RunForm, start_form_guide
 from training.models import TrainingRun
 from training.services import hooks
 from training.workers import online_workers
-
-
-def _get_run_for_user(user, run_id: int) -> TrainingRun:
-    if not user.has_perm(VIEW_DASHBOARD):
-        raise Http404
-    try:
-        return TrainingRun.objects.select_related("dataset").get(pk=run_id)
-    except TrainingRun.DoesNotExist:
-        raise Http404(f"no run {run_id}") from None
 
 
 @permission_required(VIEW_DASHBOARD, raise_exception=True)
@@ -91,7 +81,7 @@ def _back(request, fallback="run_list"):
 @require_POST
 @permission_required(OPERATE_TRAINING, raise_exception=True)
 def run_cancel(request, run_id: int):
-    run = _get_run_for_user(request.user, run_id)
+    run = get_object_or_404(TrainingRun, pk=run_id)
     try:
         services.cancel_run(run, request.user)
         messages.success(request, f"Cancellation of run {run.pk} requested.")
@@ -103,7 +93,7 @@ def run_cancel(request, run_id: int):
 @require_POST
 @permission_required(OPERATE_TRAINING, raise_exception=True)
 def run_retry(request, run_id: int):
-    run = _get_run_for_user(request.user, run_id)
+    run = get_object_or_404(TrainingRun, pk=run_id)
     try:
         run = services.retry_run(run, request.user)
         messages.success(request, f"Run {run.pk} queued again. {resume_note(run)}")
