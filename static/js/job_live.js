@@ -5,14 +5,7 @@
 // "job:message" DOM event on the socket element (detail: the payload) for page-specific rendering.
 (function () {
   "use strict";
-  const TERMINAL = ["succeeded", "failed", "cancelled", "lost"];
-
-  function duration(seconds) {
-    if (seconds === null || seconds === undefined || !isFinite(seconds)) return "";
-    seconds = Math.max(0, Math.round(seconds));
-    const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
-    return h ? `${h} h ${m} min` : m ? `${m} min ${s} s` : `${s} s`;
-  }
+  const format = window.JobFormat;  // job_format.js, loaded before this file
 
   function setField(root, name, value, payload) {
     root.querySelectorAll(`[data-job-field="${name}"]`).forEach(function (node) {
@@ -29,7 +22,7 @@
 
   function applyVisibility(root, status) {
     root.dataset.status = status;
-    const active = !TERMINAL.includes(status);
+    const active = !format.isTerminal(status);
     document.querySelectorAll("[data-job-show]").forEach(function (node) {
       const wanted = node.dataset.jobShow.split(" ");
       node.hidden = !(wanted.includes(status) || (active && wanted.includes("active")) ||
@@ -45,10 +38,7 @@
       setField(root, "progress", msg.progress, msg);
       setField(root, "progress_text", Math.floor((msg.progress || 0) * 100) + " %", msg);
     }
-    if (msg.eta_seconds !== undefined) {
-      const done = msg.status && TERMINAL.includes(msg.status);
-      setField(root, "eta", done || !msg.eta_seconds ? "" : "ETA " + duration(msg.eta_seconds), msg);
-    }
+    if (msg.eta_seconds !== undefined) setField(root, "eta", format.etaText(msg.status, msg.eta_seconds), msg);
     if (msg.status) applyVisibility(root, msg.status);
   }
 

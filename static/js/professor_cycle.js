@@ -7,14 +7,7 @@
 //   cycle's socket: its state, percentage, progress label, ETA and a link to its own page.
 (function () {
   "use strict";
-  const TERMINAL = ["succeeded", "failed", "cancelled", "lost"];
-
-  function duration(seconds) {
-    if (seconds === null || seconds === undefined || !isFinite(seconds)) return "";
-    seconds = Math.max(0, Math.round(seconds));
-    const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
-    return h ? `${h} h ${m} min` : m ? `${m} min ${s} s` : `${s} s`;
-  }
+  const format = window.JobFormat;  // job_format.js, loaded with job_live.js by jobs/live_job.html
 
   function field(root, name) { return root.querySelector(`[data-step-field="${name}"]`); }
 
@@ -33,8 +26,7 @@
     field(panel, "progress").value = progress;
     field(panel, "percent").textContent = Math.floor(progress * 100) + " %";
     field(panel, "progress_label").textContent = step.progress_label || "";
-    const done = TERMINAL.includes(step.status);
-    field(panel, "eta").textContent = !done && step.eta_seconds ? "ETA " + duration(step.eta_seconds) : "";  // as eta_text
+    field(panel, "eta").textContent = format.etaText(step.status, step.eta_seconds);
     if (step.status) {
       root.querySelectorAll(`[data-job-badge="${step.kind}:${step.id}"]`).forEach(function (badge) {
         badge.textContent = badge.dataset.stepLabel + " · " + step.state_label;
