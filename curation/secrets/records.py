@@ -70,31 +70,29 @@ class Findings:
         return {"counts": dict(sorted(self.counts.items())), "spans": self.spans, **extra}
 
 
+# The fields of a record that are scrubbed, in order, each as what it holds: plain text, chat
+# messages, or JSON-like values (strings anywhere inside, keys included).
+_LESSON_FIELDS = {**dict.fromkeys(("situation", "action", "result", "feedback", "lesson_id"), Findings.text),
+                  "tags": Findings.nested, "metadata": Findings.nested}
+_CONVERSATION_FIELDS = {**dict.fromkeys(("title", "task_id"), Findings.text), "messages": Findings.messages,
+                        "tags": Findings.nested, "metadata": Findings.nested}
+
+
 def scrub_lesson_fields(fields: dict) -> Findings:
     """Redact a lesson's text fields (and metadata, tags) in place."""
-    found = Findings()
-    for name in ("situation", "action", "result", "feedback", "lesson_id"):
-        if name in fields:
-            fields[name] = found.text(name, fields[name])
-    if "tags" in fields:
-        fields["tags"] = found.nested("tags", fields["tags"])
-    if "metadata" in fields:
-        fields["metadata"] = found.nested("metadata", fields["metadata"])
-    return found
+    return _scrub_fields(fields, _LESSON_FIELDS)
 
 
 def scrub_conversation_fields(fields: dict) -> Findings:
     """Redact a conversation's messages, title and metadata in place."""
+    return _scrub_fields(fields, _CONVERSATION_FIELDS)
+
+
+def _scrub_fields(fields: dict, scrubbers: dict) -> Findings:
     found = Findings()
-    for name in ("title", "task_id"):
+    for name, scrub_field in scrubbers.items():
         if name in fields:
-            fields[name] = found.text(name, fields[name])
-    if "messages" in fields:
-        fields["messages"] = found.messages("messages", fields["messages"])
-    if "tags" in fields:
-        fields["tags"] = found.nested("tags", fields["tags"])
-    if "metadata" in fields:
-        fields["metadata"] = found.nested("metadata", fields["metadata"])
+            fields[name] = scrub_field(found, name, fields[name])
     return found
 
 
