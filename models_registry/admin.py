@@ -4,6 +4,8 @@ Everyone with a role may look; only holders of accounts.manage_models (Admin) ge
 actions, and the services check the permission again on the server side.
 """
 
+import functools
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -42,11 +44,18 @@ def _confirm(modeladmin, request, queryset, *, action: str, title: str, changes:
         "action": action, "opts": modeladmin.model._meta, "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME})
 
 
-def _one(modeladmin, request, queryset, what):
-    if queryset.count() != 1:
-        modeladmin.message_user(request, f"Select exactly one {what}.", messages.WARNING)
-        return None
-    return queryset.get()
+def _for_one(what: str):
+    """An action on exactly one selected row, given to it as a fourth argument; with any other
+    selection the action warns and does nothing."""
+    def decorate(action):
+        @functools.wraps(action)
+        def act(modeladmin, request, queryset):
+            if queryset.count() != 1:
+                modeladmin.message_user(request, f"Select exactly one {what}.", messages.WARNING)
+                return None
+            return action(modeladmin, request, queryset, queryset.get())
+        return act
+    return decorate
 
 
 def _promote(version, user, reason) -> list[str]:
@@ -65,10 +74,8 @@ def _archive(versions, user) -> list[str]:
 
 
 @admin.action(description="Promote the selected version")
-def promote(modeladmin, request, queryset):
-    version = _one(modeladmin, request, queryset, "version")
-    if version is None:
-        return None
+@_for_one("version")
+def promote(modeladmin, request, queryset, version):
     current = version.line.active_version()
     changes = [f"{version} becomes the active version of {version.line.name}.",
                f"{current} is archived." if current else "The line has no active version today.",
@@ -81,10 +88,8 @@ def promote(modeladmin, request, queryset):
 
 
 @admin.action(description="Roll back the line to the selected version")
-def rollback_to(modeladmin, request, queryset):
-    version = _one(modeladmin, request, queryset, "version")
-    if version is None:
-        return None
+@_for_one("version")
+def rollback_to(modeladmin, request, queryset, version):
     current = version.line.active_version()
     changes = [f"{version} becomes active again.", f"{current} is archived." if current else ""]
     return _confirm(modeladmin, request, queryset, action="rollback_to", title=f"Roll back to {version}?",
@@ -101,10 +106,8 @@ def archive(modeladmin, request, queryset):
 
 
 @admin.action(description="Roll back the selected line to its previous version")
-def rollback_line(modeladmin, request, queryset):
-    line = _one(modeladmin, request, queryset, "line")
-    if line is None:
-        return None
+@_for_one("line")
+def rollback_line(modeladmin, request, queryset, line):
     previous, current = services.previous_version(line), line.active_version()
     changes = ([f"{previous} becomes active again; {current} is archived."] if previous
                else [f"{line.name} has no previous version to roll back to."])
@@ -123,10 +126,8 @@ class ActivationInline(ReadableByRoles, admin.TabularInline):
 
 
 @admin.action(description="Delete the selected line with its versions")
-def delete_line(modeladmin, request, queryset):
-    line = _one(modeladmin, request, queryset, "line")
-    if line is None:
-        return None
+@_for_one("line")
+def delete_line(modeladmin, request, queryset, line):
     changes = [f"{line.name} and its {line.versions.count()} version(s) and activation history are deleted.",
                "Adapter folders stay on disk.", "Refused while one of its versions is active."]
     return _confirm(modeladmin, request, queryset, action="delete_line", title=f"Delete {line.name}?",
