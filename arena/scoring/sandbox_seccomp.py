@@ -50,7 +50,12 @@ _DENIED = ("memfd_create", "memfd_secret", "shmget", "msgget",
            "init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load", "swapon", "swapoff",
            "reboot", "syslog", "acct", "quotactl", "quotactl_fd", "lookup_dcookie", "personality")
 
-# AUDIT_ARCH_* and syscall numbers from asm/unistd_64.h (x86_64) and asm-generic/unistd.h (aarch64).
+# Syscalls added since Linux 5.1 (424 on) share one number across architectures, these two included.
+_NUMBERED_ALIKE = {
+    "io_uring_setup": 425, "io_uring_enter": 426, "io_uring_register": 427, "open_tree": 428, "move_mount": 429,
+    "fsopen": 430, "fsconfig": 431, "fsmount": 432, "fspick": 433, "pidfd_getfd": 438, "mount_setattr": 442,
+    "quotactl_fd": 443, "memfd_secret": 447}
+# AUDIT_ARCH_* and the older syscall numbers from asm/unistd_64.h (x86_64) and asm-generic/unistd.h (aarch64).
 _ARCHITECTURES = {
     "x86_64": (0xC000003E, {
         "rt_sigaction": 13, "shmget": 29, "msgget": 68, "ptrace": 101, "syslog": 103, "personality": 135,
@@ -59,10 +64,7 @@ _ARCHITECTURES = {
         "socket": 41, "kexec_load": 246, "add_key": 248, "request_key": 249, "keyctl": 250, "unshare": 272,
         "perf_event_open": 298, "fanotify_init": 300, "name_to_handle_at": 303, "open_by_handle_at": 304,
         "setns": 308, "process_vm_readv": 310, "process_vm_writev": 311, "finit_module": 313,
-        "memfd_create": 319, "kexec_file_load": 320, "bpf": 321, "userfaultfd": 323, "io_uring_setup": 425,
-        "io_uring_enter": 426, "io_uring_register": 427, "open_tree": 428, "move_mount": 429, "fsopen": 430,
-        "fsconfig": 431, "fsmount": 432, "fspick": 433, "pidfd_getfd": 438, "mount_setattr": 442,
-        "quotactl_fd": 443, "memfd_secret": 447}),
+        "memfd_create": 319, "kexec_file_load": 320, "bpf": 321, "userfaultfd": 323, **_NUMBERED_ALIKE}),
     "aarch64": (0xC00000B7, {
         "lookup_dcookie": 18, "umount2": 39, "mount": 40, "pivot_root": 41, "quotactl": 60, "acct": 89,
         "personality": 92, "unshare": 97, "kexec_load": 104, "init_module": 105, "delete_module": 106,
@@ -70,10 +72,7 @@ _ARCHITECTURES = {
         "socket": 198, "add_key": 217, "request_key": 218, "keyctl": 219, "swapon": 224, "swapoff": 225,
         "perf_event_open": 241, "fanotify_init": 262, "name_to_handle_at": 264, "open_by_handle_at": 265,
         "setns": 268, "process_vm_readv": 270, "process_vm_writev": 271, "finit_module": 273,
-        "memfd_create": 279, "bpf": 280, "userfaultfd": 282, "kexec_file_load": 294, "io_uring_setup": 425,
-        "io_uring_enter": 426, "io_uring_register": 427, "open_tree": 428, "move_mount": 429, "fsopen": 430,
-        "fsconfig": 431, "fsmount": 432, "fspick": 433, "pidfd_getfd": 438, "mount_setattr": 442,
-        "quotactl_fd": 443, "memfd_secret": 447}),
+        "memfd_create": 279, "bpf": 280, "userfaultfd": 282, "kexec_file_load": 294, **_NUMBERED_ALIKE}),
 }
 _ARCHITECTURES["arm64"] = _ARCHITECTURES["aarch64"]
 
