@@ -5,11 +5,11 @@ constraint) returns it. The data migration keeps one version of a run registered
 
 import pytest
 from django.db import IntegrityError, connection, transaction
-from django.db.migrations.executor import MigrationExecutor
 
 from curation.models import DatasetSnapshot
 from models_registry import adapters, services
 from models_registry.models import ModelVersion
+from tests.migrating import migrate, schema_at
 from tests.models_registry.factories import make_line, make_version, write_fake_adapter
 from tests.races import race
 from training.models import TrainingRun
@@ -68,25 +68,17 @@ BEFORE = [("models_registry", "0003_rename_lines_that_are_not_slugs")]
 AFTER = [("models_registry", "0004_one_version_per_run")]
 
 
-def _migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_keeps_the_active_version_of_a_run_registered_twice():
     run, other = _succeeded_run(1), _succeeded_run(2)  # training's tables are not migrated back
-    old = _migrate(BEFORE)
-    Line, Version = old.get_model("models_registry", "ModelLine"), old.get_model("models_registry", "ModelVersion")
-    line = Line.objects.create(name="coder", base_model="toy/base")
-    common = {"line": line, "base_model": "toy/base", "adapter_dir": "runs/1/adapter"}
-    first = Version.objects.create(number=1, label="v1", training_run_id=run.pk, status="candidate", **common)
-    second = Version.objects.create(number=2, label="v2", training_run_id=run.pk, status="active", **common)
-    single = Version.objects.create(number=3, label="v3", training_run_id=other.pk, status="candidate", **common)
-    try:
-        new = _migrate(AFTER)
+    with schema_at(BEFORE) as old:
+        Line, Version = old.get_model("models_registry", "ModelLine"), old.get_model("models_registry", "ModelVersion")
+        line = Line.objects.create(name="coder", base_model="toy/base")
+        common = {"line": line, "base_model": "toy/base", "adapter_dir": "runs/1/adapter"}
+        first = Version.objects.create(number=1, label="v1", training_run_id=run.pk, status="candidate", **common)
+        second = Version.objects.create(number=2, label="v2", training_run_id=run.pk, status="active", **common)
+        single = Version.objects.create(number=3, label="v3", training_run_id=other.pk, status="candidate", **common)
+        new = migrate(AFTER)
         Version = new.get_model("models_registry", "ModelVersion")
         assert Version.objects.get(pk=second.pk).training_run_id == run.pk
         detached = Version.objects.get(pk=first.pk)
@@ -94,8 +86,6 @@ def test_the_migration_keeps_the_active_version_of_a_run_registered_twice():
         assert f"registered twice from training run {run.pk}; coder v2 keeps the link" in detached.notes
         assert Version.objects.get(pk=single.pk).training_run_id == other.pk
         assert Version.objects.count() == 3  # nothing deleted
-    finally:
-        _migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
 
 @pytest.mark.django_db
