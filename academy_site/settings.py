@@ -529,7 +529,9 @@ PROFESSOR_RELEASE = env_choice("PROFESSOR_RELEASE", "promote", ("promote", "cana
 PROFESSOR_DATASET_FORMAT = env_choice("PROFESSOR_DATASET_FORMAT", "messages", ("alpaca", "sharegpt", "messages"))
 # A running cycle that waits for no job of its own is reaped as lost this long after its last sign of life
 # (a waiting cycle lives as long as its job), so a killed worker cannot leave its line's cycle stuck.
-PROFESSOR_LEASE_SECONDS = env_int("PROFESSOR_LEASE_SECONDS", 600, min_value=10)
+# PROFESSOR_LEASE_SECONDS, its name from when a cycle held a lease, is still read when the new name is unset.
+PROFESSOR_CYCLE_LOST_AFTER_SECONDS = env_int(
+    "PROFESSOR_CYCLE_LOST_AFTER_SECONDS", env_int("PROFESSOR_LEASE_SECONDS", 600, min_value=10), min_value=10)
 # `train --wait` and `professor cycle --wait` say so when no worker took the job for this long.
 WORKER_WAIT_WARNING_SECONDS = env_int("WORKER_WAIT_WARNING_SECONDS", 60, min_value=1)
 # A CPU worker with less RAM than this gets shorter sequences and a smaller LoRA rank.

@@ -41,7 +41,7 @@ def _heartbeats(model, pk, at) -> None:
 def test_a_cycle_waiting_for_its_run_outlives_the_reaper_while_the_run_heartbeats(django_capture_on_commit_callbacks):
     run = _running_run()
     cycle = _cycle_waiting_for(run, Waiting.TRAINING, "training")
-    later = timezone.now() + timedelta(seconds=settings.PROFESSOR_LEASE_SECONDS * 3)
+    later = timezone.now() + timedelta(seconds=settings.PROFESSOR_CYCLE_LOST_AFTER_SECONDS * 3)
     _heartbeats(TrainingRun, run.pk, later - timedelta(seconds=1))  # the run's worker reports; the cycle has none
     with django_capture_on_commit_callbacks(execute=True):
         assert lifecycle.reap_stale(Cycle, now=later) == []
@@ -70,9 +70,9 @@ def test_a_cycle_whose_run_ended_but_never_advanced_it_is_reaped_lost(django_cap
     cycle = _cycle_waiting_for(run, Waiting.TRAINING, "training")
     TrainingRun.objects.filter(pk=run.pk).update(status=JobStatus.SUCCEEDED, finished_at=timezone.now())
     # The run's end never reached the cycle (its worker died between the commit and the hook).
-    soon = timezone.now() + timedelta(seconds=settings.PROFESSOR_LEASE_SECONDS / 2)
+    soon = timezone.now() + timedelta(seconds=settings.PROFESSOR_CYCLE_LOST_AFTER_SECONDS / 2)
     assert lifecycle.reap_stale(Cycle, now=soon) == []  # it ended a moment ago: the hook may still come
-    later = timezone.now() + timedelta(seconds=settings.PROFESSOR_LEASE_SECONDS + 5)
+    later = timezone.now() + timedelta(seconds=settings.PROFESSOR_CYCLE_LOST_AFTER_SECONDS + 5)
     with django_capture_on_commit_callbacks(execute=True):
         assert lifecycle.reap_stale(Cycle, now=later) == [cycle.pk]
     last = cycle.journal.order_by("-id").first()

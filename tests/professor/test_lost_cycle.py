@@ -33,7 +33,7 @@ def _reap_later(seconds: float) -> list[int]:
 
 def test_a_cycle_the_reaper_marks_lost_is_failed_not_pending():
     cycle = _running_cycle_gone_silent()
-    assert _reap_later(settings.PROFESSOR_LEASE_SECONDS + 5) == [cycle.pk]
+    assert _reap_later(settings.PROFESSOR_CYCLE_LOST_AFTER_SECONDS + 5) == [cycle.pk]
     cycle.refresh_from_db()
     assert cycle.status == "lost"
     assert cycle.outcome == Outcome.FAILED
@@ -42,7 +42,7 @@ def test_a_cycle_the_reaper_marks_lost_is_failed_not_pending():
 
 def test_a_lost_cycle_gets_a_journal_entry_at_the_step_where_it_stopped():
     cycle = _running_cycle_gone_silent()
-    _reap_later(settings.PROFESSOR_LEASE_SECONDS + 5)
+    _reap_later(settings.PROFESSOR_CYCLE_LOST_AFTER_SECONDS + 5)
     last = cycle.journal.order_by("-at", "-id").first()
     assert (last.step, last.outcome) == ("training", StepOutcome.FAILED)
     assert last.message.startswith("lost: its worker stopped reporting")
@@ -50,14 +50,14 @@ def test_a_lost_cycle_gets_a_journal_entry_at_the_step_where_it_stopped():
 
 def test_a_lost_cycle_frees_its_line_so_the_next_trigger_starts_at_once():
     cycle = _running_cycle_gone_silent()
-    _reap_later(settings.PROFESSOR_LEASE_SECONDS + 5)
+    _reap_later(settings.PROFESSOR_CYCLE_LOST_AFTER_SECONDS + 5)
     successor = start_cycle(None, queue=False)  # would be CycleBusy had the lost cycle stayed active
     assert Cycle.objects.active().get() == successor != cycle
 
 
 def test_a_cycle_that_still_reports_is_not_reaped():
     cycle = _running_cycle_gone_silent()
-    assert _reap_later(settings.PROFESSOR_LEASE_SECONDS / 2) == []
+    assert _reap_later(settings.PROFESSOR_CYCLE_LOST_AFTER_SECONDS / 2) == []
     cycle.refresh_from_db()
     assert (cycle.status, cycle.outcome) == ("running", Outcome.PENDING)
     assert not cycle.journal.filter(outcome=StepOutcome.FAILED).exists()

@@ -53,7 +53,7 @@ def test_another_line_may_run_its_own_cycle():
 def test_the_jobs_reaper_marks_a_silent_cycle_that_waits_for_no_job_lost(settings):
     from jobs.reaper import reap
 
-    settings.PROFESSOR_LEASE_SECONDS = 60
+    settings.PROFESSOR_CYCLE_LOST_AFTER_SECONDS = 60
     cycle = start_cycle(None, queue=False)
     lifecycle.claim(Cycle, cycle.pk, worker="w")
     Cycle.objects.filter(pk=cycle.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=120))
