@@ -21,7 +21,9 @@ class ArenaConfig(AppConfig):
                 hooks.append(hook)
 
     def overview_counts(self):
+        from django.urls import reverse
+
         from arena.models import Evaluation
 
         return [{"key": "evaluations_running", "label": "Evaluations running",
-                 "value": Evaluation.objects.active().count(), "url": "/arena/"}]
+                 "value": Evaluation.objects.active().count(), "url": reverse("arena_home")}]

@@ -14,12 +14,15 @@ class ModelsRegistryConfig(AppConfig):
             on_run_succeeded.append(register_run_version)
 
     def overview_counts(self):
+        from django.urls import reverse
+
         from models_registry.models import ModelLine, ModelVersion
 
+        lines = reverse("line_list")
         return [
-            {"key": "model_lines", "label": "Model lines", "value": ModelLine.objects.count(), "url": "/models/"},
+            {"key": "model_lines", "label": "Model lines", "value": ModelLine.objects.count(), "url": lines},
             {"key": "candidate_versions", "label": "Candidate versions",
-             "value": ModelVersion.objects.candidates().count(), "url": "/models/"},
+             "value": ModelVersion.objects.candidates().count(), "url": lines},
         ]
 
     def overview_steps(self):

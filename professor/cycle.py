@@ -26,6 +26,7 @@ import traceback
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import OPERATE_TRAINING, require_unless_system
@@ -341,7 +342,8 @@ class _Runner:
 
         if build.status != JobStatus.SUCCEEDED or build.snapshot is None:
             why = build.error or build.human_error or build.status
-            raise StepFailed(Step.DATASET, f"the dataset build failed: {why}", links=[link("datasets", "/datasets/")])
+            raise StepFailed(Step.DATASET, f"the dataset build failed: {why}",
+                             links=[link("datasets", reverse("dataset_list"))])
         snapshot = build.snapshot
         numbers = {"rows": snapshot.row_count, "train": snapshot.train_count, "eval": snapshot.eval_count,
                    "sha256": snapshot.sha256}
@@ -406,7 +408,7 @@ class _Runner:
                              numbers=metrics, links=[to_run])
         version = self.registered_version(run, to_run)
         Cycle.objects.filter(pk=self.cycle.pk).update(version=version)
-        version_link = link(f"{version.line.name} {version.label}", f"/models/{version.line.name}/{version.label}/")
+        version_link = link(f"{version.line.name} {version.label}", version.get_absolute_url())
         losses = "".join(f", {k.replace('_', ' ')} {v:.4f}" for k, v in metrics.items() if k in SHOWN_LOSSES)
         self.note(Step.TRAINING, StepOutcome.OK, f"run {run.pk} succeeded: candidate {version.label}{losses}",
                   numbers=metrics, links=[to_run, version_link])
@@ -445,7 +447,7 @@ class _Runner:
         from arena import services as arena
         from professor.approval import approval_needed
 
-        line_link = link(f"{version.line.name}", f"/models/{version.line.name}/")
+        line_link = link(f"{version.line.name}", version.line.get_absolute_url())
         why = approval_needed(evaluation) if evaluation.verdict.get("decision") == "promote" else ""
         if why:
             text = f"{version.label} is held for a person to approve its promotion: {why}"
@@ -499,8 +501,7 @@ class _Runner:
 
 
 def _evaluation_link(evaluation) -> dict:
-    version = evaluation.candidate
-    return link(f"evaluation {evaluation.pk}", f"/models/{version.line.name}/{version.label}/")
+    return link(f"evaluation {evaluation.pk}", evaluation.get_absolute_url())
 
 
 def no_worker_message(name: str, waited: float, queue: str) -> str:

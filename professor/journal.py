@@ -59,7 +59,7 @@ def link(label: str, url: str) -> dict:
 
 
 def run_link(run) -> dict:
-    return link(f"run {run.pk}", f"/training/runs/{run.pk}/")
+    return link(f"run {run.pk}", run.get_absolute_url())
 
 
 def _plain(numbers: dict) -> dict:

@@ -1,6 +1,7 @@
 """What the Professor shows on the Overview: a counter, the readiness decision and the last cycles."""
 
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from accounts.roles import VIEW_DASHBOARD
 
@@ -10,7 +11,7 @@ RECENT_CYCLES = 5
 def counts() -> list[dict]:
     from professor.models import Cycle, Outcome
 
-    return [{"key": "cycles_promoted", "label": "Cycles that promoted", "url": "/professor/",
+    return [{"key": "cycles_promoted", "label": "Cycles that promoted", "url": reverse("professor"),
              "value": Cycle.objects.filter(outcome=Outcome.PROMOTED).count()}]
 
 

@@ -57,7 +57,8 @@ def domain_exam(line):
 
 
 @pytest.mark.django_db
-def test_a_full_unattended_cycle_promotes_and_the_next_one_waits_for_the_interval(loop_settings, capsys):
+def test_a_full_unattended_cycle_promotes_and_the_next_one_waits_for_the_interval(loop_settings, capsys, client,
+                                                                                  bob):
     from training.base_models import default_base_model
 
     domain_lessons(48)
@@ -80,6 +81,12 @@ def test_a_full_unattended_cycle_promotes_and_the_next_one_waits_for_the_interva
     assert steps[-1] == ("policy", "ok")
     assert f"{version.label} is now the active version of default" in cycle.summary
     assert "[" in out and "policy: ok" in out  # the journal was printed as it went
+    links = {entry_link["label"]: entry_link["url"] for entry in cycle.journal.all() for entry_link in entry.links}
+    assert links[f"evaluation {cycle.evaluation_id}"] == cycle.evaluation.get_absolute_url()  # its own page
+    assert links[f"default {version.label}"] == version.get_absolute_url()
+    client.force_login(bob)
+    for url in set(links.values()):
+        assert client.get(url).status_code == 200, url
 
     loop_settings.MIN_NEW_EXAMPLES_FOR_TRAINING = 0  # only the interval rule stands in the way now
     second = start_cycle(None, queue=False)
