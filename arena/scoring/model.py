@@ -13,9 +13,7 @@ from peft import PeftModel
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from training import model_store
-from training.trainer.prompts import encode_pair
-
-IGNORE_INDEX = -100
+from training.trainer.prompts import IGNORE_INDEX, encode_pair
 
 
 def pick_device(preference: str = "auto") -> str:

@@ -30,6 +30,7 @@ from models_registry.models import ModelLine
 from training import model_store
 from training.base_models import default_base_model, toy_base_path
 from training.trainer.gguf_base import GGUFImportError
+from training.trainer.run import ADAPTER_WEIGHTS
 
 MARKER = "demo-seeded"
 DEMO_REPOSITORY_FOLDER = "academy-demo-repository"
@@ -106,7 +107,7 @@ class Command(BaseCommand):
             return
         relative = f"adapters/{REAL_MODEL}-as-shipped"
         target = settings.DATA_DIR / relative
-        if not (target / "adapter_model.safetensors").is_file():
+        if not (target / ADAPTER_WEIGHTS).is_file():
             self.stdout.write("Serving: writing the base model's unchanged adapter (loads the model once)...")
             model_store.write_base_adapter(REAL_MODEL, target)
         version = registry.register_adapter_version(line, relative, None,
