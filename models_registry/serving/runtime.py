@@ -114,17 +114,7 @@ def acquire_version(version: ModelVersion):
     """
     if _active_id(version.line.name) == version.pk:
         return acquire(version.line.name)
-    engine = engine_for(version.base_model, version=version)
-    served = _served(version)
-    with _state_lock:
-        _retired.pop(served.adapter_name, None)
-        _leases[served.adapter_name] += 1
-    try:
-        if served.adapter_name not in engine.adapters:  # hashed (and fetched) only when not loaded yet
-            engine.load_adapter(served.adapter_name, str(local_folder(version)))
-    except BaseException:
-        release(served)
-        raise
+    served, engine = _lease_loaded(version)
     with _state_lock:
         _served_engines[served.adapter_name] = engine
         if not _kept(served.adapter_name):
@@ -159,6 +149,26 @@ def _served(version: ModelVersion) -> Served:
     return Served(version.pk, version.label, version.line.name, version.adapter_name, version.prompt, version.line_id)
 
 
+def _lease_loaded(version: ModelVersion) -> tuple[Served, object]:
+    """Lease `version`'s adapter and load it into its base model's engine unless it is there already.
+
+    The lease is taken before loading, so no unload races the load; the caller ends it with
+    release(). A failed load releases it before the error propagates.
+    """
+    engine = engine_for(version.base_model, version=version)
+    served = _served(version)
+    with _state_lock:
+        _retired.pop(served.adapter_name, None)
+        _leases[served.adapter_name] += 1
+    try:
+        if served.adapter_name not in engine.adapters:  # hashed (and fetched) only when not loaded yet
+            engine.load_adapter(served.adapter_name, str(local_folder(version)))
+    except BaseException:
+        release(served)
+        raise
+    return served, engine
+
+
 def swap_to(version: ModelVersion) -> Served:
     """Load `version`'s adapter beside the current one, then point the line at it."""
     line = version.line.name
@@ -168,14 +178,8 @@ def swap_to(version: ModelVersion) -> Served:
         served = _current.get(line)
         if served is not None and served.version_id == version.pk:
             return served
-        engine = engine_for(version.base_model, version=version)
-        new = _served(version)
-        with _state_lock:
-            _retired.pop(new.adapter_name, None)
-            _leases[new.adapter_name] += 1  # pinned while loading so no unload races us
+        new, engine = _lease_loaded(version)  # the lease ends once the line points at it
         try:
-            if new.adapter_name not in engine.adapters:  # hashed (and fetched) only when not loaded yet
-                engine.load_adapter(new.adapter_name, str(local_folder(version)))
             with _state_lock:
                 _served_engines[new.adapter_name] = engine
                 old = _current.get(line)
@@ -245,16 +249,7 @@ def _pin(line: str, version_id: int) -> Served:
         if pinned is not None and pinned.version_id == version_id:
             return pinned
         version = ModelVersion.objects.select_related("line").get(pk=version_id)
-        engine = engine_for(version.base_model, version=version)
-        new = _served(version)
-        with _state_lock:
-            _retired.pop(new.adapter_name, None)
-            _leases[new.adapter_name] += 1  # the pin's own lease
-        try:
-            engine.load_adapter(new.adapter_name, str(local_folder(version)))
-        except BaseException:
-            release(new)
-            raise
+        new, engine = _lease_loaded(version)  # the pin's own lease
         with _state_lock:
             _served_engines[new.adapter_name] = engine
             old = _pins.get(line)
