@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from arena import services
 from arena.models import Evaluation
 from jobs.models import JobStatus
+from models_registry.management.commands._registry import add_version_arguments
 
 
 class Command(BaseCommand):
@@ -16,8 +17,7 @@ class Command(BaseCommand):
             "line printed is the verdict object; --apply carries the verdict out (promote or reject).")
 
     def add_arguments(self, parser):
-        parser.add_argument("line")
-        parser.add_argument("version")
+        add_version_arguments(parser)
         parser.add_argument("--against", default=None, help="a version label, or 'base' for the base model")
         parser.add_argument("--wait", action="store_true", help="wait for the verdict")
         parser.add_argument("--json", action="store_true", help="print the verdict as JSON (last line)")

@@ -19,6 +19,17 @@ def acting_user(username):
         raise CommandError(f"no user {username!r}") from None
 
 
+def add_version_arguments(parser):
+    """The LINE VERSION positionals of a command that names a model version."""
+    parser.add_argument("line")
+    parser.add_argument("version")
+
+
+def named_version(options):
+    """The version that a command's LINE VERSION arguments name; CommandError when either is unknown."""
+    return get_version(get_line(options["line"]), options["version"])
+
+
 def get_line(name) -> ModelLine:
     try:
         return ModelLine.objects.get(name=name)

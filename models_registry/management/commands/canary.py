@@ -4,7 +4,13 @@ from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
 from models_registry import canary as canaries
-from models_registry.management.commands._registry import acting_user, add_user_argument, get_line, get_version
+from models_registry.management.commands._registry import (
+    acting_user,
+    add_user_argument,
+    add_version_arguments,
+    get_line,
+    get_version,
+)
 
 
 class Command(BaseCommand):
@@ -14,8 +20,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         actions = parser.add_subparsers(dest="action", required=True)
         start = actions.add_parser("start", help="let VERSION answer a share of LINE's conversations")
-        start.add_argument("line")
-        start.add_argument("version")
+        add_version_arguments(start)
         start.add_argument("--share", type=float, help="fraction of conversations, e.g. 0.1 (default: the setting)")
         start.add_argument("--reason", default="")
         add_user_argument(start)

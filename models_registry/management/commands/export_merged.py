@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from models_registry import ollama
 from models_registry.adapters import AdapterError
-from models_registry.management.commands._registry import get_line, get_version
+from models_registry.management.commands._registry import add_version_arguments, named_version
 from models_registry.merging import MergeError, export_merged
 
 
@@ -13,12 +13,11 @@ class Command(BaseCommand):
             "(with tokenizer and a Modelfile), for Ollama or llama.cpp: export_merged LINE VERSION [--output DIR]")
 
     def add_arguments(self, parser):
-        parser.add_argument("line")
-        parser.add_argument("version")
+        add_version_arguments(parser)
         parser.add_argument("--output", help="Target folder (default: <DATA_DIR>/exports/<line>-<version>)")
 
     def handle(self, *args, **options):
-        version = get_version(get_line(options["line"]), options["version"])
+        version = named_version(options)
         try:
             target = export_merged(version, Path(options["output"]) if options["output"] else None)
         except (AdapterError, MergeError) as exc:

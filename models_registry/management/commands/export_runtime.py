@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from models_registry.management.commands._registry import get_line, get_version
+from models_registry.management.commands._registry import add_version_arguments, named_version
 from models_registry.runtime_export import (
     ADAPTER_FILE,
     BASE_FILE,
@@ -19,8 +19,7 @@ class Command(BaseCommand):
             "a Modelfile and a README: export_runtime LINE VERSION --to DIR [--base-precision f32|f16] [--force]")
 
     def add_arguments(self, parser):
-        parser.add_argument("line")
-        parser.add_argument("version")
+        add_version_arguments(parser)
         parser.add_argument("--to", required=True, help="Target folder (created; must be empty unless --force)")
         parser.add_argument("--base-precision", choices=PRECISIONS, default=ORIGINAL,
                             help="original: the base GGUF as stored (default); f32/f16: every tensor dequantized, "
@@ -28,7 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--force", action="store_true", help="Replace the contents of a non-empty --to folder")
 
     def handle(self, *args, **options):
-        version = get_version(get_line(options["line"]), options["version"])
+        version = named_version(options)
         target = Path(options["to"]).expanduser().absolute()
         try:
             manifest = export_runtime(version, target, base_precision=options["base_precision"],

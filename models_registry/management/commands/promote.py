@@ -1,7 +1,12 @@
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
-from models_registry.management.commands._registry import acting_user, add_user_argument, get_line, get_version
+from models_registry.management.commands._registry import (
+    acting_user,
+    add_user_argument,
+    add_version_arguments,
+    named_version,
+)
 from models_registry.services import RegistryError, promote_version
 
 
@@ -9,13 +14,12 @@ class Command(BaseCommand):
     help = "Promote a version of a model line to active: promote LINE VERSION --reason TEXT"
 
     def add_arguments(self, parser):
-        parser.add_argument("line")
-        parser.add_argument("version")
+        add_version_arguments(parser)
         parser.add_argument("--reason", required=True)
         add_user_argument(parser)
 
     def handle(self, *args, **options):
-        version = get_version(get_line(options["line"]), options["version"])
+        version = named_version(options)
         try:
             activation = promote_version(version, acting_user(options["user"]), options["reason"])
         except (RegistryError, PermissionDenied) as exc:
