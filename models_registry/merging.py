@@ -8,11 +8,11 @@ with the derived TEMPLATE is written next to it when one renders the training pr
 """
 
 import json
-import shutil
 from pathlib import Path
 
 from django.conf import settings
 
+from artifacts.staging import staged_folder
 from models_registry import adapters, ollama
 
 
@@ -33,10 +33,8 @@ def export_merged(version, target: Path | None = None) -> Path:
         raise MergeError(f"base model {version.base_model} is not here; fetch it first: "
                          f"python manage.py fetch_base_model {version.base_model}")
     target = Path(target or default_target(version))
-    staging = target.with_name(f".{target.name}.partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    try:
+    with staged_folder(target) as staging:
+        staging.mkdir()
         _merge(base, adapter_dir, staging)
         (staging / adapters.METADATA_FILE).write_text(json.dumps({
             "merged_from": {"line": version.line.name, "version": version.label, "base_model": version.base_model,
@@ -46,11 +44,6 @@ def export_merged(version, target: Path | None = None) -> Path:
             (staging / "Modelfile").write_text(ollama.merged_modelfile(version, target))
         except ollama.OllamaRefused:
             pass  # the model is still useful to llama.cpp and the built-in endpoint
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 

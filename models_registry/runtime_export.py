@@ -24,6 +24,7 @@ from pathlib import Path
 from django.conf import settings
 
 from artifacts.hashing import file_sha256
+from artifacts.staging import staged_folder
 from models_registry import adapters, gguf_lora, ollama
 from training import model_store
 from training.trainer.gguf_base import ORIGINAL_GGUF
@@ -108,15 +109,9 @@ def export_runtime(version, target: Path, *, base_precision: str = ORIGINAL, for
         adapters.local_folder(version)  # fetched (sha256-checked) where this host lacks it
     except adapters.AdapterError as exc:
         raise RuntimeExportError(f"cannot export {version}: {exc}") from exc
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
-    try:
+    with staged_folder(target) as staging:
+        staging.mkdir()
         manifest = write_files(version, source, staging, base_precision=base_precision)
-        if target.exists():
-            shutil.rmtree(target)
-        staging.rename(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return manifest
 
 

@@ -16,12 +16,12 @@ import json
 import pathlib
 import re
 import shutil
-import tempfile
 
 from django.conf import settings
 
 from artifacts import store as artifact_store
 from artifacts.hashing import file_sha256
+from artifacts.staging import replace_folder, staged_folder
 from training.trainer.tiny_base import TOY_NAME
 
 MANIFEST = "academy_manifest.json"
@@ -150,9 +150,7 @@ def fetch(model_id: str, *, revision: str | None = None, token: str | None = Non
     snapshot_download(repo_id=model_id, revision=revision, local_dir=str(staging), token=token)
     shutil.rmtree(staging / ".cache", ignore_errors=True)
     write_manifest(staging, model_id=model_id, revision=revision)
-    if target.exists():
-        shutil.rmtree(target)
-    staging.rename(target)
+    replace_folder(staging, target)
     return target
 
 
@@ -199,18 +197,10 @@ def import_gguf(source: pathlib.Path, *, name: str, display_name: str = "") -> p
     from training.trainer.gguf_base import convert
 
     target = stored_path(name)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = pathlib.Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        convert(pathlib.Path(source), staging / "model")
-        folder = staging / "model"
+    with staged_folder(target) as folder:
+        convert(pathlib.Path(source), folder)
         write_manifest(folder, model_id=name, revision=None, display_name=display_name or name,
                        source={"kind": "gguf", "file": pathlib.Path(source).name, "sha256": file_sha256(source)})
-        if target.exists():
-            shutil.rmtree(target)
-        folder.rename(target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
