@@ -12,7 +12,7 @@ import os
 import pathlib
 
 from training.trainer.errors import ModelNotFoundError, SpecError
-from training.trainer.spec import Spec
+from training.trainer.spec import Hyperparameters, Spec
 
 
 @dataclasses.dataclass
@@ -87,15 +87,7 @@ def _load_peft(source: str, spec: Spec, device: str):
     except OSError as exc:
         raise ModelNotFoundError(_not_found_message(source, exc)) from exc
     model.to(device)
-    hp = spec.hyperparameters
-    config = LoraConfig(
-        r=hp.lora_rank,
-        lora_alpha=whole(hp.lora_alpha),
-        lora_dropout=hp.lora_dropout,
-        target_modules=hp.target_modules,
-        bias="none",
-        task_type="CAUSAL_LM",
-    )
+    config = LoraConfig(**_lora_options(spec.hyperparameters), task_type="CAUSAL_LM")
     try:
         model = get_peft_model(model, config)
     except ValueError as exc:  # e.g. target modules absent from this architecture
@@ -114,16 +106,15 @@ def _load_unsloth(source: str, spec: Spec):
     except OSError as exc:
         raise ModelNotFoundError(_not_found_message(source, exc)) from exc
     model = FastLanguageModel.get_peft_model(
-        model,
-        r=hp.lora_rank,
-        lora_alpha=whole(hp.lora_alpha),
-        lora_dropout=hp.lora_dropout,
-        target_modules=hp.target_modules,
-        bias="none",
-        use_gradient_checkpointing="unsloth",
-        random_state=hp.seed,
+        model, **_lora_options(hp), use_gradient_checkpointing="unsloth", random_state=hp.seed
     )
     return model, tokenizer
+
+
+def _lora_options(hp: Hyperparameters) -> dict:
+    """The adapter's shape, the same for both backends: rank, alpha, dropout, target modules, no bias."""
+    return {"r": hp.lora_rank, "lora_alpha": whole(hp.lora_alpha), "lora_dropout": hp.lora_dropout,
+            "target_modules": hp.target_modules, "bias": "none"}
 
 
 def _offline() -> bool:
