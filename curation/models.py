@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from curation.snapshots import remove_stale_temp_files
-from jobs.models import ACTIVE_STATUSES, Job
+from jobs.models import Job, one_active_job_per
 
 
 class ReviewStatus(models.TextChoices):
@@ -155,10 +155,7 @@ class MiningJob(Job):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["repository"], condition=models.Q(status__in=ACTIVE_STATUSES),
-                                    name="one_active_mining_per_repository"),
-        ]
+        constraints = [one_active_job_per("repository", name="one_active_mining_per_repository")]
 
     def __str__(self):
         return f"mining {self.pk} of {self.repository_id} ({self.status})"
@@ -209,8 +206,6 @@ class DatasetFormat(models.TextChoices):
     ALPACA = "alpaca", "Alpaca (instruction, input, output)"
     SHAREGPT = "sharegpt", "ShareGPT (conversations)"
     MESSAGES = "messages", "Chat messages (role, content)"
-
-
 
 
 class DatasetBuild(Job):

@@ -239,7 +239,7 @@ def mark_lost(model: type[Job], pk: int, *, before) -> bool:
 
 def reap_stale(model: type[Job], now=None) -> list[int]:
     """Mark every stale claimed job of `model` lost; returns their ids."""
-    before = (now or timezone.now()) - timedelta(seconds=model.stale_after_seconds())
+    before = model.stale_before(now)
     stale = list(model.objects.stale(before).values_list("pk", flat=True))
     return [pk for pk in stale if mark_lost(model, pk, before=before)]
 

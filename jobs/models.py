@@ -49,7 +49,7 @@ class JobQuerySet(models.QuerySet):
     def stale(self, before=None):
         """Claimed jobs whose last sign of life is older than `before` (default: the model's stale_after)."""
         if before is None:
-            before = timezone.now() - timedelta(seconds=self.model.stale_after_seconds())
+            before = self.model.stale_before()
         return self.filter(status__in=CLAIMED_STATUSES).filter(
             models.Q(heartbeat_at__lt=before) | models.Q(heartbeat_at__isnull=True, started_at__lt=before))
 
@@ -125,6 +125,11 @@ class Job(models.Model):
         return settings.JOBS_STALE_AFTER_SECONDS
 
     @classmethod
+    def stale_before(cls, now=None):
+        """The time before which a claimed job's last sign of life makes it stale (now, less stale_after)."""
+        return (now or timezone.now()) - timedelta(seconds=cls.stale_after_seconds())
+
+    @classmethod
     def queue_for(cls, pk: int) -> str:
         """The Celery queue job `pk` is sent to: `queue`, unless a subclass routes each job (training runs do)."""
         return cls.queue
@@ -173,6 +178,11 @@ class Job(models.Model):
                 "attempt": self.attempt, "worker": self.worker, "created_at": _iso(self.created_at),
                 "started_at": _iso(self.started_at), "finished_at": _iso(self.finished_at),
                 "heartbeat_at": _iso(self.heartbeat_at)}
+
+
+def one_active_job_per(field: str, *, name: str) -> models.UniqueConstraint:
+    """At most one active job per value of `field`: a second one's INSERT fails on PostgreSQL and SQLite alike."""
+    return models.UniqueConstraint(fields=[field], condition=models.Q(status__in=ACTIVE_STATUSES), name=name)
 
 
 def _iso(value):

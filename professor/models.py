@@ -1,13 +1,11 @@
 """The Professor's records: cycles of the unattended loop, their journal, memory imports."""
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
-from jobs.models import ACTIVE_STATUSES, Job, JobQuerySet, JobStatus
+from jobs.models import ACTIVE_STATUSES, Job, JobQuerySet, JobStatus, one_active_job_per
 
 
 class Trigger(models.TextChoices):
@@ -52,7 +50,7 @@ class CycleQuerySet(JobQuerySet):
         here only when the hook never came (its process died in between).
         """
         if before is None:
-            before = timezone.now() - timedelta(seconds=self.model.stale_after_seconds())
+            before = self.model.stale_before()
         alive = models.Q(pk__in=[])
         for kind, model in _waited_models().items():
             recent = model.objects.filter(models.Q(status__in=ACTIVE_STATUSES) | models.Q(finished_at__gte=before))
@@ -107,24 +105,20 @@ class Cycle(Job):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [
-            # One cycle of a line at a time: a second trigger's INSERT fails on PostgreSQL and SQLite alike.
-            models.UniqueConstraint(fields=["line"], condition=models.Q(status__in=ACTIVE_STATUSES),
-                                    name="one_active_cycle_per_line"),
-        ]
+        # One cycle of a line at a time: a racing second trigger's INSERT fails.
+        constraints = [one_active_job_per("line", name="one_active_cycle_per_line")]
 
     def __str__(self):
         return f"cycle {self.pk} ({self.status})"
 
     @classmethod
     def stale_after_seconds(cls) -> float:
-        return settings.PROFESSOR_CYCLE_LOST_AFTER_SECONDS
+        return settings.PROFESSOR_LEASE_SECONDS
 
     @classmethod
     def lost_fields(cls) -> dict:
         """A cycle the reaper ends is over: failed, and it says why, instead of staying "in progress"."""
         return {"outcome": Outcome.FAILED, "summary": LOST_SUMMARY}
-
 
     @property
     def outcome_text(self) -> str:
@@ -166,12 +160,6 @@ class Cycle(Job):
                 "journal": with_job_states(journal) if job_states else journal}
 
 
-class JournalQuerySet(models.QuerySet):
-    def asks(self):
-        """Answers to the agent's command words, newest first."""
-        return self.filter(step=Step.ASK, cycle=None).order_by("-at", "-id")
-
-
 class Step(models.TextChoices):
     LEASE = "lease", "Lease"  # entries of cycles from before one active cycle per line was a constraint
     MEMORY = "memory", "Memory import"
@@ -192,10 +180,14 @@ class StepOutcome(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
-# A step's job (dataset build, training run, evaluation) in the journal's words.
-JOB_STATE_LABELS = {JobStatus.QUEUED: "Queued", JobStatus.PREPARING: "Preparing", JobStatus.RUNNING: "Running",
-                    JobStatus.SUCCEEDED: "Done", JobStatus.FAILED: "Failed", JobStatus.CANCELLED: "Cancelled",
-                    JobStatus.LOST: "Lost"}
+class JournalQuerySet(models.QuerySet):
+    def asks(self):
+        """Answers to the agent's command words, newest first."""
+        return self.filter(step=Step.ASK, cycle=None).order_by("-at", "-id")
+
+
+# A step's job (dataset build, training run, evaluation) in the journal's words: its status, "Done" once it succeeded.
+JOB_STATE_LABELS = {**dict(JobStatus.choices), JobStatus.SUCCEEDED: "Done"}
 
 
 def job_model(kind: str):
