@@ -17,8 +17,8 @@ from django.db import transaction
 from django.db.models import Max
 
 from accounts.api import JSONRefused, strict_loads
-from arena.models import CheckType, Exam, ExamItem
-from arena.scoring.checks import PatternError, PatternTooLarge, compile_pattern
+from arena.models import Exam, ExamItem
+from arena.scoring.checks import CheckType, PatternError, PatternTooLarge, compile_pattern
 from curation.secrets import scrub_text
 
 DEFAULT_EXAM_PATH = Path(__file__).resolve().parent / "exams" / "default_coding.jsonl"

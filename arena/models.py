@@ -14,13 +14,6 @@ from jobs.models import Job
 from models_registry.models import ModelLine, ModelVersion
 
 
-class CheckType(models.TextChoices):
-    EXACT = "exact", "Exact match"
-    CONTAINS = "contains", "Contains"
-    REGEX = "regex", "Regular expression"
-    PYTHON = "python", "Python test"
-
-
 class Exam(models.Model):
     """One version of a line's exam: a fixed list of items."""
 

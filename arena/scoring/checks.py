@@ -13,6 +13,7 @@ from collections import Counter
 
 import re2
 from django.conf import settings
+from django.db import models
 
 from arena.scoring.sandbox import SandboxUnavailable, run_python, sandbox_status
 
@@ -28,6 +29,15 @@ _RE2_OPTIONS.log_errors = False  # a refused pattern is reported to the importer
 # bounds what each of the 64 cached patterns may hold, DFA cache included.
 MAX_PROGRAM_SIZE = 2_000
 _RE2_OPTIONS.max_mem = 1 << 20
+
+
+class CheckType(models.TextChoices):
+    """The kinds of check an exam item may carry (its check's "type")."""
+
+    EXACT = "exact", "Exact match"
+    CONTAINS = "contains", "Contains"
+    REGEX = "regex", "Regular expression"
+    PYTHON = "python", "Python test"
 
 
 class PatternError(ValueError):
@@ -95,16 +105,16 @@ def run_check(check: dict | None, answer: str, reference: str) -> dict | None:
         return None
     answer = answer[:settings.ARENA_CHECK_MAX_ANSWER_CHARS]
     kind = check["type"]
-    if kind == "exact":
+    if kind == CheckType.EXACT:
         want = check.get("value", reference)
         return _judged(answer.strip() == want.strip())
-    if kind == "contains":
+    if kind == CheckType.CONTAINS:
         values = check["value"] if isinstance(check["value"], list) else [check["value"]]
         sensitive = check.get("case_sensitive", False)
         hay = answer if sensitive else answer.lower()
         missing = [v for v in values if (v if sensitive else v.lower()) not in hay]
         return _judged(not missing, f"missing: {', '.join(missing)}" if missing else "")
-    if kind == "regex":
+    if kind == CheckType.REGEX:
         try:
             return _judged(compile_pattern(check["pattern"]).search(answer) is not None)
         except PatternError as exc:  # stored before the import checked patterns (RE2, then its size)
