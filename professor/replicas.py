@@ -167,8 +167,7 @@ def evaluated_again(runner, again):
                 f"trained and evaluated replicas {', '.join(plan['labels'])} in {plan['seconds']:.0f} s (training "
                 f"{plan['train_s']:.0f} s, evaluation {plan['evaluation_s']:.0f} s); {measured}; verdict on "
                 f"{version.label} again: {after} (before: {before}): " + "; ".join(again.verdict.get("reasons") or []),
-                numbers=numbers, links=[link(f"evaluation {again.pk}",
-                                             f"/models/{version.line.name}/{version.label}/")])
+                numbers=numbers, links=[link(f"evaluation {again.pk}", again.get_absolute_url())])
     Cycle.objects.filter(pk=runner.cycle.pk).update(evaluation=again)
     return again
 
