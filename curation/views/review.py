@@ -75,7 +75,7 @@ def _queue_params(query: QueryDict) -> QueryDict:
 def _cursor(params, name: str) -> int | None:
     raw = (params.get(name) or "").strip()
     if raw and not raw.isdigit():
-        raise FilterError(f"{name} must be a record id, got {raw[:40]!r}")
+        raise FilterError(name, f"must be a record id, got {raw[:40]!r}")
     return int(raw) if raw else None
 
 

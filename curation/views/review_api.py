@@ -60,7 +60,7 @@ def _list(request, source: str, to_json):
         records, filters = filtered_records(source, request.GET)
         size = _page_size(request.GET.get("page_size"))
     except FilterError as exc:
-        return json_error("invalid filter", 400, [str(exc)])
+        return json_error("invalid filter", 400, [{"field": exc.field, "message": str(exc)}])
     paginator = Paginator(records, size)
     page = paginator.get_page(request.GET.get("page"))
     return JsonResponse({
@@ -74,5 +74,5 @@ def _page_size(raw) -> int:
     if not raw:
         return settings.REVIEW_QUEUE_PAGE_SIZE
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE_SIZE:
-        raise FilterError(f"page_size must be a whole number from 1 to {MAX_PAGE_SIZE}")
+        raise FilterError("page_size", f"must be a whole number from 1 to {MAX_PAGE_SIZE}")
     return int(raw)

@@ -20,7 +20,11 @@ _SEARCH_FIELDS = {
 
 
 class FilterError(ValueError):
-    """A query parameter has a value we cannot use."""
+    """A query parameter (`field`) has a value we cannot use; str() says "<field> <problem>"."""
+
+    def __init__(self, field: str, problem: str):
+        super().__init__(f"{field} {problem}")
+        self.field = field
 
 
 def filtered_records(source: str, params) -> "tuple[object, dict]":
@@ -35,7 +39,7 @@ def filtered_records(source: str, params) -> "tuple[object, dict]":
         records = records.filter(review_status=ReviewStatus.APPROVED, reviewed_by__isnull=True).order_by("content_key")
     if filters["status"]:
         if filters["status"] not in ReviewStatus.values:
-            raise FilterError(f"status must be one of {', '.join(ReviewStatus.values)}")
+            raise FilterError("status", f"must be one of {', '.join(ReviewStatus.values)}")
         records = records.filter(review_status=filters["status"])
     if filters["tag"]:
         records = records.filter(_tag_filter(filters["tag"]))
@@ -51,10 +55,10 @@ def filtered_records(source: str, params) -> "tuple[object, dict]":
         records = records.filter(query)
     if filters["signal"]:
         if filters["signal"] not in feedback_filters.SIGNALS:
-            raise FilterError(f"signal must be one of {', '.join(feedback_filters.SIGNALS)}")
+            raise FilterError("signal", f"must be one of {', '.join(feedback_filters.SIGNALS)}")
         records = feedback_filters.with_signal(records, filters["signal"])
     if filters["sort"] not in ("", "newest", "loss"):
-        raise FilterError("sort must be newest or loss")
+        raise FilterError("sort", "must be newest or loss")
     if filters["sort"] == "loss":
         records = feedback_filters.hardest_first(records)
     return records, filters
@@ -71,7 +75,7 @@ def _date(name: str, value: str) -> date:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise FilterError(f"{name} must be a date like 2026-01-31, got {value[:40]!r}") from None
+        raise FilterError(name, f"must be a date like 2026-01-31, got {value[:40]!r}") from None
 
 
 def _get_record_for_user(user, source: str, pk: int, perm: str = VIEW_DASHBOARD):

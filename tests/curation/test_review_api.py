@@ -89,6 +89,16 @@ def test_list_filters_by_status_tag_search_and_date(client, carol):
     assert client.get("/api/v1/lessons", {"since": "bad"}).status_code == 400
 
 
+@pytest.mark.parametrize("params, field", [({"since": "bad"}, "since"), ({"status": "maybe"}, "status"),
+                                           ({"sort": "oldest"}, "sort"), ({"page_size": "0"}, "page_size")])
+def test_a_bad_filter_is_named_in_the_details(client, carol, params, field):
+    client.force_login(carol)
+    response = client.get("/api/v1/lessons", params)
+    assert response.status_code == 400 and response.json()["error"] == "invalid filter"
+    [detail] = response.json()["details"]
+    assert detail["field"] == field and detail["message"].startswith(f"{field} must be ")
+
+
 def test_list_is_paginated(client, carol):
     for _ in range(3):
         make_lesson()
