@@ -17,26 +17,21 @@ Usage: .venv/bin/python bench/trainer_smollm2.py [--examples 48] [--rounds 1] [-
 from __future__ import annotations
 
 import argparse
-import json
 import pathlib
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.trainer_throughput import eval_loss, synthetic_snapshot, train_padded  # noqa: E402
-from training.trainer.prompts import PromptFormat  # noqa: E402
+from bench import trainer_compare as compare  # noqa: E402
 
 NAME = "smollm2-135m-instruct"
 # LoRA r16 on the attention projections (the trainer's default modules), short sequences: a CPU-sized run.
 HP = {"lora_rank": 16, "lora_alpha": 32, "lora_dropout": 0.0, "learning_rate": 1e-3, "batch_size": 4,
       "gradient_accumulation": 1, "max_seq_length": 128, "num_epochs": 1, "seed": 3, "eval_every_steps": 10_000,
       "logging_every_steps": 4, "early_stopping_patience": 0, "warmup_ratio": 0.0}
-TARGET_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj"]
 SHORT_RUN_STEPS = 4
 
 
@@ -59,75 +54,21 @@ def smollm2_snapshot(folder: pathlib.Path) -> pathlib.Path:
         return folder / NAME
 
 
-def our_trainer(model_dir, dataset, out_dir) -> dict:
-    """Our Trainer class in this process (same threads and conditions as the baseline)."""
-    import contextlib
-    import io
-
-    from training.trainer import modeling
-    from training.trainer.data import load_dataset
-    from training.trainer.loop import Trainer
-    from training.trainer.spec import parse_spec
-
-    spec = parse_spec({"base_model": str(model_dir), "dataset_path": str(dataset), "output_dir": str(out_dir),
-                       "device": "cpu", "hyperparameters": {**HP, "target_modules": TARGET_MODULES}})
-    data = load_dataset(dataset)
-    loaded = modeling.load(spec)
-    fmt = PromptFormat(loaded.tokenizer, HP["max_seq_length"])
-    rows = [fmt.encode(e.messages) for e in data.train]
-    trainer = Trainer(spec, loaded, rows, [], data.sha256)
-    with contextlib.redirect_stdout(io.StringIO()):  # protocol lines are not the bench's output
-        trainer.run()
-    return {"tokens_per_s": trainer.tokens_seen / trainer.train_seconds, "model": loaded.model,
-            "steps": trainer.total_steps}
-
-
-def padded_loop(model_dir, rows, pad_id) -> dict:
-    """The baseline: random batches padded to their longest row, loss from the model's labels, same schedule."""
-    import torch
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM
-
-    torch.manual_seed(HP["seed"])
-    model = get_peft_model(AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32), LoraConfig(
-        r=HP["lora_rank"], lora_alpha=HP["lora_alpha"], lora_dropout=HP["lora_dropout"],
-        target_modules=TARGET_MODULES, task_type="CAUSAL_LM"))
-    return {**train_padded(model, rows, pad_id, HP), "model": model}
-
-
 def short_real_run(model_dir, dataset, out_dir, threads: int) -> dict:
     """The Standard preset (the trainer's defaults) for SHORT_RUN_STEPS steps as a child process.
 
     With `threads` OpenMP threads: on a loaded machine, torch's default (one per core) spins
     waiting threads and was measured ~10x slower than one thread.
     """
-    spec = {"base_model": str(model_dir), "dataset_path": str(dataset), "output_dir": str(out_dir),
-            "device": "cpu", "hyperparameters": {"max_steps": SHORT_RUN_STEPS, "logging_every_steps": 1,
-                                                 "eval_every_steps": 10_000}}
-    spec_path = out_dir.with_suffix(".json")
-    spec_path.write_text(json.dumps(spec))
-    started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "training.trainer", "--spec", str(spec_path)], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            env={"HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin", "OMP_NUM_THREADS": str(threads)})
-    metric_times, done = [], None
-    for line in proc.stdout:
-        event = json.loads(line)
-        if event["event"] == "metric":
-            metric_times.append(time.perf_counter() - started)
-        if event["event"] in ("done", "error"):
-            done = event
-    proc.wait()
-    if done is None or done["event"] != "done":
-        raise SystemExit(f"trainer failed: {done}")
-    per_step = (metric_times[-1] - metric_times[0]) / (len(metric_times) - 1) if len(metric_times) > 1 else None
-    return {"wall_s": time.perf_counter() - started, "first_metric_s": metric_times[0], "per_step_s": per_step,
-            "tokens_per_s": done["metrics"]["tokens_per_s"]}
+    hp = {"max_steps": SHORT_RUN_STEPS, "logging_every_steps": 1, "eval_every_steps": 10_000}
+    run = compare.run_child(model_dir, dataset, out_dir, hp, threads=threads)
+    metric_s = run["metric_s"]
+    per_step = (metric_s[-1] - metric_s[0]) / (len(metric_s) - 1) if len(metric_s) > 1 else None
+    return {"wall_s": run["wall_s"], "first_metric_s": metric_s[0], "per_step_s": per_step,
+            "tokens_per_s": run["metrics"]["tokens_per_s"]}
 
 
 def main() -> None:
-    from training.trainer.data import load_dataset
-
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1, help="torch threads for the in-process runs")
@@ -140,28 +81,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-smollm2-") as tmp:
         tmp = pathlib.Path(tmp)
         model_dir = smollm2_snapshot(tmp)
-        dataset = synthetic_snapshot(tmp, args.examples, 16)
+        dataset = compare.synthetic_snapshot(tmp, args.examples, 16)
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        fmt = PromptFormat(tokenizer, HP["max_seq_length"])
-        data = load_dataset(dataset)
-        train = [fmt.encode(e.messages) for e in data.train]
-        evals = [fmt.encode(e.messages) for e in data.eval]
+        train, evals = compare.encoded_rows(tokenizer, dataset, HP["max_seq_length"])
         lengths = [len(r) for r in train]
         print(f"# SmolLM2-135M-Instruct: {len(train)} train rows, lengths {min(lengths)}..{max(lengths)} "
               f"(mean {statistics.mean(lengths):.0f}), {HP['num_epochs']} epoch, batch {HP['batch_size']}, "
               f"torch threads {torch.get_num_threads()}", flush=True)
         ratios, base_rates, our_rates = [], [], []
         for round_ in range(args.rounds):
-            base = padded_loop(model_dir, train, tokenizer.pad_token_id)
-            ours = our_trainer(model_dir, dataset, tmp / f"run-{round_}")
+            base = compare.padded_baseline(model_dir, train, tokenizer.pad_token_id, HP)
+            ours = compare.our_trainer(model_dir, dataset, tmp / f"run-{round_}",
+                                       {**HP, "target_modules": compare.ATTENTION_MODULES})
             assert base["steps"] == ours["steps"], (base["steps"], ours["steps"])  # the same run length
             base_rates.append(base["tokens_per_s"])
             our_rates.append(ours["tokens_per_s"])
             ratios.append(ours["tokens_per_s"] / base["tokens_per_s"])
             print(f"round {round_ + 1}: baseline {base['tokens_per_s']:.0f} tok/s, trainer "
                   f"{ours['tokens_per_s']:.0f} tok/s over {ours['steps']} steps", flush=True)
-        base_loss = eval_loss(base["model"], evals, tokenizer.pad_token_id)
-        ours_loss = eval_loss(ours["model"], evals, tokenizer.pad_token_id)
+        base_loss = compare.eval_loss(base["model"], evals, tokenizer.pad_token_id)
+        ours_loss = compare.eval_loss(ours["model"], evals, tokenizer.pad_token_id)
         del base, ours
         short = short_real_run(model_dir, dataset, tmp / "short", args.threads)
     diff = 100 * (ours_loss - base_loss) / base_loss
