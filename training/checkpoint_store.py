@@ -38,8 +38,6 @@ from training.trainer import checkpoints
 
 logger = logging.getLogger(__name__)
 
-# What a checkpoint holds (checkpoints.save): a copy without one of these is not uploaded.
-REQUIRED_FILES = ("adapter_model.safetensors", "optimizer.pt", "scheduler.pt", "rng.pt", checkpoints.STATE_FILE)
 # Hard links of a checkpoint being uploaded, beside it; the trainer removes leftovers (".*.tmp") at start.
 _STAGE = ".upload-{name}.tmp"
 
@@ -127,7 +125,7 @@ class CheckpointUploader:
                         os.link(file, target)
             except FileNotFoundError:
                 return None
-            if not all((stage / name).is_file() for name in REQUIRED_FILES):
+            if not all((stage / name).is_file() for name in checkpoints.FILES):
                 return None
             return artifact_store.publish_folder_from(stage, key)
         finally:

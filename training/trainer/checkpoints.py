@@ -16,7 +16,13 @@ import shutil
 
 from training.trainer.errors import TrainerError
 
+# The files of a checkpoint: PEFT's adapter weights (save_pretrained; a finished adapter's weights file too,
+# training.trainer.run.ADAPTER_WEIGHTS), the optimizer, scheduler and random states, and the loop's state
+# (written last). A copy without all of them is not a checkpoint (training.checkpoint_store uploads none).
+WEIGHTS_FILE = "adapter_model.safetensors"
+OPTIMIZER_FILE, SCHEDULER_FILE, RNG_FILE = "optimizer.pt", "scheduler.pt", "rng.pt"
 STATE_FILE = "trainer_state.json"
+FILES = (WEIGHTS_FILE, OPTIMIZER_FILE, SCHEDULER_FILE, RNG_FILE, STATE_FILE)
 KEEP_LAST = 2
 _STEP_DIR = re.compile(r"^step-(\d+)$")
 
@@ -46,12 +52,12 @@ def save(output_dir: pathlib.Path, model, optimizer, scheduler, state: LoopState
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     model.save_pretrained(tmp)
-    torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
-    torch.save(scheduler.state_dict(), tmp / "scheduler.pt")
+    torch.save(optimizer.state_dict(), tmp / OPTIMIZER_FILE)
+    torch.save(scheduler.state_dict(), tmp / SCHEDULER_FILE)
     rng = {"python": random.getstate(), "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         rng["cuda"] = torch.cuda.get_rng_state_all()
-    torch.save(rng, tmp / "rng.pt")
+    torch.save(rng, tmp / RNG_FILE)
     (tmp / STATE_FILE).write_text(json.dumps(dataclasses.asdict(state), indent=2))
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)
@@ -70,9 +76,9 @@ def restore(path: pathlib.Path, model, optimizer, scheduler) -> LoopState:
     import torch
 
     load_adapter_weights(path, model)
-    optimizer.load_state_dict(_load(path / "optimizer.pt"))
-    scheduler.load_state_dict(_load(path / "scheduler.pt"))
-    rng = _load(path / "rng.pt")
+    optimizer.load_state_dict(_load(path / OPTIMIZER_FILE))
+    scheduler.load_state_dict(_load(path / SCHEDULER_FILE))
+    rng = _load(path / RNG_FILE)
     random.setstate(rng["python"])
     torch.set_rng_state(rng["torch"])
     if "cuda" in rng and torch.cuda.is_available():
@@ -112,7 +118,7 @@ def load_adapter_weights(path: pathlib.Path, model) -> None:
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
 
-    set_peft_model_state_dict(model, load_file(str(path / "adapter_model.safetensors")))
+    set_peft_model_state_dict(model, load_file(str(path / WEIGHTS_FILE)))
 
 
 def remove_partial(output_dir: pathlib.Path) -> None:

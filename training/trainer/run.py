@@ -20,7 +20,7 @@ METADATA_FILE = "academy_adapter.json"
 # The files of a finished adapter folder (PEFT's config and weights, then ours): every check
 # of an adapter, by the worker that trained it and by the registry, asks for these.
 ADAPTER_CONFIG = "adapter_config.json"
-ADAPTER_WEIGHTS = "adapter_model.safetensors"
+ADAPTER_WEIGHTS = checkpoints.WEIGHTS_FILE
 ADAPTER_FILES = (ADAPTER_CONFIG, ADAPTER_WEIGHTS, METADATA_FILE)
 FORMAT_VERSION = 1
 # The store's manifest in a stored base model's folder (training.model_store.MANIFEST).
