@@ -1,10 +1,13 @@
 """Feedback to curation on the demo data: are planted bad rows found first?
 
-    .venv/bin/python bench/arena_feedback.py [--planted 15] [--epochs 8]
+    .venv/bin/python bench/arena_feedback.py [--model toy|smollm2] [--planted 15] [--epochs N]
 
 Takes the demo lessons (academy_site/demo/lessons.jsonl), plants bad rows among them (half
-with the answer of another lesson, half with unrelated text), trains the toy model on all of
-them with the real trainer, stores each example's final loss against its lesson through the
+with the answer of another lesson, half with unrelated text), trains the base model on all of
+them with the real trainer (the toy model: LoRA rank 64 on all linear layers, lr 0.02, 8 epochs;
+`--model smollm2`: SmolLM2-135M-Instruct, stored as bench/trainer_smollm2.py does, with a CPU-sized
+recipe: LoRA r8 on the attention projections, lr 2e-3, batch 8, sequences of at most 128 tokens,
+4 epochs, one OpenMP thread), stores each example's final loss against its lesson through the
 snapshot lineage (training.feedback.record_example_losses) and compares how many planted rows
 a reviewer meets in the first K records:
 - baseline: the review queue in its default order (newest first), and the expected share
@@ -22,10 +25,19 @@ import os
 import random
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+# Per base model: defaults of --epochs/--lr/--rank and the rest of the training settings.
+RECIPES = {
+    "toy": {"epochs": 8, "lr": 0.02, "rank": 64,
+            "hp": {"max_seq_length": 256, "target_modules": "all-linear"}},
+    "smollm2": {"epochs": 4, "lr": 2e-3, "rank": 8,
+                "hp": {"max_seq_length": 128, "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj"],
+                       "logging_every_steps": 5, "warmup_ratio": 0.0}},
+}
 UNRELATED = ["The harbour lights dim at dawn while gulls circle the fishing boats.",
              "Bread rises slowly in a cold kitchen; bakers wait through the night.",
              "Seven geese crossed the grey river before the first snow.",
@@ -49,20 +61,28 @@ def _setup(data_dir: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
+    parser.add_argument("--model", choices=sorted(RECIPES), default="toy")
     parser.add_argument("--planted", type=int, default=15)
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--lr", type=float, default=0.02)
-    parser.add_argument("--rank", type=int, default=64)
+    parser.add_argument("--epochs", type=int, default=None, help="default: 8 (toy), 4 (smollm2)")
+    parser.add_argument("--lr", type=float, default=None, help="default: 0.02 (toy), 2e-3 (smollm2)")
+    parser.add_argument("--rank", type=int, default=None, help="default: 64 (toy), 8 (smollm2)")
     parser.add_argument("--top", type=int, nargs="+", default=[10, 20])
     args = parser.parse_args()
+    recipe = RECIPES[args.model]
+    for name in ("epochs", "lr", "rank"):
+        if getattr(args, name) is None:
+            setattr(args, name, recipe[name])
+    if args.model == "smollm2":
+        os.environ["OMP_NUM_THREADS"] = "1"  # one thread: torch's spinning threads are slower on a loaded machine
     scratch = Path(tempfile.mkdtemp(prefix="arena-feedback-"))
     _setup(scratch / "data")
+    base = _base_model(args.model, scratch)
 
     from django.utils import timezone
 
     from curation.feedback_filters import hardest_first, with_signal
     from curation.models import DatasetSnapshot, ExampleFeedback, Lesson
-    from tests.training.trainer_fixtures import toy_model, write_spec
+    from tests.training.trainer_fixtures import write_spec
     from training.feedback import record_example_losses
     from training.models import TrainingRun
 
@@ -88,17 +108,21 @@ def main() -> None:
     run_dir = data / "runs" / "1"
     run_dir.mkdir(parents=True)
     steps = args.epochs * (len(rows) + 7) // 8
-    code, stderr = _train(write_spec(run_dir, toy_model(), data / "snap.jsonl", run_dir, max_steps=steps,
-                                             num_epochs=args.epochs, batch_size=8, max_seq_length=256,
-                                             learning_rate=args.lr, eval_every_steps=10_000,
-                                             lora_rank=args.rank, lora_alpha=2 * args.rank,
-                                             target_modules="all-linear"))
+    print(f"training {args.model}; the trainer's events go to {run_dir / 'trainer.log'}", flush=True)
+    started = time.monotonic()
+    code, stderr, metrics = _train(write_spec(run_dir, base, data / "snap.jsonl", run_dir, max_steps=steps,
+                                              num_epochs=args.epochs, batch_size=8, learning_rate=args.lr,
+                                              eval_every_steps=10_000, lora_rank=args.rank,
+                                              lora_alpha=2 * args.rank, **recipe["hp"]))
     if code != 0:
         raise SystemExit(stderr[-2000:])
+    losses = " -> ".join(f"{m['loss']:.3f} (step {m['step']})" for m in metrics[:1] + metrics[-1:])
+    print(f"{args.model}: trained in {time.monotonic() - started:.0f} s (model load and per-example losses "
+          f"included); train loss {losses}", flush=True)
     snapshot = DatasetSnapshot.objects.create(name="demo+planted", sha256="f" * 64, format="alpaca",
                                               path="snap.jsonl", row_count=len(rows), train_count=len(rows),
                                               eval_count=0)
-    run = TrainingRun.objects.create(dataset=snapshot, base_model=str(toy_model()), run_dir="runs/1",
+    run = TrainingRun.objects.create(dataset=snapshot, base_model=str(base), run_dir="runs/1",
                                      status="succeeded")
     stored = record_example_losses(run)
     planted = set(kinds)
@@ -178,13 +202,34 @@ def _compare_filters(run_dir: Path, rows: list[dict], planted: set[int], current
               f"{len(found) / len(planted):.0%} |")
 
 
-def _train(spec_path: Path) -> tuple[int, str]:
-    """The real trainer as a child process (no time limit: this machine is slow and shared)."""
+def _base_model(name: str, scratch: Path) -> Path:
+    """The base model folder of `name`: the toy model, or SmolLM2 (converted into `scratch` when not cached)."""
+    if name == "smollm2":
+        import torch
+
+        from bench.trainer_smollm2 import smollm2_snapshot
+
+        torch.set_num_threads(1)
+        return smollm2_snapshot(scratch)
+    from tests.training.trainer_fixtures import toy_model
+
+    return toy_model()
+
+
+def _train(spec_path: Path) -> tuple[int, str, list[dict]]:
+    """The real trainer as a child process (no time limit: this machine is slow and shared).
+
+    Returns (exit code, stderr, metric events); the events also go to trainer.log next to the spec.
+    """
     import subprocess
 
-    proc = subprocess.run([sys.executable, "-m", "training.trainer", "--spec", str(spec_path)],
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True)
-    return proc.returncode, proc.stderr
+    log = spec_path.parent / "trainer.log"
+    with log.open("w") as out:
+        proc = subprocess.run([sys.executable, "-m", "training.trainer", "--spec", str(spec_path)],
+                              env={**os.environ, "HF_HUB_OFFLINE": "1"}, stdout=out, stderr=subprocess.PIPE,
+                              text=True)
+    events = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+    return proc.returncode, proc.stderr, [e for e in events if e.get("event") == "metric"]
 
 
 if __name__ == "__main__":
