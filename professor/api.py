@@ -38,7 +38,7 @@ def cycles(request):
         except PermissionDenied as exc:
             return json_error(f"permission denied: {exc}", 403)
         except services.CycleBusy as exc:
-            return json_error(str(exc), 409, [{"cycle": exc.cycle_id}])
+            return json_error(str(exc), 409, [{"field": None, "message": str(exc), "cycle": exc.cycle_id}])
         return JsonResponse(cycle.to_dict(), status=202)
     recent = Cycle.objects.prefetch_related("journal").select_related("dataset", "version")[:50]
     cycles = [cycle.to_dict(job_states=False) for cycle in recent]

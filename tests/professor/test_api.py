@@ -16,6 +16,8 @@ def test_an_operator_starts_a_cycle_and_a_second_start_is_a_conflict(client, bob
     second = client.post("/api/v1/professor/cycles", {}, content_type="application/json", **auth)
     assert second.status_code == 409
     assert second.json()["error"].startswith("a cycle is already queued since ")
+    assert second.json()["details"] == [{"field": None, "message": second.json()["error"],
+                                          "cycle": first.json()["id"]}]
     assert Cycle.objects.count() == 1
 
 
