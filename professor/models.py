@@ -113,7 +113,7 @@ class Cycle(Job):
 
     @classmethod
     def stale_after_seconds(cls) -> float:
-        return settings.PROFESSOR_LEASE_SECONDS
+        return settings.PROFESSOR_CYCLE_LOST_AFTER_SECONDS
 
     @classmethod
     def lost_fields(cls) -> dict:
