@@ -11,9 +11,11 @@ Import this after putting the repository root on sys.path, as the bench scripts 
 
 from __future__ import annotations
 
+import argparse
 import json
 import pathlib
 import random
+import statistics
 import subprocess
 import sys
 import time
@@ -25,6 +27,23 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 ATTENTION_MODULES = ["q_proj", "k_proj", "v_proj", "o_proj"]  # the trainer's default target modules
 WORDS = ("the file list commit test fix run model data line code error value path build check read write "
          "apple green sweet monday paris water loss adapter lesson review train eval").split()
+
+
+def command_line(*, rounds: int, examples: int) -> argparse.Namespace:
+    """The benchmarks' options (--rounds, --threads, --examples), torch's threads set to --threads.
+
+    One thread by default: on a shared 2-core machine, OpenMP threads that wait on each other make
+    timings swing several-fold; a single thread is slower but comparable across variants.
+    """
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads for the in-process runs")
+    parser.add_argument("--examples", type=int, default=examples)
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    return args
 
 
 def synthetic_snapshot(folder: pathlib.Path, examples: int, eval_examples: int) -> pathlib.Path:
@@ -50,6 +69,12 @@ def encoded_rows(tokenizer, dataset: pathlib.Path, max_seq_length: int) -> tuple
     fmt = PromptFormat(tokenizer, max_seq_length)
     data = load_dataset(dataset)
     return [fmt.encode(e.messages) for e in data.train], [fmt.encode(e.messages) for e in data.eval]
+
+
+def rows_summary(rows: list) -> str:
+    """How many rows and how long: "N train rows, lengths MIN..MAX (mean M)"."""
+    lengths = [len(r) for r in rows]
+    return f"{len(rows)} train rows, lengths {min(lengths)}..{max(lengths)} (mean {statistics.mean(lengths):.0f})"
 
 
 def our_trainer(model_dir, dataset, out_dir, hp: dict) -> dict:

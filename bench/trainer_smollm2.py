@@ -16,7 +16,6 @@ Usage: .venv/bin/python bench/trainer_smollm2.py [--examples 48] [--rounds 1] [-
 
 from __future__ import annotations
 
-import argparse
 import pathlib
 import statistics
 import sys
@@ -69,25 +68,17 @@ def short_real_run(model_dir, dataset, out_dir, threads: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads for the in-process runs")
-    parser.add_argument("--examples", type=int, default=48)
-    args = parser.parse_args()
-    import torch
+    args = compare.command_line(rounds=1, examples=48)
     from transformers import AutoTokenizer
 
-    torch.set_num_threads(args.threads)  # see bench/trainer_throughput.py: one thread compares fairly
     with tempfile.TemporaryDirectory(prefix="bench-smollm2-") as tmp:
         tmp = pathlib.Path(tmp)
         model_dir = smollm2_snapshot(tmp)
         dataset = compare.synthetic_snapshot(tmp, args.examples, 16)
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         train, evals = compare.encoded_rows(tokenizer, dataset, HP["max_seq_length"])
-        lengths = [len(r) for r in train]
-        print(f"# SmolLM2-135M-Instruct: {len(train)} train rows, lengths {min(lengths)}..{max(lengths)} "
-              f"(mean {statistics.mean(lengths):.0f}), {HP['num_epochs']} epoch, batch {HP['batch_size']}, "
-              f"torch threads {torch.get_num_threads()}", flush=True)
+        print(f"# SmolLM2-135M-Instruct: {compare.rows_summary(train)}, {HP['num_epochs']} epoch, "
+              f"batch {HP['batch_size']}, torch threads {args.threads}", flush=True)
         ratios, base_rates, our_rates = [], [], []
         for round_ in range(args.rounds):
             base = compare.padded_baseline(model_dir, train, tokenizer.pad_token_id, HP)

@@ -13,7 +13,6 @@ Usage: .venv/bin/python bench/trainer_throughput.py [--rounds 3] [--examples 256
 
 from __future__ import annotations
 
-import argparse
 import pathlib
 import statistics
 import sys
@@ -31,27 +30,17 @@ HP = {"lora_rank": 8, "lora_alpha": 16, "lora_dropout": 0.0, "learning_rate": 2e
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads for the in-process runs")
-    parser.add_argument("--examples", type=int, default=256)
-    args = parser.parse_args()
-    import torch
+    args = compare.command_line(rounds=3, examples=256)
     from transformers import AutoTokenizer
 
-    # One thread: on a shared 2-core machine, OpenMP threads that wait on each other make
-    # timings swing several-fold; a single thread is slower but comparable across variants.
-    torch.set_num_threads(args.threads)
     with tempfile.TemporaryDirectory(prefix="bench-trainer-") as tmp:
         tmp = pathlib.Path(tmp)
         model_dir = build_tiny_base(tmp / "tiny-llama-toy")
         dataset = compare.synthetic_snapshot(tmp, args.examples, 32)
         tokenizer = AutoTokenizer.from_pretrained(model_dir)
         train, evals = compare.encoded_rows(tokenizer, dataset, HP["max_seq_length"])
-        lengths = [len(r) for r in train]
-        print(f"# {len(train)} train rows, lengths {min(lengths)}..{max(lengths)} "
-              f"(mean {statistics.mean(lengths):.0f}), {HP['num_epochs']} epochs, batch {HP['batch_size']}, "
-              f"torch threads {torch.get_num_threads()}")
+        print(f"# {compare.rows_summary(train)}, {HP['num_epochs']} epochs, batch {HP['batch_size']}, "
+              f"torch threads {args.threads}")
         results = {"baseline": [], "grouped": [], "packed": []}
         for round_ in range(args.rounds):
             # Interleaved rounds, so a burst of load from other work hits every variant alike.
