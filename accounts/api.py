@@ -90,14 +90,19 @@ def read_json(request, max_bytes: int):
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return None, json_error("request body is not valid UTF-8", 400, [f"byte {exc.start}: {exc.reason}"])
+        return None, json_error("request body is not valid UTF-8", 400, _unnamed(f"byte {exc.start}: {exc.reason}"))
     try:
         data = strict_loads(text)
     except json.JSONDecodeError as exc:
-        return None, json_error("malformed JSON", 400, [f"line {exc.lineno} column {exc.colno}: {exc.msg}"])
+        return None, json_error("malformed JSON", 400, _unnamed(f"line {exc.lineno} column {exc.colno}: {exc.msg}"))
     except JSONRefused as exc:
-        return None, json_error("malformed JSON", 400, [str(exc)])
+        return None, json_error("malformed JSON", 400, _unnamed(str(exc)))
     return data, None
+
+
+def _unnamed(message: str) -> list[dict]:
+    """The details of a problem with the body as a whole: the API's one shape, naming no field."""
+    return [{"field": None, "message": message}]
 
 
 # Deeper bodies are refused: nothing the API takes nests this far, and recursive code

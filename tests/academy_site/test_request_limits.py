@@ -103,7 +103,7 @@ def test_nan_and_infinity_are_a_400_naming_them(client, bob, constant):
     response = client.post("/api/v1/runs", body, content_type="application/json",
                            **bearer(make_token(bob, "Operator")))
     assert response.status_code == 400
-    assert response.json()["error"] == "malformed JSON" and constant in response.json()["details"][0]
+    assert response.json()["error"] == "malformed JSON" and constant in response.json()["details"][0]["message"]
 
 
 @pytest.mark.django_db
@@ -113,4 +113,4 @@ def test_deeply_nested_json_is_a_400_naming_the_limit(client, bob, depth):
     response = client.post("/api/v1/runs", body, content_type="application/json",
                            **bearer(make_token(bob, "Operator")))
     assert response.status_code == 400
-    assert "nested too deeply" in response.json()["details"][0]
+    assert "nested too deeply" in response.json()["details"][0]["message"]

@@ -44,7 +44,7 @@ def test_a_5000_digit_integer_is_a_400_on_the_openai_endpoint(client, viewer):
 
 def test_a_5000_digit_integer_is_a_400_on_the_professor_ask_api(client, viewer):
     response = _post(client, "/api/v1/professor/ask", '{"words": ' + HUGE_INT + "}", make_token(viewer, "Viewer"))
-    assert response.status_code == 400 and "5000 digits" in response.json()["details"][0]
+    assert response.status_code == 400 and "5000 digits" in response.json()["details"][0]["message"]
 
 
 def test_a_5000_digit_integer_is_a_400_on_the_runs_api(client, bob):
