@@ -1,4 +1,4 @@
-// How a job's state reads on a live page, shared by job_live.js and professor_cycle.js:
+// How a job's state reads on a live page, shared by job_live.js, professor_cycle.js and run_live.js:
 // which statuses are final, and a remaining time as "ETA 1 h 5 min".
 window.JobFormat = (function () {
   "use strict";
@@ -18,5 +18,5 @@ window.JobFormat = (function () {
     return isTerminal(status) || !seconds ? "" : "ETA " + duration(seconds);
   }
 
-  return { isTerminal: isTerminal, etaText: etaText };
+  return { isTerminal: isTerminal, duration: duration, etaText: etaText };
 })();

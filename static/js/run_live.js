@@ -10,7 +10,6 @@
   const chart = el("loss-chart");
   const banner = el("live-banner");
   const logTail = el("log-tail");
-  const TERMINAL = ["succeeded", "failed", "cancelled", "lost"];
   const MAX_LOG_LINES = 1000;
 
   const state = {
@@ -147,13 +146,6 @@
   }
 
   // ------------------------------------------------------------------ run state
-  function duration(seconds) {
-    if (seconds === null || seconds === undefined || !isFinite(seconds)) return "";
-    seconds = Math.max(0, Math.round(seconds));
-    const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
-    return h ? `${h} h ${m} min` : m ? `${m} min ${s} s` : `${s} s`;
-  }
-
   // The ETA from the trainer's own timestamps: seconds per step over the recent points, smoothed
   // (an exponential moving average updated once per new step) so the estimate does not jump
   // between minutes when one batch is slow. Before two points exist, the server's value is used.
@@ -172,7 +164,7 @@
 
   function showProgress(eta) {
     const run = state.run;
-    const terminal = TERMINAL.includes(run.status);
+    const terminal = JobFormat.isTerminal(run.status);
     const step = Math.max(state.lastStep, run.current_step || 0);
     const live = liveEta();
     if (live !== null) eta = live;
@@ -186,22 +178,22 @@
     el("run-step").textContent = stoppedEarly
       ? `stopped early at step ${step} of ${state.totalSteps} planned (eval loss stopped improving)`
       : "step " + Math.max(step, 0) + (state.totalSteps ? " / " + state.totalSteps : "");
-    el("run-eta").textContent = terminal ? "" : (eta !== null && eta !== undefined ? "ETA " + duration(eta) : "");
+    el("run-eta").textContent = terminal ? "" : (eta !== null && eta !== undefined ? "ETA " + JobFormat.duration(eta) : "");
   }
 
   function applyRun(fields) {
     Object.assign(state.run, fields);
     if (fields.total_steps) state.totalSteps = fields.total_steps;
     const status = state.run.status;
-    const wasTerminal = TERMINAL.includes(state.shownStatus);
-    if (status && TERMINAL.includes(status) && !wasTerminal && state.shownStatus !== undefined) refreshResults();
+    const wasTerminal = JobFormat.isTerminal(state.shownStatus);
+    if (status && JobFormat.isTerminal(status) && !wasTerminal && state.shownStatus !== undefined) refreshResults();
     state.shownStatus = status;
     if (status) {
       const badge = el("run-status");
       badge.textContent = status.charAt(0).toUpperCase() + status.slice(1);
       badge.className = "badge " + status;
       const cancel = el("cancel-form");
-      if (cancel) cancel.hidden = TERMINAL.includes(status);
+      if (cancel) cancel.hidden = JobFormat.isTerminal(status);
     }
     if (fields.human_error !== undefined) el("run-error").textContent = fields.human_error || "";
     showProgress(fields.eta_seconds);
