@@ -52,10 +52,15 @@ def _reshaped(response):
         return response  # already OpenAI-shaped
     message = body["error"]
     if body.get("details"):
-        message = f"{message}: {'; '.join(str(d) for d in body['details'])}"
+        message = f"{message}: {'; '.join(_said(d) for d in body['details'])}"
     reshaped = openai_error(message, response.status_code,
                             code={401: "invalid_api_key", 413: "request_too_large"}.get(response.status_code))
     for header in ("Allow", "WWW-Authenticate", "Retry-After"):
         if response.has_header(header):
             reshaped[header] = response[header]
     return reshaped
+
+
+def _said(detail) -> str:
+    """One detail of a house-shaped error ({"field", "message"}, or a record's plain line) as words."""
+    return detail.get("message", "") if isinstance(detail, dict) else str(detail)
