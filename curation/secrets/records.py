@@ -70,22 +70,22 @@ class Findings:
         return {"counts": dict(sorted(self.counts.items())), "spans": self.spans, **extra}
 
 
-# The fields of a record that are scrubbed, in order, each as what it holds: plain text, chat
-# messages, or JSON-like values (strings anywhere inside, keys included).
-_LESSON_FIELDS = {**dict.fromkeys(("situation", "action", "result", "feedback", "lesson_id"), Findings.text),
+# The fields of a record that are scrubbed (at ingest and by a rescrub), in order, each as what it
+# holds: plain text, chat messages, or JSON-like values (strings anywhere inside, keys included).
+LESSON_SCRUBBED = {**dict.fromkeys(("situation", "action", "result", "feedback", "lesson_id"), Findings.text),
                   "tags": Findings.nested, "metadata": Findings.nested}
-_CONVERSATION_FIELDS = {**dict.fromkeys(("title", "task_id"), Findings.text), "messages": Findings.messages,
+CONVERSATION_SCRUBBED = {**dict.fromkeys(("title", "task_id"), Findings.text), "messages": Findings.messages,
                         "tags": Findings.nested, "metadata": Findings.nested}
 
 
 def scrub_lesson_fields(fields: dict) -> Findings:
     """Redact a lesson's text fields (and metadata, tags) in place."""
-    return _scrub_fields(fields, _LESSON_FIELDS)
+    return _scrub_fields(fields, LESSON_SCRUBBED)
 
 
 def scrub_conversation_fields(fields: dict) -> Findings:
     """Redact a conversation's messages, title and metadata in place."""
-    return _scrub_fields(fields, _CONVERSATION_FIELDS)
+    return _scrub_fields(fields, CONVERSATION_SCRUBBED)
 
 
 def _scrub_fields(fields: dict, scrubbers: dict) -> Findings:

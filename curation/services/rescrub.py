@@ -13,12 +13,19 @@ from django.db import IntegrityError, transaction
 
 from curation.models import CommitExample, Conversation, Lesson, ReviewStatus
 from curation.secrets.policy import action_for
-from curation.secrets.records import Findings, merged_findings, scrub_conversation_fields, scrub_lesson_fields
+from curation.secrets.records import (
+    CONVERSATION_SCRUBBED,
+    LESSON_SCRUBBED,
+    Findings,
+    merged_findings,
+    scrub_conversation_fields,
+    scrub_lesson_fields,
+)
 from curation.services.ingest_schema import LESSON_TEXT_FIELDS, content_key
 
 _CHUNK = 500
-_LESSON_FIELDS = ("situation", "action", "result", "feedback", "lesson_id", "tags", "metadata")
-_CONVERSATION_FIELDS = ("title", "task_id", "messages", "tags", "metadata")
+_LESSON_FIELDS = tuple(LESSON_SCRUBBED)
+_CONVERSATION_FIELDS = tuple(CONVERSATION_SCRUBBED)
 _COMMIT_FIELDS = ("message", "diff")
 
 
