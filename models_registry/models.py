@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from curation.models import DatasetSnapshot
 from training.models import TrainingRun
+from training.trainer.run import ADAPTER_WEIGHTS
 
 
 class PromptStyle(models.TextChoices):
@@ -156,7 +157,7 @@ class ModelVersion(models.Model):
             "base_model": self.base_model,
             "adapter": {"dir": self.adapter_dir, "path": str(data_path(self.adapter_dir)),
                         "files": self.adapter_files,
-                        "sha256": self.adapter_files.get("adapter_model.safetensors", "")},
+                        "sha256": self.adapter_files.get(ADAPTER_WEIGHTS, "")},
             "prompt": self.prompt,
             "activated_at": activation.created_at.isoformat() if activation else None,
         }
