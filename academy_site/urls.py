@@ -7,6 +7,9 @@ from academy_site import views
 admin.site.site_header = "Academy administration"
 admin.site.site_title = "Academy admin"
 
+# Every app's JSON API (token or session) is under /api/v1/, from its own api_urls module.
+API_APPS = ("accounts", "curation", "training", "models_registry", "professor", "arena")
+
 urlpatterns = [
     path("", views.overview, name="overview"),
     path("healthz", views.healthz, name="healthz"),
@@ -15,12 +18,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("accounts.urls")),
-    path("api/v1/", include("accounts.api_urls")),
-    path("api/v1/", include("curation.api_urls")),
-    path("api/v1/", include("training.api_urls")),
-    path("api/v1/", include("models_registry.api_urls")),
-    path("api/v1/", include("professor.api_urls")),
-    path("api/v1/", include("arena.api_urls")),
+    *(path("api/v1/", include(f"{app}.api_urls")) for app in API_APPS),
     path("v1/", include("models_registry.serving_urls")),
     path("", include("curation.urls")),
     path("training/", include("training.urls")),
