@@ -448,13 +448,14 @@ class _Runner:
         from professor.approval import approval_needed
 
         line_link = link(f"{version.line.name}", version.line.get_absolute_url())
-        why = approval_needed(evaluation) if evaluation.verdict.get("decision") == "promote" else ""
+        promote = evaluation.verdict.get("decision") == "promote"
+        why = (replicas.unmeasured_promotion(evaluation.verdict) or approval_needed(evaluation)) if promote else ""
         if why:
             text = f"{version.label} is held for a person to approve its promotion: {why}"
             self.note(Step.POLICY, StepOutcome.OK, text, links=[line_link],
                       numbers={"decision": "promote", "applied": "awaiting approval"})
             return Outcome.HELD, text
-        if evaluation.verdict.get("decision") == "promote" and settings.PROFESSOR_RELEASE == "canary":
+        if promote and settings.PROFESSOR_RELEASE == "canary":
             from professor.release import release_as_canary
 
             released = release_as_canary(self.cycle.pk, version, [line_link])

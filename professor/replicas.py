@@ -11,7 +11,8 @@ PROFESSOR_REPLICA_REACH x the margin either way, the cycle trains PROFESSOR_SEED
 seeds of the candidate's recipe (same dataset, same settings, seeds after the candidate's),
 evaluates each against the same version, and evaluates the candidate again: that verdict, with
 the measured noise, is the one the policy step carries out. What this cost (seconds of training
-and of evaluation) goes into the journal. A replica that fails leaves the first verdict standing.
+and of evaluation) goes into the journal. A replica that fails leaves the first verdict standing,
+and a promotion in it then waits for a person (`unmeasured_promotion`).
 
 These are steps of the cycle's state machine (professor.cycle): each starts one job (a replica's
 run, its evaluation, the candidate's evaluation again) and the cycle waits for it; when it ends,
@@ -63,6 +64,13 @@ def within_reach(verdict: dict) -> str:
         return ("the verdict would promote, but the recipe's seed noise is not measured (at most assumed): the "
                 "cycle never promotes on unmeasured noise")
     return ""
+
+
+def unmeasured_promotion(verdict: dict) -> str:
+    """Why a promote verdict that reaches the policy step still waits for a person: its recipe's seed noise is
+    not measured, because a replica step failed, was refused or could not measure it. "" when the cycle may
+    carry it out (the noise measured, or replicas turned off)."""
+    return within_reach(verdict) if (verdict or {}).get("decision") == "promote" else ""
 
 
 def start(runner, run, version, evaluation) -> bool:

@@ -117,3 +117,35 @@ def test_a_replica_that_fails_leaves_the_first_verdict_standing(loop_settings, m
     first = Evaluation.objects.get(candidate=cycle.version)
     assert cycle.evaluation_id == first.pk
     assert cycle.journal.filter(message="a replica run was refused: no capacity for another run").exists()
+
+
+def test_a_promotion_whose_noise_is_still_unmeasured_at_the_policy_step_waits_for_a_person(db, settings):
+    """A replica step that failed leaves the first verdict standing: a promote in it is not carried out alone."""
+    from arena.models import Decision
+    from professor.cycle import _Runner
+    from professor.models import Outcome
+    from professor.replicas import unmeasured_promotion
+    from tests.arena.factories import make_evaluation
+    from tests.models_registry.factories import make_line, make_version
+
+    settings.PROFESSOR_SEED_REPLICAS = 5
+    settings.PROFESSOR_APPROVE_FIRST_PROMOTION = False  # only the noise can hold it
+    line = make_line()
+    candidate = make_version(line)
+    evaluation = make_evaluation(candidate, None, decision=Decision.PROMOTE)  # its verdict has no measured noise
+    cycle = Cycle.objects.create(status="running", line=line.name)
+
+    outcome, text = _Runner(cycle).apply(evaluation, candidate)
+
+    assert outcome == Outcome.HELD
+    assert text.startswith(f"{candidate.label} is held for a person to approve its promotion: ")
+    assert "seed noise is not measured" in text
+    candidate.refresh_from_db()
+    assert candidate.status != "active" and line.active_version() is None
+    entry = cycle.journal.get()
+    assert entry.step == "policy" and entry.numbers == {"decision": "promote", "applied": "awaiting approval"}
+    measured = {**evaluation.verdict, "seed_noise": {"exam": 0.01, "source": "replicas"}}
+    assert unmeasured_promotion(measured) == ""
+    assert unmeasured_promotion({**evaluation.verdict, "decision": "hold"}) == ""
+    settings.PROFESSOR_SEED_REPLICAS = 0  # replicas turned off: the operator chose to promote on the margin alone
+    assert unmeasured_promotion(evaluation.verdict) == ""
