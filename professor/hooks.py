@@ -52,16 +52,10 @@ def evaluation_finished(evaluation) -> None:
 def job_ended(model, pk: int, status: str) -> None:
     """Any job ended: a build advances its cycle, and so does a run that did not succeed (a succeeded run
     waits for run_succeeded, after its version is registered; evaluations come through the Arena's hook).
-    A cycle the reaper ended says so in its journal."""
+    A cycle the reaper ended journals it itself (Cycle.after_lost)."""
     from jobs.models import JobStatus
     from professor.cycle import job_ended as advance
-    from professor.journal import record_lost
-    from professor.models import Cycle
 
-    if model is Cycle:
-        if status == JobStatus.LOST:
-            record_lost(pk)
-        return
     if model.group_prefix == "build" or (model.group_prefix == "run" and status != JobStatus.SUCCEEDED):
         advance(model.group_prefix, pk)
 

@@ -120,6 +120,13 @@ class Cycle(Job):
         """A cycle the reaper ends is over: failed, and it says why, instead of staying "in progress"."""
         return {"outcome": Outcome.FAILED, "summary": LOST_SUMMARY}
 
+    @classmethod
+    def after_lost(cls, pk: int) -> None:
+        """The reaper ended the cycle: its journal says so, in the same transaction."""
+        from professor.journal import record_lost
+
+        record_lost(pk)
+
     @property
     def outcome_text(self) -> str:
         """The outcome in words: "not ready: <the failed rules>" for a cycle that did not train."""
