@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -32,7 +33,7 @@ from django.utils import timezone
 from accounts.roles import OPERATE_TRAINING, require_unless_system
 from arena.policy import noise_measured
 from jobs import lifecycle
-from jobs.models import JobStatus
+from jobs.models import TERMINAL_STATUSES, JobStatus
 from professor import journal, replicas
 from professor.journal import link, run_link
 from professor.memory import import_memory
@@ -160,6 +161,26 @@ def job_ended(kind: str, pk: int, *, here: bool = False, on_entry=None) -> None:
             waiting_for=Waiting.NOTHING, waiting_kind="", waiting_id=None, heartbeat_at=timezone.now()) != 1:
         return
     _Runner(cycle, on_entry=on_entry).guard(lambda runner: runner.resume(cycle.waiting_for, kind, pk, job))
+
+
+def advance_stranded(now=None) -> list[int]:
+    """Cycles on the workers still waiting for a job that ended long ago: its end hook never ran (the process
+    that ended the job died after committing it), so take their next step now; returns their ids.
+
+    "Long ago" is half of PROFESSOR_CYCLE_LOST_AFTER_SECONDS: time enough for the hooks of a job's end (a
+    succeeded run's version is registered before the cycle goes on), and before the reaper would end the
+    cycle as lost. job_ended clears the wait with one conditional update, so a hook that runs after all does
+    nothing twice. In-process cycles are advanced by their own process (job_ended's rule).
+    """
+    ended_before = (now or timezone.now()) - timedelta(seconds=settings.PROFESSOR_CYCLE_LOST_AFTER_SECONDS / 2)
+    advanced = []
+    for cycle in Cycle.objects.filter(status=JobStatus.RUNNING, in_process=False).exclude(waiting_kind=""):
+        model = job_model(cycle.waiting_kind)
+        if model is not None and model.objects.filter(pk=cycle.waiting_id, status__in=TERMINAL_STATUSES,
+                                                      finished_at__lt=ended_before).exists():
+            job_ended(cycle.waiting_kind, cycle.waiting_id)
+            advanced.append(cycle.pk)
+    return advanced
 
 
 def _run_jobs_here(cycle_id: int, worker: str, on_entry) -> None:

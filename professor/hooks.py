@@ -35,6 +35,12 @@ def register() -> None:
                                 (lifecycle.on_ended, job_ended)):
         if function not in hook_list:
             hook_list.append(function)
+    # A cycle whose job's end never reached it (that process died before its hooks ran) is taken up by the reaper.
+    from jobs import reaper
+    from professor.models import Cycle
+
+    if (Cycle, advance_stranded) not in reaper.resumers:
+        reaper.resumers.append((Cycle, advance_stranded))
 
 
 def run_succeeded(run) -> None:
@@ -49,13 +55,26 @@ def evaluation_finished(evaluation) -> None:
     advance(evaluation.group_prefix, evaluation.pk)
 
 
+def advance_stranded(now) -> list[int]:
+    from professor.cycle import advance_stranded as take_up
+
+    return take_up(now)
+
+
 def job_ended(model, pk: int, status: str) -> None:
     """Any job ended: a build advances its cycle, and so does a run that did not succeed (a succeeded run
     waits for run_succeeded, after its version is registered; evaluations come through the Arena's hook).
-    A cycle the reaper ended journals it itself (Cycle.after_lost)."""
+    A cycle the reaper ended says so in its journal (here, not in Cycle.after_lost: the models module imports
+    nothing of the cycle's)."""
     from jobs.models import JobStatus
     from professor.cycle import job_ended as advance
+    from professor.journal import record_lost
+    from professor.models import Cycle
 
+    if model is Cycle:
+        if status == JobStatus.LOST:
+            record_lost(pk)
+        return
     if model.group_prefix == "build" or (model.group_prefix == "run" and status != JobStatus.SUCCEEDED):
         advance(model.group_prefix, pk)
 

@@ -46,8 +46,9 @@ class CycleQuerySet(JobQuerySet):
 
         A cycle that waits for a job has no worker of its own: it lives as long as that job is active
         (queued, or heartbeating on its worker), or ended after `before` (its end hook advances the
-        cycle). A job that ends lost or failed ends the cycle through that hook; the cycle is reaped
-        here only when the hook never came (its process died in between).
+        cycle). A job that ends lost or failed ends the cycle through that hook. When the hook never came
+        (its process died in between), the reaper takes the cycle up after half this time
+        (professor.cycle.advance_stranded); it is reaped here only when even that could not move it on.
         """
         if before is None:
             before = self.model.stale_before()
@@ -120,12 +121,6 @@ class Cycle(Job):
         """A cycle the reaper ends is over: failed, and it says why, instead of staying "in progress"."""
         return {"outcome": Outcome.FAILED, "summary": LOST_SUMMARY}
 
-    @classmethod
-    def after_lost(cls, pk: int) -> None:
-        """The reaper ended the cycle: its journal says so, in the same transaction."""
-        from professor.journal import record_lost
-
-        record_lost(pk)
 
     @property
     def outcome_text(self) -> str:

@@ -116,3 +116,26 @@ def test_cancelling_a_cycle_whose_job_is_still_queued_ends_both_at_once(django_c
     cycle.refresh_from_db()
     assert run.status == "cancelled"
     assert (cycle.status, cycle.summary) == ("cancelled", "cancelled on request; nothing was promoted")
+
+
+def test_the_reaper_takes_up_a_cycle_whose_jobs_end_never_reached_it(django_capture_on_commit_callbacks):
+    from jobs.reaper import reap
+
+    build = DatasetBuild.objects.create(name="professor-cycle", format="messages", config={})
+    lifecycle.claim(DatasetBuild, build.pk, worker="celery@default")
+    cycle = _cycle_waiting_for(build, Waiting.DATASET, "dataset")
+    # The build fails, and its worker dies before the after-commit hook that advances the cycle runs.
+    lifecycle.fail(DatasetBuild, build.pk, error="no approved examples match the filters")
+    ended = DatasetBuild.objects.get(pk=build.pk).finished_at
+    grace = settings.PROFESSOR_CYCLE_LOST_AFTER_SECONDS / 2
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reap(now=ended + timedelta(seconds=grace - 5))["professor.Cycle"]["resumed"] == []  # the hook may come
+    assert Cycle.objects.get(pk=cycle.pk).status == "running"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reap(now=ended + timedelta(seconds=grace + 5))["professor.Cycle"]["resumed"] == [cycle.pk]
+    cycle.refresh_from_db()
+    assert (cycle.status, cycle.outcome) == ("failed", Outcome.FAILED)  # as its hook would have ended it
+    assert cycle.human_error == "dataset: the dataset build failed: no approved examples match the filters"
+    assert (cycle.waiting_kind, cycle.waiting_id) == ("", None)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert reap(now=ended + timedelta(seconds=grace + 10))["professor.Cycle"]["resumed"] == []  # once
