@@ -303,11 +303,11 @@ class _Runner:
     def resume(self, waiting: str, kind: str, pk: int, job):
         """The job the cycle waited for (`waiting`) ended: go on from there."""
         self.step = WAITING_STEPS.get(waiting, self.step)
-        if Cycle.objects.filter(pk=self.cycle.pk, cancel_requested=True).exists():
+        self.cycle.refresh_from_db()
+        if self.cycle.cancel_requested:
             raise Stopped(Outcome.FAILED, "cancelled on request; nothing was promoted", JobStatus.CANCELLED)
         if job is None:
             raise StepFailed(self.step, f"{kind} {pk} was deleted while the cycle waited for it")
-        self.cycle.refresh_from_db()
         if waiting == Waiting.DATASET:
             return self.start_training(self.dataset_built(job))
         if waiting == Waiting.TRAINING:

@@ -53,19 +53,15 @@ class CycleQuerySet(JobQuerySet):
         if before is None:
             before = self.model.stale_before()
         alive = models.Q(pk__in=[])
-        for kind, model in _waited_models().items():
+        for kind in WAITED_KINDS:
+            model = job_model(kind)
             recent = model.objects.filter(models.Q(status__in=ACTIVE_STATUSES) | models.Q(finished_at__gte=before))
             alive |= models.Q(waiting_kind=kind, waiting_id__in=recent.values("pk"))
         return super().stale(before).exclude(alive)
 
 
-def _waited_models() -> dict:
-    """The kinds of job a cycle waits for, by group prefix."""
-    from arena.models import Evaluation
-    from curation.models import DatasetBuild
-    from training.models import TrainingRun
-
-    return {model.group_prefix: model for model in (DatasetBuild, TrainingRun, Evaluation)}
+# The kinds of job (group prefixes, job_model()) a cycle waits for: its dataset build, runs and evaluations.
+WAITED_KINDS = ("build", "run", "evaluation")
 
 
 LOST_SUMMARY = "lost: its worker stopped reporting before the cycle finished; nothing of it was promoted"
